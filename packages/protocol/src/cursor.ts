@@ -1,0 +1,44 @@
+import { createHmac, timingSafeEqual } from 'node:crypto';
+
+/**
+ * Opaque cursors. A cursor names a position: one message in one conversation (`m`), or one event in one
+ * event stream (`e`). The same position serves both directions: `listMessages?cursor=X` pages to messages older
+ * than X, while a stream resumed from X (`Last-Event-ID: X` or `?after=X`) replays what is newer than X. So the
+ * SSE `id:` of a message is exactly the cursor `listMessages` would hand out for it.
+ *
+ * The payload is signed with a server secret (HMAC-SHA256, truncated to 96 bits), so a tampered cursor or one
+ * made for another conversation or stream is refused with 400 INVALID_CURSOR instead of silently reading
+ * somewhere else. It is a keyset position, never an offset: rows inserted meanwhile cannot shift it.
+ */
+export type CursorPosition =
+  | { kind: 'm'; conversationID: string; seq: number }
+  | { kind: 'e'; stream: string; seq: number };
+
+const MAC_BYTES = 12;
+
+function mac(secret: Uint8Array, payload: string): Buffer {
+  return createHmac('sha256', secret).update(payload).digest().subarray(0, MAC_BYTES);
+}
+
+export function encodeCursor(secret: Uint8Array, position: CursorPosition): string {
+  const scope = position.kind === 'm' ? position.conversationID : position.stream;
+  const payload = `${position.kind}:${scope}:${position.seq.toString(36)}`;
+  const body = Buffer.from(payload, 'utf8').toString('base64url');
+  return `${body}.${mac(secret, payload).toString('base64url')}`;
+}
+
+/** Returns the position, or `null` for anything this server did not sign (the caller answers INVALID_CURSOR). */
+export function decodeCursor(secret: Uint8Array, cursor: string): CursorPosition | null {
+  if (cursor.length === 0 || cursor.length > 512) return null;
+  const dot = cursor.indexOf('.');
+  if (dot <= 0 || dot !== cursor.lastIndexOf('.')) return null;
+  const payload = Buffer.from(cursor.slice(0, dot), 'base64url').toString('utf8');
+  const given = Buffer.from(cursor.slice(dot + 1), 'base64url');
+  const want = mac(secret, payload);
+  if (given.length !== want.length || !timingSafeEqual(given, want)) return null;
+  const m = /^([me]):([^:]+):([0-9a-z]{1,11})$/.exec(payload);
+  if (m === null) return null;
+  const seq = parseInt(m[3]!, 36);
+  if (!Number.isSafeInteger(seq) || seq < 0) return null;
+  return m[1] === 'm' ? { kind: 'm', conversationID: m[2]!, seq } : { kind: 'e', stream: m[2]!, seq };
+}

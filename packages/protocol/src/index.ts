@@ -1,0 +1,4 @@
+export * from './error-codes.js';
+export * from './wire.js';
+export * from './cursor.js';
+export * from './events.js';

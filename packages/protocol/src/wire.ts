@@ -1,0 +1,72 @@
+/**
+ * The wire shapes. Field names and nullability follow the seed page and the wire contract to the byte: every
+ * key is always present, `| null` fields are sent as `null`, never omitted. Fields marked "ours" are additions.
+ */
+
+export type MessageType = 'member' | 'concierge' | 'system';
+
+export interface Message {
+  id: string;
+  /** `member` (written by the member, or by the org's backend on the member's behalf), `concierge`, `system`. */
+  type: MessageType | (string & {});
+  /** A member's message: their `externalUserID`. A concierge message: the agent's id, or `concierge`. */
+  authorID: string;
+  body: string | null;
+  /** ISO-8601 with `Z`, millisecond precision. */
+  createdAt: string;
+}
+
+export interface Conversation {
+  id: string;
+  type: string;
+  title: string | null;
+  lastMessageAt: string | null;
+  /** Ours: messages from the other side after the member's read mark. Present for member-scoped reads. */
+  unreadCount: number;
+}
+
+export interface Member {
+  externalUserID: string;
+  displayName: string | null;
+  email: string | null;
+  tier: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface ListConversationsResponse {
+  conversations: Conversation[];
+}
+
+export interface ListMessagesResponse {
+  messages: Message[];
+  nextCursor: string | null;
+}
+
+export interface SendMessageResponse {
+  ok: true;
+  /** Ours: the message as stored, so a client can reconcile its optimistic copy. */
+  message: Message;
+}
+
+export interface ExchangeResponse {
+  accessToken: string;
+  expiresAt: string;
+}
+
+/** Org-API-Keys carry this prefix so clients (and people) can tell a server credential from a member token. */
+export const API_KEY_PREFIX = 'ck_live_';
+
+export const LIMITS = {
+  /** Page size bounds for listMessages. */
+  pageDefault: 50,
+  pageMax: 100,
+  /** Default maximum message length in characters (configurable on the server). */
+  messageMaxChars: 4000,
+  idempotencyKeyMaxChars: 255,
+  externalUserIDMaxChars: 255,
+  titleMaxChars: 200,
+  typeMaxChars: 64,
+  profileFieldMaxChars: 320,
+  bodyLimitBytes: 64 * 1024,
+} as const;

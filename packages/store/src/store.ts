@@ -1,0 +1,245 @@
+/**
+ * The storage port. Routes speak only to this interface; the SQLite and PostgreSQL adapters implement it and
+ * nothing above them knows which one runs. Every method is async so a networked adapter fits the same shape.
+ *
+ * Records here are storage records, not wire shapes: the server renders them (see server/src/render.ts).
+ * Sequence numbers (`seq`) come from one counter per org, taken inside the writing transaction, so they are
+ * strictly increasing in commit order within an org: that is what makes keyset paging and SSE resume exact.
+ */
+
+export interface OrgRecord {
+  id: string;
+  name: string;
+  /** HMAC key that signs this org's member tokens: a token signed with another org's key does not verify. */
+  signingSecret: Uint8Array;
+  createdAt: string;
+}
+
+export interface ApiKeyRecord {
+  id: string;
+  orgID: string;
+  /** The first characters of the key, enough for a person to tell keys apart in a listing. */
+  hint: string;
+  createdAt: string;
+  revokedAt: string | null;
+}
+
+export interface MemberProfile {
+  displayName?: string | null;
+  email?: string | null;
+  tier?: string | null;
+}
+
+export interface MemberRecord {
+  id: string;
+  orgID: string;
+  externalUserID: string;
+  displayName: string | null;
+  email: string | null;
+  tier: string | null;
+  /** Member tokens issued before this instant (epoch ms) are refused. */
+  tokensValidAfter: number;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface ConversationRecord {
+  id: string;
+  orgID: string;
+  memberID: string;
+  externalUserID: string;
+  type: string;
+  title: string | null;
+  createdAt: string;
+  lastMessageAt: string | null;
+  /** seq of the latest activity (creation or message): the "newest activity first" order. */
+  lastSeq: number;
+  memberReadSeq: number;
+  conciergeReadSeq: number;
+  /** Messages not written by the member after the member's read mark. */
+  unreadCount: number;
+}
+
+export type MessageVia = 'member' | 'server';
+
+export interface MessageRecord {
+  id: string;
+  orgID: string;
+  conversationID: string;
+  seq: number;
+  type: string;
+  authorID: string;
+  body: string | null;
+  /** Who put it on the wire: the member's own token, or a server credential (concierge or on behalf). */
+  via: MessageVia;
+  createdAt: string;
+}
+
+export type StoredEventType = 'message' | 'conversation' | 'read';
+
+/** One row of an org's durable event log: what `GET /v1/stream` replays and fans out. */
+export interface StoredEvent {
+  orgID: string;
+  seq: number;
+  type: StoredEventType;
+  memberID: string;
+  conversationID: string;
+  /** For `message` events the message itself; for others, the event's JSON payload as written. */
+  message: MessageRecord | null;
+  payload: unknown;
+}
+
+export interface IdempotencyScope {
+  orgID: string;
+  /** The caller: `key:<apiKeyID>` or `member:<memberID>`. Two principals never share a key space. */
+  principal: string;
+  key: string;
+}
+
+export interface StoredResponse {
+  status: number;
+  body: string;
+}
+
+export interface IdempotencyRecord extends StoredResponse {
+  fingerprint: string;
+  createdAt: number;
+}
+
+/**
+ * Asks a mutation to record its idempotency key in the same transaction as its write. `render` turns the
+ * mutation's result into the response that a replay will send back; it runs inside the transaction.
+ */
+export interface IdempotencyWrite<T> {
+  scope: IdempotencyScope;
+  fingerprint: string;
+  render(result: T): StoredResponse;
+}
+
+/** Thrown by a mutation when its idempotency key was committed by another request first (nothing was written). */
+export class IdempotencyKeyTaken extends Error {
+  constructor() {
+    super('idempotency key already recorded');
+    this.name = 'IdempotencyKeyTaken';
+  }
+}
+
+/** Thrown when a referenced row does not exist (for example the conversation of a message). */
+export class NotFoundInStore extends Error {
+  constructor(what: string) {
+    super(`${what} not found`);
+    this.name = 'NotFoundInStore';
+  }
+}
+
+/** Thrown when a value cannot be stored (for example text with a NUL character in PostgreSQL). */
+export class UnstorableValue extends Error {
+  constructor(
+    readonly field: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'UnstorableValue';
+  }
+}
+
+export interface NewConversation {
+  orgID: string;
+  memberID: string;
+  type: string;
+  title: string | null;
+}
+
+export interface NewMessage {
+  orgID: string;
+  conversationID: string;
+  type: string;
+  authorID: string;
+  body: string | null;
+  via: MessageVia;
+}
+
+export interface ReadMark {
+  orgID: string;
+  conversationID: string;
+  reader: 'member' | 'concierge';
+  readerID: string;
+  /** The message read up to; the mark only ever moves forward. */
+  messageID: string;
+}
+
+export interface ReadMarkResult {
+  conversation: ConversationRecord;
+  /** False when the mark was already at or past this message (nothing written, no event). */
+  moved: boolean;
+}
+
+export type CommitListener = (events: readonly StoredEvent[]) => void;
+
+export interface Store {
+  readonly kind: 'sqlite' | 'postgres';
+
+  /** Secret for signing cursors and tickets; made once per database, shared by every instance on it. */
+  serverSecret(): Promise<Uint8Array>;
+
+  createOrg(name: string): Promise<OrgRecord>;
+  getOrg(orgID: string): Promise<OrgRecord | null>;
+  listOrgs(): Promise<OrgRecord[]>;
+
+  createApiKey(orgID: string, key: { id: string; hash: string; hint: string }): Promise<ApiKeyRecord>;
+  listApiKeys(orgID: string): Promise<ApiKeyRecord[]>;
+  /** Returns false when no such unrevoked key exists in that org. */
+  revokeApiKey(orgID: string, keyID: string): Promise<boolean>;
+  /** Only unrevoked keys are found. */
+  findApiKeyByHash(hash: string): Promise<ApiKeyRecord | null>;
+
+  /** Creates or updates a member. `replace` sets every profile field (absent → null); `merge` keeps absent ones. */
+  upsertMember(
+    orgID: string,
+    externalUserID: string,
+    profile: MemberProfile,
+    mode: 'merge' | 'replace',
+    idem?: IdempotencyWrite<MemberRecord>,
+  ): Promise<MemberRecord>;
+  getMember(orgID: string, externalUserID: string): Promise<MemberRecord | null>;
+  getMemberByID(memberID: string): Promise<MemberRecord | null>;
+  /** Erases the member with their conversations, messages and events. Returns false if there was none. */
+  deleteMember(orgID: string, externalUserID: string): Promise<boolean>;
+  revokeMemberTokens(
+    orgID: string,
+    externalUserID: string,
+    at: number,
+    idem?: IdempotencyWrite<MemberRecord | null>,
+  ): Promise<MemberRecord | null>;
+
+  createConversation(input: NewConversation, idem?: IdempotencyWrite<ConversationRecord>): Promise<ConversationRecord>;
+  getConversation(orgID: string, conversationID: string): Promise<ConversationRecord | null>;
+  /** Newest activity first. */
+  listConversations(orgID: string, memberID: string): Promise<ConversationRecord[]>;
+
+  /** Throws NotFoundInStore if the conversation is gone (for example its member was removed meanwhile). */
+  insertMessage(input: NewMessage, idem?: IdempotencyWrite<MessageRecord>): Promise<MessageRecord>;
+  getMessage(conversationID: string, messageID: string): Promise<MessageRecord | null>;
+  /** Newest first, strictly older than `beforeSeq` when given. */
+  listMessagesBefore(conversationID: string, beforeSeq: number | null, limit: number): Promise<MessageRecord[]>;
+  /** Oldest first, strictly newer than `afterSeq`. */
+  listMessagesAfter(conversationID: string, afterSeq: number, limit: number): Promise<MessageRecord[]>;
+  /** The newest message's seq, or 0. */
+  latestMessageSeq(conversationID: string): Promise<number>;
+
+  markRead(mark: ReadMark, idem?: IdempotencyWrite<ReadMarkResult>): Promise<ReadMarkResult>;
+
+  /** Events of an org after `afterSeq`, oldest first; `memberID` narrows them to one member's. */
+  listEventsAfter(orgID: string, memberID: string | null, afterSeq: number, limit: number): Promise<StoredEvent[]>;
+  /** The org's latest event seq, or 0. */
+  latestEventSeq(orgID: string): Promise<number>;
+
+  getIdempotency(scope: IdempotencyScope): Promise<IdempotencyRecord | null>;
+  /** Removes idempotency records created before `before` (epoch ms). Returns how many. */
+  purgeIdempotency(before: number): Promise<number>;
+
+  /** Called after every commit with the events it made durable, in seq order per org. */
+  onCommit(listener: CommitListener): () => void;
+
+  close(): Promise<void>;
+}
