@@ -25,9 +25,9 @@ export interface ApiKeyRecord {
 }
 
 export interface MemberProfile {
-  displayName?: string | null;
-  email?: string | null;
-  tier?: string | null;
+  displayName?: string | null | undefined;
+  email?: string | null | undefined;
+  tier?: string | null | undefined;
 }
 
 export interface MemberRecord {

@@ -1,0 +1,210 @@
+import { randomBytes } from 'node:crypto';
+import cors from '@fastify/cors';
+import { GENERIC_CODE_BY_STATUS, isErrorCode } from '@concierge/protocol';
+import type { Store } from '@concierge/store';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { Authenticator, principalID } from './auth/authenticator.js';
+import type { ServerConfig } from './config.js';
+import type { AppContext } from './context.js';
+import { ApiError } from './errors.js';
+import { Idempotency, IDEMPOTENCY_TTL_MS } from './middleware/idempotency.js';
+import { RateLimiter } from './middleware/rate-limit.js';
+import { Metrics } from './metrics.js';
+import { authRoutes } from './routes/auth.js';
+import { conversationRoutes } from './routes/conversations.js';
+import { memberRoutes } from './routes/members.js';
+import { messageRoutes } from './routes/messages.js';
+import { opsRoutes } from './routes/ops.js';
+import { streamRoutes } from './routes/streams.js';
+import { Hub } from './sse/hub.js';
+import { Tickets } from './sse/tickets.js';
+
+export interface App {
+  fastify: FastifyInstance;
+  ctx: AppContext;
+  /** SIGTERM: refuse new work, end streams, finish requests in flight, close the store. */
+  shutdown(): Promise<void>;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** The headers browsers may read from cross-origin answers (the SDK needs them). */
+const EXPOSED_HEADERS = [
+  'x-request-id',
+  'idempotent-replayed',
+  'retry-after',
+  'x-should-retry',
+  'ratelimit-limit',
+  'ratelimit-remaining',
+  'ratelimit-reset',
+  'www-authenticate',
+];
+
+/** Maps Fastify's own errors (parser, limits, bad URLs) into the one error table. */
+function toApiError(error: FastifyError | Error): ApiError | null {
+  if (error instanceof ApiError) return error;
+  const code = (error as FastifyError).code;
+  switch (code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new ApiError('PAYLOAD_TOO_LARGE', 'The request body is larger than this server accepts.');
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+    case 'FST_ERR_CTP_INVALID_TYPE':
+      return new ApiError('UNSUPPORTED_MEDIA_TYPE', 'Send the body as `Content-Type: application/json`.');
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+    case 'FST_ERR_BAD_URL':
+    case 'FST_ERR_ASYNC_CONSTRAINT':
+      return new ApiError('BAD_REQUEST', 'The request is malformed.');
+  }
+  const status = (error as FastifyError).statusCode;
+  if (status !== undefined && status >= 400 && status < 500) {
+    const generic = GENERIC_CODE_BY_STATUS[status];
+    return new ApiError(generic !== undefined && isErrorCode(generic) ? generic : 'BAD_REQUEST', 'The request is malformed.');
+  }
+  return null;
+}
+
+export async function buildApp(config: ServerConfig, store: Store): Promise<App> {
+  const fastify = Fastify({
+    logger: {
+      level: config.logLevel,
+      // Credentials never reach a log line, whatever logs them.
+      redact: ['req.headers.authorization', 'headers.authorization', 'authorization', 'apiKey', 'accessToken'],
+    },
+    bodyLimit: config.bodyLimitBytes,
+    maxParamLength: 1024,
+    disableRequestLogging: true,
+    requestIdHeader: false,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : `req_${randomBytes(12).toString('base64url')}`;
+    },
+    forceCloseConnections: 'idle',
+    frameworkErrors: (error, req, reply) => {
+      const api = toApiError(error) ?? new ApiError('BAD_REQUEST', 'The request is malformed.');
+      void (reply as unknown as FastifyReply).code(api.status).header('x-request-id', req.id).send(api.body(req.id));
+    },
+  });
+
+  const auth = new Authenticator(store);
+  const cursorSecret = await store.serverSecret();
+  let hub: Hub | null = null;
+  const metrics = new Metrics(() => hub?.size ?? 0);
+  hub = new Hub(store, auth, config, cursorSecret);
+  const ctx: AppContext = {
+    config,
+    store,
+    auth,
+    idempotency: new Idempotency(store),
+    limiter: new RateLimiter(config.rateLimitPerMinute),
+    cursorSecret,
+    metrics,
+    hub,
+    tickets: new Tickets(cursorSecret),
+  };
+  let closing = false;
+
+  fastify.decorateRequest('principal', null as never);
+
+  // Only JSON bodies are accepted; anything else is 415. An empty body is "no body", not a parse error.
+  fastify.removeAllContentTypeParsers();
+  fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
+    if (body === '') return done(null, undefined);
+    try {
+      done(null, JSON.parse(body as string));
+    } catch {
+      done(new ApiError('BAD_REQUEST', 'The body is not valid JSON.'), undefined);
+    }
+  });
+
+  await fastify.register(cors, {
+    origin: config.corsOrigins.includes('*') ? true : config.corsOrigins,
+    methods: ['GET', 'POST', 'PUT', 'DELETE'],
+    allowedHeaders: ['authorization', 'content-type', 'idempotency-key', 'last-event-id', 'x-request-id', 'accept'],
+    exposedHeaders: EXPOSED_HEADERS,
+    maxAge: 600,
+    strictPreflight: false,
+  });
+
+  fastify.addHook('onRequest', async (req, reply) => {
+    reply.header('x-request-id', req.id);
+  });
+
+  fastify.addHook('onResponse', async (req, reply) => {
+    const route = req.routeOptions.url ?? 'unmatched';
+    ctx.metrics.requests.inc({ route, method: req.method, status: reply.statusCode });
+    ctx.metrics.latency.observe({ route, method: req.method }, reply.elapsedTime / 1000);
+    // The path only: a stream ticket may travel in the query string.
+    req.log.info(
+      { method: req.method, path: req.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) },
+      'request',
+    );
+  });
+
+  fastify.setErrorHandler((error: FastifyError, req: FastifyRequest, reply: FastifyReply) => {
+    let api = toApiError(error);
+    if (api === null) {
+      req.log.error({ err: error }, 'unhandled error');
+      api = new ApiError('INTERNAL', 'Something went wrong on our side. Quote the request id if you report it.');
+    }
+    if (api.options.headers !== undefined) void reply.headers(api.options.headers);
+    return reply.code(api.status).send(api.body(req.id));
+  });
+
+  fastify.setNotFoundHandler((req, reply) => {
+    const api = new ApiError('NOT_FOUND', `No route ${req.method} ${req.url.split('?')[0]}.`);
+    return reply.code(404).send(api.body(req.id));
+  });
+
+  opsRoutes(fastify, ctx, () => closing);
+
+  await fastify.register(
+    async (v1) => {
+      v1.addHook('onRequest', async (req, reply) => {
+        if (closing) throw new ApiError('UNAVAILABLE', 'This instance is shutting down; retry.', { headers: { 'retry-after': '1' } });
+        const ticket = (req.query as Record<string, unknown> | undefined)?.ticket;
+        const viaTicket =
+          req.headers.authorization === undefined &&
+          typeof ticket === 'string' &&
+          (req.routeOptions.config as { ticket?: boolean }).ticket === true;
+        if (viaTicket) {
+          const principal = ctx.tickets.redeem(ticket);
+          if (!auth.stillValid(principal)) throw new ApiError('TOKEN_REVOKED', 'The token behind this ticket is no longer valid.');
+          req.principal = principal;
+        } else req.principal = await auth.authenticate(req.headers.authorization);
+        void reply.headers(ctx.limiter.take(principalID(req.principal)));
+      });
+      authRoutes(v1, ctx);
+      memberRoutes(v1, ctx);
+      conversationRoutes(v1, ctx);
+      messageRoutes(v1, ctx);
+      streamRoutes(v1, ctx);
+    },
+    { prefix: '/v1' },
+  );
+
+  const purge = setInterval(
+    () => {
+      store.purgeIdempotency(Date.now() - IDEMPOTENCY_TTL_MS).catch((err: unknown) => fastify.log.warn({ err }, 'purge failed'));
+    },
+    60 * 60 * 1000,
+  ).unref();
+
+  return {
+    fastify,
+    ctx,
+    async shutdown() {
+      if (closing) return;
+      closing = true;
+      clearInterval(purge);
+      ctx.hub.close();
+      ctx.tickets.close();
+      ctx.limiter.close();
+      const grace = setTimeout(() => fastify.server.closeAllConnections(), config.shutdownGraceSeconds * 1000);
+      grace.unref();
+      await fastify.close();
+      clearTimeout(grace);
+      await store.close();
+    },
+  };
+}

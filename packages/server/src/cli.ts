@@ -1,0 +1,156 @@
+import { parseArgs } from 'node:util';
+import { openStore, type Store } from '@concierge/store';
+import { generateApiKey } from './auth/api-keys.js';
+import { buildApp } from './app.js';
+import { ConfigError, OPTIONS, resolveConfig } from './config.js';
+
+const USAGE = `Usage: concierge <command> [options]
+
+Commands:
+  serve                       run the server (npm start runs this)
+  migrate                     apply schema migrations and exit
+  orgs create <name> [--json] create an org and print its first Org-API-Key (once)
+  orgs list [--json]          list orgs
+  keys create [--org ID] [--json]   add an Org-API-Key (rotate without downtime: create, deploy, revoke the old)
+  keys list [--org ID] [--json]     list an org's keys (hints only; keys are stored as hashes)
+  keys revoke <keyID> [--org ID]    revoke a key at once
+
+Options of serve (each also read from its environment variable):
+${OPTIONS.map((o) => `  --${o.flag.padEnd(24)} ${o.env.padEnd(34)} ${o.help} (default ${JSON.stringify(o.default)})`).join('\n')}
+
+--database (CONCIERGE_DATABASE_URL) applies to every command. --org may be left out when there is one org.`;
+
+const out = (s: string): void => void process.stdout.write(`${s}\n`);
+
+export async function main(argv: string[]): Promise<number> {
+  const options = Object.fromEntries(OPTIONS.map((o) => [o.flag, { type: 'string' as const }]));
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: { ...options, json: { type: 'boolean' }, org: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+  });
+  const [command, sub, arg] = positionals;
+  if (values.help === true || command === undefined || command === 'help') {
+    out(USAGE);
+    return command === undefined && values.help !== true ? 1 : 0;
+  }
+  let config;
+  try {
+    config = resolveConfig(values as Record<string, string | undefined>, process.env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`concierge: ${error.message}\n`);
+      return 2;
+    }
+    throw error;
+  }
+  if (command === 'serve') return serve(config);
+  const store = await openStore(config.database);
+  try {
+    switch (`${command} ${sub ?? ''}`.trim()) {
+      case 'migrate':
+        out('migrations applied');
+        return 0;
+      case 'orgs create': {
+        if (arg === undefined || arg.trim() === '') throw new Error('orgs create needs a name');
+        const { orgID, apiKey } = await createOrgWithKey(store, arg);
+        if (values.json === true) out(JSON.stringify({ orgID, apiKey }));
+        else out(`Created org ${orgID} (${arg}).\nOrg-API-Key (shown once, store it now): ${apiKey}`);
+        return 0;
+      }
+      case 'orgs list': {
+        const orgs = (await store.listOrgs()).map((o) => ({ orgID: o.id, name: o.name, createdAt: o.createdAt }));
+        out(values.json === true ? JSON.stringify(orgs) : orgs.map((o) => `${o.orgID}\t${o.name}\t${o.createdAt}`).join('\n'));
+        return 0;
+      }
+      case 'keys create': {
+        const orgID = await pickOrg(store, values.org);
+        const key = generateApiKey();
+        await store.createApiKey(orgID, key);
+        if (values.json === true) out(JSON.stringify({ orgID, keyID: key.id, apiKey: key.key }));
+        else out(`Created key ${key.id} for ${orgID}.\nOrg-API-Key (shown once, store it now): ${key.key}`);
+        return 0;
+      }
+      case 'keys list': {
+        const orgID = await pickOrg(store, values.org);
+        const keys = await store.listApiKeys(orgID);
+        out(
+          values.json === true
+            ? JSON.stringify(keys.map((k) => ({ keyID: k.id, hint: k.hint, createdAt: k.createdAt, revokedAt: k.revokedAt })))
+            : keys.map((k) => `${k.id}\t${k.hint}\t${k.createdAt}\t${k.revokedAt ?? 'active'}`).join('\n'),
+        );
+        return 0;
+      }
+      case 'keys revoke': {
+        if (arg === undefined) throw new Error('keys revoke needs a key id');
+        const orgID = await pickOrg(store, values.org);
+        if (!(await store.revokeApiKey(orgID, arg))) throw new Error(`no active key ${arg} in ${orgID}`);
+        out(`Revoked ${arg}.`);
+        return 0;
+      }
+      default:
+        process.stderr.write(`concierge: unknown command '${positionals.join(' ')}'\n\n${USAGE}\n`);
+        return 2;
+    }
+  } finally {
+    await store.close();
+  }
+}
+
+async function createOrgWithKey(store: Store, name: string): Promise<{ orgID: string; apiKey: string }> {
+  const org = await store.createOrg(name);
+  const key = generateApiKey();
+  await store.createApiKey(org.id, key);
+  return { orgID: org.id, apiKey: key.key };
+}
+
+async function pickOrg(store: Store, given: string | undefined): Promise<string> {
+  if (given !== undefined) {
+    if ((await store.getOrg(given)) === null) throw new Error(`no org ${given}`);
+    return given;
+  }
+  const orgs = await store.listOrgs();
+  if (orgs.length !== 1) throw new Error(`there are ${orgs.length} orgs: name one with --org`);
+  return orgs[0]!.id;
+}
+
+async function serve(config: ReturnType<typeof resolveConfig>): Promise<number> {
+  const store = await openStore(config.database);
+  if (config.firstRunOrg && (await store.listOrgs()).length === 0) {
+    const { orgID, apiKey } = await createOrgWithKey(store, 'default');
+    const line = '='.repeat(78);
+    out(
+      [
+        line,
+        ' First start: created the org "default".',
+        ` Org ID:      ${orgID}`,
+        ` Org-API-Key: ${apiKey}`,
+        ' This key is shown only now and stored only as a hash. Keep it in your backend;',
+        ' make more with `concierge keys create`.',
+        line,
+      ].join('\n'),
+    );
+  }
+  const app = await buildApp(config, store);
+  const address = await app.fastify.listen({ port: config.port, host: config.host });
+  const url = address.replace('0.0.0.0', '127.0.0.1').replace('[::]', '[::1]');
+  app.fastify.log.info({ url, store: store.kind }, 'listening');
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      app.fastify.log.info({ signal }, 'shutting down');
+      app.shutdown().then(
+        () => resolve(0),
+        (err: unknown) => {
+          app.fastify.log.error({ err }, 'shutdown failed');
+          resolve(1);
+        },
+      );
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+}

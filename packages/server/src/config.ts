@@ -1,0 +1,166 @@
+/**
+ * Every server option, with its flag, its `CONCIERGE_*` environment variable and its default, in one table:
+ * the CLI's `--help`, the parser and docs/configuration.md all follow it.
+ */
+export interface ServerConfig {
+  port: number;
+  host: string;
+  database: string;
+  tokenTtlSeconds: number;
+  rateLimitPerMinute: number;
+  corsOrigins: string[];
+  maxMessageChars: number;
+  bodyLimitBytes: number;
+  heartbeatSeconds: number;
+  maxStreamsPerMember: number;
+  streamBufferBytes: number;
+  logLevel: string;
+  shutdownGraceSeconds: number;
+  firstRunOrg: boolean;
+}
+
+type Kind = 'int' | 'posnum' | 'string' | 'list' | 'bool';
+
+interface OptionSpec {
+  key: keyof ServerConfig;
+  flag: string;
+  env: string;
+  kind: Kind;
+  default: string;
+  help: string;
+}
+
+export const OPTIONS: readonly OptionSpec[] = [
+  { key: 'port', flag: 'port', env: 'PORT', kind: 'int', default: '8080', help: 'TCP port (0 picks a free one)' },
+  { key: 'host', flag: 'host', env: 'CONCIERGE_HOST', kind: 'string', default: '0.0.0.0', help: 'address to listen on' },
+  {
+    key: 'database',
+    flag: 'database',
+    env: 'CONCIERGE_DATABASE_URL',
+    kind: 'string',
+    default: 'sqlite:./data/concierge.db',
+    help: 'sqlite:<path> or postgres://user:pass@host/db',
+  },
+  {
+    key: 'tokenTtlSeconds',
+    flag: 'token-ttl',
+    env: 'CONCIERGE_TOKEN_TTL_SECONDS',
+    kind: 'posnum',
+    default: '600',
+    help: 'member token lifetime in seconds (any positive number)',
+  },
+  {
+    key: 'rateLimitPerMinute',
+    flag: 'rate-limit',
+    env: 'CONCIERGE_RATE_LIMIT_PER_MINUTE',
+    kind: 'int',
+    default: '1200',
+    help: 'requests per minute per credential; 0 turns the limit off',
+  },
+  {
+    key: 'corsOrigins',
+    flag: 'cors-origins',
+    env: 'CONCIERGE_CORS_ORIGINS',
+    kind: 'list',
+    default: '*',
+    help: "comma-separated origins allowed to call from browsers; '*' any, '' none",
+  },
+  {
+    key: 'maxMessageChars',
+    flag: 'max-message-chars',
+    env: 'CONCIERGE_MAX_MESSAGE_CHARS',
+    kind: 'int',
+    default: '4000',
+    help: 'longest message text accepted, in characters',
+  },
+  {
+    key: 'bodyLimitBytes',
+    flag: 'body-limit',
+    env: 'CONCIERGE_BODY_LIMIT_BYTES',
+    kind: 'int',
+    default: '65536',
+    help: 'largest request body accepted, in bytes',
+  },
+  {
+    key: 'heartbeatSeconds',
+    flag: 'heartbeat',
+    env: 'CONCIERGE_HEARTBEAT_SECONDS',
+    kind: 'posnum',
+    default: '15',
+    help: 'seconds between SSE heartbeat comments',
+  },
+  {
+    key: 'maxStreamsPerMember',
+    flag: 'max-streams-per-member',
+    env: 'CONCIERGE_MAX_STREAMS_PER_MEMBER',
+    kind: 'int',
+    default: '20',
+    help: 'concurrent SSE streams one member may hold',
+  },
+  {
+    key: 'streamBufferBytes',
+    flag: 'stream-buffer',
+    env: 'CONCIERGE_STREAM_BUFFER_BYTES',
+    kind: 'int',
+    default: '262144',
+    help: 'bytes queued for a slow SSE reader before it is disconnected',
+  },
+  { key: 'logLevel', flag: 'log-level', env: 'CONCIERGE_LOG_LEVEL', kind: 'string', default: 'info', help: 'pino log level' },
+  {
+    key: 'shutdownGraceSeconds',
+    flag: 'shutdown-grace',
+    env: 'CONCIERGE_SHUTDOWN_GRACE_SECONDS',
+    kind: 'posnum',
+    default: '10',
+    help: 'seconds SIGTERM waits for requests in flight',
+  },
+  {
+    key: 'firstRunOrg',
+    flag: 'first-run-org',
+    env: 'CONCIERGE_FIRST_RUN_ORG',
+    kind: 'bool',
+    default: 'true',
+    help: "on a database with no org, create 'default' and print its key once",
+  },
+];
+
+export class ConfigError extends Error {}
+
+function parseValue(spec: OptionSpec, raw: string, source: string): ServerConfig[keyof ServerConfig] {
+  switch (spec.kind) {
+    case 'int': {
+      if (!/^\d+$/.test(raw.trim())) throw new ConfigError(`${source}: expected a whole number ≥ 0, got '${raw}'`);
+      return Number(raw);
+    }
+    case 'posnum': {
+      const n = Number(raw);
+      if (raw.trim() === '' || !Number.isFinite(n) || n <= 0)
+        throw new ConfigError(`${source}: expected a positive number, got '${raw}'`);
+      return n;
+    }
+    case 'list':
+      return raw
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s !== '');
+    case 'bool':
+      if (!/^(true|false|1|0|yes|no)$/i.test(raw)) throw new ConfigError(`${source}: expected true or false, got '${raw}'`);
+      return /^(true|1|yes)$/i.test(raw);
+    case 'string':
+      return raw;
+  }
+}
+
+/** Flags win over environment variables, which win over defaults. */
+export function resolveConfig(flags: Record<string, string | boolean | undefined>, env: NodeJS.ProcessEnv): ServerConfig {
+  const out: Record<string, unknown> = {};
+  for (const spec of OPTIONS) {
+    const flag = flags[spec.flag];
+    if (flag !== undefined) out[spec.key] = parseValue(spec, String(flag), `--${spec.flag}`);
+    else if (env[spec.env] !== undefined) out[spec.key] = parseValue(spec, env[spec.env]!, spec.env);
+    else out[spec.key] = parseValue(spec, spec.default, `default of --${spec.flag}`);
+  }
+  const config = out as unknown as ServerConfig;
+  if (config.port > 65535) throw new ConfigError(`--port: ${config.port} is not a TCP port`);
+  return Object.freeze(config);
+}

@@ -1,0 +1,28 @@
+import type { Store } from '@concierge/store';
+import type { Authenticator, Principal } from './auth/authenticator.js';
+import type { ServerConfig } from './config.js';
+import type { Idempotency } from './middleware/idempotency.js';
+import type { RateLimiter } from './middleware/rate-limit.js';
+import type { Metrics } from './metrics.js';
+import type { Hub } from './sse/hub.js';
+import type { Tickets } from './sse/tickets.js';
+
+/** What every route may use. Built once in app.ts; routes never reach past it into SQL or sockets. */
+export interface AppContext {
+  config: ServerConfig;
+  store: Store;
+  auth: Authenticator;
+  idempotency: Idempotency;
+  limiter: RateLimiter;
+  /** Signs cursors; the same on every instance of one database. */
+  cursorSecret: Uint8Array;
+  metrics: Metrics;
+  hub: Hub;
+  tickets: Tickets;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal: Principal;
+  }
+}

@@ -1,0 +1,37 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/** Prometheus metrics, on a registry of our own (no global state shared with a host process). */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly requests = new Counter({
+    name: 'concierge_http_requests_total',
+    help: 'HTTP requests by route, method and status',
+    labelNames: ['route', 'method', 'status'] as const,
+    registers: [this.registry],
+  });
+  readonly latency = new Histogram({
+    name: 'concierge_http_request_duration_seconds',
+    help: 'HTTP request latency by route and method (for streams: time to first byte)',
+    labelNames: ['route', 'method'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+  readonly streamsOpened = new Counter({
+    name: 'concierge_sse_streams_opened_total',
+    help: 'SSE streams opened, by scope',
+    labelNames: ['scope'] as const,
+    registers: [this.registry],
+  });
+
+  constructor(openStreams: () => number) {
+    new Gauge({
+      name: 'concierge_sse_streams_open',
+      help: 'SSE streams open now',
+      registers: [this.registry],
+      collect() {
+        this.set(openStreams());
+      },
+    });
+    collectDefaultMetrics({ register: this.registry, prefix: 'concierge_' });
+  }
+}

@@ -1,0 +1,107 @@
+import { createHash } from 'node:crypto';
+import { LIMITS } from '@concierge/protocol';
+import { IdempotencyKeyTaken, type IdempotencyScope, type IdempotencyWrite, type Store, type StoredResponse } from '@concierge/store';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Principal } from '../auth/authenticator.js';
+import { principalID } from '../auth/authenticator.js';
+import { ApiError } from '../errors.js';
+
+/** Keys are kept this long; a key reused after that is a new request. */
+export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
+
+/** Canonical JSON (sorted keys) so `{"a":1,"b":2}` and `{"b":2,"a":1}` are the same request. */
+function canonical(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  const keys = Object.keys(value).sort();
+  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`).join(',')}}`;
+}
+
+/** The request's identity: method, path with query, and body. */
+function fingerprint(req: FastifyRequest): string {
+  return createHash('sha256')
+    .update(req.method)
+    .update('\n')
+    .update(req.url)
+    .update('\n')
+    .update(canonical(req.body ?? null))
+    .digest('base64url');
+}
+
+/**
+ * Runs a write at most once per (org, principal, `Idempotency-Key`). The key is recorded by the store in the
+ * same transaction as the write (see IdempotencyWrite), so a crash can never leave one without the other:
+ *
+ * - no key: the write runs plainly;
+ * - a finished key, same request: the stored status and body again, with `Idempotent-Replayed: true`;
+ * - a finished key, another request: 409 IDEMPOTENCY_KEY_REUSED (`x-should-retry: false`);
+ * - a key whose first request is still running here: 409 IDEMPOTENCY_KEY_IN_USE (`Retry-After: 1`);
+ * - a key committed meanwhile by another instance: the write rolls back and the stored answer is replayed.
+ *
+ * It is called after authentication and validation, so requests rejected before they run store nothing.
+ */
+export class Idempotency {
+  private readonly inFlight = new Set<string>();
+
+  constructor(private readonly store: Store) {}
+
+  async run<T>(
+    req: FastifyRequest,
+    reply: FastifyReply,
+    principal: Principal,
+    write: (idem: IdempotencyWrite<NoInfer<T>> | undefined) => Promise<T>,
+    render: (result: NoInfer<T>) => StoredResponse,
+  ): Promise<FastifyReply> {
+    const header = req.headers['idempotency-key'];
+    if (header === undefined) return send(reply, render(await write(undefined)));
+    if (typeof header !== 'string' || header.length === 0 || header.length > LIMITS.idempotencyKeyMaxChars)
+      throw new ApiError('VALIDATION', `\`Idempotency-Key\` must be 1 to ${LIMITS.idempotencyKeyMaxChars} characters.`, {
+        field: 'Idempotency-Key',
+      });
+    const scope: IdempotencyScope = { orgID: principal.orgID, principal: principalID(principal), key: header };
+    const print = fingerprint(req);
+    const slot = `${scope.orgID}\u0000${scope.principal}\u0000${scope.key}`;
+    if (this.inFlight.has(slot)) throw inUse();
+    this.inFlight.add(slot);
+    try {
+      const stored = await this.lookup(scope);
+      if (stored !== null) return this.replay(reply, stored, print);
+      try {
+        return send(reply, render(await write({ scope, fingerprint: print, render })));
+      } catch (error) {
+        if (!(error instanceof IdempotencyKeyTaken)) throw error;
+        const winner = await this.lookup(scope);
+        if (winner === null) throw inUse();
+        return this.replay(reply, winner, print);
+      }
+    } finally {
+      this.inFlight.delete(slot);
+    }
+  }
+
+  private async lookup(scope: IdempotencyScope) {
+    const stored = await this.store.getIdempotency(scope);
+    return stored !== null && stored.createdAt > Date.now() - IDEMPOTENCY_TTL_MS ? stored : null;
+  }
+
+  private replay(reply: FastifyReply, stored: StoredResponse & { fingerprint: string }, print: string): FastifyReply {
+    if (stored.fingerprint !== print)
+      throw new ApiError(
+        'IDEMPOTENCY_KEY_REUSED',
+        'This Idempotency-Key was already used with a different request; use a new key for a new request.',
+        { headers: { 'x-should-retry': 'false' } },
+      );
+    reply.header('idempotent-replayed', 'true');
+    return send(reply, stored);
+  }
+}
+
+function inUse(): ApiError {
+  return new ApiError('IDEMPOTENCY_KEY_IN_USE', 'A request with this Idempotency-Key is still running; retry shortly.', {
+    headers: { 'retry-after': '1' },
+  });
+}
+
+function send(reply: FastifyReply, response: StoredResponse): FastifyReply {
+  return reply.code(response.status).type('application/json; charset=utf-8').send(response.body);
+}

@@ -1,0 +1,57 @@
+import type { ListConversationsResponse } from '@concierge/protocol';
+import type { ConversationRecord } from '@concierge/store';
+import type { FastifyInstance } from 'fastify';
+import type { AppContext } from '../context.js';
+import { json, renderConversation } from '../render.js';
+import { createConversationBody, memberQuery, parse } from '../validation.js';
+import { memberSubject, visibleConversation } from './subject.js';
+
+const DEFAULT_CONVERSATION_TYPE = 'concierge';
+
+export function conversationRoutes(app: FastifyInstance, ctx: AppContext): void {
+  /** listConversations: the member's conversations, newest activity first, not paginated (as the contract has it). */
+  app.get('/conversations', async (req) => {
+    const query = parse(memberQuery, req.query, 'query');
+    const subject = await memberSubject(ctx, req, query.externalUserID);
+    const rows = subject.memberID === null ? [] : await ctx.store.listConversations(subject.orgID, subject.memberID);
+    const response: ListConversationsResponse = { conversations: rows.map(renderConversation) };
+    return response;
+  });
+
+  /**
+   * Opens a conversation. A member opens their own; a server credential opens one for `externalUserID` (in the
+   * body or the query), creating the member record if the org has not exchanged a token for them yet.
+   */
+  app.post('/conversations', async (req, reply) => {
+    const body = parse(createConversationBody, req.body, 'body');
+    const query = parse(memberQuery, req.query, 'query');
+    const subject = await memberSubject(ctx, req, body.externalUserID ?? query.externalUserID);
+    let memberID = subject.memberID;
+    if (memberID === null) {
+      const member = await ctx.store.upsertMember(subject.orgID, subject.externalUserID, {}, 'merge');
+      ctx.auth.noteMember(member);
+      memberID = member.id;
+    }
+    const input = {
+      orgID: subject.orgID,
+      memberID,
+      type: body.type ?? DEFAULT_CONVERSATION_TYPE,
+      title: body.title ?? null,
+    };
+    return ctx.idempotency.run<ConversationRecord>(
+      req,
+      reply,
+      req.principal,
+      (idem) => ctx.store.createConversation(input, idem),
+      (conversation) => json(201, renderConversation(conversation)),
+    );
+  });
+
+  /** One conversation (ours: the contract has only the list). */
+  app.get('/conversations/:id', async (req) => {
+    const query = parse(memberQuery, req.query, 'query');
+    const subject = await memberSubject(ctx, req, query.externalUserID);
+    const conversation = await visibleConversation(ctx, subject.orgID, subject.memberID, (req.params as { id: string }).id);
+    return renderConversation(conversation);
+  });
+}

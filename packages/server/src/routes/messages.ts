@@ -1,0 +1,146 @@
+import { decodeCursor, encodeCursor, LIMITS, type ListMessagesResponse } from '@concierge/protocol';
+import { NotFoundInStore, type MessageRecord, type NewMessage, type ReadMarkResult } from '@concierge/store';
+import type { FastifyInstance } from 'fastify';
+import type { AppContext } from '../context.js';
+import { ApiError, notFound } from '../errors.js';
+import { json, renderConversation, renderMessage } from '../render.js';
+import { listMessagesQuery, memberQuery, parse, readBody, sendBody } from '../validation.js';
+import { memberSubject, visibleConversation } from './subject.js';
+
+type Params = { id: string };
+
+export function messageRoutes(app: FastifyInstance, ctx: AppContext): void {
+  const send = sendBody(ctx.config.maxMessageChars);
+
+  /**
+   * listMessages: newest first, keyset-paged. `nextCursor` names the oldest message of the page; the next page is
+   * what is strictly older, so messages arriving meanwhile (always newer) never shift or repeat a page.
+   */
+  app.get('/conversations/:id/messages', async (req) => {
+    const query = parse(listMessagesQuery, req.query, 'query');
+    const subject = await memberSubject(ctx, req, query.externalUserID);
+    const conversation = await visibleConversation(ctx, subject.orgID, subject.memberID, (req.params as Params).id);
+    let before: number | null = null;
+    if (query.cursor !== undefined) {
+      const position = decodeCursor(ctx.cursorSecret, query.cursor);
+      if (position === null || position.kind !== 'm' || position.conversationID !== conversation.id)
+        throw new ApiError('INVALID_CURSOR', '`cursor` is not a cursor this server issued for this conversation.', {
+          field: 'cursor',
+        });
+      before = position.seq;
+    }
+    const limit = query.limit ?? LIMITS.pageDefault;
+    const rows = await ctx.store.listMessagesBefore(conversation.id, before, limit + 1);
+    const page = rows.slice(0, limit);
+    const last = page[page.length - 1];
+    const response: ListMessagesResponse = {
+      messages: page.map(renderMessage),
+      nextCursor:
+        rows.length > limit && last !== undefined
+          ? encodeCursor(ctx.cursorSecret, { kind: 'm', conversationID: conversation.id, seq: last.seq })
+          : null,
+    };
+    return response;
+  });
+
+  /**
+   * sendMessage. A member token posts as the member. A server credential posts on the member's behalf when it
+   * names them (`?externalUserID=`), and as the concierge otherwise (`authorID` names the agent).
+   */
+  app.post('/conversations/:id/messages', async (req, reply) => {
+    const body = parse(send, req.body, 'body');
+    const query = parse(memberQuery, req.query, 'query');
+    const p = req.principal;
+    const id = (req.params as Params).id;
+    let input: NewMessage;
+    if (p.kind === 'server' && query.externalUserID === undefined) {
+      const conversation = await visibleConversation(ctx, p.orgID, 'org', id);
+      input = {
+        orgID: p.orgID,
+        conversationID: conversation.id,
+        type: 'concierge',
+        authorID: body.authorID ?? 'concierge',
+        body: body.message,
+        via: 'server',
+      };
+    } else {
+      if (body.authorID !== undefined)
+        throw new ApiError('VALIDATION', '`authorID` may only be set when the concierge posts (server credential, no externalUserID).', {
+          field: 'authorID',
+        });
+      const subject = await memberSubject(ctx, req, query.externalUserID);
+      const conversation = await visibleConversation(ctx, subject.orgID, subject.memberID, id);
+      input = {
+        orgID: subject.orgID,
+        conversationID: conversation.id,
+        type: 'member',
+        authorID: subject.externalUserID,
+        body: body.message,
+        via: p.kind === 'member' ? 'member' : 'server',
+      };
+    }
+    return ctx.idempotency.run<MessageRecord>(
+      req,
+      reply,
+      p,
+      async (idem) => {
+        try {
+          return await ctx.store.insertMessage(input, idem);
+        } catch (error) {
+          // The conversation vanished between the check and the write (its member was removed).
+          if (error instanceof NotFoundInStore) throw notFound('conversation');
+          throw error;
+        }
+      },
+      (message) => json(200, { ok: true, message: renderMessage(message) }),
+    );
+  });
+
+  /**
+   * Moves the caller's read mark forward to `messageID` (never back; idempotent). A member (or a server credential
+   * naming one) moves the member's mark; a server credential alone moves the concierge's.
+   */
+  app.post('/conversations/:id/read', async (req, reply) => {
+    const body = parse(readBody, req.body, 'body');
+    const query = parse(memberQuery, req.query, 'query');
+    const p = req.principal;
+    const id = (req.params as Params).id;
+    const asConcierge = p.kind === 'server' && query.externalUserID === undefined;
+    const subject = asConcierge ? null : await memberSubject(ctx, req, query.externalUserID);
+    const conversation = await visibleConversation(ctx, p.orgID, subject === null ? 'org' : subject.memberID, id);
+    if (body.messageID.length > 100 || (await ctx.store.getMessage(conversation.id, body.messageID)) === null)
+      throw new ApiError('VALIDATION', '`messageID` names no message of this conversation.', { field: 'messageID' });
+    return ctx.idempotency.run<ReadMarkResult>(
+      req,
+      reply,
+      p,
+      (idem) =>
+        ctx.store.markRead(
+          {
+            orgID: p.orgID,
+            conversationID: conversation.id,
+            reader: subject === null ? 'concierge' : 'member',
+            readerID: subject === null ? 'concierge' : subject.externalUserID,
+            messageID: body.messageID,
+          },
+          idem,
+        ),
+      (result) => json(200, { ok: true, conversation: renderConversation(result.conversation) }),
+    );
+  });
+
+  /**
+   * Typing indicator: ephemeral, never stored, so no Idempotency-Key is recorded (a repeat is harmless). It
+   * reaches the other side only: the member's typing goes to the org's streams, the concierge's to the member's.
+   */
+  app.post('/conversations/:id/typing', async (req) => {
+    const query = parse(memberQuery, req.query, 'query');
+    const p = req.principal;
+    const id = (req.params as Params).id;
+    const asConcierge = p.kind === 'server' && query.externalUserID === undefined;
+    const subject = asConcierge ? null : await memberSubject(ctx, req, query.externalUserID);
+    const conversation = await visibleConversation(ctx, p.orgID, subject === null ? 'org' : subject.memberID, id);
+    ctx.hub.typing(conversation, subject === null ? 'concierge' : 'member', subject === null ? 'concierge' : subject.externalUserID);
+    return { ok: true };
+  });
+}

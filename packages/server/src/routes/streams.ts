@@ -1,0 +1,94 @@
+import { decodeCursor } from '@concierge/protocol';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { AppContext } from '../context.js';
+import { ApiError } from '../errors.js';
+import type { StreamScope } from '../sse/hub.js';
+import { parse, streamQuery } from '../validation.js';
+import { memberSubject, visibleConversation } from './subject.js';
+
+type Params = { id: string };
+
+/** Routes that accept `?ticket=` in place of an Authorization header (see app.ts). */
+export const TICKET_ROUTES = { ticket: true } as const;
+
+export function streamRoutes(app: FastifyInstance, ctx: AppContext): void {
+  /** A single-use, 60-second ticket for a browser's EventSource (which cannot send Authorization). */
+  app.post('/stream-tickets', async (req, reply) => {
+    return reply.code(201).send(ctx.tickets.issue(req.principal));
+  });
+
+  /** streamMessages: each new message of one conversation, `data:` exactly as listMessages has it. */
+  app.get('/conversations/:id/stream', { config: TICKET_ROUTES }, async (req, reply) => {
+    const query = parse(streamQuery, req.query, 'query');
+    const subject = await memberSubject(ctx, req, query.externalUserID);
+    const conversation = await visibleConversation(ctx, subject.orgID, subject.memberID, (req.params as Params).id);
+    const after = resumePoint(ctx, req, query.after, (p) => p.kind === 'm' && p.conversationID === conversation.id);
+    return start(ctx, req, reply, { kind: 'conversation', orgID: subject.orgID, conversationID: conversation.id }, after);
+  });
+
+  /** One connection for everything: a member's events, or with a server credential the whole org's. */
+  app.get('/stream', { config: TICKET_ROUTES }, async (req, reply) => {
+    const query = parse(streamQuery, req.query, 'query');
+    const p = req.principal;
+    let scope: StreamScope;
+    if (p.kind === 'member') scope = { kind: 'member', orgID: p.orgID, memberID: p.memberID };
+    else if (query.externalUserID !== undefined) {
+      const subject = await memberSubject(ctx, req, query.externalUserID);
+      if (subject.memberID === null) throw new ApiError('NOT_FOUND', 'No such member.');
+      scope = { kind: 'member', orgID: p.orgID, memberID: subject.memberID };
+    } else scope = { kind: 'org', orgID: p.orgID };
+    const after = resumePoint(ctx, req, query.after, (c) => c.kind === 'e' && c.stream === p.orgID);
+    return start(ctx, req, reply, scope, after);
+  });
+}
+
+/** `Last-Event-ID` (what EventSource sends on reconnect) wins over `?after=`. Null: start live. */
+function resumePoint(
+  ctx: AppContext,
+  req: FastifyRequest,
+  after: string | undefined,
+  belongs: (p: NonNullable<ReturnType<typeof decodeCursor>>) => boolean,
+): number | null {
+  const header = req.headers['last-event-id'];
+  const raw = typeof header === 'string' && header !== '' ? header : after === '' ? undefined : after;
+  if (raw === undefined) return null;
+  const position = decodeCursor(ctx.cursorSecret, raw);
+  if (position === null || !belongs(position))
+    throw new ApiError('INVALID_CURSOR', 'The resume point (`Last-Event-ID` or `after`) is not an id of this stream.', {
+      field: typeof header === 'string' && header !== '' ? 'Last-Event-ID' : 'after',
+    });
+  return position.seq;
+}
+
+async function start(
+  ctx: AppContext,
+  req: FastifyRequest,
+  reply: FastifyReply,
+  scope: StreamScope,
+  after: number | null,
+): Promise<void> {
+  const p = req.principal;
+  if (p.kind === 'member' && ctx.hub.streamsOf(p.memberID) >= ctx.config.maxStreamsPerMember)
+    throw new ApiError('TOO_MANY_STREAMS', `At most ${ctx.config.maxStreamsPerMember} streams per member at once.`, {
+      headers: { 'retry-after': '5' },
+    });
+  // From here the response is ours: copy the headers Fastify collected (request id, CORS, rate limit).
+  reply.hijack();
+  const res = reply.raw;
+  const headers: Record<string, string | number | string[]> = {};
+  for (const [k, v] of Object.entries(reply.getHeaders())) if (v !== undefined) headers[k] = v as string;
+  res.writeHead(200, {
+    ...headers,
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache, no-transform',
+    'x-accel-buffering': 'no',
+    connection: 'keep-alive',
+  });
+  res.socket?.setNoDelay(true);
+  ctx.metrics.streamsOpened.inc({ scope: scope.kind });
+  try {
+    await ctx.hub.open(res, scope, p, after);
+  } catch (error) {
+    req.log.error({ err: error }, 'stream replay failed');
+  }
+}

@@ -1,0 +1,288 @@
+import type { ServerResponse } from 'node:http';
+import { encodeCursor } from '@concierge/protocol';
+import type { ConversationRecord, MessageRecord, Store, StoredEvent } from '@concierge/store';
+import type { Authenticator, Principal } from '../auth/authenticator.js';
+import type { ServerConfig } from '../config.js';
+import { renderConversation, renderMessage } from '../render.js';
+import { frame, HEARTBEAT, retryHint } from './frames.js';
+
+/** What a stream listens to: one conversation's messages, one member's events, or all of an org's events. */
+export type StreamScope =
+  | { kind: 'conversation'; orgID: string; conversationID: string }
+  | { kind: 'member'; orgID: string; memberID: string }
+  | { kind: 'org'; orgID: string };
+
+interface Pending {
+  seq: number;
+  bytes: Buffer;
+}
+
+class Subscriber {
+  /** Highest seq written; live events at or below it were already replayed. */
+  lastSeq = 0;
+  /** Live events held back while the replay runs; null once live. */
+  pending: Pending[] | null = null;
+  closed = false;
+  timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    readonly res: ServerResponse,
+    readonly scope: StreamScope,
+    readonly principal: Principal,
+  ) {}
+
+  get memberID(): string | null {
+    return this.principal.kind === 'member' ? this.principal.memberID : null;
+  }
+}
+
+const REPLAY_PAGE = 500;
+const TYPING_MIN_INTERVAL_MS = 1000;
+
+/**
+ * The fan-out hub. The store tells it of every commit (in seq order per org); it renders each event's bytes
+ * once and writes the same Buffer to every subscriber of that event. A subscriber whose socket does not drain
+ * (more than `streamBufferBytes` queued) is disconnected: it resumes with its last id and loses nothing, and
+ * nobody else waits for it.
+ *
+ * Replay and live hand-over: a subscriber is registered (buffering live events) before its replay query runs;
+ * after the replay, buffered events at or below the last replayed seq are dropped and the rest are written.
+ * Seqs grow in commit order within an org, so nothing is missed and nothing is sent twice.
+ */
+export class Hub {
+  private readonly byConversation = new Map<string, Set<Subscriber>>();
+  private readonly byMember = new Map<string, Set<Subscriber>>();
+  private readonly byOrg = new Map<string, Set<Subscriber>>();
+  /** Every stream a member principal holds, whatever its scope: for limits and revocation. */
+  private readonly byPrincipalMember = new Map<string, Set<Subscriber>>();
+  private readonly lastTyping = new Map<string, number>();
+  private readonly heartbeat: NodeJS.Timeout;
+  private readonly unsubscribe: () => void;
+  private count = 0;
+  private shuttingDown = false;
+
+  constructor(
+    private readonly store: Store,
+    private readonly auth: Authenticator,
+    private readonly config: ServerConfig,
+    private readonly cursorSecret: Uint8Array,
+  ) {
+    this.unsubscribe = store.onCommit((events) => this.publish(events));
+    this.heartbeat = setInterval(() => this.beat(), config.heartbeatSeconds * 1000).unref();
+    auth.on('revoked', (memberID: string) => {
+      for (const sub of [...(this.byPrincipalMember.get(memberID) ?? [])]) this.end(sub);
+    });
+  }
+
+  get size(): number {
+    return this.count;
+  }
+
+  /** Streams the member principal holds now (for the per-member limit, checked before a stream starts). */
+  streamsOf(memberID: string): number {
+    return this.byPrincipalMember.get(memberID)?.size ?? 0;
+  }
+
+  /**
+   * Starts a stream on a response whose headers the caller has prepared. `afterSeq` null starts live; a number
+   * replays everything after it first.
+   */
+  async open(res: ServerResponse, scope: StreamScope, principal: Principal, afterSeq: number | null): Promise<void> {
+    const sub = new Subscriber(res, scope, principal);
+    if (this.shuttingDown) {
+      res.end();
+      return;
+    }
+    sub.pending = afterSeq === null ? null : [];
+    this.add(sub);
+    res.on('close', () => this.remove(sub));
+    if (principal.kind === 'member') {
+      const ms = Math.max(0, Math.min(principal.expiresAt - Date.now(), 2 ** 31 - 1));
+      sub.timer = setTimeout(() => this.end(sub), ms);
+      sub.timer.unref();
+    }
+    this.write(sub, retryHint(2000));
+    if (afterSeq === null) return;
+    sub.lastSeq = afterSeq;
+    try {
+      for (;;) {
+        const rows = await this.replayPage(scope, sub.lastSeq);
+        for (const row of rows) {
+          if (sub.closed) return;
+          this.write(sub, row.bytes);
+          sub.lastSeq = row.seq;
+        }
+        if (rows.length < REPLAY_PAGE) break;
+      }
+    } catch (error) {
+      // The store failed mid-replay: end the stream; the client resumes from what it got.
+      this.end(sub);
+      throw error;
+    }
+    const pending = sub.pending ?? [];
+    sub.pending = null;
+    for (const p of pending) this.deliver(sub, p.seq, p.bytes);
+  }
+
+  private async replayPage(scope: StreamScope, after: number): Promise<Pending[]> {
+    if (scope.kind === 'conversation') {
+      const rows = await this.store.listMessagesAfter(scope.conversationID, after, REPLAY_PAGE);
+      return rows.map((m) => ({ seq: m.seq, bytes: this.messageFrame(m) }));
+    }
+    const memberID = scope.kind === 'member' ? scope.memberID : null;
+    const rows = await this.store.listEventsAfter(scope.orgID, memberID, after, REPLAY_PAGE);
+    return rows.map((e) => ({ seq: e.seq, bytes: this.eventFrame(e) }));
+  }
+
+  /** Per-conversation route: `id:` is the listMessages cursor, `data:` the Message exactly, no `event:`. */
+  private messageFrame(m: MessageRecord): Buffer {
+    return frame({
+      id: encodeCursor(this.cursorSecret, { kind: 'm', conversationID: m.conversationID, seq: m.seq }),
+      data: JSON.stringify(renderMessage(m)),
+    });
+  }
+
+  /** One-connection route: named events; `id:` resumes the whole stream of the org (filtered to the member). */
+  private eventFrame(e: StoredEvent): Buffer {
+    let data: unknown;
+    switch (e.type) {
+      case 'message':
+        data = { conversationID: e.conversationID, message: renderMessage(e.message!) };
+        break;
+      case 'conversation': {
+        const c = e.payload as ConversationRecord;
+        data = { conversation: renderConversation(c), externalUserID: c.externalUserID };
+        break;
+      }
+      case 'read':
+        data = e.payload;
+        break;
+    }
+    return frame({
+      event: e.type,
+      id: encodeCursor(this.cursorSecret, { kind: 'e', stream: e.orgID, seq: e.seq }),
+      data: JSON.stringify(data),
+    });
+  }
+
+  private publish(events: readonly StoredEvent[]): void {
+    for (const e of events) {
+      if (e.type === 'message' && e.message !== null) {
+        const subs = this.byConversation.get(e.conversationID);
+        if (subs !== undefined && subs.size > 0) {
+          const bytes = this.messageFrame(e.message);
+          for (const sub of subs) this.deliver(sub, e.seq, bytes);
+        }
+      }
+      const members = this.byMember.get(e.memberID);
+      const orgs = this.byOrg.get(e.orgID);
+      if ((members === undefined || members.size === 0) && (orgs === undefined || orgs.size === 0)) continue;
+      const bytes = this.eventFrame(e);
+      if (members !== undefined) for (const sub of members) this.deliver(sub, e.seq, bytes);
+      if (orgs !== undefined) for (const sub of orgs) this.deliver(sub, e.seq, bytes);
+    }
+  }
+
+  /**
+   * A typing indicator: not stored, no `id:` (a resumed stream does not replay it), throttled to one per second
+   * per conversation and side, and sent to the other side only.
+   */
+  typing(conversation: ConversationRecord, typist: 'member' | 'concierge', typistID: string): void {
+    const key = `${conversation.id}\u0000${typist}`;
+    const now = Date.now();
+    if (now - (this.lastTyping.get(key) ?? 0) < TYPING_MIN_INTERVAL_MS) return;
+    this.lastTyping.set(key, now);
+    if (this.lastTyping.size > 100_000) this.lastTyping.clear();
+    const subs = typist === 'member' ? this.byOrg.get(conversation.orgID) : this.byMember.get(conversation.memberID);
+    if (subs === undefined || subs.size === 0) return;
+    const bytes = frame({
+      event: 'typing',
+      data: JSON.stringify({ conversationID: conversation.id, typist, typistID, at: new Date(now).toISOString() }),
+    });
+    for (const sub of subs) if (sub.pending === null && !sub.closed) this.write(sub, bytes);
+  }
+
+  private deliver(sub: Subscriber, seq: number, bytes: Buffer): void {
+    if (sub.closed) return;
+    if (sub.pending !== null) {
+      sub.pending.push({ seq, bytes });
+      return;
+    }
+    if (seq <= sub.lastSeq) return;
+    sub.lastSeq = seq;
+    this.write(sub, bytes);
+  }
+
+  private write(sub: Subscriber, bytes: Buffer): void {
+    if (sub.closed) return;
+    sub.res.write(bytes);
+    // A reader that does not drain is cut off rather than buffered without bound; it resumes by its last id.
+    if (sub.res.writableLength > this.config.streamBufferBytes) {
+      this.remove(sub);
+      sub.res.destroy();
+      return;
+    }
+    // The token may have lapsed or been revoked since the last check: end at the next write at the latest.
+    if (!this.auth.stillValid(sub.principal)) this.end(sub);
+  }
+
+  private beat(): void {
+    for (const subs of this.byConversation.values()) for (const sub of subs) this.write(sub, HEARTBEAT);
+    for (const subs of this.byMember.values()) for (const sub of subs) this.write(sub, HEARTBEAT);
+    for (const subs of this.byOrg.values()) for (const sub of subs) this.write(sub, HEARTBEAT);
+  }
+
+  private add(sub: Subscriber): void {
+    const s = sub.scope;
+    const [map, key] =
+      s.kind === 'conversation'
+        ? [this.byConversation, s.conversationID]
+        : s.kind === 'member'
+          ? [this.byMember, s.memberID]
+          : [this.byOrg, s.orgID];
+    addTo(map, key, sub);
+    if (sub.memberID !== null) addTo(this.byPrincipalMember, sub.memberID, sub);
+    this.count++;
+  }
+
+  private remove(sub: Subscriber): void {
+    if (sub.closed) return;
+    sub.closed = true;
+    sub.pending = null;
+    if (sub.timer !== null) clearTimeout(sub.timer);
+    const s = sub.scope;
+    if (s.kind === 'conversation') removeFrom(this.byConversation, s.conversationID, sub);
+    else if (s.kind === 'member') removeFrom(this.byMember, s.memberID, sub);
+    else removeFrom(this.byOrg, s.orgID, sub);
+    if (sub.memberID !== null) removeFrom(this.byPrincipalMember, sub.memberID, sub);
+    this.count--;
+  }
+
+  /** Ends a stream cleanly (the client reconnects with its last id). */
+  private end(sub: Subscriber): void {
+    this.remove(sub);
+    sub.res.end();
+  }
+
+  /** On shutdown: end every stream so clients resume elsewhere, and refuse new ones. */
+  close(): void {
+    this.shuttingDown = true;
+    clearInterval(this.heartbeat);
+    this.unsubscribe();
+    const all = [...this.byConversation.values(), ...this.byMember.values(), ...this.byOrg.values()];
+    for (const subs of all) for (const sub of [...subs]) this.end(sub);
+  }
+}
+
+function addTo<K>(map: Map<K, Set<Subscriber>>, key: K, sub: Subscriber): void {
+  let set = map.get(key);
+  if (set === undefined) map.set(key, (set = new Set()));
+  set.add(sub);
+}
+
+function removeFrom<K>(map: Map<K, Set<Subscriber>>, key: K, sub: Subscriber): void {
+  const set = map.get(key);
+  if (set === undefined) return;
+  set.delete(sub);
+  if (set.size === 0) map.delete(key);
+}
