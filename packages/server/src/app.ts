@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import cors from '@fastify/cors';
 import { GENERIC_CODE_BY_STATUS, isErrorCode } from '@concierge/protocol';
-import type { Store } from '@concierge/store';
+import { UnstorableValue, type Store } from '@concierge/store';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { Authenticator, principalID } from './auth/authenticator.js';
 import type { ServerConfig } from './config.js';
@@ -43,6 +43,7 @@ const EXPOSED_HEADERS = [
 /** Maps Fastify's own errors (parser, limits, bad URLs) into the one error table. */
 function toApiError(error: FastifyError | Error): ApiError | null {
   if (error instanceof ApiError) return error;
+  if (error instanceof UnstorableValue) return new ApiError('VALIDATION', `\`${error.field}\` ${error.message}.`, { field: error.field });
   const code = (error as FastifyError).code;
   switch (code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':

@@ -116,7 +116,7 @@ async function pickOrg(store: Store, given: string | undefined): Promise<string>
 }
 
 async function serve(config: ReturnType<typeof resolveConfig>): Promise<number> {
-  const store = await openStore(config.database);
+  const store = await openStore(config.database, { migrate: config.migrate });
   if (config.firstRunOrg && (await store.listOrgs()).length === 0) {
     const { orgID, apiKey } = await createOrgWithKey(store, 'default');
     const line = '='.repeat(78);
@@ -136,6 +136,8 @@ async function serve(config: ReturnType<typeof resolveConfig>): Promise<number> 
   const address = await app.fastify.listen({ port: config.port, host: config.host });
   const url = address.replace('0.0.0.0', '127.0.0.1').replace('[::]', '[::1]');
   app.fastify.log.info({ url, store: store.kind }, 'listening');
+  // A plain line too, whatever the log level: scripts and tests wait for it.
+  out(`concierge listening on ${url}`);
   return new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (signal: string) => {

@@ -17,6 +17,7 @@ export interface ServerConfig {
   logLevel: string;
   shutdownGraceSeconds: number;
   firstRunOrg: boolean;
+  migrate: boolean;
 }
 
 type Kind = 'int' | 'posnum' | 'string' | 'list' | 'bool';
@@ -121,6 +122,14 @@ export const OPTIONS: readonly OptionSpec[] = [
     kind: 'bool',
     default: 'true',
     help: "on a database with no org, create 'default' and print its key once",
+  },
+  {
+    key: 'migrate',
+    flag: 'migrate',
+    env: 'CONCIERGE_MIGRATE',
+    kind: 'bool',
+    default: 'true',
+    help: 'apply schema migrations at start-up (safe when several instances start at once)',
   },
 ];
 

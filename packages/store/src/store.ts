@@ -176,6 +176,24 @@ export interface ReadMarkResult {
 
 export type CommitListener = (events: readonly StoredEvent[]) => void;
 
+/**
+ * Signals that are never stored but must reach every server instance on the same database: typing indicators,
+ * and revocations (so every instance's token cache and open streams learn of them at once).
+ */
+export type Ephemeral =
+  | {
+      kind: 'typing';
+      orgID: string;
+      conversationID: string;
+      memberID: string;
+      typist: 'member' | 'concierge';
+      typistID: string;
+      at: string;
+    }
+  | { kind: 'revoked'; orgID: string; memberID: string; tokensValidAfter: number; deleted: boolean };
+
+export type EphemeralListener = (message: Ephemeral) => void;
+
 export interface Store {
   readonly kind: 'sqlite' | 'postgres';
 
@@ -238,8 +256,15 @@ export interface Store {
   /** Removes idempotency records created before `before` (epoch ms). Returns how many. */
   purgeIdempotency(before: number): Promise<number>;
 
-  /** Called after every commit with the events it made durable, in seq order per org. */
+  /**
+   * Called after every commit with the events it made durable, in seq order per org. A networked adapter also
+   * calls it for commits made by other instances, so the hub on every instance sees every event.
+   */
   onCommit(listener: CommitListener): () => void;
+
+  /** Sends an ephemeral signal to every instance on this database, this one included. Best effort, never stored. */
+  publishEphemeral(message: Ephemeral): void;
+  onEphemeral(listener: EphemeralListener): () => void;
 
   close(): Promise<void>;
 }

@@ -35,6 +35,12 @@ export class Authenticator extends EventEmitter {
   constructor(private readonly store: Store) {
     super();
     this.setMaxListeners(0);
+    // Revocations arrive here from every instance (this one too) and update the cache before anything else.
+    store.onEphemeral((m) => {
+      if (m.kind !== 'revoked') return;
+      this.members.set(m.memberID, { orgID: m.orgID, tokensValidAfter: m.tokensValidAfter, deleted: m.deleted });
+      this.emit('revoked', m.memberID, m.tokensValidAfter);
+    });
   }
 
   async authenticate(header: string | undefined): Promise<Principal> {
@@ -111,7 +117,10 @@ export class Authenticator extends EventEmitter {
     return this.noteMember(member);
   }
 
-  /** Records a member's current revocation mark; `revoked` also ends their open streams now. */
+  /**
+   * Records a member's current revocation mark. `revoked` also tells every instance, which ends the member's
+   * open streams everywhere at once.
+   */
   noteMember(member: MemberRecord, revoked = false): MemberMark {
     const previous = this.members.get(member.id);
     const mark = { orgID: member.orgID, tokensValidAfter: member.tokensValidAfter, deleted: false };
@@ -120,12 +129,18 @@ export class Authenticator extends EventEmitter {
       if (oldest.done !== true) this.members.delete(oldest.value);
     }
     this.members.set(member.id, mark);
-    if (revoked) this.emit('revoked', member.id, mark.tokensValidAfter);
+    if (revoked)
+      this.store.publishEphemeral({
+        kind: 'revoked',
+        orgID: member.orgID,
+        memberID: member.id,
+        tokensValidAfter: member.tokensValidAfter,
+        deleted: false,
+      });
     return mark;
   }
 
   noteDeleted(memberID: string, orgID: string): void {
-    this.members.set(memberID, { orgID, tokensValidAfter: Number.MAX_SAFE_INTEGER, deleted: true });
-    this.emit('revoked', memberID, Date.now());
+    this.store.publishEphemeral({ kind: 'revoked', orgID, memberID, tokensValidAfter: Number.MAX_SAFE_INTEGER, deleted: true });
   }
 }

@@ -1,6 +1,6 @@
 import type { ServerResponse } from 'node:http';
 import { encodeCursor } from '@concierge/protocol';
-import type { ConversationRecord, MessageRecord, Store, StoredEvent } from '@concierge/store';
+import type { ConversationRecord, Ephemeral, MessageRecord, Store, StoredEvent } from '@concierge/store';
 import type { Authenticator, Principal } from '../auth/authenticator.js';
 import type { ServerConfig } from '../config.js';
 import { renderConversation, renderMessage } from '../render.js';
@@ -58,6 +58,7 @@ export class Hub {
   private readonly lastTyping = new Map<string, number>();
   private readonly heartbeat: NodeJS.Timeout;
   private readonly unsubscribe: () => void;
+  private readonly unsubscribeEphemeral: () => void;
   private count = 0;
   private shuttingDown = false;
 
@@ -68,6 +69,9 @@ export class Hub {
     private readonly cursorSecret: Uint8Array,
   ) {
     this.unsubscribe = store.onCommit((events) => this.publish(events));
+    this.unsubscribeEphemeral = store.onEphemeral((m) => {
+      if (m.kind === 'typing') this.deliverTyping(m);
+    });
     this.heartbeat = setInterval(() => this.beat(), config.heartbeatSeconds * 1000).unref();
     auth.on('revoked', (memberID: string) => {
       for (const sub of [...(this.byPrincipalMember.get(memberID) ?? [])]) this.end(sub);
@@ -193,11 +197,23 @@ export class Hub {
     if (now - (this.lastTyping.get(key) ?? 0) < TYPING_MIN_INTERVAL_MS) return;
     this.lastTyping.set(key, now);
     if (this.lastTyping.size > 100_000) this.lastTyping.clear();
-    const subs = typist === 'member' ? this.byOrg.get(conversation.orgID) : this.byMember.get(conversation.memberID);
+    this.store.publishEphemeral({
+      kind: 'typing',
+      orgID: conversation.orgID,
+      conversationID: conversation.id,
+      memberID: conversation.memberID,
+      typist,
+      typistID,
+      at: new Date(now).toISOString(),
+    });
+  }
+
+  private deliverTyping(m: Extract<Ephemeral, { kind: 'typing' }>): void {
+    const subs = m.typist === 'member' ? this.byOrg.get(m.orgID) : this.byMember.get(m.memberID);
     if (subs === undefined || subs.size === 0) return;
     const bytes = frame({
       event: 'typing',
-      data: JSON.stringify({ conversationID: conversation.id, typist, typistID, at: new Date(now).toISOString() }),
+      data: JSON.stringify({ conversationID: m.conversationID, typist: m.typist, typistID: m.typistID, at: m.at }),
     });
     for (const sub of subs) if (sub.pending === null && !sub.closed) this.write(sub, bytes);
   }
@@ -269,6 +285,7 @@ export class Hub {
     this.shuttingDown = true;
     clearInterval(this.heartbeat);
     this.unsubscribe();
+    this.unsubscribeEphemeral();
     const all = [...this.byConversation.values(), ...this.byMember.values(), ...this.byOrg.values()];
     for (const subs of all) for (const sub of [...subs]) this.end(sub);
   }

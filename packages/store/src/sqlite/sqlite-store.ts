@@ -8,6 +8,8 @@ import {
   NotFoundInStore,
   type ApiKeyRecord,
   type CommitListener,
+  type Ephemeral,
+  type EphemeralListener,
   type ConversationRecord,
   type IdempotencyRecord,
   type IdempotencyScope,
@@ -32,6 +34,8 @@ export interface SqliteStoreOptions {
   filename: string;
   /** `FULL` (default) fsyncs every commit; group commit makes that affordable. */
   synchronous?: 'FULL' | 'NORMAL';
+  /** Apply pending migrations (default true); when false, a schema behind the code is refused. */
+  migrate?: boolean;
 }
 
 type Row = Record<string, unknown>;
@@ -111,6 +115,7 @@ export class SqliteStore implements Store {
   private readonly db: Database.Database;
   private readonly writer: GroupCommit;
   private readonly listeners = new Set<CommitListener>();
+  private readonly ephemeralListeners = new Set<EphemeralListener>();
   private secret: Uint8Array | null = null;
   private closed = false;
   private readonly s: ReturnType<SqliteStore['prepare']>;
@@ -123,15 +128,19 @@ export class SqliteStore implements Store {
     this.db.pragma('foreign_keys = ON');
     // Another process (the CLI creating a key while the server runs) may hold the write lock briefly.
     this.db.pragma('busy_timeout = 5000');
-    this.migrate();
+    this.migrate(options.migrate ?? true);
     this.s = this.prepare();
     this.writer = new GroupCommit(this.db, (events) => {
       for (const l of this.listeners) l(events);
     });
   }
 
-  private migrate(): void {
+  private migrate(apply: boolean): void {
     const current = this.db.pragma('user_version', { simple: true }) as number;
+    if (current > SQLITE_MIGRATIONS.length)
+      throw new Error(`database schema v${current} is newer than this build knows (v${SQLITE_MIGRATIONS.length})`);
+    if (!apply && current < SQLITE_MIGRATIONS.length)
+      throw new Error(`database schema v${current} needs migrating to v${SQLITE_MIGRATIONS.length}: run \`concierge migrate\``);
     for (let v = current; v < SQLITE_MIGRATIONS.length; v++) {
       this.db.transaction(() => {
         this.db.exec(SQLITE_MIGRATIONS[v]!);
@@ -235,6 +244,16 @@ export class SqliteStore implements Store {
   onCommit(listener: CommitListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /** One process owns a SQLite file, so "every instance" is this one: deliver in place. */
+  publishEphemeral(message: Ephemeral): void {
+    for (const l of this.ephemeralListeners) l(message);
+  }
+
+  onEphemeral(listener: EphemeralListener): () => void {
+    this.ephemeralListeners.add(listener);
+    return () => this.ephemeralListeners.delete(listener);
   }
 
   async serverSecret(): Promise<Uint8Array> {

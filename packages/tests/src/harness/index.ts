@@ -1,0 +1,3 @@
+export * from './stores.js';
+export * from './server.js';
+export * from './http.js';

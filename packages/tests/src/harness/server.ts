@@ -1,0 +1,149 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { once } from 'node:events';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import type { StoreTarget } from './stores.js';
+
+const run = promisify(execFile);
+
+/** The real CLI, as `npx concierge` runs it. */
+export const CLI = join(dirname(fileURLToPath(import.meta.url)), '../../../server/bin/concierge.js');
+
+export interface StartOptions {
+  /** Extra CLI flags for `serve`. */
+  args?: string[];
+  env?: Record<string, string>;
+}
+
+export interface Org {
+  orgID: string;
+  apiKey: string;
+}
+
+/**
+ * One real server process, started through the CLI on a free port with its own database, as a user would.
+ * `restart()` stops it (SIGTERM) and starts it again on the same database; `kill()` is SIGKILL.
+ */
+export class TestServer {
+  url = '';
+  /** The org the first start created, with its key from the banner. */
+  org: Org = { orgID: '', apiKey: '' };
+  stdout = '';
+  stderr = '';
+  private child: ChildProcess | null = null;
+
+  private constructor(
+    readonly databaseURL: string,
+    private readonly options: StartOptions,
+  ) {}
+
+  static async start(databaseURL: string, options: StartOptions = {}): Promise<TestServer> {
+    const server = new TestServer(databaseURL, options);
+    await server.spawn();
+    return server;
+  }
+
+  private async spawn(): Promise<void> {
+    this.stdout = '';
+    const child = spawn(
+      process.execPath,
+      [
+        CLI,
+        'serve',
+        '--port',
+        '0',
+        '--host',
+        '127.0.0.1',
+        '--database',
+        this.databaseURL,
+        '--log-level',
+        process.env.CONCIERGE_TEST_LOG_LEVEL ?? 'warn',
+        ...(this.options.args ?? []),
+      ],
+      { env: { ...process.env, ...this.options.env }, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    this.child = child;
+    child.stdout!.setEncoding('utf8');
+    child.stderr!.setEncoding('utf8');
+    child.stderr!.on('data', (d: string) => (this.stderr += d));
+    this.url = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`server did not start:\n${this.stdout}\n${this.stderr}`)), 30_000);
+      child.stdout!.on('data', (d: string) => {
+        this.stdout += d;
+        const m = /concierge listening on (http:\/\/\S+)/.exec(this.stdout);
+        if (m !== null) {
+          clearTimeout(timer);
+          resolve(m[1]!);
+        }
+      });
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`server exited with ${code}:\n${this.stdout}\n${this.stderr}`));
+      });
+    });
+    const key = /Org-API-Key: (ck_live_\S+)/.exec(this.stdout);
+    const id = /Org ID: +(\S+)/.exec(this.stdout);
+    if (key !== null && id !== null) this.org = { orgID: id[1]!, apiKey: key[1]! };
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  /** SIGTERM and wait for a clean exit; returns the exit code. */
+  async stop(): Promise<number | null> {
+    const child = this.child;
+    if (child === null || child.exitCode !== null) return child?.exitCode ?? null;
+    child.kill('SIGTERM');
+    const [code] = (await once(child, 'exit')) as [number | null];
+    this.child = null;
+    return code;
+  }
+
+  async kill(): Promise<void> {
+    const child = this.child;
+    if (child === null || child.exitCode !== null) return;
+    child.kill('SIGKILL');
+    await once(child, 'exit');
+    this.child = null;
+  }
+
+  async restart(): Promise<void> {
+    const org = this.org;
+    await this.stop();
+    await this.spawn();
+    if (this.org.apiKey === '') this.org = org;
+  }
+
+  /** Another org on the same database, created through the CLI like an operator would. */
+  async createOrg(name = 'other'): Promise<Org> {
+    return createOrg(this.databaseURL, name);
+  }
+}
+
+export async function cli(args: string[], databaseURL: string): Promise<{ stdout: string; stderr: string }> {
+  return run(process.execPath, [CLI, ...args, '--database', databaseURL], { encoding: 'utf8' });
+}
+
+export async function createOrg(databaseURL: string, name: string): Promise<Org> {
+  const { stdout } = await cli(['orgs', 'create', name, '--json'], databaseURL);
+  return JSON.parse(stdout) as Org;
+}
+
+/** A fresh database of `store` with one server on it; `close()` stops the server and drops the database. */
+export async function withServer(
+  store: StoreTarget,
+  options: StartOptions = {},
+): Promise<{ server: TestServer; close(): Promise<void> }> {
+  const db = await store.fresh();
+  const server = await TestServer.start(db.url, options);
+  return {
+    server,
+    async close() {
+      await server.stop();
+      await db.drop();
+    },
+  };
+}

@@ -1,0 +1,62 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/**
+ * The stores every black-box suite runs against (STYLE.md pattern 3): each test file wraps its suite in
+ * `for (const store of STORES)`. `STORES=sqlite` (or `postgres`) narrows the list; PostgreSQL is in it only
+ * when `CONCIERGE_TEST_PG_URL` names a server where tests may create databases (scripts/test.mjs starts one).
+ */
+export interface StoreTarget {
+  name: 'sqlite' | 'postgres';
+  /** A new, empty database for one server (or several sharing it); `drop` removes it. */
+  fresh(): Promise<{ url: string; drop(): Promise<void> }>;
+}
+
+const sqlite: StoreTarget = {
+  name: 'sqlite',
+  async fresh() {
+    const dir = mkdtempSync(join(tmpdir(), 'concierge-test-'));
+    return {
+      url: `sqlite:${join(dir, 'concierge.db')}`,
+      async drop() {
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  },
+};
+
+let counter = 0;
+
+const postgres: StoreTarget = {
+  name: 'postgres',
+  async fresh() {
+    const admin = process.env.CONCIERGE_TEST_PG_URL;
+    if (admin === undefined) throw new Error('CONCIERGE_TEST_PG_URL is not set');
+    const pg = (await import('pg')).default;
+    const name = `concierge_test_${process.pid}_${Date.now().toString(36)}_${counter++}`;
+    const client = new pg.Client({ connectionString: admin });
+    await client.connect();
+    await client.query(`CREATE DATABASE ${name}`);
+    await client.end();
+    const url = new URL(admin);
+    url.pathname = `/${name}`;
+    return {
+      url: url.toString(),
+      async drop() {
+        const c = new pg.Client({ connectionString: admin });
+        await c.connect();
+        await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+        await c.end();
+      },
+    };
+  },
+};
+
+function selected(): StoreTarget[] {
+  const all = [sqlite, ...(process.env.CONCIERGE_TEST_PG_URL !== undefined ? [postgres] : [])];
+  const filter = process.env.STORES?.split(',').map((s) => s.trim());
+  return filter === undefined || filter.length === 0 ? all : all.filter((s) => filter.includes(s.name));
+}
+
+export const STORES: readonly StoreTarget[] = selected();

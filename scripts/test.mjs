@@ -1,0 +1,54 @@
+#!/usr/bin/env node
+// Runs every compiled test file (`*.test.js` under packages/*/dist) with node's test runner, after starting
+// whatever the suites need that this machine can provide (see scripts/pg-cluster.mjs for PostgreSQL).
+import { spawn } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+
+const root = new URL('..', import.meta.url).pathname;
+
+function find(dir, out = []) {
+  let entries;
+  try {
+    entries = readdirSync(dir);
+  } catch {
+    return out;
+  }
+  for (const name of entries) {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) find(p, out);
+    else if (name.endsWith('.test.js')) out.push(p);
+  }
+  return out;
+}
+
+const filter = process.argv.slice(2);
+let files = readdirSync(join(root, 'packages')).flatMap((pkg) => find(join(root, 'packages', pkg, 'dist')));
+if (filter.length > 0) files = files.filter((f) => filter.some((x) => f.includes(x)));
+files.sort();
+if (files.length === 0) {
+  console.error('no test files found: did `tsc -b` run?');
+  process.exit(1);
+}
+
+const env = { ...process.env };
+let stopPostgres = async () => {};
+if (env.CONCIERGE_TEST_PG_URL === undefined && env.STORES !== 'sqlite') {
+  try {
+    const { startCluster } = await import('./pg-cluster.mjs');
+    const cluster = await startCluster();
+    if (cluster === null) console.log('# PostgreSQL server binaries not found: the suites run on SQLite only.');
+    else {
+      env.CONCIERGE_TEST_PG_URL = cluster.url;
+      stopPostgres = cluster.stop;
+      console.log(`# PostgreSQL ${cluster.version} started for the tests at ${cluster.url}`);
+    }
+  } catch (error) {
+    if (error?.code !== 'ERR_MODULE_NOT_FOUND') throw error;
+  }
+}
+
+const child = spawn(process.execPath, ['--test', '--test-reporter=spec', ...files], { stdio: 'inherit', env });
+const code = await new Promise((resolve) => child.on('exit', (c, signal) => resolve(c ?? (signal ? 1 : 0))));
+await stopPostgres();
+process.exit(code);
