@@ -32,9 +32,12 @@ export function decodeCursor(secret: Uint8Array, cursor: string): CursorPosition
   if (cursor.length === 0 || cursor.length > 512) return null;
   const dot = cursor.indexOf('.');
   if (dot <= 0 || dot !== cursor.lastIndexOf('.')) return null;
-  const payload = Buffer.from(cursor.slice(0, dot), 'base64url').toString('utf8');
-  const given = Buffer.from(cursor.slice(dot + 1), 'base64url');
-  const want = mac(secret, payload);
+  const body = cursor.slice(0, dot);
+  const payload = Buffer.from(body, 'base64url').toString('utf8');
+  // Compare the text, not decoded bytes: base64 ignores trailing bits, so `<cursor>x` would otherwise still verify.
+  if (Buffer.from(payload, 'utf8').toString('base64url') !== body) return null;
+  const given = Buffer.from(cursor.slice(dot + 1), 'utf8');
+  const want = Buffer.from(mac(secret, payload).toString('base64url'), 'utf8');
   if (given.length !== want.length || !timingSafeEqual(given, want)) return null;
   const m = /^([me]):([^:]+):([0-9a-z]{1,11})$/.exec(payload);
   if (m === null) return null;

@@ -101,7 +101,7 @@ export async function buildApp(config: ServerConfig, store: Store): Promise<App>
     cursorSecret,
     metrics,
     hub,
-    tickets: new Tickets(cursorSecret),
+    tickets: new Tickets(cursorSecret, config.ticketTtlSeconds * 1000),
   };
   let closing = false;
 

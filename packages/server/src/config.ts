@@ -18,6 +18,7 @@ export interface ServerConfig {
   shutdownGraceSeconds: number;
   firstRunOrg: boolean;
   migrate: boolean;
+  ticketTtlSeconds: number;
 }
 
 type Kind = 'int' | 'posnum' | 'string' | 'list' | 'bool';
@@ -122,6 +123,14 @@ export const OPTIONS: readonly OptionSpec[] = [
     kind: 'bool',
     default: 'true',
     help: "on a database with no org, create 'default' and print its key once",
+  },
+  {
+    key: 'ticketTtlSeconds',
+    flag: 'ticket-ttl',
+    env: 'CONCIERGE_TICKET_TTL_SECONDS',
+    kind: 'posnum',
+    default: '60',
+    help: 'lifetime of a single-use stream ticket, in seconds',
   },
   {
     key: 'migrate',

@@ -64,7 +64,7 @@ export const memberQuery = z.object({
 
 export const listMessagesQuery = z.object({
   externalUserID: identifier(LIMITS.externalUserIDMaxChars).optional(),
-  cursor: queryString(512).optional(),
+  cursor: queryString(4096).optional(),
   limit: queryString(10)
     .regex(/^\d+$/, `must be a whole number from 1 to ${LIMITS.pageMax}`)
     .transform(Number)
@@ -74,7 +74,7 @@ export const listMessagesQuery = z.object({
 
 export const streamQuery = z.object({
   externalUserID: identifier(LIMITS.externalUserIDMaxChars).optional(),
-  after: queryString(512).optional(),
+  after: queryString(4096).optional(),
   ticket: queryString(512).optional(),
 });
 

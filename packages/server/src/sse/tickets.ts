@@ -2,8 +2,6 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Principal } from '../auth/authenticator.js';
 import { ApiError } from '../errors.js';
 
-export const TICKET_TTL_MS = 60_000;
-
 interface TicketPayload {
   p: Principal;
   /** Ticket expiry, epoch ms. */
@@ -14,17 +12,20 @@ interface TicketPayload {
 
 /**
  * Stream tickets let a browser's native EventSource (which cannot send headers) open a stream without putting a
- * token in a URL: a ticket is single-use, valid 60 s, and names the principal that asked for it. It is signed
+ * token in a URL: a ticket is single-use, valid 60 s by default (`--ticket-ttl`), and names the principal that asked for it. It is signed
  * (HMAC with the server secret) so it needs no table; single use is a set of spent nonces kept 60 s.
  */
 export class Tickets {
   private readonly spent = new Map<string, number>();
   private readonly sweeper = setInterval(() => this.sweep(), 10_000).unref();
 
-  constructor(private readonly secret: Uint8Array) {}
+  constructor(
+    private readonly secret: Uint8Array,
+    private readonly ttlMs: number,
+  ) {}
 
   issue(principal: Principal, now = Date.now()): { ticket: string; expiresAt: string } {
-    const payload: TicketPayload = { p: principal, x: now + TICKET_TTL_MS, n: randomBytes(16).toString('base64url') };
+    const payload: TicketPayload = { p: principal, x: now + this.ttlMs, n: randomBytes(16).toString('base64url') };
     const body = Buffer.from(JSON.stringify(payload)).toString('base64url');
     return { ticket: `tkt_${body}.${this.mac(body)}`, expiresAt: new Date(payload.x).toISOString() };
   }
@@ -33,8 +34,9 @@ export class Tickets {
     const invalid = new ApiError('TICKET_INVALID', 'This stream ticket is unknown, already used, or expired.');
     const m = /^tkt_([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)$/.exec(ticket);
     if (m === null) throw invalid;
-    const given = Buffer.from(m[2]!, 'base64url');
-    const want = Buffer.from(this.mac(m[1]!), 'base64url');
+    // Compared as text: base64 decoding ignores trailing bits, so decoded bytes could match a tampered ticket.
+    const given = Buffer.from(m[2]!, 'utf8');
+    const want = Buffer.from(this.mac(m[1]!), 'utf8');
     if (given.length !== want.length || !timingSafeEqual(given, want)) throw invalid;
     let payload: TicketPayload;
     try {

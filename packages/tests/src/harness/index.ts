@@ -1,3 +1,4 @@
 export * from './stores.js';
 export * from './server.js';
 export * from './http.js';
+export * from './sse-client.js';
