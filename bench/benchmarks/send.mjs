@@ -1,0 +1,95 @@
+// `send`: POST /v1/conversations/{id}/messages with member tokens and a fresh Idempotency-Key each time, 100
+// connections, against the bare Fastify + better-sqlite3 group-commit route (bench/reference/fastify-sqlite-send.mjs).
+import { join } from 'node:path';
+import { Api } from '../lib/api.mjs';
+import { startConcierge, startLoadgen, startReference, tempDir, using } from '../lib/procs.mjs';
+import { alternate, medians } from '../lib/stats.mjs';
+
+export const description =
+  'POST a message (member token, fresh Idempotency-Key, persisted with fsync), 100 connections';
+
+export async function run({ rounds, smoke, profile, log }) {
+  const connections = smoke ? 10 : 100;
+  const durationSec = smoke ? 1 : 10;
+  // Load spreads over this many members, one conversation each, as real traffic from many members would.
+  const memberCount = smoke ? 5 : 100;
+  const body = { message: 'Could you book a table for two at eight tonight?' };
+
+  return using(async (track) => {
+    const tmp = track(tempDir());
+    const ours = track(
+      await startConcierge({
+        database: `sqlite:${join(tmp.dir, 'concierge.db')}`,
+        args: ['--rate-limit', '0'],
+        profile,
+      }),
+    );
+    const ref = track(
+      await startReference('fastify-sqlite-send.mjs', { args: [join(tmp.dir, 'reference.db')], profile }),
+    );
+    const load = track(startLoadgen('http-load.mjs'));
+    const api = new Api(ours.url);
+    const members = await api.members(ours.org.apiKey, memberCount);
+    const path = (id) => `/v1/conversations/${encodeURIComponent(id)}/messages`;
+    const oursSpec = {
+      url: ours.url,
+      method: 'POST',
+      targets: members.map((m) => ({ path: path(m.conversationID), token: m.token })),
+      body,
+      connections,
+      freshIdempotencyKey: true,
+    };
+    const refSpec = {
+      url: ref.url,
+      method: 'POST',
+      targets: members.map((m, i) => ({ path: `/conversations/conv_${i}/messages` })),
+      body,
+      connections,
+    };
+    if (!smoke) {
+      log('  warm-up (not counted)');
+      await load.call({ type: 'run', ...oursSpec, durationSec: 2 });
+      await load.call({ type: 'run', ...refSpec, durationSec: 2 });
+    }
+    const raw = await alternate(
+      rounds,
+      {
+        ours: () => load.call({ type: 'run', ...oursSpec, durationSec }),
+        reference: () => load.call({ type: 'run', ...refSpec, durationSec }),
+      },
+      log,
+    );
+    const o = medians(raw.ours);
+    const r = medians(raw.reference);
+    const failures = raw.ours.reduce((n, x) => n + x.non2xx + x.errors + x.timeouts, 0);
+    return {
+      config: { connections, durationSec, members: memberCount, rounds },
+      rows: [
+        {
+          metric: 'requests/s (2xx)',
+          ours: o.rps,
+          reference: r.rps,
+          ratio: o.rps / r.rps,
+          target: '≥ 0.75× reference',
+          met: o.rps / r.rps >= 0.75,
+        },
+        { metric: 'latency p50 (ms)', ours: o.p50, reference: r.p50, ratio: o.p50 / r.p50 },
+        {
+          metric: 'latency p99 (ms)',
+          ours: o.p99,
+          reference: r.p99,
+          ratio: o.p99 / r.p99,
+          target: '≤ 30 ms',
+          met: o.p99 <= 30,
+        },
+      ],
+      notes: [
+        `${connections} connections for ${durationSec} s per round, spread round-robin over ${memberCount} members (one conversation each).`,
+        failures === 0
+          ? 'Every request of ours was answered 2xx.'
+          : `Non-2xx answers, errors or timeouts from ours across all rounds: ${failures}.`,
+      ],
+      raw,
+    };
+  });
+}
