@@ -1,0 +1,215 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { Api, RawStream, STORES, TestServer, withServer } from './harness/index.js';
+
+/**
+ * A client that keeps one logical stream alive across drops the way our SDK does: on every end it reconnects
+ * with `Last-Event-ID` = the last id it saw. It records message ids in the order received.
+ */
+class ResumingClient {
+  received: string[] = [];
+  lastId: string | undefined;
+  reconnects = 0;
+  private current: RawStream | null = null;
+  private stopped = false;
+  private loop: Promise<void> | null = null;
+
+  constructor(
+    private readonly base: () => string,
+    private readonly path: string,
+    private readonly token: string,
+    private readonly extract: (e: { event: string | undefined; data: string }) => string | null,
+  ) {}
+
+  start(): void {
+    this.loop = this.run();
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopped) {
+      let s: RawStream;
+      try {
+        s = await RawStream.open(`${this.base()}${this.path}`, {
+          authorization: `Bearer ${this.token}`,
+          ...(this.lastId !== undefined && { 'last-event-id': this.lastId }),
+        });
+      } catch {
+        await new Promise((r) => setTimeout(r, 50));
+        continue;
+      }
+      if (s.status !== 200) {
+        s.close();
+        await new Promise((r) => setTimeout(r, 50));
+        continue;
+      }
+      this.current = s;
+      let seen = 0;
+      while (!s.ended || seen < s.events.length) {
+        if (seen < s.events.length) {
+          const e = s.events[seen++]!;
+          const id = this.extract(e);
+          if (id !== null) this.received.push(id);
+          if (e.id !== undefined) this.lastId = e.id;
+          continue;
+        }
+        await s.until(() => s.ended || s.events.length > seen, 60_000).catch(() => undefined);
+        if (this.stopped) break;
+      }
+      this.current = null;
+      if (!this.stopped) this.reconnects++;
+    }
+  }
+
+  /** Cuts the connection from the client side, as a network drop would. */
+  drop(): void {
+    this.current?.close();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.current?.close();
+    await this.loop;
+  }
+}
+
+const messageID = (e: { event: string | undefined; data: string }): string | null =>
+  e.event === undefined ? (JSON.parse(e.data) as { id: string }).id : null;
+const globalMessageID = (e: { event: string | undefined; data: string }): string | null =>
+  e.event === 'message' ? (JSON.parse(e.data) as { message: { id: string } }).message.id : null;
+
+for (const store of STORES) {
+  describe(`SSE resume: no loss, no repeat [${store.name}]`, () => {
+    let server: TestServer;
+    let close: () => Promise<void>;
+    let api: Api;
+
+    before(async () => {
+      ({ server, close } = await withServer(store, { args: ['--rate-limit', '0', '--max-streams-per-member', '50'] }));
+      api = new Api(server.url);
+    });
+    after(() => close());
+
+    async function allMessages(token: string, id: string): Promise<string[]> {
+      const ids: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const page: { messages: Array<{ id: string }>; nextCursor: string | null } = (
+          await api.get(`/v1/conversations/${id}/messages`, { token, query: { limit: '100', ...(cursor !== null && { cursor }) } })
+        ).json;
+        ids.push(...page.messages.map((m) => m.id));
+        cursor = page.nextCursor;
+      } while (cursor !== null);
+      return ids.reverse();
+    }
+
+    test('1,000 messages from several senders while clients drop and resume at random: each gets all, once, in order', async () => {
+      const key = server.org.apiKey;
+      const token = await api.memberToken(key, 'resumer');
+      const id = await api.openConversation(token);
+      // Clients start live from an empty conversation, so they must end up with exactly the whole history.
+      const clients = [
+        ...Array.from({ length: 4 }, () => new ResumingClient(() => server.url, `/v1/conversations/${id}/stream`, token, messageID)),
+        new ResumingClient(() => server.url, '/v1/stream', token, globalMessageID),
+        new ResumingClient(() => server.url, '/v1/stream', key, globalMessageID),
+      ];
+      for (const c of clients) c.start();
+      await new Promise((r) => setTimeout(r, 300));
+      let sent = 0;
+      const senders = [
+        (i: number) => api.send(token, id, `member ${i}`),
+        (i: number) => api.post(`/v1/conversations/${id}/messages`, { token: key, body: { message: `concierge ${i}`, authorID: 'agent' } }),
+        (i: number) => api.post(`/v1/conversations/${id}/messages`, { token: key, query: { externalUserID: 'resumer' }, body: { message: `backend ${i}` } }),
+      ];
+      const dropper = setInterval(() => {
+        const c = clients[Math.floor(Math.random() * clients.length)]!;
+        c.drop();
+      }, 15);
+      try {
+        await Promise.all(
+          senders.map(async (send, s) => {
+            for (let i = 0; sent < 1000; i++) {
+              sent++;
+              const r = await send(i * 3 + s);
+              assert.equal(r.status, 200, r.text);
+            }
+          }),
+        );
+      } finally {
+        clearInterval(dropper);
+      }
+      const history = await allMessages(token, id);
+      assert.ok(history.length >= 1000);
+      const deadline = Date.now() + 30_000;
+      while (clients.some((c) => c.received.length < history.length) && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 50));
+      for (const c of clients) await c.stop();
+      for (const [i, c] of clients.entries()) {
+        assert.equal(new Set(c.received).size, c.received.length, `client ${i} saw a repeat`);
+        assert.deepEqual(c.received, history, `client ${i}: ${c.received.length} of ${history.length}`);
+      }
+      assert.ok(clients.every((c) => c.reconnects >= 3), `reconnects: ${clients.map((c) => c.reconnects)}`);
+    });
+
+    test('a resume point 300 messages back replays them all in order, then goes live', async () => {
+      const token = await api.memberToken(server.org.apiKey, 'catcher');
+      const id = await api.openConversation(token);
+      const first = await RawStream.open(`${server.url}/v1/conversations/${id}/stream`, { authorization: `Bearer ${token}` });
+      await api.send(token, id, 'marker');
+      await first.waitForEvents(1);
+      first.close();
+      const marker = first.events[0]!.id!;
+      const behind: string[] = [];
+      for (let i = 0; i < 300; i += 50) {
+        const batch = await Promise.all(Array.from({ length: 50 }, (_, j) => api.send(token, id, `b${i + j}`)));
+        behind.push(...batch.map((r) => r.json.message.id as string));
+      }
+      const history = await allMessages(token, id);
+      assert.deepEqual(history.slice(1), history.filter((x) => behind.includes(x)));
+      const s = await RawStream.open(`${server.url}/v1/conversations/${id}/stream`, {
+        authorization: `Bearer ${token}`,
+        'last-event-id': marker,
+      });
+      try {
+        await s.waitForEvents(300);
+        assert.deepEqual(
+          s.events.map((e) => JSON.parse(e.data).id),
+          history.slice(1),
+        );
+        const live = await api.send(token, id, 'live after replay');
+        await s.waitForEvents(301);
+        assert.equal(JSON.parse(s.events[300]!.data).id, live.json.message.id);
+        // ?after= is the same resume point for clients that cannot set headers.
+        const viaQuery = await RawStream.open(`${server.url}/v1/conversations/${id}/stream?after=${encodeURIComponent(marker)}`, {
+          authorization: `Bearer ${token}`,
+        });
+        await viaQuery.waitForEvents(301);
+        assert.deepEqual(viaQuery.events.map((e) => e.data), s.events.map((e) => e.data));
+        viaQuery.close();
+      } finally {
+        s.close();
+      }
+    });
+
+    test('across a server restart on the same data, resuming clients lose nothing and repeat nothing', async () => {
+      const key = server.org.apiKey;
+      const token = await api.memberToken(key, 'restarter');
+      const id = await api.openConversation(token);
+      const clients = [
+        new ResumingClient(() => server.url, `/v1/conversations/${id}/stream`, token, messageID),
+        new ResumingClient(() => server.url, '/v1/stream', token, globalMessageID),
+      ];
+      for (const c of clients) c.start();
+      await new Promise((r) => setTimeout(r, 300));
+      for (let i = 0; i < 100; i++) await api.send(token, id, `before ${i}`);
+      await server.restart();
+      api = new Api(server.url);
+      for (let i = 0; i < 100; i++) await api.send(token, id, `after ${i}`);
+      const history = await allMessages(token, id);
+      const deadline = Date.now() + 30_000;
+      while (clients.some((c) => c.received.length < history.length) && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 50));
+      for (const c of clients) await c.stop();
+      for (const c of clients) assert.deepEqual(c.received, history);
+    });
+  });
+}
