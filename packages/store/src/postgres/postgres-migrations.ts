@@ -1,0 +1,150 @@
+import { randomBytes } from 'node:crypto';
+import type pg from 'pg';
+
+/**
+ * Versioned schema migrations for PostgreSQL. Each entry runs once, in order, in one transaction together with
+ * the row that records it in `concierge_migrations`, so a crash mid-migration leaves the previous version intact.
+ * Never edit a shipped entry: add a new one.
+ *
+ * The semantics match the SQLite schema (sqlite-migrations.ts) column for column; PostgreSQL types where they
+ * help: timestamptz for instants, bigint for seqs and epoch milliseconds, bytea for secrets.
+ */
+export const POSTGRES_MIGRATIONS: readonly string[] = [
+  /* 1: the initial schema */ `
+  CREATE TABLE meta (
+    key text PRIMARY KEY,
+    value bytea NOT NULL
+  );
+  CREATE TABLE orgs (
+    id text PRIMARY KEY,
+    name text NOT NULL,
+    signing_secret bytea NOT NULL,
+    created_at timestamptz NOT NULL,
+    -- The org's event counter: bumped inside every writing transaction, whose row lock orders the org's
+    -- writers, so seqs grow in commit order (what keyset paging and SSE resume rely on).
+    event_seq bigint NOT NULL DEFAULT 0
+  );
+  CREATE TABLE api_keys (
+    id text PRIMARY KEY,
+    org_id text NOT NULL REFERENCES orgs(id),
+    hash text NOT NULL UNIQUE,
+    hint text NOT NULL,
+    created_at timestamptz NOT NULL,
+    revoked_at timestamptz
+  );
+  CREATE INDEX api_keys_org ON api_keys(org_id);
+  CREATE TABLE members (
+    id text PRIMARY KEY,
+    org_id text NOT NULL REFERENCES orgs(id),
+    external_user_id text NOT NULL,
+    display_name text,
+    email text,
+    tier text,
+    tokens_valid_after bigint NOT NULL DEFAULT 0,
+    created_at timestamptz NOT NULL,
+    updated_at timestamptz NOT NULL,
+    UNIQUE (org_id, external_user_id)
+  );
+  CREATE TABLE conversations (
+    id text PRIMARY KEY,
+    org_id text NOT NULL REFERENCES orgs(id),
+    member_id text NOT NULL REFERENCES members(id),
+    type text NOT NULL,
+    title text,
+    created_at timestamptz NOT NULL,
+    last_message_at timestamptz,
+    last_seq bigint NOT NULL,
+    member_read_seq bigint NOT NULL DEFAULT 0,
+    concierge_read_seq bigint NOT NULL DEFAULT 0
+  );
+  CREATE INDEX conversations_member_activity ON conversations(member_id, last_seq DESC);
+  CREATE TABLE messages (
+    conversation_id text NOT NULL REFERENCES conversations(id),
+    seq bigint NOT NULL,
+    id text NOT NULL UNIQUE,
+    org_id text NOT NULL,
+    type text NOT NULL,
+    author_id text NOT NULL,
+    body text,
+    via text NOT NULL,
+    created_at timestamptz NOT NULL,
+    PRIMARY KEY (conversation_id, seq)
+  );
+  CREATE TABLE events (
+    org_id text NOT NULL,
+    seq bigint NOT NULL,
+    type text NOT NULL,
+    member_id text NOT NULL,
+    conversation_id text NOT NULL,
+    -- JSON kept as text, byte for byte as written, so a replayed event renders exactly like the live one.
+    payload text,
+    PRIMARY KEY (org_id, seq)
+  );
+  CREATE INDEX events_member ON events(member_id, seq);
+  CREATE TABLE idempotency_keys (
+    org_id text NOT NULL,
+    principal text NOT NULL,
+    key text NOT NULL,
+    fingerprint text NOT NULL,
+    status integer NOT NULL,
+    body text NOT NULL,
+    created_at bigint NOT NULL,
+    PRIMARY KEY (org_id, principal, key)
+  );
+  CREATE INDEX idempotency_keys_created ON idempotency_keys(created_at);
+  `,
+];
+
+/**
+ * Session-level advisory lock key held while migrating ("conc" in ASCII). Advisory locks are per database, so
+ * instances of different Concierge databases on one server never wait for each other.
+ */
+const MIGRATION_LOCK = 0x636f6e63;
+
+/** The schema version a database is at (0 when it has never been migrated). */
+async function currentVersion(client: pg.ClientBase): Promise<number> {
+  const exists = await client.query<{ t: string | null }>(`SELECT to_regclass('concierge_migrations') AS t`);
+  if (exists.rows[0]?.t === null || exists.rows[0]?.t === undefined) return 0;
+  const r = await client.query<{ v: number | null }>('SELECT max(version) AS v FROM concierge_migrations');
+  return r.rows[0]?.v ?? 0;
+}
+
+/**
+ * Brings the schema up to date, or (with `apply` false) refuses a database behind or ahead of this build.
+ * Several instances may start at once: the advisory lock lets one migrate while the others wait, and they then
+ * find nothing left to do.
+ */
+export async function migrate(client: pg.ClientBase, apply: boolean): Promise<void> {
+  const target = POSTGRES_MIGRATIONS.length;
+  if (!apply) {
+    const v = await currentVersion(client);
+    if (v > target) throw new Error(`database schema v${v} is newer than this build knows (v${target})`);
+    if (v < target) throw new Error(`database schema v${v} needs migrating to v${target}: run \`concierge migrate\``);
+    return;
+  }
+  await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
+  try {
+    await client.query(
+      `CREATE TABLE IF NOT EXISTS concierge_migrations (
+         version integer PRIMARY KEY,
+         applied_at timestamptz NOT NULL DEFAULT now()
+       )`,
+    );
+    const v = await currentVersion(client);
+    if (v > target) throw new Error(`database schema v${v} is newer than this build knows (v${target})`);
+    for (let next = v; next < target; next++) {
+      await client.query('BEGIN');
+      try {
+        await client.query(POSTGRES_MIGRATIONS[next]!);
+        await client.query('INSERT INTO concierge_migrations (version) VALUES ($1)', [next + 1]);
+        if (next === 0) await client.query(`INSERT INTO meta (key, value) VALUES ('server_secret', $1)`, [randomBytes(32)]);
+        await client.query('COMMIT');
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => {});
+        throw error;
+      }
+    }
+  } finally {
+    await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => {});
+  }
+}
