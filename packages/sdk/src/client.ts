@@ -1,0 +1,227 @@
+import { ConciergeError } from './core/errors.js';
+import { MessagePages } from './core/pagination.js';
+import { eventStream, LiveStream, messageStream, type StreamContext, type StreamOptions } from './core/streams.js';
+import type {
+  Conversation,
+  ListConversationsResponse,
+  ListMessagesResponse,
+  MarkReadResponse,
+  Message,
+  SendMessageResponse,
+  StreamEvent,
+  StreamTicket,
+} from './core/types.js';
+import { TokenCredential, type Credential, type RefreshHook } from './internal/credentials.js';
+import { path } from './internal/ids.js';
+import { Transport, type RequestOptions, type WriteOptions } from './internal/transport.js';
+
+export interface ConciergeOptions {
+  /** Where the Concierge server answers, e.g. `https://concierge.example.com`. */
+  baseURL: string;
+  /** The member token the org's backend minted (`POST /v1/auth/exchange`). Never an Org-API-Key. */
+  token: string;
+  /** When `token` expires (the exchange's `expiresAt`); lets the SDK refresh before it lapses. */
+  tokenExpiresAt?: string | number | Date | null | undefined;
+  /**
+   * Asks the app's backend for a fresh member token. Called `refreshSkewMs` before expiry and on a 401; one call
+   * at a time however many requests need it. Return the token, or `{accessToken, expiresAt}` as the exchange gave it.
+   */
+  refreshToken?: RefreshHook | undefined;
+  /** How long before `tokenExpiresAt` to refresh. Default 30 000. */
+  refreshSkewMs?: number | undefined;
+  /** Retries after the first attempt for 429, 5xx and network failures. Default 2. */
+  maxRetries?: number | undefined;
+  /** Per attempt. Default 30 000. For streams: the time allowed for the answer's head. */
+  timeoutMs?: number | undefined;
+  /** The server's SSE heartbeat period (its `--heartbeat`); a stream silent for three of them reconnects. Default 15 000. */
+  heartbeatMs?: number | undefined;
+  /** A fetch to use instead of the global one (it must stream response bodies for the live streams). */
+  fetch?: typeof fetch | undefined;
+}
+
+export interface SendOptions extends WriteOptions {
+  /** Server client only: post on this member's behalf instead of as the concierge. */
+  externalUserID?: string | undefined;
+}
+
+/** `sendMessage`'s answer, plus whether it is the replay of an earlier send with the same Idempotency-Key. */
+export interface SendResult extends SendMessageResponse {
+  replayed: boolean;
+}
+
+/** Options common to both clients; each client fills in its credential. */
+export interface BaseOptions {
+  baseURL: string;
+  maxRetries?: number | undefined;
+  timeoutMs?: number | undefined;
+  heartbeatMs?: number | undefined;
+  fetch?: typeof fetch | undefined;
+}
+
+/** The member-mode calls both clients make; the server client names the member with `externalUserID`. */
+export abstract class ClientCore {
+  /** @internal */
+  protected readonly transport: Transport;
+  /** @internal */
+  protected readonly streams: StreamContext;
+
+  protected constructor(options: BaseOptions, credential: Credential) {
+    if (typeof options.baseURL !== 'string' || !/^https?:\/\//.test(options.baseURL))
+      throw new ConciergeError('`baseURL` must be an http(s) URL.');
+    // Called as a plain function: browsers throw "Illegal invocation" for a fetch called as a method of another object.
+    const fetchFn = options.fetch ?? ((input: RequestInfo | URL, init?: RequestInit) => globalThis.fetch(input, init));
+    this.transport = new Transport({
+      baseURL: options.baseURL,
+      credential,
+      maxRetries: options.maxRetries ?? 2,
+      timeoutMs: options.timeoutMs ?? 30_000,
+      fetch: fetchFn,
+    });
+    this.streams = { transport: this.transport, heartbeatMs: options.heartbeatMs ?? 15_000, timeoutMs: options.timeoutMs ?? 30_000 };
+  }
+
+  /** @internal */
+  protected async get<T>(p: string, query: Record<string, string | number | undefined>, options: RequestOptions): Promise<T> {
+    return (await this.transport.request<T>({ method: 'GET', path: p, query }, options)).data;
+  }
+
+  /** @internal */
+  protected async send(
+    conversationID: string,
+    message: string,
+    body: Record<string, unknown>,
+    options: SendOptions,
+  ): Promise<SendResult> {
+    const answer = await this.transport.request<SendMessageResponse>(
+      {
+        method: 'POST',
+        path: path`/v1/conversations/${conversationID}/messages`,
+        query: { externalUserID: options.externalUserID },
+        body: { message, ...body },
+      },
+      options,
+    );
+    return { ...answer.data, replayed: answer.replayed };
+  }
+
+  /** @internal */
+  protected pages(
+    conversationID: string,
+    params: { limit?: number | undefined; cursor?: string | undefined; externalUserID?: string | undefined } & RequestOptions,
+  ): MessagePages {
+    const fetchPage = (cursor: string | undefined) =>
+      this.get<ListMessagesResponse>(
+        path`/v1/conversations/${conversationID}/messages`,
+        { limit: params.limit, cursor, externalUserID: params.externalUserID },
+        params,
+      );
+    return new MessagePages(fetchPage, params.cursor);
+  }
+
+  /** @internal */
+  protected messages(
+    conversationID: string,
+    externalUserID: string | undefined,
+    history: number,
+    options: StreamOptions,
+  ): LiveStream<Message> {
+    const p = path`/v1/conversations/${conversationID}/stream`;
+    const list = (cursor: string | undefined, limit: number, signal: AbortSignal) =>
+      this.get<ListMessagesResponse>(path`/v1/conversations/${conversationID}/messages`, { limit, cursor, externalUserID }, { signal });
+    return new LiveStream(
+      (state, signal, caller) => messageStream(this.streams, list, p, { externalUserID }, history, state, signal, caller),
+      options,
+    );
+  }
+
+  /** @internal */
+  protected events(externalUserID: string | undefined, options: StreamOptions): LiveStream<StreamEvent> {
+    return new LiveStream(
+      (state, signal, caller) => eventStream(this.streams, '/v1/stream', { externalUserID }, state, signal, caller),
+      options,
+    );
+  }
+}
+
+/**
+ * The member client: what a member's app (browser, React Native, Node) uses with the short-lived member token.
+ * Browser-safe: it uses fetch, streams and Web Crypto only.
+ */
+export class Concierge extends ClientCore {
+  private readonly credential: TokenCredential;
+
+  constructor(options: ConciergeOptions) {
+    if (typeof options.token !== 'string' || options.token === '') throw new ConciergeError('`token` is required.');
+    if (options.token.startsWith('ck_live_'))
+      throw new ConciergeError(
+        'This is an Org-API-Key: never ship it to a member app. Mint member tokens on your backend with `@concierge/sdk/server`.',
+      );
+    const credential = new TokenCredential(options.token, options.tokenExpiresAt, options.refreshToken, options.refreshSkewMs ?? 30_000);
+    super(options, credential);
+    this.credential = credential;
+  }
+
+  /** Replaces the token (say, the app got a new one another way). */
+  setToken(token: string, expiresAt?: string | number | Date | null): void {
+    this.credential.set(token, expiresAt);
+  }
+
+  /** The member's conversations, newest activity first. */
+  listConversations(params: { externalUserID?: string | undefined } & RequestOptions = {}): Promise<ListConversationsResponse> {
+    return this.get('/v1/conversations', { externalUserID: params.externalUserID }, params);
+  }
+
+  getConversation(conversationID: string, options: RequestOptions = {}): Promise<Conversation> {
+    return this.get(path`/v1/conversations/${conversationID}`, {}, options);
+  }
+
+  /** Opens a new conversation for the member. */
+  async openConversation(params: { title?: string; type?: string } & WriteOptions = {}): Promise<Conversation> {
+    const body = { ...(params.title !== undefined && { title: params.title }), ...(params.type !== undefined && { type: params.type }) };
+    return (await this.transport.request<Conversation>({ method: 'POST', path: '/v1/conversations', body }, params)).data;
+  }
+
+  /** One page (await it), or the whole history newest first (`for await`). */
+  listMessages(
+    conversationID: string,
+    params: { limit?: number | undefined; cursor?: string | undefined; externalUserID?: string | undefined } & RequestOptions = {},
+  ): MessagePages {
+    return this.pages(conversationID, params);
+  }
+
+  /** Posts once, however often it is retried: one Idempotency-Key per call (or the caller's). */
+  sendMessage(conversationID: string, message: string, options: WriteOptions = {}): Promise<SendResult> {
+    return this.send(conversationID, message, {}, options);
+  }
+
+  /** Moves the member's read mark forward to `messageID`. */
+  async markRead(conversationID: string, messageID: string, options: WriteOptions = {}): Promise<MarkReadResponse> {
+    const call = { method: 'POST', path: path`/v1/conversations/${conversationID}/read`, body: { messageID } } as const;
+    return (await this.transport.request<MarkReadResponse>(call, options)).data;
+  }
+
+  /** Tells the concierge side the member is typing (throttled by the server to one a second). */
+  async typing(conversationID: string, options: WriteOptions = {}): Promise<{ ok: boolean }> {
+    return (await this.transport.request<{ ok: boolean }>({ method: 'POST', path: path`/v1/conversations/${conversationID}/typing` }, options)).data;
+  }
+
+  /** New messages of one conversation, live, each exactly once and in order across drops. */
+  streamMessages(conversationID: string, options: StreamOptions = {}): LiveStream<Message> {
+    return this.messages(conversationID, undefined, 0, options);
+  }
+
+  /** The latest page of history (oldest first), then live: no gap and no repeat between the two. */
+  syncMessages(conversationID: string, options: Omit<StreamOptions, 'after'> & { limit?: number } = {}): LiveStream<Message> {
+    return this.messages(conversationID, undefined, options.limit ?? 50, { signal: options.signal });
+  }
+
+  /** Every event of the member on one connection: messages, conversations, read marks, typing. */
+  stream(options: StreamOptions = {}): LiveStream<StreamEvent> {
+    return this.events(undefined, options);
+  }
+
+  /** A single-use, 60-second ticket for a native `EventSource` (`?ticket=`), which cannot send headers. */
+  async createStreamTicket(options: WriteOptions = {}): Promise<StreamTicket> {
+    return (await this.transport.request<StreamTicket>({ method: 'POST', path: '/v1/stream-tickets' }, options)).data;
+  }
+}
