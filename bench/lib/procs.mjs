@@ -1,7 +1,7 @@
 // Processes the benchmarks drive: our server (through its real CLI), the reference servers, and load
 // generators. Every child is started on 127.0.0.1 with a port the kernel picks, and every one is stopped by the
 // benchmark that started it (see `using` below), so a run leaves nothing behind.
-import { spawn, fork } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -74,6 +74,14 @@ async function stopChild(child, signal = 'SIGTERM', graceMs = 15_000) {
   clearTimeout(timer);
 }
 
+/**
+ * Runs node with its open-files limit raised to the hard limit first (`ulimit -n`), since thousands of streams
+ * need as many descriptors on each side. `exec` keeps the pid, so /proc/<pid> is node's own.
+ */
+function nodeCommand(args) {
+  return ['/bin/sh', ['-c', 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$@"', 'sh', process.execPath, ...args]];
+}
+
 /** Node flags for a child: `--cpu-prof` into PROFILE_DIR when profiling, named after the role. */
 function nodeFlags(profile, name) {
   if (profile !== true) return [];
@@ -93,8 +101,7 @@ export async function startConcierge({
   name = 'concierge',
 }) {
   const child = spawn(
-    process.execPath,
-    [
+    ...nodeCommand([
       ...nodeFlags(profile, name),
       CLI,
       'serve',
@@ -107,7 +114,7 @@ export async function startConcierge({
       '--log-level',
       'warn',
       ...args,
-    ],
+    ]),
     { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   const { match, out, stderr } = await waitForLine(child, /concierge listening on (http:\/\/\S+)/, 60_000, 'concierge');
@@ -125,8 +132,7 @@ export async function startConcierge({
 /** A reference server from bench/reference/: it prints `listening on http://…` when ready. */
 export async function startReference(file, { args = [], env = {}, profile = false } = {}) {
   const child = spawn(
-    process.execPath,
-    [...nodeFlags(profile, file.replace(/\W+/g, '-')), join(BENCH, 'reference', file), ...args],
+    ...nodeCommand([...nodeFlags(profile, file.replace(/\W+/g, '-')), join(BENCH, 'reference', file), ...args]),
     {
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -141,7 +147,9 @@ export async function startReference(file, { args = [], env = {}, profile = fals
  * and resolves with the child's answer (`{ok: true, ...}` or rejects on `{ok: false, error}`).
  */
 export function startLoadgen(file, { execArgv = [] } = {}) {
-  const child = fork(join(BENCH, 'loadgen', file), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv });
+  const child = spawn(...nodeCommand([...execArgv, join(BENCH, 'loadgen', file)]), {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
   let seq = 0;
   const waiting = new Map();
   let exited = null;
