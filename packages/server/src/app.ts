@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import cors from '@fastify/cors';
 import { GENERIC_CODE_BY_STATUS, isErrorCode } from '@concierge/protocol';
 import { UnstorableValue, type Store } from '@concierge/store';
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { Authenticator, principalID } from './auth/authenticator.js';
 import type { ServerConfig } from './config.js';
 import type { AppContext } from './context.js';
@@ -73,8 +73,9 @@ export async function buildApp(config: ServerConfig, store: Store): Promise<App>
       redact: ['req.headers.authorization', 'headers.authorization', 'authorization', 'apiKey', 'accessToken'],
     },
     bodyLimit: config.bodyLimitBytes,
-    maxParamLength: 1024,
-    disableRequestLogging: true,
+    routerOptions: { maxParamLength: 1024 },
+    // One line per request comes from our onResponse hook (path only, never a query string).
+    logController: new LogController({ disableRequestLogging: true }),
     requestIdHeader: false,
     genReqId: (req) => {
       const given = req.headers['x-request-id'];

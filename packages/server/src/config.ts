@@ -104,8 +104,8 @@ export const OPTIONS: readonly OptionSpec[] = [
     flag: 'stream-buffer',
     env: 'CONCIERGE_STREAM_BUFFER_BYTES',
     kind: 'int',
-    default: '262144',
-    help: 'bytes queued for a slow SSE reader before it is disconnected',
+    default: '1048576',
+    help: 'bytes queued for a slow SSE reader before it is disconnected (one burst of sends must fit)',
   },
   { key: 'logLevel', flag: 'log-level', env: 'CONCIERGE_LOG_LEVEL', kind: 'string', default: 'info', help: 'pino log level' },
   {

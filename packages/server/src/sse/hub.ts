@@ -37,6 +37,13 @@ class Subscriber {
 }
 
 const REPLAY_PAGE = 500;
+const REPLAY_HIGH_WATER = 256 * 1024;
+
+function pendingBytes(sub: { pending: Array<{ bytes: Buffer }> | null }): number {
+  let n = 0;
+  for (const p of sub.pending ?? []) n += p.bytes.length;
+  return n;
+}
 const TYPING_MIN_INTERVAL_MS = 1000;
 
 /**
@@ -113,10 +120,18 @@ export class Hub {
         const rows = await this.replayPage(scope, sub.lastSeq);
         for (const row of rows) {
           if (sub.closed) return;
-          this.write(sub, row.bytes);
+          sub.res.write(row.bytes);
           sub.lastSeq = row.seq;
+          // Replay honours backpressure instead of the slow-reader cut-off: history can be far larger than the
+          // live buffer, and a reader that is draining it is not slow.
+          if (sub.res.writableLength > REPLAY_HIGH_WATER && !(await this.drained(sub))) return;
         }
         if (rows.length < REPLAY_PAGE) break;
+        // Live events held meanwhile are bounded too: a replay that falls that far behind starts over.
+        if (pendingBytes(sub) > this.config.streamBufferBytes) {
+          this.end(sub);
+          return;
+        }
       }
     } catch (error) {
       // The store failed mid-replay: end the stream; the client resumes from what it got.
@@ -126,6 +141,24 @@ export class Hub {
     const pending = sub.pending ?? [];
     sub.pending = null;
     for (const p of pending) this.deliver(sub, p.seq, p.bytes);
+  }
+
+  /** Waits for the socket to drain; false (and the stream ended) if it does not within three heartbeats. */
+  private drained(sub: Subscriber): Promise<boolean> {
+    return new Promise((resolve) => {
+      const done = (ok: boolean) => {
+        clearTimeout(timer);
+        sub.res.off('drain', onDrain);
+        sub.res.off('close', onClose);
+        if (!ok) this.end(sub);
+        resolve(ok);
+      };
+      const onDrain = () => done(true);
+      const onClose = () => done(false);
+      const timer = setTimeout(() => done(false), this.config.heartbeatSeconds * 3000);
+      sub.res.once('drain', onDrain);
+      sub.res.once('close', onClose);
+    });
   }
 
   private async replayPage(scope: StreamScope, after: number): Promise<Pending[]> {

@@ -31,7 +31,7 @@ export class RawStream {
   static open(url: string, headers: Record<string, string> = {}): Promise<RawStream> {
     const s = new RawStream();
     return new Promise((resolve, reject) => {
-      const req = request(url, { headers: { accept: 'text/event-stream', ...headers } }, (res) => {
+      const req = request(url, { agent: false, headers: { accept: 'text/event-stream', ...headers } }, (res) => {
         s.res = res;
         s.status = res.statusCode ?? 0;
         s.headers = res.headers;
@@ -128,6 +128,11 @@ export class RawStream {
   /** Stops reading without closing: the server sees a stalled reader. */
   pause(): void {
     this.res?.pause();
+  }
+
+  /** Reads again after `pause()`. */
+  resume(): void {
+    this.res?.resume();
   }
 
   close(): void {
