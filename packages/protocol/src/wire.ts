@@ -41,6 +41,11 @@ export interface ListConversationsResponse {
 export interface ListMessagesResponse {
   messages: Message[];
   nextCursor: string | null;
+  /**
+   * Ours: the position of the newest message on this page (or of the conversation's start when the page is
+   * empty). Open the stream with it as `after` / `Last-Event-ID` to go live from this page with no gap.
+   */
+  latestCursor: string;
 }
 
 export interface SendMessageResponse {

@@ -1,13 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import cors from '@fastify/cors';
 import { GENERIC_CODE_BY_STATUS, isErrorCode } from '@concierge/protocol';
-import { UnstorableValue, type Store } from '@concierge/store';
+import { IDEMPOTENCY_TTL_MS, UnstorableValue, type Store } from '@concierge/store';
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { Authenticator, principalID } from './auth/authenticator.js';
 import type { ServerConfig } from './config.js';
 import type { AppContext } from './context.js';
 import { ApiError } from './errors.js';
-import { Idempotency, IDEMPOTENCY_TTL_MS } from './middleware/idempotency.js';
+import { Idempotency } from './middleware/idempotency.js';
 import { RateLimiter } from './middleware/rate-limit.js';
 import { Metrics } from './metrics.js';
 import { authRoutes } from './routes/auth.js';
@@ -102,7 +102,7 @@ export async function buildApp(config: ServerConfig, store: Store): Promise<App>
     cursorSecret,
     metrics,
     hub,
-    tickets: new Tickets(cursorSecret, config.ticketTtlSeconds * 1000),
+    tickets: new Tickets(cursorSecret, config.ticketTtlSeconds * 1000, store),
   };
   let closing = false;
 
@@ -185,12 +185,11 @@ export async function buildApp(config: ServerConfig, store: Store): Promise<App>
     { prefix: '/v1' },
   );
 
-  const purge = setInterval(
-    () => {
-      store.purgeIdempotency(Date.now() - IDEMPOTENCY_TTL_MS).catch((err: unknown) => fastify.log.warn({ err }, 'purge failed'));
-    },
-    60 * 60 * 1000,
-  ).unref();
+  // Expired keys are replaced on reuse anyway; the purge only keeps the table small. Once at start, then hourly.
+  const purgeOnce = () =>
+    store.purgeIdempotency(Date.now() - IDEMPOTENCY_TTL_MS).catch((err: unknown) => fastify.log.warn({ err }, 'purge failed'));
+  void purgeOnce();
+  const purge = setInterval(purgeOnce, 60 * 60 * 1000).unref();
 
   return {
     fastify,

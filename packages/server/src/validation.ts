@@ -78,6 +78,15 @@ export const streamQuery = z.object({
   ticket: queryString(512).optional(),
 });
 
+function valueAt(value: unknown, path: readonly PropertyKey[]): unknown {
+  let v = value;
+  for (const k of path) {
+    if (v === null || typeof v !== 'object') return undefined;
+    v = (v as Record<PropertyKey, unknown>)[k];
+  }
+  return v;
+}
+
 /** Parses `value` or throws 422 VALIDATION naming the first offending field. */
 export function parse<S extends z.ZodType>(schema: S, value: unknown, where: 'body' | 'query'): z.output<S> {
   if (where === 'body' && (value === null || typeof value !== 'object' || Array.isArray(value)))
@@ -86,6 +95,6 @@ export function parse<S extends z.ZodType>(schema: S, value: unknown, where: 'bo
   if (result.success) return result.data;
   const issue = result.error.issues[0]!;
   const field = issue.path.length > 0 ? issue.path.map(String).join('.') : where;
-  const message = issue.code === 'invalid_type' && issue.input === undefined ? 'is required' : issue.message;
+  const message = issue.code === 'invalid_type' && valueAt(value, issue.path) === undefined ? 'is required' : issue.message;
   throw new ApiError('VALIDATION', `\`${field}\` ${message}.`, { field });
 }

@@ -89,6 +89,9 @@ export interface StoredEvent {
   payload: unknown;
 }
 
+/** Idempotency keys are kept this long; a key reused after that is a new request (its old record is replaced). */
+export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
+
 export interface IdempotencyScope {
   orgID: string;
   /** The caller: `key:<apiKeyID>` or `member:<memberID>`. Two principals never share a key space. */
@@ -190,7 +193,9 @@ export type Ephemeral =
       typistID: string;
       at: string;
     }
-  | { kind: 'revoked'; orgID: string; memberID: string; tokensValidAfter: number; deleted: boolean };
+  | { kind: 'revoked'; orgID: string; memberID: string; tokensValidAfter: number; deleted: boolean }
+  /** A stream ticket was redeemed: every instance refuses its nonce until it expires (epoch ms). */
+  | { kind: 'ticket-spent'; nonce: string; expiresAt: number };
 
 export type EphemeralListener = (message: Ephemeral) => void;
 

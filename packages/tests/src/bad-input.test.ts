@@ -45,6 +45,9 @@ for (const store of STORES) {
         ['hi', { 'content-type': 'text/plain' }, 415, 'UNSUPPORTED_MEDIA_TYPE'],
         [JSON.stringify({ message: 'y'.repeat(70 * 1024) }), undefined, 413, 'PAYLOAD_TOO_LARGE'],
       ];
+      const wrongType = await post('{"message": 42}');
+      assert.doesNotMatch(wrongType.json.error.message, /required/);
+      assert.match((await post('{}')).json.error.message, /required/);
       for (const [body, headers, status, code, field] of cases) {
         const r = await post(body, headers);
         assert.equal(r.status, status, `${body.slice(0, 40)} → ${r.text}`);

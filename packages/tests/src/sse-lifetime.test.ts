@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { Api, RawStream, STORES, TestServer, withServer } from './harness/index.js';
+import { Api, cli, RawStream, STORES, TestServer, withServer } from './harness/index.js';
 
 for (const store of STORES) {
   describe(`SSE lifetimes and isolation [${store.name}]`, () => {
@@ -36,12 +36,73 @@ for (const store of STORES) {
       k.close();
     });
 
-    test('removing a member ends their streams too', async () => {
+    test('removing a member ends their streams too, including those a server credential opened on them', async () => {
       const token = await api.memberToken(key, 'to-remove');
+      const conv = await api.openConversation(token);
       const s = await RawStream.open(`${server.url}/v1/stream`, { authorization: `Bearer ${token}` });
-      await s.until(() => s.retry !== undefined);
+      const byServer = await RawStream.open(`${server.url}/v1/stream?externalUserID=to-remove`, { authorization: `Bearer ${key}` });
+      const convByServer = await RawStream.open(`${server.url}/v1/conversations/${conv}/stream?externalUserID=to-remove`, {
+        authorization: `Bearer ${key}`,
+      });
+      const orgWide = await RawStream.open(`${server.url}/v1/stream`, { authorization: `Bearer ${key}` });
+      for (const x of [s, byServer, convByServer, orgWide]) await x.until(() => x.retry !== undefined);
       await api.delete('/v1/members/to-remove', { token: key });
-      await s.waitForEnd(2000);
+      for (const x of [s, byServer, convByServer]) await x.waitForEnd(2000);
+      assert.equal(orgWide.ended, false);
+      orgWide.close();
+    });
+
+    test('revoking an Org-API-Key ends the streams opened with it by the next heartbeat', async () => {
+      const short = await withServer(store, { args: ['--rate-limit', '0', '--heartbeat', '0.2'] });
+      try {
+        const created = JSON.parse(
+          (await cli(['keys', 'create', '--org', short.server.org.orgID, '--json'], short.server.databaseURL)).stdout,
+        );
+        const doomed = await RawStream.open(`${short.server.url}/v1/stream`, { authorization: `Bearer ${created.apiKey}` });
+        const kept = await RawStream.open(`${short.server.url}/v1/stream`, { authorization: `Bearer ${short.server.org.apiKey}` });
+        await doomed.until(() => doomed.comments.includes('heartbeat'));
+        await cli(['keys', 'revoke', created.keyID, '--org', short.server.org.orgID], short.server.databaseURL);
+        await doomed.waitForEnd(3000);
+        await new Promise((r) => setTimeout(r, 500));
+        assert.equal(kept.ended, false);
+        kept.close();
+      } finally {
+        await short.close();
+      }
+    });
+
+    test('a member token may not open the one-connection stream of another member', async () => {
+      const token = await api.memberToken(key, 'curious');
+      const r = await api.get('/v1/stream', { token, query: { externalUserID: 'to-revoke' } });
+      assert.equal(r.status, 403);
+    });
+
+    test('latestCursor of a history page continues live from that page with no gap and no repeat', async () => {
+      const token = await api.memberToken(key, 'syncer');
+      const id = await api.openConversation(token);
+      const empty = (await api.get(`/v1/conversations/${id}/messages`, { token })).json;
+      assert.deepEqual(empty.messages, []);
+      await api.send(token, id, 'first');
+      await api.send(token, id, 'second');
+      const fromStart = await RawStream.open(`${server.url}/v1/conversations/${id}/stream?after=${encodeURIComponent(empty.latestCursor)}`, {
+        authorization: `Bearer ${token}`,
+      });
+      await fromStart.waitForEvents(2);
+      fromStart.close();
+      const page = (await api.get(`/v1/conversations/${id}/messages`, { token })).json;
+      assert.equal(page.nextCursor, null);
+      await api.send(token, id, 'third, between the page and the stream');
+      const s = await RawStream.open(`${server.url}/v1/conversations/${id}/stream`, {
+        authorization: `Bearer ${token}`,
+        'last-event-id': page.latestCursor,
+      });
+      await api.send(token, id, 'fourth');
+      await s.waitForEvents(2);
+      assert.deepEqual(
+        s.events.map((e) => JSON.parse(e.data).body),
+        ['third, between the page and the stream', 'fourth'],
+      );
+      s.close();
     });
 
     test('a stalled reader is cut off without slowing the others, and loses nothing when it resumes', async () => {

@@ -26,7 +26,7 @@ const MAX_CACHED_MEMBERS = 200_000;
  * cached revocation marks, so the hot path makes no database round-trip; the caches are filled on first use and
  * kept current by the writes that change them (exchange, revoke-tokens, member removal) through `note*`.
  *
- * Emits `revoked(memberID, at)` so open streams of that member can be ended at once.
+ * Emits `revoked(memberID, deleted)` so open streams of that member can be ended at once.
  */
 export class Authenticator extends EventEmitter {
   private readonly orgSecrets = new Map<string, Uint8Array | null>();
@@ -39,7 +39,7 @@ export class Authenticator extends EventEmitter {
     store.onEphemeral((m) => {
       if (m.kind !== 'revoked') return;
       this.members.set(m.memberID, { orgID: m.orgID, tokensValidAfter: m.tokensValidAfter, deleted: m.deleted });
-      this.emit('revoked', m.memberID, m.tokensValidAfter);
+      this.emit('revoked', m.memberID, m.deleted);
     });
   }
 

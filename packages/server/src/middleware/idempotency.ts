@@ -1,13 +1,10 @@
 import { createHash } from 'node:crypto';
 import { LIMITS } from '@concierge/protocol';
-import { IdempotencyKeyTaken, type IdempotencyScope, type IdempotencyWrite, type Store, type StoredResponse } from '@concierge/store';
+import { IDEMPOTENCY_TTL_MS, IdempotencyKeyTaken, type IdempotencyScope, type IdempotencyWrite, type Store, type StoredResponse } from '@concierge/store';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Principal } from '../auth/authenticator.js';
 import { principalID } from '../auth/authenticator.js';
 import { ApiError } from '../errors.js';
-
-/** Keys are kept this long; a key reused after that is a new request. */
-export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 
 /** Canonical JSON (sorted keys) so `{"a":1,"b":2}` and `{"b":2,"a":1}` are the same request. */
 function canonical(value: unknown): string {

@@ -33,12 +33,11 @@ export function messageRoutes(app: FastifyInstance, ctx: AppContext): void {
     const rows = await ctx.store.listMessagesBefore(conversation.id, before, limit + 1);
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
+    const position = (seq: number) => encodeCursor(ctx.cursorSecret, { kind: 'm', conversationID: conversation.id, seq });
     const response: ListMessagesResponse = {
       messages: page.map(renderMessage),
-      nextCursor:
-        rows.length > limit && last !== undefined
-          ? encodeCursor(ctx.cursorSecret, { kind: 'm', conversationID: conversation.id, seq: last.seq })
-          : null,
+      nextCursor: rows.length > limit && last !== undefined ? position(last.seq) : null,
+      latestCursor: position(page[0]?.seq ?? before ?? 0),
     };
     return response;
   });

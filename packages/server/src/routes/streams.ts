@@ -23,7 +23,13 @@ export function streamRoutes(app: FastifyInstance, ctx: AppContext): void {
     const subject = await memberSubject(ctx, req, query.externalUserID);
     const conversation = await visibleConversation(ctx, subject.orgID, subject.memberID, (req.params as Params).id);
     const after = resumePoint(ctx, req, query.after, (p) => p.kind === 'm' && p.conversationID === conversation.id);
-    return start(ctx, req, reply, { kind: 'conversation', orgID: subject.orgID, conversationID: conversation.id }, after);
+    return start(
+      ctx,
+      req,
+      reply,
+      { kind: 'conversation', orgID: subject.orgID, conversationID: conversation.id, memberID: conversation.memberID },
+      after,
+    );
   });
 
   /** One connection for everything: a member's events, or with a server credential the whole org's. */
@@ -31,8 +37,10 @@ export function streamRoutes(app: FastifyInstance, ctx: AppContext): void {
     const query = parse(streamQuery, req.query, 'query');
     const p = req.principal;
     let scope: StreamScope;
-    if (p.kind === 'member') scope = { kind: 'member', orgID: p.orgID, memberID: p.memberID };
-    else if (query.externalUserID !== undefined) {
+    if (p.kind === 'member') {
+      await memberSubject(ctx, req, query.externalUserID); // refuses naming another member
+      scope = { kind: 'member', orgID: p.orgID, memberID: p.memberID };
+    } else if (query.externalUserID !== undefined) {
       const subject = await memberSubject(ctx, req, query.externalUserID);
       if (subject.memberID === null) throw new ApiError('NOT_FOUND', 'No such member.');
       scope = { kind: 'member', orgID: p.orgID, memberID: subject.memberID };

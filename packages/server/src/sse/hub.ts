@@ -8,7 +8,7 @@ import { frame, HEARTBEAT, retryHint } from './frames.js';
 
 /** What a stream listens to: one conversation's messages, one member's events, or all of an org's events. */
 export type StreamScope =
-  | { kind: 'conversation'; orgID: string; conversationID: string }
+  | { kind: 'conversation'; orgID: string; conversationID: string; memberID: string }
   | { kind: 'member'; orgID: string; memberID: string }
   | { kind: 'org'; orgID: string };
 
@@ -80,8 +80,10 @@ export class Hub {
       if (m.kind === 'typing') this.deliverTyping(m);
     });
     this.heartbeat = setInterval(() => this.beat(), config.heartbeatSeconds * 1000).unref();
-    auth.on('revoked', (memberID: string) => {
+    auth.on('revoked', (memberID: string, deleted: boolean) => {
       for (const sub of [...(this.byPrincipalMember.get(memberID) ?? [])]) this.end(sub);
+      // A removed member's data is gone: streams a server credential opened on it end too.
+      if (deleted) for (const sub of this.all()) if (scopeMember(sub.scope) === memberID) this.end(sub);
     });
   }
 
@@ -275,10 +277,42 @@ export class Hub {
     if (!this.auth.stillValid(sub.principal)) this.end(sub);
   }
 
+  private *all(): Generator<Subscriber> {
+    for (const map of [this.byConversation, this.byMember, this.byOrg])
+      for (const subs of map.values()) for (const sub of [...subs]) yield sub;
+  }
+
   private beat(): void {
-    for (const subs of this.byConversation.values()) for (const sub of subs) this.write(sub, HEARTBEAT);
-    for (const subs of this.byMember.values()) for (const sub of subs) this.write(sub, HEARTBEAT);
-    for (const subs of this.byOrg.values()) for (const sub of subs) this.write(sub, HEARTBEAT);
+    for (const sub of this.all()) this.write(sub, HEARTBEAT);
+    void this.checkServerKeys();
+  }
+
+  private checkingKeys = false;
+
+  /**
+   * Member tokens are re-checked on every write; a server credential (Org-API-Key) can be revoked from another
+   * process (the CLI), so streams opened with one are re-checked against the store once per heartbeat.
+   */
+  private async checkServerKeys(): Promise<void> {
+    if (this.checkingKeys) return;
+    this.checkingKeys = true;
+    try {
+      const byOrg = new Map<string, Subscriber[]>();
+      for (const sub of this.all())
+        if (sub.principal.kind === 'server') {
+          const list = byOrg.get(sub.principal.orgID) ?? [];
+          list.push(sub);
+          byOrg.set(sub.principal.orgID, list);
+        }
+      for (const [orgID, subs] of byOrg) {
+        const active = new Set((await this.store.listApiKeys(orgID)).filter((k) => k.revokedAt === null).map((k) => k.id));
+        for (const sub of subs) if (sub.principal.kind === 'server' && !active.has(sub.principal.keyID)) this.end(sub);
+      }
+    } catch {
+      // The store is unreachable: keep the streams; the next heartbeat checks again.
+    } finally {
+      this.checkingKeys = false;
+    }
   }
 
   private add(sub: Subscriber): void {
@@ -319,9 +353,12 @@ export class Hub {
     clearInterval(this.heartbeat);
     this.unsubscribe();
     this.unsubscribeEphemeral();
-    const all = [...this.byConversation.values(), ...this.byMember.values(), ...this.byOrg.values()];
-    for (const subs of all) for (const sub of [...subs]) this.end(sub);
+    for (const sub of [...this.all()]) this.end(sub);
   }
+}
+
+function scopeMember(scope: StreamScope): string | null {
+  return scope.kind === 'org' ? null : scope.memberID;
 }
 
 function addTo<K>(map: Map<K, Set<Subscriber>>, key: K, sub: Subscriber): void {

@@ -1,4 +1,5 @@
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Store } from '@concierge/store';
 import type { Principal } from '../auth/authenticator.js';
 import { ApiError } from '../errors.js';
 
@@ -18,11 +19,18 @@ interface TicketPayload {
 export class Tickets {
   private readonly spent = new Map<string, number>();
   private readonly sweeper = setInterval(() => this.sweep(), 10_000).unref();
+  private readonly unsubscribe: () => void;
 
   constructor(
     private readonly secret: Uint8Array,
     private readonly ttlMs: number,
-  ) {}
+    private readonly store: Store,
+  ) {
+    // Spent nonces are shared with every instance on the database, so a ticket works once in the whole cluster.
+    this.unsubscribe = store.onEphemeral((m) => {
+      if (m.kind === 'ticket-spent') this.spent.set(m.nonce, m.expiresAt);
+    });
+  }
 
   issue(principal: Principal, now = Date.now()): { ticket: string; expiresAt: string } {
     const payload: TicketPayload = { p: principal, x: now + this.ttlMs, n: randomBytes(16).toString('base64url') };
@@ -44,8 +52,10 @@ export class Tickets {
     } catch {
       throw invalid;
     }
-    if (typeof payload.x !== 'number' || payload.x <= now || this.spent.has(payload.n)) throw invalid;
+    if (typeof payload.x !== 'number' || typeof payload.n !== 'string' || payload.x <= now || this.spent.has(payload.n))
+      throw invalid;
     this.spent.set(payload.n, payload.x);
+    this.store.publishEphemeral({ kind: 'ticket-spent', nonce: payload.n, expiresAt: payload.x });
     return payload.p;
   }
 
@@ -58,6 +68,7 @@ export class Tickets {
   }
 
   close(): void {
+    this.unsubscribe();
     clearInterval(this.sweeper);
   }
 }

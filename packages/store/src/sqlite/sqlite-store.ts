@@ -4,6 +4,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { newID, nowISO } from '../ids.js';
 import {
+  IDEMPOTENCY_TTL_MS,
   IdempotencyKeyTaken,
   NotFoundInStore,
   type ApiKeyRecord,
@@ -159,7 +160,11 @@ export class SqliteStore implements Store {
       ),
       insertIdem: db.prepare(
         `INSERT INTO idempotency_keys (org_id, principal, key, fingerprint, status, body, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+         VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (org_id, principal, key) DO UPDATE SET
+           fingerprint = excluded.fingerprint, status = excluded.status, body = excluded.body,
+           created_at = excluded.created_at
+         WHERE idempotency_keys.created_at < excluded.created_at - ${IDEMPOTENCY_TTL_MS}`,
       ),
       getIdem: db.prepare(
         'SELECT fingerprint, status, body, created_at FROM idempotency_keys WHERE org_id = ? AND principal = ? AND key = ?',
@@ -290,7 +295,8 @@ export class SqliteStore implements Store {
     const response = idem.render(value);
     const { orgID, principal, key } = idem.scope;
     const info = this.s.insertIdem.run(orgID, principal, key, idem.fingerprint, response.status, response.body, Date.now());
-    // Another request committed this key first: roll this write back (the savepoint does) and let it replay.
+    // Another request committed this key first (an expired record was replaced instead): roll this write back
+    // (the savepoint does) and let it replay.
     if (info.changes === 0) throw new IdempotencyKeyTaken();
   }
 
