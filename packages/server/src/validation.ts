@@ -7,6 +7,7 @@ import { ApiError } from './errors.js';
  * 422 VALIDATION with `error.field` naming the field, so nothing half-valid ever reaches the store.
  */
 
+// eslint-disable-next-line no-control-regex -- matching NUL is the point
 const NUL = /\u0000/;
 
 /** Text a person wrote: not blank, at most `max` characters (code points), no NUL (PostgreSQL cannot store it). */
@@ -23,6 +24,7 @@ export const identifier = (max: number) =>
     .string({ error: 'must be a string' })
     .min(1, 'must not be empty')
     .max(max, `must be at most ${max} characters`)
+    // eslint-disable-next-line no-control-regex -- refusing control characters is the point
     .refine((s) => !/[\u0000-\u001f\u007f]/.test(s), 'must not contain control characters')
     .refine((s) => s.trim() === s, 'must not start or end with whitespace');
 
