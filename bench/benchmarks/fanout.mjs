@@ -156,7 +156,7 @@ export async function run({ rounds, smoke, profile, log }) {
             met: o.deliveryP99 / f.deliveryP99 <= 1.1,
             missedBy:
               o.deliveryP99 / f.deliveryP99 > 1.1
-                ? `${fmt(o.deliveryP99 / f.deliveryP99)}× instead of ≤ 1.1×`
+                ? `${(o.deliveryP99 / f.deliveryP99).toFixed(2)}× instead of ≤ 1.1×`
                 : undefined,
           }),
         },

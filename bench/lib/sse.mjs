@@ -1,0 +1,40 @@
+// A minimal SSE reader for the benchmark process itself (one or two streams, not a swarm): parses events into
+// `{id, event, data}` per the WHATWG rules the server follows (bench/loadgen/sse-clients.mjs is the swarm).
+import { request } from 'node:http';
+
+export function openStream(url, path, headers, onEvent) {
+  return new Promise((resolve, reject) => {
+    const req = request(new URL(path, url), { headers: { accept: 'text/event-stream', ...headers }, agent: false });
+    req.once('error', reject);
+    req.once('response', (res) => {
+      if (res.statusCode !== 200) {
+        res.resume();
+        reject(new Error(`stream answered ${res.statusCode}`));
+        return;
+      }
+      let buffered = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk) => {
+        buffered += chunk;
+        let end;
+        while ((end = buffered.indexOf('\n\n')) !== -1) {
+          const block = buffered.slice(0, end);
+          buffered = buffered.slice(end + 2);
+          const event = { id: undefined, event: undefined, data: undefined };
+          for (const line of block.split('\n')) {
+            if (line.startsWith(':')) continue;
+            const colon = line.indexOf(':');
+            const field = colon === -1 ? line : line.slice(0, colon);
+            const value = colon === -1 ? '' : line.slice(colon + 1).replace(/^ /, '');
+            if (field === 'data') event.data = event.data === undefined ? value : `${event.data}\n${value}`;
+            else if (field === 'id' || field === 'event') event[field] = value;
+          }
+          if (event.data !== undefined) onEvent(event);
+        }
+      });
+      res.on('error', () => {});
+      resolve({ close: () => req.destroy() });
+    });
+    req.end();
+  });
+}
