@@ -2,7 +2,13 @@ import { EventEmitter } from 'node:events';
 import type { MemberRecord, Store } from '@concierge/store';
 import { ApiError } from '../errors.js';
 import { hashApiKey, looksLikeApiKey } from './api-keys.js';
-import { tokenOrg, verifyMemberToken } from './member-tokens.js';
+import { tokenOrg, verifyMemberToken, type MemberClaims } from './member-tokens.js';
+
+function expired(): ApiError {
+  return new ApiError('TOKEN_EXPIRED', 'This member token has expired: refresh it and retry.', {
+    headers: { 'www-authenticate': 'Bearer error="invalid_token", error_description="The access token expired"' },
+  });
+}
 
 export type Principal =
   | { kind: 'member'; orgID: string; memberID: string; externalUserID: string; expiresAt: number; iat: number }
@@ -20,6 +26,7 @@ interface MemberMark {
 }
 
 const MAX_CACHED_MEMBERS = 200_000;
+const MAX_CACHED_TOKENS = 50_000;
 
 /**
  * Turns an `Authorization` header into a Principal. Member tokens are checked against cached org secrets and
@@ -31,6 +38,12 @@ const MAX_CACHED_MEMBERS = 200_000;
 export class Authenticator extends EventEmitter {
   private readonly orgSecrets = new Map<string, Uint8Array | null>();
   private readonly members = new Map<string, MemberMark>();
+  /**
+   * Tokens whose signature and claims already verified: an app sends the same token on every call until it
+   * refreshes, so the HMAC check runs once per token, not once per request. Expiry and revocation are still
+   * checked on every use below.
+   */
+  private readonly verified = new Map<string, MemberClaims>();
 
   constructor(private readonly store: Store) {
     super();
@@ -61,24 +74,18 @@ export class Authenticator extends EventEmitter {
   }
 
   private async memberToken(token: string): Promise<Principal> {
-    const invalid = new ApiError('TOKEN_INVALID', 'This member token is malformed, forged, or not for this server.');
-    if (token.length > 4096) throw invalid;
-    const orgID = tokenOrg(token);
-    if (orgID === null) throw invalid;
-    const secret = await this.orgSecret(orgID);
-    if (secret === null) throw invalid;
     const now = Date.now();
-    const result = await verifyMemberToken(secret, token, now);
-    if (!result.ok) {
-      if (result.reason === 'expired') {
-        throw new ApiError('TOKEN_EXPIRED', 'This member token has expired: refresh it and retry.', {
-          headers: { 'www-authenticate': 'Bearer error="invalid_token", error_description="The access token expired"' },
-        });
-      }
-      throw invalid;
+    let claims = this.verified.get(token);
+    if (claims === undefined) {
+      claims = await this.verify(token, now);
+      if (this.verified.size >= MAX_CACHED_TOKENS) this.verified.clear();
+      this.verified.set(token, claims);
     }
-    const { claims } = result;
-    if (claims.org !== orgID) throw invalid;
+    if (claims.expms <= now) {
+      this.verified.delete(token);
+      throw expired();
+    }
+    const orgID = claims.org;
     const mark = await this.memberMark(claims.sub);
     if (mark === null || mark.deleted || mark.orgID !== orgID || claims.iatms < mark.tokensValidAfter)
       throw new ApiError('TOKEN_REVOKED', 'This member token was revoked.');
@@ -90,6 +97,19 @@ export class Authenticator extends EventEmitter {
       expiresAt: claims.expms,
       iat: claims.iatms,
     };
+  }
+
+  private async verify(token: string, now: number): Promise<MemberClaims> {
+    const invalid = new ApiError('TOKEN_INVALID', 'This member token is malformed, forged, or not for this server.');
+    if (token.length > 4096) throw invalid;
+    const orgID = tokenOrg(token);
+    if (orgID === null) throw invalid;
+    const secret = await this.orgSecret(orgID);
+    if (secret === null) throw invalid;
+    const result = await verifyMemberToken(secret, token, now);
+    if (!result.ok) throw result.reason === 'expired' ? expired() : invalid;
+    if (result.claims.org !== orgID) throw invalid;
+    return result.claims;
   }
 
   /** True while a member principal's token is still good (not expired, not revoked): streams re-check this. */

@@ -42,9 +42,7 @@ export interface SqliteStoreOptions {
 type Row = Record<string, unknown>;
 
 const CONVERSATION_COLUMNS = `c.id, c.org_id, c.member_id, m.external_user_id, c.type, c.title, c.created_at,
-  c.last_message_at, c.last_seq, c.member_read_seq, c.concierge_read_seq,
-  (SELECT count(*) FROM messages x WHERE x.conversation_id = c.id AND x.seq > c.member_read_seq AND x.type <> 'member')
-    AS unread_count`;
+  c.last_message_at, c.last_seq, c.member_read_seq, c.concierge_read_seq, c.member_unread AS unread_count`;
 
 function toOrg(r: Row): OrgRecord {
   return {
@@ -210,7 +208,9 @@ export class SqliteStore implements Store {
          WHERE c.member_id = ? AND c.org_id = ? ORDER BY c.last_seq DESC`,
       ),
       conversationHead: db.prepare('SELECT member_id FROM conversations WHERE id = ? AND org_id = ?'),
-      touchConversation: db.prepare('UPDATE conversations SET last_message_at = ?, last_seq = ? WHERE id = ?'),
+      touchConversation: db.prepare(
+        `UPDATE conversations SET last_message_at = ?, last_seq = ?, member_unread = member_unread + ? WHERE id = ?`,
+      ),
       insertMessage: db.prepare(
         `INSERT INTO messages (conversation_id, seq, id, org_id, type, author_id, body, via, created_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -222,11 +222,14 @@ export class SqliteStore implements Store {
       messagesLatest: db.prepare('SELECT * FROM messages WHERE conversation_id = ? ORDER BY seq DESC LIMIT ?'),
       messagesAfter: db.prepare('SELECT * FROM messages WHERE conversation_id = ? AND seq > ? ORDER BY seq LIMIT ?'),
       latestMessageSeq: db.prepare('SELECT max(seq) AS seq FROM messages WHERE conversation_id = ?'),
+      // The mark only moves forward; the unread count is recounted over what is still after it (usually few rows).
       setMemberRead: db.prepare(
-        'UPDATE conversations SET member_read_seq = ? WHERE id = ? AND member_read_seq < ?',
+        `UPDATE conversations SET member_read_seq = @seq,
+           member_unread = (SELECT count(*) FROM messages x WHERE x.conversation_id = @id AND x.seq > @seq AND x.type <> 'member')
+         WHERE id = @id AND member_read_seq < @seq`,
       ),
       setConciergeRead: db.prepare(
-        'UPDATE conversations SET concierge_read_seq = ? WHERE id = ? AND concierge_read_seq < ?',
+        'UPDATE conversations SET concierge_read_seq = @seq WHERE id = @id AND concierge_read_seq < @seq',
       ),
       eventsAfterOrg: db.prepare(
         `SELECT e.org_id, e.seq, e.type, e.member_id, e.conversation_id, e.payload,
@@ -494,7 +497,8 @@ export class SqliteStore implements Store {
         message.via,
         message.createdAt,
       );
-      this.s.touchConversation.run(message.createdAt, seq, message.conversationID);
+      // Messages from the other side count as unread for the member until their read mark passes them.
+      this.s.touchConversation.run(message.createdAt, seq, message.type === 'member' ? 0 : 1, message.conversationID);
       const event = this.appendEvent(input.orgID, seq, 'message', head.member_id as string, input.conversationID, null, message);
       this.recordIdem(idem, message);
       return { value: message, events: [event] };
@@ -529,7 +533,7 @@ export class SqliteStore implements Store {
       if (message === undefined || message.org_id !== mark.orgID) throw new NotFoundInStore('message');
       const target = Number(message.seq);
       const stmt = mark.reader === 'member' ? this.s.setMemberRead : this.s.setConciergeRead;
-      const moved = stmt.run(target, mark.conversationID, target).changes > 0;
+      const moved = stmt.run({ seq: target, id: mark.conversationID }).changes > 0;
       const conversation = toConversation(this.s.getConversation.get(mark.orgID, mark.conversationID) as Row);
       const events: StoredEvent[] = [];
       if (moved) {
