@@ -172,6 +172,11 @@ export async function buildApp(config: ServerConfig, store: Store): Promise<App>
         if (viaTicket) {
           const principal = ctx.tickets.redeem(ticket);
           if (!auth.stillValid(principal)) throw new ApiError('TOKEN_REVOKED', 'The token behind this ticket is no longer valid.');
+          if (principal.kind === 'server') {
+            const keys = await store.listApiKeys(principal.orgID);
+            if (!keys.some((k) => k.id === principal.keyID && k.revokedAt === null))
+              throw new ApiError('API_KEY_INVALID', 'The Org-API-Key behind this ticket was revoked.');
+          }
           req.principal = principal;
         } else req.principal = await auth.authenticate(req.headers.authorization);
         void reply.headers(ctx.limiter.take(principalID(req.principal)));
