@@ -2,3 +2,4 @@ export * from './store.js';
 export { newID, nowISO } from './ids.js';
 export { openStore } from './open-store.js';
 export { SqliteStore, type SqliteStoreOptions } from './sqlite/sqlite-store.js';
+export { SQLITE_MIGRATIONS } from './sqlite/sqlite-migrations.js';
