@@ -1,5 +1,6 @@
 import { RecentIDs } from '../internal/ids.js';
-import { resumable, type RawEvent } from '../internal/sse.js';
+import { sleep } from '../internal/backoff.js';
+import { backoff, ended, fatal, resumable, type RawEvent } from '../internal/sse.js';
 import type { Query, Transport } from '../internal/transport.js';
 import { ConciergeError } from './errors.js';
 import type { ListMessagesResponse, Message, StreamEvent, StreamEventMap } from './types.js';
@@ -65,12 +66,14 @@ export interface StreamContext {
 }
 
 /**
- * One conversation's messages, gapless. With a resume point the server replays what is newer. Without one the
- * stream starts live, and history bridges what a live connection cannot: after the first connection is up, one
- * `listMessages` page notes the newest message (the anchor), and `syncMessages` yields that page first; if a
- * connection then drops before any event gave the stream an id, the next connection is followed by a walk back
- * through history to the anchor, so messages sent while it was down still arrive. Every message id is
- * remembered (the last 2000), so the seams between history and live never repeat one.
+ * One conversation's messages, gapless. With a resume point (`after`, or the id of the last event) the server
+ * replays what is newer. Without one, the stream starts from history: one `listMessages` page (its newest
+ * message; `syncMessages` yields the whole page first), and the page's `latestCursor` becomes the resume point,
+ * so whatever is sent after the page arrives over the stream, none of it twice.
+ *
+ * A server too old to send `latestCursor` gets the same guarantee the long way: the page's newest message is
+ * the anchor, and whenever a connection opens without a resume point, history is walked back to the anchor and
+ * what is newer is yielded first. Every message id is remembered (the last 2000), so the seams never repeat one.
  */
 export async function* messageStream(
   ctx: StreamContext,
@@ -83,16 +86,21 @@ export async function* messageStream(
   callerSignal: AbortSignal | undefined,
 ): AsyncGenerator<Message, void, undefined> {
   const seen = new RecentIDs();
-  let started = false;
   let anchor: string | null = null;
+  if (state.lastEventID === null) {
+    const page = await firstPage(() => list(undefined, Math.max(history, 1), signal), signal, callerSignal);
+    if (page === null) return;
+    anchor = page.messages[0]?.id ?? null;
+    const latest = (page as Partial<ListMessagesResponse>).latestCursor;
+    if (typeof latest === 'string' && latest !== '') state.lastEventID = latest;
+    if (history > 0)
+      for (const m of page.messages.slice().reverse()) {
+        seen.add(m.id);
+        yield m;
+      }
+  }
   const onOpen = async (resumeID: string | null, connection: AbortSignal): Promise<Message[]> => {
     if (resumeID !== null) return [];
-    if (!started) {
-      const page = await list(undefined, Math.max(history, 1), connection);
-      started = true;
-      anchor = page.messages[0]?.id ?? anchor;
-      return history > 0 ? page.messages.slice().reverse() : [];
-    }
     const missed: Message[] = [];
     let cursor: string | undefined;
     // Bounded: a walk that does not meet the anchor in 50 pages of 100 stops there.
@@ -105,13 +113,33 @@ export async function* messageStream(
     }
     return missed.reverse();
   };
-  const items = resumable<Message>({ ...ctx, path, query, state, signal, callerSignal, onOpen });
-  for await (const item of items) {
+  for await (const item of resumable<Message>({ ...ctx, path, query, state, signal, callerSignal, onOpen })) {
     const message = item.kind === 'fill' ? item.value : parseData<Message>(item.event);
     if (seen.has(message.id)) continue;
     seen.add(message.id);
     anchor = message.id;
     yield message;
+  }
+}
+
+/** The first page, retried like a reconnect (a stream started offline waits for the network); null when closed. */
+async function firstPage(
+  fetchPage: () => Promise<ListMessagesResponse>,
+  signal: AbortSignal,
+  callerSignal: AbortSignal | undefined,
+): Promise<ListMessagesResponse | null> {
+  for (let failures = 1; ; failures++) {
+    try {
+      return await fetchPage();
+    } catch (error) {
+      if (signal.aborted) return ended({ callerSignal }), null;
+      if (fatal(error)) throw error;
+    }
+    try {
+      await sleep(backoff(failures), signal);
+    } catch {
+      return ended({ callerSignal }), null;
+    }
   }
 }
 

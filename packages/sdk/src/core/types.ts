@@ -45,6 +45,11 @@ export interface ListMessagesResponse {
   messages: Message[];
   /** Pass back as `cursor` for the next (older) page; `null` ends the history. */
   nextCursor: string | null;
+  /**
+   * The position of the newest message on this page (or of the conversation's start when the page is empty):
+   * a stream opened `after` it goes live from this page with no gap. Servers before it existed leave it out.
+   */
+  latestCursor: string;
 }
 
 export interface SendMessageResponse {

@@ -48,9 +48,9 @@ const IDLE = Symbol('idle');
  * the credential once per connection attempt. Anything else (403, 404, a 400 for a bad resume point) ends it
  * with the error.
  *
- * Delays: `Retry-After` when the server gave one; a connection that delivered events reconnects at once
- * (jittered up to 250 ms: one drop of a healthy link is usually a blip); consecutive failures back off with full
- * jitter whose base is the server's `retry:` (2 s here), capped at 30 s.
+ * Delays: `Retry-After` when the server gave one; a connection that delivered events (or lived at least the
+ * `retry:` period) reconnects at once, jittered up to 250 ms: one drop of a healthy link is usually a blip;
+ * consecutive failures back off with full jitter whose base is the server's `retry:` (2 s here), capped at 30 s.
  */
 export async function* resumable<F>(o: ResumableOptions<F>): AsyncGenerator<Item<F>, void, undefined> {
   let retryMs = DEFAULT_RETRY_MS;
@@ -89,6 +89,7 @@ export async function* resumable<F>(o: ResumableOptions<F>): AsyncGenerator<Item
     };
     let first = true;
     let delivered = false;
+    const openedAt = Date.now();
     try {
       arm();
       for (;;) {
@@ -120,17 +121,19 @@ export async function* resumable<F>(o: ResumableOptions<F>): AsyncGenerator<Item
       release();
       controller.abort();
     }
-    failures = delivered ? 0 : failures + 1;
+    // A connection that delivered events, or stayed up for a reconnection period, was healthy: resume at once.
+    // One that keeps ending early without events is flapping and backs off like a failed attempt.
+    failures = delivered || Date.now() - openedAt >= retryMs ? 0 : failures + 1;
     waitMs = failures === 0 ? Math.random() * QUICK_RECONNECT_MS : backoff(failures, retryMs);
   }
 }
 
-function backoff(failures: number, retryMs: number): number {
+export function backoff(failures: number, retryMs = DEFAULT_RETRY_MS): number {
   return fullJitter(failures - 1, Math.max(retryMs, 100), MAX_RECONNECT_MS);
 }
 
 /** The end of a stream whose signal fired: the caller's abort is an error, a close is not. */
-function ended(o: { callerSignal: AbortSignal | undefined }): void {
+export function ended(o: { callerSignal: AbortSignal | undefined }): void {
   if (o.callerSignal?.aborted === true) throw abortError(o.callerSignal);
 }
 
@@ -139,7 +142,7 @@ function ended(o: { callerSignal: AbortSignal | undefined }): void {
  * will not succeed later (401 after the renewal, 403, 404, 400). Everything else (cuts, resets, timeouts, 429,
  * 5xx, an abort of the connection by the idle watchdog) is a drop.
  */
-function fatal(error: unknown): boolean {
+export function fatal(error: unknown): boolean {
   if (error instanceof RefreshError) return true;
   if (error instanceof APIError) return !shouldRetry(error);
   return !(error instanceof ConciergeError) ? false : !(error instanceof NetworkError || error instanceof TimeoutError || error instanceof AbortError);

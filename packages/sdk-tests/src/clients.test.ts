@@ -1,0 +1,248 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import {
+  Concierge,
+  ConciergeError,
+  ConflictError,
+  ForbiddenError,
+  NotFoundError,
+  UnauthorizedError,
+  ValidationError,
+  type Message,
+  type StreamEvent,
+} from '@concierge/sdk';
+import { ConciergeServer } from '@concierge/sdk/server';
+import { STORES } from '@concierge/tests/harness';
+import { startFixture, take, until, type Fixture } from './lib/fixture.js';
+
+for (const store of STORES) {
+  describe(`SDK clients against the real server (${store.name})`, () => {
+    let f: Fixture;
+    before(async () => {
+      f = await startFixture(store);
+    });
+    after(async () => {
+      await f.close();
+    });
+
+    test('member client: open, list, get, send, page, mark read', async () => {
+      const client = await f.member('alice');
+      const conversation = await client.openConversation({ title: 'Trip to Lisbon' });
+      assert.equal(conversation.title, 'Trip to Lisbon');
+      assert.equal((await client.getConversation(conversation.id)).id, conversation.id);
+
+      const sent: Message[] = [];
+      for (let i = 0; i < 7; i++) sent.push((await client.sendMessage(conversation.id, `hello ${i}`)).message);
+      const { conversations } = await client.listConversations();
+      assert.deepEqual(
+        conversations.map((c) => c.id),
+        [conversation.id],
+      );
+      // The seed page's parameter: a member may name itself.
+      assert.equal((await client.listConversations({ externalUserID: 'alice' })).conversations.length, 1);
+
+      const first = await client.listMessages(conversation.id, { limit: 3 });
+      assert.deepEqual(
+        first.messages.map((m) => m.body),
+        ['hello 6', 'hello 5', 'hello 4'],
+      );
+      assert.notEqual(first.nextCursor, null);
+      const second = await client.listMessages(conversation.id, { limit: 3, cursor: first.nextCursor! });
+      assert.deepEqual(
+        second.messages.map((m) => m.body),
+        ['hello 3', 'hello 2', 'hello 1'],
+      );
+
+      // The whole history, page after page, with `for await`.
+      const all: string[] = [];
+      for await (const m of client.listMessages(conversation.id, { limit: 2 })) all.push(m.body!);
+      assert.deepEqual(all, sent.map((m) => m.body!).reverse());
+
+      // The concierge answers; the member reads it.
+      const answer = await f.admin.sendMessage(conversation.id, 'Welcome!', { authorID: 'agent-7' });
+      assert.equal((await client.getConversation(conversation.id)).unreadCount, 1);
+      const read = await client.markRead(conversation.id, answer.message.id);
+      assert.equal(read.ok, true);
+      assert.equal(read.conversation.unreadCount, 0);
+      assert.deepEqual(await client.typing(conversation.id), { ok: true });
+      const ticket = await client.createStreamTicket();
+      assert.match(ticket.ticket, /^tkt_/);
+    });
+
+    test('a send with the caller’s key posts once and says it was replayed', async () => {
+      const client = await f.member('bob');
+      const { id } = await client.openConversation();
+      const one = await client.sendMessage(id, 'only once', { idempotencyKey: 'order-42' });
+      const two = await client.sendMessage(id, 'only once', { idempotencyKey: 'order-42' });
+      assert.equal(one.replayed, false);
+      assert.equal(two.replayed, true);
+      assert.equal(two.message.id, one.message.id);
+      const page = await client.listMessages(id);
+      assert.equal(page.messages.filter((m) => m.body === 'only once').length, 1);
+      // The same key with another body is a conflict, not retried.
+      await assert.rejects(client.sendMessage(id, 'something else', { idempotencyKey: 'order-42' }), (e: unknown) => {
+        assert.ok(e instanceof ConflictError);
+        assert.equal(e.code, 'IDEMPOTENCY_KEY_REUSED');
+        assert.equal(e.status, 409);
+        return true;
+      });
+      assert.equal(f.proxy.seen('POST', `/v1/conversations/${id}/messages`).length, 3);
+    });
+
+    test('errors arrive as their classes with code, status and request id', async () => {
+      const client = await f.member('carol');
+      await assert.rejects(client.listMessages('no-such-conversation'), (e: unknown) => {
+        assert.ok(e instanceof NotFoundError);
+        assert.equal(e.code, 'NOT_FOUND');
+        assert.equal(e.status, 404);
+        assert.match(e.requestID ?? '', /^req_/);
+        assert.equal(e.retryable, false);
+        assert.equal(e.name, 'NotFoundError');
+        return true;
+      });
+      const { id } = await client.openConversation();
+      await assert.rejects(client.sendMessage(id, ''), (e: unknown) => {
+        assert.ok(e instanceof ValidationError);
+        assert.equal(e.field, 'message');
+        return true;
+      });
+      await assert.rejects(client.listConversations({ externalUserID: 'someone-else' }), ForbiddenError);
+      const forged = new Concierge({ baseURL: f.proxy.url, token: 'not-a-token', maxRetries: 0 });
+      await assert.rejects(forged.listConversations(), (e: unknown) => e instanceof UnauthorizedError && e.code === 'TOKEN_INVALID');
+      assert.throws(() => new Concierge({ baseURL: f.proxy.url, token: f.server.org.apiKey }), ConciergeError);
+      // An id with a slash or a query character stays one path segment.
+      await assert.rejects(client.listMessages('../conversations?x=1'), NotFoundError);
+    });
+
+    test('server client: tokens, members, conversations for a member, sending both ways', async () => {
+      const admin = f.admin;
+      const exchanged = await admin.exchangeToken({ externalUserID: 'dana', displayName: 'Dana', tier: 'gold' });
+      assert.ok(Date.parse(exchanged.expiresAt) > Date.now());
+      const member = await admin.getMember('dana');
+      assert.equal(member.displayName, 'Dana');
+      assert.equal(member.tier, 'gold');
+      const replaced = await admin.setMember('dana', { displayName: 'Dana S.' });
+      assert.equal(replaced.displayName, 'Dana S.');
+      assert.equal(replaced.tier, null);
+
+      const conversation = await admin.openConversation({ externalUserID: 'dana', title: 'Concierge' });
+      const asConcierge = await admin.sendMessage(conversation.id, 'How can I help?', { authorID: 'agent-1' });
+      assert.equal(asConcierge.message.type, 'concierge');
+      assert.equal(asConcierge.message.authorID, 'agent-1');
+      const onBehalf = await admin.sendMessage(conversation.id, 'A table for two', { externalUserID: 'dana' });
+      assert.equal(onBehalf.message.type, 'member');
+      assert.equal(onBehalf.message.authorID, 'dana');
+
+      assert.equal((await admin.listConversations({ externalUserID: 'dana' })).conversations[0]?.id, conversation.id);
+      assert.equal((await admin.getConversation(conversation.id, { externalUserID: 'dana' })).title, 'Concierge');
+      const history = await admin.listMessages(conversation.id, { externalUserID: 'dana' });
+      assert.deepEqual(
+        history.messages.map((m) => m.body),
+        ['A table for two', 'How can I help?'],
+      );
+      assert.equal((await admin.markRead(conversation.id, onBehalf.message.id)).ok, true);
+      assert.deepEqual(await admin.typing(conversation.id), { ok: true });
+
+      // The member's own client sees the same conversation with the exchanged token.
+      const client = new Concierge({ baseURL: f.proxy.url, token: exchanged.accessToken });
+      assert.equal((await client.listMessages(conversation.id)).messages.length, 2);
+
+      const revoked = await admin.revokeTokens('dana');
+      assert.equal(revoked.ok, true);
+      await assert.rejects(client.listConversations(), (e: unknown) => e instanceof UnauthorizedError && e.code === 'TOKEN_REVOKED');
+
+      assert.deepEqual(await admin.removeMember('dana'), { ok: true, deleted: true });
+      await assert.rejects(admin.getMember('dana'), NotFoundError);
+      // A member token may not call a server route; a server call must name the member.
+      const eve = await f.member('eve');
+      await assert.rejects(admin.listConversations({ externalUserID: '' }), ValidationError);
+      assert.ok(eve instanceof Concierge);
+    });
+
+    test('the server client refuses to run in a browser unless told otherwise', () => {
+      const g = globalThis as { document?: unknown };
+      g.document = {};
+      try {
+        assert.throws(() => new ConciergeServer({ baseURL: f.proxy.url, apiKey: f.server.org.apiKey }), /refuses to run in a browser/);
+        assert.ok(new ConciergeServer({ baseURL: f.proxy.url, apiKey: f.server.org.apiKey, dangerouslyAllowBrowser: true }));
+      } finally {
+        delete g.document;
+      }
+    });
+
+    test('streamMessages delivers live messages; breaking out closes the connection', async () => {
+      const client = await f.member('frank');
+      const { id } = await client.openConversation();
+      const stream = client.streamMessages(id);
+      const got = take(stream, 3);
+      await until(() => f.proxy.open(`/v1/conversations/${id}/stream`) === 1, 'the stream to connect');
+      for (const body of ['one', 'two', 'three']) await f.admin.sendMessage(id, body);
+      assert.deepEqual(
+        (await got).map((m) => m.body),
+        ['one', 'two', 'three'],
+      );
+      await until(() => f.proxy.open(`/v1/conversations/${id}/stream`) === 0, 'the stream to close');
+      assert.notEqual(stream.lastEventID, null);
+
+      // Resuming from a stored id replays exactly what came after it.
+      await f.admin.sendMessage(id, 'four');
+      const resumed = await take(client.streamMessages(id, { after: stream.lastEventID! }), 1);
+      assert.equal(resumed[0]?.body, 'four');
+    });
+
+    test('syncMessages yields the latest page, then live, with no gap and no repeat', async () => {
+      const client = await f.member('gina');
+      const { id } = await client.openConversation();
+      for (let i = 0; i < 5; i++) await client.sendMessage(id, `old ${i}`);
+      const sync = client.syncMessages(id, { limit: 3 });
+      const got = take(sync, 5);
+      await until(() => f.proxy.seen('GET', `/v1/conversations/${id}/messages`).some((r) => r.done), 'the history page');
+      await f.admin.sendMessage(id, 'new 0');
+      await f.admin.sendMessage(id, 'new 1');
+      assert.deepEqual(
+        (await got).map((m) => m.body),
+        ['old 2', 'old 3', 'old 4', 'new 0', 'new 1'],
+      );
+    });
+
+    test('stream() yields typed events for the member; the server client streams the whole org', async () => {
+      const client = await f.member('hugo');
+      const memberEvents = client.stream();
+      const orgEvents = f.admin.stream();
+      const forMember = take(memberEvents, 2);
+      const forOrg = take(
+        (async function* () {
+          for await (const e of orgEvents) if (e.type === 'message' || e.type === 'typing') yield e;
+        })(),
+        2,
+      );
+      await until(() => f.proxy.open('/v1/stream') === 2, 'both streams to connect');
+      const { id } = await client.openConversation();
+      const sent = await client.sendMessage(id, 'ping');
+      await client.typing(id);
+      const member: StreamEvent[] = await forMember;
+      assert.equal(member[0]?.type, 'conversation');
+      assert.equal(member[1]?.type, 'message');
+      if (member[1]?.type === 'message') {
+        assert.equal(member[1].data.message.id, sent.message.id);
+        assert.equal(member[1].data.conversationID, id);
+        assert.notEqual(member[1].id, null);
+      }
+      const org = await forOrg;
+      assert.deepEqual(
+        org.map((e) => e.type),
+        ['message', 'typing'],
+      );
+      if (org[1]?.type === 'typing') {
+        assert.equal(org[1].id, null);
+        assert.equal(org[1].data.typist, 'member');
+      }
+      orgEvents.close();
+    });
+
+    test('a stream for a conversation the member cannot see ends with NotFoundError', async () => {
+      const client = await f.member('ivan');
+      await assert.rejects(take(client.streamMessages('no-such-conversation'), 1), NotFoundError);
+    });
+  });
+}
