@@ -9,7 +9,11 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-export const CLI = join(ROOT, 'packages/server/bin/concierge.js');
+/**
+ * The server under test. `CONCIERGE_BENCH_CLI` points the benchmarks at another build of it (say, a copy with a
+ * change applied) to measure that change against the same references.
+ */
+export const CLI = process.env.CONCIERGE_BENCH_CLI ?? join(ROOT, 'packages/server/bin/concierge.js');
 export const BENCH = join(ROOT, 'bench');
 
 /** Where `--cpu-prof` writes profiles when a benchmark runs with `--profile`. */

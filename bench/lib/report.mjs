@@ -1,13 +1,28 @@
 // Turns benchmark results into a console table and into docs/benchmarks.md. Each benchmark owns one section of
 // that file between `<!-- bench:NAME:begin -->` and `<!-- bench:NAME:end -->`; a run rewrites only the sections of
 // the benchmarks it ran, so hand-written analysis elsewhere in the file (profiles, what was tried) is kept.
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { fmt } from './stats.mjs';
 
+/** The commit measured (and whether the work tree differed from it): figures move with the code. */
+function revision() {
+  try {
+    const head = execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['status', '--porcelain', '--untracked-files=no', '--', 'packages'], {
+      encoding: 'utf8',
+    }).trim();
+    return dirty === '' ? head : `${head} + uncommitted changes in packages/`;
+  } catch {
+    return 'unknown';
+  }
+}
+
 export function machine() {
   const c = cpus();
   return {
+    revision: revision(),
     cores: c.length,
     cpu: c[0]?.model.trim() ?? 'unknown',
     memoryGiB: Math.round(totalmem() / 2 ** 30),
@@ -45,7 +60,7 @@ export function section(name, result, { command, machine: m, when, description }
     lines.push(`**Not measured:** ${result.skipped}`, '');
   } else {
     lines.push(
-      `Run ${when} on ${m.cores} cores (${m.cpu}), ${m.memoryGiB} GiB, Node ${m.node}, ${m.platform}: \`${command}\`. ` +
+      `Run ${when} at \`${m.revision}\` on ${m.cores} cores (${m.cpu}), ${m.memoryGiB} GiB, Node ${m.node}, ${m.platform}: \`${command}\`. ` +
         `Medians of ${result.config?.rounds ?? '?'} rounds, ours and the reference alternating.`,
       '',
       table(result),

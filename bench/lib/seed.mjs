@@ -53,6 +53,17 @@ export function seedMessages(file, conversationID, count) {
         createdAt,
         conversationID,
       );
+      // Schema v2 keeps the member's unread count on the row (the concierge's messages past the read mark): keep
+      // it true, as the store's own insert would.
+      const columns = db
+        .prepare('PRAGMA table_info(conversations)')
+        .all()
+        .map((c) => c.name);
+      if (columns.includes('member_unread'))
+        db.prepare('UPDATE conversations SET member_unread = member_unread + ? WHERE id = ?').run(
+          Math.floor(count / 2),
+          conversationID,
+        );
       return { first, last };
     })();
   } finally {
