@@ -46,10 +46,10 @@ interface Pair {
 const HEAD_END = '\r\n\r\n';
 
 /**
- * A real TCP proxy in front of the real server, for fault injection. It reads each request's head, adds
- * `Connection: close` (so every connection carries exactly one request and a fault lands on the request it was
- * meant for, whatever the client's keep-alive pool does), applies the first matching fault, and otherwise pipes
- * bytes both ways untouched.
+ * A real TCP proxy in front of the real server, for fault injection. It reads each request's head and sets
+ * `Connection: close` on it and on its answer (so every connection carries exactly one request and a fault lands
+ * on the request it was meant for, whatever the client's keep-alive pool does), applies the first matching
+ * fault, and otherwise passes bytes both ways untouched.
  */
 export class FaultProxy {
   readonly requests: SeenRequest[] = [];
@@ -196,8 +196,21 @@ export class FaultProxy {
     });
 
     let passed = 0;
-    upstream.on('data', (chunk: Buffer) => {
+    let answerHead: Buffer | null = Buffer.alloc(0);
+    upstream.on('data', (data: Buffer) => {
       pair.answering = true;
+      let chunk = data;
+      if (answerHead !== null) {
+        // The answer's head says `Connection: close` too (an SSE answer says keep-alive by itself), so the client
+        // never sends a second request on this connection.
+        answerHead = Buffer.concat([answerHead, data]);
+        const end = answerHead.indexOf(HEAD_END);
+        if (end < 0) return;
+        const lines = answerHead.subarray(0, end).toString('latin1').split('\r\n');
+        const kept = lines.filter((l) => !/^(connection|keep-alive):/i.test(l));
+        chunk = Buffer.concat([Buffer.from(`${[...kept, 'connection: close'].join('\r\n')}${HEAD_END}`, 'latin1'), answerHead.subarray(end + 4)]);
+        answerHead = null;
+      }
       if (pair.silenced) return;
       if (fault === null) {
         client.write(chunk);
