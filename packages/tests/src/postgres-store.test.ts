@@ -1,0 +1,181 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import pg from 'pg';
+import { Api, cli, errorCode, STORES, TestServer, withServer } from './harness/index.js';
+
+/**
+ * What the PostgreSQL store adds to the common suites: text PostgreSQL cannot hold is refused as a client error
+ * (on every store, so the API answers the same), and the schema migrations behave when several instances start
+ * at once or when migrating is left to `concierge migrate`.
+ */
+
+for (const store of STORES) {
+  describe(`text a database cannot hold [${store.name}]`, () => {
+    let server: TestServer;
+    let close: () => Promise<void>;
+    let api: Api;
+    let key: string;
+    let token: string;
+    let conversation: string;
+
+    before(async () => {
+      ({ server, close } = await withServer(store, { args: ['--rate-limit', '0'] }));
+      api = new Api(server.url);
+      key = server.org.apiKey;
+      token = await api.memberToken(key, 'nul-tester');
+      conversation = await api.openConversation(token);
+    });
+    after(() => close());
+
+    test('a NUL character in any written field is 422 VALIDATION naming the field, and nothing is stored', async () => {
+      const cases: Array<[string, () => Promise<{ status: number; json: any; text: string }>, string]> = [
+        ['message', () => api.send(token, conversation, 'a\u0000b'), 'message'],
+        [
+          'concierge message',
+          () => api.post(`/v1/conversations/${conversation}/messages`, { token: key, body: { message: '\u0000' } }),
+          'message',
+        ],
+        ['title', () => api.post('/v1/conversations', { token, body: { title: 'x\u0000' } }), 'title'],
+        [
+          'exchange profile',
+          () => api.post('/v1/auth/exchange', { token: key, body: { externalUserID: 'nul-2', displayName: 'A\u0000' } }),
+          'displayName',
+        ],
+        ['member profile', () => api.put('/v1/members/nul-tester', { token: key, body: { tier: '\u0000gold' } }), 'tier'],
+      ];
+      for (const [what, call, field] of cases) {
+        const r = await call();
+        assert.equal(r.status, 422, `${what}: ${r.status} ${r.text}`);
+        assert.equal(errorCode(r as never), 'VALIDATION');
+        assert.equal(r.json.error.field, field, what);
+      }
+      const page = await api.get(`/v1/conversations/${conversation}/messages`, { token });
+      assert.deepEqual(page.json.messages, []);
+      assert.equal((await api.get('/v1/conversations', { token })).json.conversations.length, 1);
+      assert.equal((await api.get('/v1/members/nul-2', { token: key })).status, 404);
+    });
+
+    test('a NUL character in a looked-up id is a plain 4xx, never a 5xx', async () => {
+      const reads = [
+        api.get(`/v1/conversations/${encodeURIComponent('conv\u0000x')}`, { token }),
+        api.get(`/v1/conversations/${encodeURIComponent('conv\u0000x')}/messages`, { token }),
+        api.post(`/v1/conversations/${encodeURIComponent('conv\u0000x')}/messages`, { token, body: { message: 'hi' } }),
+        api.get(`/v1/members/${encodeURIComponent('a\u0000b')}`, { token: key }),
+        api.delete(`/v1/members/${encodeURIComponent('a\u0000b')}`, { token: key }),
+        api.post(`/v1/members/${encodeURIComponent('a\u0000b')}/revoke-tokens`, { token: key }),
+        api.get('/v1/conversations', { token: key, query: { externalUserID: 'a\u0000b' } }),
+        api.post(`/v1/conversations/${conversation}/read`, { token, body: { messageID: 'msg\u0000' } }),
+      ];
+      for (const r of await Promise.all(reads)) {
+        assert.ok(r.status >= 400 && r.status < 500, `${r.status} ${r.text}`);
+        errorCode(r);
+      }
+    });
+  });
+}
+
+const POSTGRES = STORES.filter((s) => s.name === 'postgres');
+
+for (const store of POSTGRES) {
+  describe(`PostgreSQL schema migrations [${store.name}]`, () => {
+    test('several instances starting at once on an empty database migrate it once and all serve', async () => {
+      const db = await store.fresh();
+      const servers: TestServer[] = [];
+      // Line the instances up on the same instant: an uncommitted table of the same name makes whichever gets to
+      // the migrations first wait on it (and any unguarded one with it); all are released together by ROLLBACK.
+      const gate = new pg.Client({ connectionString: db.url });
+      await gate.connect();
+      await gate.query('BEGIN');
+      await gate.query('CREATE TABLE concierge_migrations (version integer PRIMARY KEY)');
+      try {
+        const starting = [0, 1, 2, 3].map(() =>
+          TestServer.start(db.url, { args: ['--first-run-org', 'false', '--rate-limit', '0'] }),
+        );
+        // Watched from another session: inside the gate's transaction pg_stat_activity is a frozen snapshot.
+        const watch = new pg.Client({ connectionString: db.url });
+        await watch.connect();
+        const deadline = Date.now() + 20_000;
+        for (;;) {
+          const waiting = await watch.query(
+            `SELECT count(*)::int AS n FROM pg_stat_activity
+             WHERE datname = current_database() AND application_name = 'concierge' AND wait_event_type = 'Lock'`,
+          );
+          if (waiting.rows[0].n >= 4 || Date.now() > deadline) break;
+          await new Promise((r) => setTimeout(r, 20));
+        }
+        await watch.end();
+        await gate.query('ROLLBACK');
+        await gate.end();
+        const started = await Promise.allSettled(starting);
+        for (const s of started) if (s.status === 'fulfilled') servers.push(s.value);
+        for (const s of started) assert.equal(s.status, 'fulfilled', s.status === 'rejected' ? String(s.reason) : '');
+        const client = new pg.Client({ connectionString: db.url });
+        await client.connect();
+        try {
+          const versions = (await client.query('SELECT version FROM concierge_migrations ORDER BY version')).rows.map((r) => r.version);
+          assert.deepEqual(versions, versions.map((_, i) => i + 1), 'each version applied exactly once');
+          assert.ok(versions.length >= 1);
+          assert.equal((await client.query(`SELECT count(*)::int AS n FROM meta WHERE key = 'server_secret'`)).rows[0].n, 1);
+        } finally {
+          await client.end();
+        }
+        // They share one server secret: a cursor or stream id made by one is good on another.
+        const org = await servers[0]!.createOrg('shared');
+        const apis = servers.map((s) => new Api(s.url));
+        const token = await apis[0]!.memberToken(org.apiKey, 'pager');
+        const id = await apis[1]!.openConversation(token);
+        for (let i = 0; i < 5; i++) assert.equal((await apis[i % 4]!.send(token, id, `m${i}`)).status, 200);
+        const first = await apis[2]!.get(`/v1/conversations/${id}/messages`, { token, query: { limit: '2' } });
+        const rest = await apis[3]!.get(`/v1/conversations/${id}/messages`, {
+          token,
+          query: { limit: '10', cursor: first.json.nextCursor as string },
+        });
+        assert.equal(rest.status, 200, rest.text);
+        const bodies = [...first.json.messages, ...rest.json.messages].map((m: { body: string }) => m.body);
+        assert.deepEqual(bodies, ['m4', 'm3', 'm2', 'm1', 'm0']);
+      } finally {
+        await Promise.all(servers.map((s) => s.stop()));
+        await db.drop();
+      }
+    });
+
+    test('with --migrate false an unmigrated database is refused until `concierge migrate` runs', async () => {
+      const db = await store.fresh();
+      try {
+        await assert.rejects(
+          TestServer.start(db.url, { args: ['--migrate', 'false'] }),
+          (error: Error) => /concierge migrate/.test(error.message),
+        );
+        const { stdout } = await cli(['migrate'], db.url);
+        assert.match(stdout, /migrations applied/);
+        // Running it again is a no-op, not an error.
+        await cli(['migrate'], db.url);
+        const server = await TestServer.start(db.url, { args: ['--migrate', 'false'] });
+        try {
+          const api = new Api(server.url);
+          assert.equal((await api.get('/healthz')).status, 200);
+          const token = await api.memberToken(server.org.apiKey, 'after-migrate');
+          assert.equal((await api.send(token, await api.openConversation(token), 'works')).status, 200);
+        } finally {
+          await server.stop();
+        }
+      } finally {
+        await db.drop();
+      }
+    });
+
+    test('a database migrated by a newer build is refused rather than misread', async () => {
+      const db = await store.fresh();
+      try {
+        await cli(['migrate'], db.url);
+        const client = new pg.Client({ connectionString: db.url });
+        await client.connect();
+        await client.query('INSERT INTO concierge_migrations (version) SELECT max(version) + 1 FROM concierge_migrations');
+        await client.end();
+        await assert.rejects(TestServer.start(db.url), (error: Error) => /newer than this build/.test(error.message));
+      } finally {
+        await db.drop();
+      }
+    });
+  });
+}
