@@ -132,13 +132,14 @@ async function firstPage(
     try {
       return await fetchPage();
     } catch (error) {
-      if (signal.aborted) return ended({ callerSignal }), null;
-      if (fatal(error)) throw error;
+      if (fatal(error) && !signal.aborted) throw error;
     }
     try {
+      if (signal.aborted) throw signal.reason;
       await sleep(backoff(failures), signal);
     } catch {
-      return ended({ callerSignal }), null;
+      ended({ callerSignal });
+      return null;
     }
   }
 }
