@@ -164,6 +164,43 @@ for (const store of POSTGRES) {
       }
     });
 
+    test('migration 2 fills the unread counts of conversations that existed before it', async () => {
+      const db = await store.fresh();
+      try {
+        let server = await TestServer.start(db.url, { args: ['--rate-limit', '0'] });
+        const api = new Api(server.url);
+        const key = server.org.apiKey;
+        const token = await api.memberToken(key, 'backfill');
+        const id = await api.openConversation(token);
+        await api.send(token, id, 'from the member');
+        const replies = [];
+        for (let i = 0; i < 3; i++)
+          replies.push((await api.post(`/v1/conversations/${id}/messages`, { token: key, body: { message: `reply ${i}` } })).json);
+        await api.post(`/v1/conversations/${id}/read`, { token, body: { messageID: replies[0].message.id } });
+        const expected = (await api.get(`/v1/conversations/${id}`, { token })).json.unreadCount;
+        assert.equal(expected, 2);
+        await server.stop();
+        // Put the database back to schema v1, as a database made before migration 2 would be.
+        const client = new pg.Client({ connectionString: db.url });
+        await client.connect();
+        await client.query('ALTER TABLE conversations DROP COLUMN member_unread');
+        await client.query('DELETE FROM concierge_migrations WHERE version >= 2');
+        await client.end();
+        await cli(['migrate'], db.url);
+        server = await TestServer.start(db.url, { args: ['--migrate', 'false'] });
+        try {
+          const again = new Api(server.url);
+          assert.equal((await again.get(`/v1/conversations/${id}`, { token })).json.unreadCount, expected);
+          await again.post(`/v1/conversations/${id}/messages`, { token: key, body: { message: 'one more' } });
+          assert.equal((await again.get('/v1/conversations', { token })).json.conversations[0].unreadCount, expected + 1);
+        } finally {
+          await server.stop();
+        }
+      } finally {
+        await db.drop();
+      }
+    });
+
     test('a database migrated by a newer build is refused rather than misread', async () => {
       const db = await store.fresh();
       try {

@@ -93,6 +93,13 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX idempotency_keys_created ON idempotency_keys(created_at);
   `,
+  /* 2: unread counts kept on the conversation row, so reading one never scans the unread messages */ `
+  ALTER TABLE conversations ADD COLUMN member_unread bigint NOT NULL DEFAULT 0;
+  UPDATE conversations SET member_unread = (
+    SELECT count(*) FROM messages x WHERE x.conversation_id = conversations.id
+      AND x.seq > conversations.member_read_seq AND x.type <> 'member'
+  );
+  `,
 ];
 
 /**

@@ -60,9 +60,7 @@ export function toMember(r: Row): MemberRecord {
 }
 
 export const CONVERSATION_COLUMNS = `c.id, c.org_id, c.member_id, m.external_user_id, c.type, c.title, c.created_at,
-  c.last_message_at, c.last_seq, c.member_read_seq, c.concierge_read_seq,
-  (SELECT count(*) FROM messages x WHERE x.conversation_id = c.id AND x.seq > c.member_read_seq AND x.type <> 'member')
-    AS unread_count`;
+  c.last_message_at, c.last_seq, c.member_read_seq, c.concierge_read_seq, c.member_unread AS unread_count`;
 
 export function toConversation(r: Row): ConversationRecord {
   return {

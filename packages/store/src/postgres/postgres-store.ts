@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { newID, nowISO } from '../ids.js';
 import {
+  IDEMPOTENCY_TTL_MS,
   IdempotencyKeyTaken,
   NotFoundInStore,
   UnstorableValue,
@@ -54,9 +55,6 @@ export interface PostgresStoreOptions {
   /** Where the store reports trouble it recovers from by itself (a dropped LISTEN connection…). */
   onError?: (error: unknown) => void;
 }
-
-/** An idempotency key older than this may be taken again (the server's IDEMPOTENCY_TTL_MS). */
-const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 
 const NUL = '\u0000';
 
@@ -539,12 +537,24 @@ export class PostgresStore implements Store {
                 m AS (INSERT INTO messages (conversation_id, seq, id, org_id, type, author_id, body, via, created_at)
                       SELECT $1::text, s.event_seq, $3::text, $2::text, $4::text, $5::text, $6::text, $7::text,
                              $8::timestamptz FROM s),
-                t AS (UPDATE conversations SET last_message_at = $8::timestamptz, last_seq = s.event_seq
+                t AS (UPDATE conversations SET last_message_at = $8::timestamptz, last_seq = s.event_seq,
+                             member_unread = member_unread + $9::int
                       FROM s WHERE conversations.id = $1::text),
                 e AS (INSERT INTO events (org_id, seq, type, member_id, conversation_id, payload)
                       SELECT $2::text, s.event_seq, 'message', h.member_id, $1::text, NULL FROM s, h)
            SELECT s.event_seq, h.member_id FROM s, h`,
-          [input.conversationID, input.orgID, id, input.type, input.authorID, input.body, input.via, createdAt],
+          [
+            input.conversationID,
+            input.orgID,
+            id,
+            input.type,
+            input.authorID,
+            input.body,
+            input.via,
+            createdAt,
+            // Messages from the other side count as unread for the member until their read mark passes them.
+            input.type === 'member' ? 0 : 1,
+          ],
         )
       ).rows[0] as Row | undefined;
       if (r === undefined) throw new NotFoundInStore('conversation');
@@ -614,11 +624,14 @@ export class PostgresStore implements Store {
       ).rows[0] as Row | undefined;
       if (message === undefined || message.org_id !== mark.orgID) throw new NotFoundInStore('message');
       const target = Number(message.seq);
-      const column = mark.reader === 'member' ? 'member_read_seq' : 'concierge_read_seq';
-      const moved =
-        ((
-          await c.query(`UPDATE conversations SET ${column} = $1 WHERE id = $2 AND ${column} < $1`, [target, mark.conversationID])
-        ).rowCount ?? 0) > 0;
+      // The mark only moves forward; the member's unread count is recounted over what is still after it.
+      const update =
+        mark.reader === 'member'
+          ? `UPDATE conversations SET member_read_seq = $1, member_unread = (
+               SELECT count(*) FROM messages x WHERE x.conversation_id = $2 AND x.seq > $1 AND x.type <> 'member')
+             WHERE id = $2 AND member_read_seq < $1`
+          : 'UPDATE conversations SET concierge_read_seq = $1 WHERE id = $2 AND concierge_read_seq < $1';
+      const moved = ((await c.query(update, [target, mark.conversationID])).rowCount ?? 0) > 0;
       const row = (
         await c.query(
           `SELECT ${CONVERSATION_COLUMNS} FROM conversations c JOIN members m ON m.id = c.member_id
