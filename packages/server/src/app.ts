@@ -1,11 +1,11 @@
-import { randomBytes } from 'node:crypto';
 import cors from '@fastify/cors';
 import { GENERIC_CODE_BY_STATUS, isErrorCode } from '@concierge/protocol';
-import { IDEMPOTENCY_TTL_MS, UnstorableValue, type Store } from '@concierge/store';
+import { IDEMPOTENCY_TTL_MS, randomChunk, UnstorableValue, type Store } from '@concierge/store';
 import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { Authenticator, principalID } from './auth/authenticator.js';
 import type { ServerConfig } from './config.js';
 import type { AppContext } from './context.js';
+import { ConversationOwners } from './conversation-owners.js';
 import { ApiError } from './errors.js';
 import { Idempotency } from './middleware/idempotency.js';
 import { RateLimiter } from './middleware/rate-limit.js';
@@ -79,7 +79,7 @@ export async function buildApp(config: ServerConfig, store: Store): Promise<App>
     requestIdHeader: false,
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
-      return typeof given === 'string' && REQUEST_ID.test(given) ? given : `req_${randomBytes(12).toString('base64url')}`;
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : `req_${randomChunk(12).toString('base64url')}`;
     },
     forceCloseConnections: 'idle',
     frameworkErrors: (error, req, reply) => {
@@ -102,6 +102,7 @@ export async function buildApp(config: ServerConfig, store: Store): Promise<App>
     cursorSecret,
     metrics,
     hub,
+    conversations: new ConversationOwners(store),
     tickets: new Tickets(cursorSecret, config.ticketTtlSeconds * 1000, store),
   };
   let closing = false;

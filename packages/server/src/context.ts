@@ -1,6 +1,7 @@
 import type { Store } from '@concierge/store';
 import type { Authenticator, Principal } from './auth/authenticator.js';
 import type { ServerConfig } from './config.js';
+import type { ConversationOwners } from './conversation-owners.js';
 import type { Idempotency } from './middleware/idempotency.js';
 import type { RateLimiter } from './middleware/rate-limit.js';
 import type { Metrics } from './metrics.js';
@@ -18,6 +19,7 @@ export interface AppContext {
   cursorSecret: Uint8Array;
   metrics: Metrics;
   hub: Hub;
+  conversations: ConversationOwners;
   tickets: Tickets;
 }
 

@@ -1,11 +1,29 @@
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
+
+/**
+ * Random bytes come from a pool refilled 4 KiB at a time: one call into the CSPRNG per ~400 ids instead of one per
+ * id (a per-id `randomBytes` showed up as 9% of the send path's CPU).
+ */
+const POOL_SIZE = 4096;
+const pool = Buffer.alloc(POOL_SIZE);
+let offset = POOL_SIZE;
+
+export function randomChunk(n: number): Buffer {
+  if (offset + n > POOL_SIZE) {
+    randomFillSync(pool);
+    offset = 0;
+  }
+  const out = Buffer.from(pool.subarray(offset, offset + n));
+  offset += n;
+  return out;
+}
 
 /**
  * Public ids: a type prefix, a millisecond time part (so ids sort roughly by creation and index inserts stay
  * local) and 80 random bits (so ids cannot be guessed or enumerated across members).
  */
 export function newID(prefix: 'org' | 'key' | 'mem' | 'conv' | 'msg'): string {
-  return `${prefix}_${Date.now().toString(36).padStart(9, '0')}${randomBytes(10).toString('base64url').replace(/[-_]/g, 'x')}`;
+  return `${prefix}_${Date.now().toString(36).padStart(9, '0')}${randomChunk(10).toString('base64url').replace(/[-_]/g, 'x')}`;
 }
 
 export function nowISO(ms: number = Date.now()): string {

@@ -51,6 +51,12 @@ export class Idempotency {
   ): Promise<FastifyReply> {
     const header = req.headers['idempotency-key'];
     if (header === undefined) return send(reply, render(await write(undefined)));
+    // The store renders the response inside the transaction to record it; the same rendering is sent.
+    let rendered: { input: T; output: StoredResponse } | null = null;
+    const renderOnce = (result: T): StoredResponse => {
+      if (rendered === null || rendered.input !== result) rendered = { input: result, output: render(result) };
+      return rendered.output;
+    };
     if (typeof header !== 'string' || header.length === 0 || header.length > LIMITS.idempotencyKeyMaxChars)
       throw new ApiError('VALIDATION', `\`Idempotency-Key\` must be 1 to ${LIMITS.idempotencyKeyMaxChars} characters.`, {
         field: 'Idempotency-Key',
@@ -64,7 +70,7 @@ export class Idempotency {
       const stored = await this.lookup(scope);
       if (stored !== null) return this.replay(reply, stored, print);
       try {
-        return send(reply, render(await write({ scope, fingerprint: print, render })));
+        return send(reply, renderOnce(await write({ scope, fingerprint: print, render: renderOnce })));
       } catch (error) {
         if (!(error instanceof IdempotencyKeyTaken)) throw error;
         const winner = await this.lookup(scope);

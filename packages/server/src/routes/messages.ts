@@ -5,7 +5,7 @@ import type { AppContext } from '../context.js';
 import { ApiError, notFound } from '../errors.js';
 import { json, renderConversation, renderMessage } from '../render.js';
 import { listMessagesQuery, memberQuery, parse, readBody, sendBody } from '../validation.js';
-import { memberSubject, visibleConversation } from './subject.js';
+import { memberSubject, ownedConversation } from './subject.js';
 
 type Params = { id: string };
 
@@ -19,7 +19,7 @@ export function messageRoutes(app: FastifyInstance, ctx: AppContext): void {
   app.get('/conversations/:id/messages', async (req) => {
     const query = parse(listMessagesQuery, req.query, 'query');
     const subject = await memberSubject(ctx, req, query.externalUserID);
-    const conversation = await visibleConversation(ctx, subject.orgID, subject.memberID, (req.params as Params).id);
+    const conversation = await ownedConversation(ctx, subject.orgID, subject.memberID, (req.params as Params).id);
     let before: number | null = null;
     if (query.cursor !== undefined) {
       const position = decodeCursor(ctx.cursorSecret, query.cursor);
@@ -53,7 +53,7 @@ export function messageRoutes(app: FastifyInstance, ctx: AppContext): void {
     const id = (req.params as Params).id;
     let input: NewMessage;
     if (p.kind === 'server' && query.externalUserID === undefined) {
-      const conversation = await visibleConversation(ctx, p.orgID, 'org', id);
+      const conversation = await ownedConversation(ctx, p.orgID, 'org', id);
       input = {
         orgID: p.orgID,
         conversationID: conversation.id,
@@ -68,7 +68,7 @@ export function messageRoutes(app: FastifyInstance, ctx: AppContext): void {
           field: 'authorID',
         });
       const subject = await memberSubject(ctx, req, query.externalUserID);
-      const conversation = await visibleConversation(ctx, subject.orgID, subject.memberID, id);
+      const conversation = await ownedConversation(ctx, subject.orgID, subject.memberID, id);
       input = {
         orgID: subject.orgID,
         conversationID: conversation.id,
@@ -106,7 +106,7 @@ export function messageRoutes(app: FastifyInstance, ctx: AppContext): void {
     const id = (req.params as Params).id;
     const asConcierge = p.kind === 'server' && query.externalUserID === undefined;
     const subject = asConcierge ? null : await memberSubject(ctx, req, query.externalUserID);
-    const conversation = await visibleConversation(ctx, p.orgID, subject === null ? 'org' : subject.memberID, id);
+    const conversation = await ownedConversation(ctx, p.orgID, subject === null ? 'org' : subject.memberID, id);
     if (body.messageID.length > 100 || (await ctx.store.getMessage(conversation.id, body.messageID)) === null)
       throw new ApiError('VALIDATION', '`messageID` names no message of this conversation.', { field: 'messageID' });
     return ctx.idempotency.run<ReadMarkResult>(
@@ -138,7 +138,7 @@ export function messageRoutes(app: FastifyInstance, ctx: AppContext): void {
     const id = (req.params as Params).id;
     const asConcierge = p.kind === 'server' && query.externalUserID === undefined;
     const subject = asConcierge ? null : await memberSubject(ctx, req, query.externalUserID);
-    const conversation = await visibleConversation(ctx, p.orgID, subject === null ? 'org' : subject.memberID, id);
+    const conversation = await ownedConversation(ctx, p.orgID, subject === null ? 'org' : subject.memberID, id);
     ctx.hub.typing(conversation, subject === null ? 'concierge' : 'member', subject === null ? 'concierge' : subject.externalUserID);
     return { ok: true };
   });

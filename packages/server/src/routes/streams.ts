@@ -4,7 +4,7 @@ import type { AppContext } from '../context.js';
 import { ApiError } from '../errors.js';
 import type { StreamScope } from '../sse/hub.js';
 import { parse, streamQuery } from '../validation.js';
-import { memberSubject, visibleConversation } from './subject.js';
+import { memberSubject, ownedConversation } from './subject.js';
 
 type Params = { id: string };
 
@@ -21,7 +21,7 @@ export function streamRoutes(app: FastifyInstance, ctx: AppContext): void {
   app.get('/conversations/:id/stream', { config: TICKET_ROUTES }, async (req, reply) => {
     const query = parse(streamQuery, req.query, 'query');
     const subject = await memberSubject(ctx, req, query.externalUserID);
-    const conversation = await visibleConversation(ctx, subject.orgID, subject.memberID, (req.params as Params).id);
+    const conversation = await ownedConversation(ctx, subject.orgID, subject.memberID, (req.params as Params).id);
     const after = resumePoint(ctx, req, query.after, (p) => p.kind === 'm' && p.conversationID === conversation.id);
     return start(
       ctx,

@@ -1,4 +1,5 @@
 import type { ConversationRecord } from '@concierge/store';
+import type { ConversationOwner } from '../conversation-owners.js';
 import type { FastifyRequest } from 'fastify';
 import type { Principal } from '../auth/authenticator.js';
 import type { AppContext } from '../context.js';
@@ -51,6 +52,19 @@ export async function visibleConversation(
 ): Promise<ConversationRecord> {
   if (owner === null || conversationID.length > 100) throw notFound('conversation');
   const conversation = await ctx.store.getConversation(orgID, conversationID);
+  if (conversation === null || (owner !== 'org' && conversation.memberID !== owner)) throw notFound('conversation');
+  return conversation;
+}
+
+/** Like visibleConversation when only the owner matters (send, page, stream, typing): served from a cache. */
+export async function ownedConversation(
+  ctx: AppContext,
+  orgID: string,
+  owner: string | null | 'org',
+  conversationID: string,
+): Promise<ConversationOwner> {
+  if (owner === null || conversationID.length > 100) throw notFound('conversation');
+  const conversation = await ctx.conversations.get(orgID, conversationID);
   if (conversation === null || (owner !== 'org' && conversation.memberID !== owner)) throw notFound('conversation');
   return conversation;
 }

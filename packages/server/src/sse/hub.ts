@@ -226,7 +226,7 @@ export class Hub {
    * A typing indicator: not stored, no `id:` (a resumed stream does not replay it), throttled to one per second
    * per conversation and side, and sent to the other side only.
    */
-  typing(conversation: ConversationRecord, typist: 'member' | 'concierge', typistID: string): void {
+  typing(conversation: { id: string; orgID: string; memberID: string }, typist: 'member' | 'concierge', typistID: string): void {
     const key = `${conversation.id}\u0000${typist}`;
     const now = Date.now();
     if (now - (this.lastTyping.get(key) ?? 0) < TYPING_MIN_INTERVAL_MS) return;
