@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // A throwaway PostgreSQL cluster for the test suites: initdb into a fresh temp dir, start on a free port of
 // 127.0.0.1, hand back a superuser URL, and remove everything on stop. Used by scripts/test.mjs; also runnable
-// by hand: `node scripts/pg-cluster.mjs` prints the URL and keeps the cluster up until Ctrl-C.
+// by hand: `node scripts/pg-cluster.mjs [--durable]` prints the URL and keeps the cluster up until Ctrl-C.
 //
 // initdb and postgres refuse to run as root, so when this runs as root the cluster is made and run by the
 // `postgres` system user (through `runuser`) in a directory that user owns.
@@ -78,8 +78,11 @@ function command(owner, bin, tool, args) {
  * Starts a cluster. Returns null when no PostgreSQL server binaries are installed; otherwise
  * `{ url, version, stop }` where `url` names a superuser over TCP on 127.0.0.1 and `stop()` shuts the cluster
  * down and deletes its directory.
+ *
+ * `durable: true` keeps PostgreSQL's defaults (fsync, synchronous_commit, full_page_writes on): for benchmarks
+ * that compare durable commits. The default turns them off, which is what a test cluster wants.
  */
-export async function startCluster() {
+export async function startCluster({ durable = false } = {}) {
   const bin = findBinaries();
   if (bin === null) return null;
   const owner = runAs();
@@ -138,9 +141,7 @@ export async function startCluster() {
         "-c listen_addresses='127.0.0.1'",
         `-c unix_socket_directories='${dir}'`,
         // Durability is pointless for a test cluster, and fsync dominates a small machine's write latency.
-        '-c fsync=off',
-        '-c synchronous_commit=off',
-        '-c full_page_writes=off',
+        ...(durable ? [] : ['-c fsync=off', '-c synchronous_commit=off', '-c full_page_writes=off']),
         // Each test server opens a small pool plus a writer and a listener; suites run files in parallel.
         '-c max_connections=400',
         '-c shared_buffers=64MB',
@@ -188,7 +189,7 @@ export async function startCluster() {
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href) {
-  const cluster = await startCluster();
+  const cluster = await startCluster({ durable: process.argv.includes('--durable') });
   if (cluster === null) {
     console.error('PostgreSQL server binaries not found (install the `postgresql` package, or set CONCIERGE_PG_BIN).');
     process.exit(1);
