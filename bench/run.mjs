@@ -84,7 +84,7 @@ for (const name of names) {
 if (values.json !== undefined)
   writeFileSync(values.json, JSON.stringify({ machine: m, command, rounds, smoke: values.smoke, results }, null, 2));
 if (!values.smoke && !values['no-doc'] && sections.size > 0) {
-  writeDoc(join(ROOT, 'docs/benchmarks.md'), sections, CATALOGUE);
+  await writeDoc(join(ROOT, 'docs/benchmarks.md'), sections, CATALOGUE);
   console.log('\nwrote docs/benchmarks.md');
 }
 process.exit(failed === 0 ? 0 : 1);

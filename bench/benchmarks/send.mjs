@@ -2,11 +2,18 @@
 // connections, against the bare Fastify + better-sqlite3 group-commit route (bench/reference/fastify-sqlite-send.mjs).
 import { join } from 'node:path';
 import { Api } from '../lib/api.mjs';
-import { startConcierge, startLoadgen, startReference, tempDir, using } from '../lib/procs.mjs';
+import { diskWriteBytes, startConcierge, startLoadgen, startReference, tempDir, using } from '../lib/procs.mjs';
 import { alternate, medians } from '../lib/stats.mjs';
 
 export const description =
   'POST a message (member token, fresh Idempotency-Key, persisted with fsync), 100 connections';
+
+/** Runs one load round and adds the KiB the server wrote to storage per 2xx answer (WAL frames, checkpoints). */
+async function withDisk(pid, round) {
+  const before = diskWriteBytes(pid);
+  const result = await round();
+  return { ...result, diskKiBPerReq: (diskWriteBytes(pid) - before) / 1024 / Math.max(1, result.ok) };
+}
 
 export async function run({ rounds, smoke, profile, log }) {
   const connections = smoke ? 10 : 100;
@@ -54,8 +61,8 @@ export async function run({ rounds, smoke, profile, log }) {
     const raw = await alternate(
       rounds,
       {
-        ours: () => load.call({ type: 'run', ...oursSpec, durationSec }),
-        reference: () => load.call({ type: 'run', ...refSpec, durationSec }),
+        ours: () => withDisk(ours.pid, () => load.call({ type: 'run', ...oursSpec, durationSec })),
+        reference: () => withDisk(ref.pid, () => load.call({ type: 'run', ...refSpec, durationSec })),
       },
       log,
     );
@@ -72,6 +79,12 @@ export async function run({ rounds, smoke, profile, log }) {
           ratio: o.rps / r.rps,
           target: '≥ 0.75× reference',
           met: o.rps / r.rps >= 0.75,
+        },
+        {
+          metric: 'written to disk per request (KiB)',
+          ours: o.diskKiBPerReq,
+          reference: r.diskKiBPerReq,
+          ratio: o.diskKiBPerReq / r.diskKiBPerReq,
         },
         { metric: 'latency p50 (ms)', ours: o.p50, reference: r.p50, ratio: o.p50 / r.p50 },
         {

@@ -27,6 +27,13 @@ export function rssKiB(pid) {
   return Number(m[1]);
 }
 
+/** Bytes a process has caused to be sent to storage (/proc/<pid>/io `write_bytes`): WAL, checkpoints, fsyncs. */
+export function diskWriteBytes(pid) {
+  const m = /^write_bytes:\s+(\d+)$/m.exec(readFileSync(`/proc/${pid}/io`, 'utf8'));
+  if (m === null) throw new Error(`no write_bytes for pid ${pid}`);
+  return Number(m[1]);
+}
+
 export function tempDir(prefix = 'concierge-bench-') {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };

@@ -95,7 +95,7 @@ The sections between the \`bench:\` markers are rewritten by each run; the rest 
 `;
 
 /** Replaces (or appends) each ran benchmark's section in the Markdown file, in the catalogue order. */
-export function writeDoc(file, sections, order) {
+export async function writeDoc(file, sections, order) {
   let doc = existsSync(file) ? readFileSync(file, 'utf8') : SKELETON;
   for (const name of order) {
     const text = sections.get(name);
@@ -115,5 +115,8 @@ export function writeDoc(file, sections, order) {
       else doc += `\n${text}\n`;
     }
   }
-  writeFileSync(file, doc.replace(/\n{3,}/g, '\n\n'));
+  // Formatted as `npm run check` (prettier --check) expects, so a run never leaves the tree failing the check.
+  const prettier = await import('prettier');
+  const options = (await prettier.resolveConfig(file)) ?? {};
+  writeFileSync(file, await prettier.format(doc, { ...options, filepath: file }));
 }
