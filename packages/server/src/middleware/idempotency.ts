@@ -67,8 +67,8 @@ export class Idempotency {
     if (this.inFlight.has(slot)) throw inUse();
     this.inFlight.add(slot);
     try {
-      const stored = await this.lookup(scope);
-      if (stored !== null) return this.replay(reply, stored, print);
+      // No lookup first: the write records the key in its own transaction and fails with IdempotencyKeyTaken
+      // (rolled back) if the key is already there, so a first request costs no extra read; a retry pays for it.
       try {
         return send(reply, renderOnce(await write({ scope, fingerprint: print, render: renderOnce })));
       } catch (error) {

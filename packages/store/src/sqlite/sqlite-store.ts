@@ -108,6 +108,22 @@ function toMessage(r: Row): MessageRecord {
   };
 }
 
+const PAGE_COLUMNS = 'seq, id, type, author_id, body, via, created_at, org_id';
+
+function pageRow(conversationID: string, r: unknown[]): MessageRecord {
+  return {
+    id: r[1] as string,
+    orgID: r[7] as string,
+    conversationID,
+    seq: Number(r[0]),
+    type: r[2] as string,
+    authorID: r[3] as string,
+    body: (r[4] as string | null) ?? null,
+    via: r[5] as MessageRecord['via'],
+    createdAt: r[6] as string,
+  };
+}
+
 /** The embedded store: one SQLite file in WAL mode, written through group commit. */
 export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
@@ -216,11 +232,16 @@ export class SqliteStore implements Store {
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       getMessage: db.prepare('SELECT * FROM messages WHERE conversation_id = ? AND id = ?'),
-      messagesBefore: db.prepare(
-        'SELECT * FROM messages WHERE conversation_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?',
-      ),
-      messagesLatest: db.prepare('SELECT * FROM messages WHERE conversation_id = ? ORDER BY seq DESC LIMIT ?'),
-      messagesAfter: db.prepare('SELECT * FROM messages WHERE conversation_id = ? AND seq > ? ORDER BY seq LIMIT ?'),
+      // Pages are read as arrays of named columns (`raw`), not objects: half the cost per row on the list path.
+      messagesBefore: db
+        .prepare(`SELECT ${PAGE_COLUMNS} FROM messages WHERE conversation_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?`)
+        .raw(true),
+      messagesLatest: db
+        .prepare(`SELECT ${PAGE_COLUMNS} FROM messages WHERE conversation_id = ? ORDER BY seq DESC LIMIT ?`)
+        .raw(true),
+      messagesAfter: db
+        .prepare(`SELECT ${PAGE_COLUMNS} FROM messages WHERE conversation_id = ? AND seq > ? ORDER BY seq LIMIT ?`)
+        .raw(true),
       latestMessageSeq: db.prepare('SELECT max(seq) AS seq FROM messages WHERE conversation_id = ?'),
       // The mark only moves forward; the unread count is recounted over what is still after it (usually few rows).
       setMemberRead: db.prepare(
@@ -515,11 +536,11 @@ export class SqliteStore implements Store {
       beforeSeq === null
         ? this.s.messagesLatest.all(conversationID, limit)
         : this.s.messagesBefore.all(conversationID, beforeSeq, limit);
-    return (rows as Row[]).map(toMessage);
+    return (rows as unknown[][]).map((r) => pageRow(conversationID, r));
   }
 
   async listMessagesAfter(conversationID: string, afterSeq: number, limit: number): Promise<MessageRecord[]> {
-    return (this.s.messagesAfter.all(conversationID, afterSeq, limit) as Row[]).map(toMessage);
+    return (this.s.messagesAfter.all(conversationID, afterSeq, limit) as unknown[][]).map((r) => pageRow(conversationID, r));
   }
 
   async latestMessageSeq(conversationID: string): Promise<number> {
