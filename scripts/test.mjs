@@ -37,8 +37,14 @@ if (env.CONCIERGE_TEST_PG_URL === undefined && env.STORES !== 'sqlite') {
   try {
     const { startCluster } = await import('./pg-cluster.mjs');
     const cluster = await startCluster();
-    if (cluster === null) console.log('# PostgreSQL server binaries not found: the suites run on SQLite only.');
-    else {
+    if (cluster === null) {
+      // CI must run every suite on both stores (.ci/run installs PostgreSQL): a silent SQLite-only run would hide it.
+      if (env.CI !== undefined) {
+        console.error('PostgreSQL server binaries not found in CI: run scripts/ensure-postgres.sh first.');
+        process.exit(1);
+      }
+      console.log('# PostgreSQL server binaries not found: the suites run on SQLite only.');
+    } else {
       env.CONCIERGE_TEST_PG_URL = cluster.url;
       stopPostgres = cluster.stop;
       console.log(`# PostgreSQL ${cluster.version} started for the tests at ${cluster.url}`);
@@ -49,6 +55,8 @@ if (env.CONCIERGE_TEST_PG_URL === undefined && env.STORES !== 'sqlite') {
 }
 
 const child = spawn(process.execPath, ['--test', '--test-reporter=spec', ...files], { stdio: 'inherit', env });
+// Stop the throwaway cluster whatever happens, Ctrl-C included.
+for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));
 const code = await new Promise((resolve) => child.on('exit', (c, signal) => resolve(c ?? (signal ? 1 : 0))));
 await stopPostgres();
 process.exit(code);
