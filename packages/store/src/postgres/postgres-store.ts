@@ -30,6 +30,7 @@ import { EventFeed } from './event-feed.js';
 import { GroupCommit, type WriteFn, type WriteResult } from './group-commit.js';
 import { EPHEMERAL_CHANNEL, EVENTS_CHANNEL, Notifier } from './notifier.js';
 import { migrate } from './postgres-migrations.js';
+import { query } from './prepared.js';
 import {
   CONVERSATION_COLUMNS,
   EVENT_COLUMNS,
@@ -130,7 +131,7 @@ export class PostgresStore implements Store {
     this.writer = new GroupCommit(
       writerPool,
       async (client, events) => {
-        await client.query('SELECT pg_notify($1, $2)', [EVENTS_CHANNEL, this.notifier.eventsPayload(events)]);
+        await query(client, 'SELECT pg_notify($1, $2)', [EVENTS_CHANNEL, this.notifier.eventsPayload(events)]);
       },
       ({ events }) => this.feed.local(events),
     );
@@ -171,7 +172,7 @@ export class PostgresStore implements Store {
    * connection they show which orgs moved while nobody listened, and those are read from the last delivered seq.
    */
   private async listening(): Promise<void> {
-    const { rows } = await this.pool.query<{ id: string; event_seq: string }>('SELECT id, event_seq FROM orgs');
+    const { rows } = await query<{ id: string; event_seq: string }>(this.pool, 'SELECT id, event_seq FROM orgs');
     const counters = rows.map((r): [string, number] => [r.id, Number(r.event_seq)]);
     if (!this.seeded) {
       for (const [orgID, seq] of counters) this.feed.seed(orgID, seq);
@@ -199,7 +200,7 @@ export class PostgresStore implements Store {
     if (this.closed) return;
     const payload = this.notifier.ephemeralPayload(message);
     if (payload === null) return;
-    this.pool.query('SELECT pg_notify($1, $2)', [EPHEMERAL_CHANNEL, payload]).catch(this.onError);
+    query(this.pool, 'SELECT pg_notify($1, $2)', [EPHEMERAL_CHANNEL, payload]).catch(this.onError);
   }
 
   onEphemeral(listener: EphemeralListener): () => void {
@@ -215,7 +216,7 @@ export class PostgresStore implements Store {
 
   private async rows(sql: string, params: unknown[] = []): Promise<Row[]> {
     if (unmatchable(params)) return [];
-    return (await this.pool.query(sql, params)).rows as Row[];
+    return (await query(this.pool, sql, params)).rows as Row[];
   }
 
   private async one(sql: string, params: unknown[] = []): Promise<Row | null> {
@@ -240,7 +241,7 @@ export class PostgresStore implements Store {
   }
 
   private async nextSeq(c: pg.ClientBase, orgID: string): Promise<number> {
-    const r = await c.query<{ event_seq: string }>(
+    const r = await query<{ event_seq: string }>(c, 
       'UPDATE orgs SET event_seq = event_seq + 1 WHERE id = $1 RETURNING event_seq',
       [orgID],
     );
@@ -259,7 +260,7 @@ export class PostgresStore implements Store {
     payload: unknown,
     message: MessageRecord | null,
   ): Promise<StoredEvent> {
-    await c.query(
+    await query(c, 
       'INSERT INTO events (org_id, seq, type, member_id, conversation_id, payload) VALUES ($1, $2, $3, $4, $5, $6)',
       [orgID, seq, type, memberID, conversationID, payload === null ? null : JSON.stringify(payload)],
     );
@@ -277,7 +278,7 @@ export class PostgresStore implements Store {
     storable({ 'Idempotency-Key': key });
     const response = idem.render(value);
     const now = Date.now();
-    const r = await c.query(
+    const r = await query(c, 
       `INSERT INTO idempotency_keys (org_id, principal, key, fingerprint, status, body, created_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7)
        ON CONFLICT (org_id, principal, key) DO UPDATE
@@ -304,7 +305,7 @@ export class PostgresStore implements Store {
     storable({ name });
     return this.write([], async (c) => {
       const org: OrgRecord = { id: newID('org'), name, signingSecret: new Uint8Array(randomBytes(32)), createdAt: nowISO() };
-      await c.query('INSERT INTO orgs (id, name, signing_secret, created_at) VALUES ($1, $2, $3, $4)', [
+      await query(c, 'INSERT INTO orgs (id, name, signing_secret, created_at) VALUES ($1, $2, $3, $4)', [
         org.id,
         org.name,
         Buffer.from(org.signingSecret),
@@ -325,10 +326,10 @@ export class PostgresStore implements Store {
 
   async createApiKey(orgID: string, key: { id: string; hash: string; hint: string }): Promise<ApiKeyRecord> {
     return this.write([orgID], async (c) => {
-      const org = await c.query('SELECT 1 FROM orgs WHERE id = $1', [orgID]);
+      const org = await query(c, 'SELECT 1 FROM orgs WHERE id = $1', [orgID]);
       if (org.rowCount === 0) throw new NotFoundInStore('org');
       const createdAt = nowISO();
-      await c.query('INSERT INTO api_keys (id, org_id, hash, hint, created_at) VALUES ($1, $2, $3, $4, $5)', [
+      await query(c, 'INSERT INTO api_keys (id, org_id, hash, hint, created_at) VALUES ($1, $2, $3, $4, $5)', [
         key.id,
         orgID,
         key.hash,
@@ -346,7 +347,7 @@ export class PostgresStore implements Store {
   async revokeApiKey(orgID: string, keyID: string): Promise<boolean> {
     if (unmatchable([orgID, keyID])) return false;
     return this.write([orgID], async (c) => {
-      const r = await c.query(
+      const r = await query(c, 
         'UPDATE api_keys SET revoked_at = $1 WHERE org_id = $2 AND id = $3 AND revoked_at IS NULL',
         [nowISO(), orgID, keyID],
       );
@@ -372,7 +373,7 @@ export class PostgresStore implements Store {
     return this.write([orgID], async (c) => {
       const now = nowISO();
       const existing = (
-        await c.query('SELECT * FROM members WHERE org_id = $1 AND external_user_id = $2', [orgID, externalUserID])
+        await query(c, 'SELECT * FROM members WHERE org_id = $1 AND external_user_id = $2', [orgID, externalUserID])
       ).rows[0] as Row | undefined;
       let member: MemberRecord;
       if (existing === undefined) {
@@ -387,7 +388,7 @@ export class PostgresStore implements Store {
           createdAt: now,
           updatedAt: now,
         };
-        await c.query(
+        await query(c, 
           `INSERT INTO members (id, org_id, external_user_id, display_name, email, tier, created_at, updated_at)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
           [member.id, orgID, externalUserID, member.displayName, member.email, member.tier, now, now],
@@ -397,7 +398,7 @@ export class PostgresStore implements Store {
         const pick = (k: keyof MemberProfile): string | null =>
           profile[k] !== undefined ? (profile[k] ?? null) : mode === 'replace' ? null : old[k];
         member = { ...old, displayName: pick('displayName'), email: pick('email'), tier: pick('tier'), updatedAt: now };
-        await c.query('UPDATE members SET display_name = $1, email = $2, tier = $3, updated_at = $4 WHERE id = $5', [
+        await query(c, 'UPDATE members SET display_name = $1, email = $2, tier = $3, updated_at = $4 WHERE id = $5', [
           member.displayName,
           member.email,
           member.tier,
@@ -424,14 +425,14 @@ export class PostgresStore implements Store {
     if (unmatchable([orgID, externalUserID])) return false;
     return this.write([orgID], async (c) => {
       const r = (
-        await c.query('SELECT id FROM members WHERE org_id = $1 AND external_user_id = $2', [orgID, externalUserID])
+        await query(c, 'SELECT id FROM members WHERE org_id = $1 AND external_user_id = $2', [orgID, externalUserID])
       ).rows[0] as Row | undefined;
       if (r === undefined) return { value: false, events: [] };
       const id = r.id as string;
-      await c.query('DELETE FROM messages WHERE conversation_id IN (SELECT id FROM conversations WHERE member_id = $1)', [id]);
-      await c.query('DELETE FROM events WHERE member_id = $1', [id]);
-      await c.query('DELETE FROM conversations WHERE member_id = $1', [id]);
-      await c.query('DELETE FROM members WHERE id = $1', [id]);
+      await query(c, 'DELETE FROM messages WHERE conversation_id IN (SELECT id FROM conversations WHERE member_id = $1)', [id]);
+      await query(c, 'DELETE FROM events WHERE member_id = $1', [id]);
+      await query(c, 'DELETE FROM conversations WHERE member_id = $1', [id]);
+      await query(c, 'DELETE FROM members WHERE id = $1', [id]);
       return { value: true, events: [] };
     });
   }
@@ -445,7 +446,7 @@ export class PostgresStore implements Store {
     if (unmatchable([orgID, externalUserID])) return null;
     return this.write([orgID], async (c) => {
       const r = (
-        await c.query(
+        await query(c, 
           `UPDATE members SET tokens_valid_after = GREATEST(tokens_valid_after, $1), updated_at = $2
            WHERE org_id = $3 AND external_user_id = $4 RETURNING *`,
           [at, nowISO(), orgID, externalUserID],
@@ -468,7 +469,7 @@ export class PostgresStore implements Store {
     return this.write([input.orgID], async (c) => {
       // The counter moves only when the member is there (the CTE's UPDATE is conditional on it).
       const head = (
-        await c.query(
+        await query(c, 
           `WITH m AS (SELECT external_user_id FROM members WHERE id = $1 AND org_id = $2),
                 s AS (UPDATE orgs SET event_seq = event_seq + 1 WHERE id = $2 AND EXISTS (SELECT 1 FROM m)
                       RETURNING event_seq)
@@ -492,7 +493,7 @@ export class PostgresStore implements Store {
         conciergeReadSeq: 0,
         unreadCount: 0,
       };
-      await c.query(
+      await query(c, 
         `INSERT INTO conversations (id, org_id, member_id, type, title, created_at, last_seq)
          VALUES ($1, $2, $3, $4, $5, $6, $7)`,
         [conversation.id, conversation.orgID, conversation.memberID, conversation.type, conversation.title, conversation.createdAt, seq],
@@ -530,7 +531,7 @@ export class PostgresStore implements Store {
       // The hot path in one round trip: take the seq, insert the message and its event, touch the conversation.
       // Every part hangs off `s`, whose UPDATE only happens when the conversation exists in this org.
       const r = (
-        await c.query(
+        await query(c, 
           `WITH h AS (SELECT member_id FROM conversations WHERE id = $1::text AND org_id = $2::text),
                 s AS (UPDATE orgs SET event_seq = event_seq + 1 WHERE id = $2::text AND EXISTS (SELECT 1 FROM h)
                       RETURNING event_seq),
@@ -620,7 +621,7 @@ export class PostgresStore implements Store {
     storable({ readerID: mark.readerID });
     return this.write([mark.orgID], async (c) => {
       const message = (
-        await c.query('SELECT seq, org_id FROM messages WHERE conversation_id = $1 AND id = $2', [mark.conversationID, mark.messageID])
+        await query(c, 'SELECT seq, org_id FROM messages WHERE conversation_id = $1 AND id = $2', [mark.conversationID, mark.messageID])
       ).rows[0] as Row | undefined;
       if (message === undefined || message.org_id !== mark.orgID) throw new NotFoundInStore('message');
       const target = Number(message.seq);
@@ -631,9 +632,9 @@ export class PostgresStore implements Store {
                SELECT count(*) FROM messages x WHERE x.conversation_id = $2 AND x.seq > $1 AND x.type <> 'member')
              WHERE id = $2 AND member_read_seq < $1`
           : 'UPDATE conversations SET concierge_read_seq = $1 WHERE id = $2 AND concierge_read_seq < $1';
-      const moved = ((await c.query(update, [target, mark.conversationID])).rowCount ?? 0) > 0;
+      const moved = ((await query(c, update, [target, mark.conversationID])).rowCount ?? 0) > 0;
       const row = (
-        await c.query(
+        await query(c, 
           `SELECT ${CONVERSATION_COLUMNS} FROM conversations c JOIN members m ON m.id = c.member_id
            WHERE c.org_id = $1 AND c.id = $2`,
           [mark.orgID, mark.conversationID],
@@ -696,7 +697,7 @@ export class PostgresStore implements Store {
 
   async purgeIdempotency(before: number): Promise<number> {
     return this.write([], async (c) => {
-      const r = await c.query('DELETE FROM idempotency_keys WHERE created_at < $1', [before]);
+      const r = await query(c, 'DELETE FROM idempotency_keys WHERE created_at < $1', [before]);
       return { value: r.rowCount ?? 0, events: [] };
     });
   }
