@@ -55,6 +55,34 @@ for (const store of STORES) {
       assert.equal((await api.get('/v1/members/nul-2', { token: key })).status, 404);
     });
 
+    test('a write that fails inside the store fails alone: the writes committed with it are kept', async (t) => {
+      // A member removed while replies to their conversation are in flight: those replies pass the route's checks,
+      // then find the conversation gone in the store (404). Sends of another member, made in the same instant,
+      // share their group-commit batches and must all succeed.
+      let vanished = 0;
+      for (let round = 0; round < 8; round++) {
+        const doomed = `doomed-${round}`;
+        await api.memberToken(key, doomed);
+        const gone = (await api.post('/v1/conversations', { token: key, body: { externalUserID: doomed } })).json.id as string;
+        const keeper = await api.memberToken(key, `keeper-${round}`);
+        const kept = await api.openConversation(keeper);
+        const replies = Array.from({ length: 10 }, (_, i) =>
+          api.post(`/v1/conversations/${gone}/messages`, { token: key, body: { message: `to the doomed ${i}` } }),
+        );
+        const removal = api.delete(`/v1/members/${doomed}`, { token: key });
+        const sends = Array.from({ length: 10 }, (_, i) => api.send(keeper, kept, `kept ${i}`));
+        for (const r of await Promise.all(replies)) {
+          assert.ok(r.status === 200 || r.status === 404, `${r.status} ${r.text}`);
+          if (r.status === 404) vanished++;
+        }
+        assert.equal((await removal).status, 200);
+        for (const r of await Promise.all(sends)) assert.equal(r.status, 200, r.text);
+        const history = await api.get(`/v1/conversations/${kept}/messages`, { token: keeper });
+        assert.equal(history.json.messages.length, 10);
+      }
+      t.diagnostic(`${vanished} replies found their conversation gone`);
+    });
+
     test('a NUL character in a looked-up id is a plain 4xx, never a 5xx', async () => {
       const reads = [
         api.get(`/v1/conversations/${encodeURIComponent('conv\u0000x')}`, { token }),
