@@ -32,7 +32,8 @@ async function explain(what: string, call: () => Promise<unknown>): Promise<void
     else if (error instanceof RateLimitError) console.log(`${what}: slow down, retry in ${error.retryAfterMs} ms`);
     else if (error instanceof UnauthorizedError) console.log(`${what}: sign the member in again (${error.code})`);
     else if (error instanceof RefreshError) console.log(`${what}: the refresh hook failed: ${String(error.cause)}`);
-    else if (error instanceof TimeoutError || error instanceof NetworkError) console.log(`${what}: offline? ${error.message}`);
+    else if (error instanceof TimeoutError || error instanceof NetworkError)
+      console.log(`${what}: offline? ${error.message}`);
     else if (error instanceof APIError) console.log(`${what}: ${error.status} ${error.code}`);
     else throw error;
   }

@@ -21,7 +21,9 @@ const outbox = { text: 'Please book the 7:40 train.', key: crypto.randomUUID() }
 const first = await client.sendMessage(id, outbox.text, { idempotencyKey: outbox.key });
 // The app crashed before it could mark the entry sent; on restart it sends the entry again.
 const again = await client.sendMessage(id, outbox.text, { idempotencyKey: outbox.key });
-console.log(`first: ${first.message.id} (replayed ${first.replayed}); again: ${again.message.id} (replayed ${again.replayed})`);
+console.log(
+  `first: ${first.message.id} (replayed ${first.replayed}); again: ${again.message.id} (replayed ${again.replayed})`,
+);
 
 const { messages } = await client.listMessages(id);
 console.log(`messages in the conversation: ${messages.length}`);

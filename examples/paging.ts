@@ -18,7 +18,9 @@ for (let i = 1; i <= 25; i++) await client.sendMessage(id, `message ${i}`);
 
 // One page: the newest 10, and the cursor of the next (older) page.
 const page = await client.listMessages(id, { limit: 10 });
-console.log(`first page: ${page.messages.length} messages, newest "${page.messages[0]?.body}", more: ${page.nextCursor !== null}`);
+console.log(
+  `first page: ${page.messages.length} messages, newest "${page.messages[0]?.body}", more: ${page.nextCursor !== null}`,
+);
 
 // Page by page, as an "older messages" button would.
 let pages = 0;

@@ -33,7 +33,11 @@ const client = new Concierge({
 
 // Pretend the token is about to lapse: the next calls refresh once, together, before they are sent.
 client.setToken(first.accessToken, Date.now() + 1_000);
-const [a, b, c] = await Promise.all([client.listConversations(), client.listConversations(), client.openConversation()]);
+const [a, b, c] = await Promise.all([
+  client.listConversations(),
+  client.listConversations(),
+  client.openConversation(),
+]);
 console.log(`3 calls, ${refreshes} refresh; ${a.conversations.length + b.conversations.length} listed, opened ${c.id}`);
 
 // A refresh that fails is a RefreshError carrying the hook's error; the SDK does not retry it.

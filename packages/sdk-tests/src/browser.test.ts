@@ -29,7 +29,8 @@ if (missing) console.log(`# ${CHROMIUM} not found: the browser test is skipped (
 
 /** The page's origin: a tiny static server on another port than the API, so every call is cross-origin. */
 async function staticSite(bundle: string): Promise<{ url: string; server: Server }> {
-  const page = '<!doctype html><meta charset="utf-8"><title>Concierge SDK</title><script type="module" src="/sdk.js"></script>';
+  const page =
+    '<!doctype html><meta charset="utf-8"><title>Concierge SDK</title><script type="module" src="/sdk.js"></script>';
   const server = createServer((req, res) => {
     if (req.url === '/sdk.js') res.writeHead(200, { 'content-type': 'text/javascript' }).end(bundle);
     else if (req.url === '/') res.writeHead(200, { 'content-type': 'text/html' }).end(page);
@@ -82,7 +83,8 @@ describe('the member client in a real browser (headless Chromium)', { skip: miss
         try {
           await client.listMessages('nope');
         } catch (e) {
-          notFound = e instanceof sdk.NotFoundError ? `${e.code} ${e.requestID === null ? 'no id' : 'with id'}` : String(e);
+          notFound =
+            e instanceof sdk.NotFoundError ? `${e.code} ${e.requestID === null ? 'no id' : 'with id'}` : String(e);
         }
         const w = window as unknown as { received: string[]; done: Promise<void> };
         w.received = [];

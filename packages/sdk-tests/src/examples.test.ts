@@ -23,7 +23,13 @@ describe('the examples run against a real server', () => {
 
   const files = readdirSync(EXAMPLES).filter((f) => f.endsWith('.js') && f !== 'env.js');
   test('there are examples for refresh, paging, streaming, idempotency and errors', () => {
-    assert.deepEqual(files.sort(), ['error-handling.js', 'gapless-streaming.js', 'idempotent-send.js', 'paging.js', 'token-refresh.js']);
+    assert.deepEqual(files.sort(), [
+      'error-handling.js',
+      'gapless-streaming.js',
+      'idempotent-send.js',
+      'paging.js',
+      'token-refresh.js',
+    ]);
   });
   for (const file of files) {
     test(file, async () => {

@@ -26,14 +26,29 @@ test('both entry points load by name as ESM and as CommonJS', () => {
 
 test('errors: one class per status, unknown codes and non-envelopes fall back by status', () => {
   const names = [
-    'ConciergeError', 'APIError', 'UnauthorizedError', 'ForbiddenError', 'NotFoundError', 'ConflictError',
-    'ValidationError', 'RateLimitError', 'ServerError', 'NetworkError', 'TimeoutError', 'AbortError', 'RefreshError',
+    'ConciergeError',
+    'APIError',
+    'UnauthorizedError',
+    'ForbiddenError',
+    'NotFoundError',
+    'ConflictError',
+    'ValidationError',
+    'RateLimitError',
+    'ServerError',
+    'NetworkError',
+    'TimeoutError',
+    'AbortError',
+    'RefreshError',
   ] as const;
   for (const name of names) {
     const Class = esm[name] as unknown as new (...args: unknown[]) => Error;
     assert.ok(Class.prototype instanceof Error || name === 'ConciergeError');
   }
-  const e = esm.APIError.from(418, { error: { code: 'TEAPOT', message: 'short and stout' } }, new Headers({ 'x-request-id': 'r1' }));
+  const e = esm.APIError.from(
+    418,
+    { error: { code: 'TEAPOT', message: 'short and stout' } },
+    new Headers({ 'x-request-id': 'r1' }),
+  );
   assert.equal(e.constructor, esm.APIError, 'a status without a class of its own is a plain APIError');
   assert.equal(e.code, 'TEAPOT');
   assert.equal(e.requestID, 'r1');

@@ -96,13 +96,22 @@ for (const store of STORES) {
 
     test('without a refresh hook an expired token is an UnauthorizedError TOKEN_EXPIRED', async () => {
       const client = new Concierge({ baseURL: f.proxy.url, token: await expiredToken('nohook') });
-      await assert.rejects(client.listConversations(), (e: unknown) => e instanceof UnauthorizedError && e.code === 'TOKEN_EXPIRED');
+      await assert.rejects(
+        client.listConversations(),
+        (e: unknown) => e instanceof UnauthorizedError && e.code === 'TOKEN_EXPIRED',
+      );
     });
 
     test('a stream outlives its token: it refreshes, reconnects and resumes without a gap', async () => {
       const t = await f.token('streamer');
       const hook = countingHook('streamer');
-      const client = new Concierge({ baseURL: f.proxy.url, token: t.accessToken, tokenExpiresAt: t.expiresAt, refreshSkewMs: 500, refreshToken: hook });
+      const client = new Concierge({
+        baseURL: f.proxy.url,
+        token: t.accessToken,
+        tokenExpiresAt: t.expiresAt,
+        refreshSkewMs: 500,
+        refreshToken: hook,
+      });
       const { id } = await client.openConversation();
       const route = `/v1/conversations/${id}/stream`;
       const got = take(client.streamMessages(id), 6, 20_000);

@@ -77,11 +77,19 @@ export abstract class ClientCore {
       timeoutMs: options.timeoutMs ?? 30_000,
       fetch: fetchFn,
     });
-    this.streams = { transport: this.transport, heartbeatMs: options.heartbeatMs ?? 15_000, timeoutMs: options.timeoutMs ?? 30_000 };
+    this.streams = {
+      transport: this.transport,
+      heartbeatMs: options.heartbeatMs ?? 15_000,
+      timeoutMs: options.timeoutMs ?? 30_000,
+    };
   }
 
   /** @internal */
-  protected async get<T>(p: string, query: Record<string, string | number | undefined>, options: RequestOptions): Promise<T> {
+  protected async get<T>(
+    p: string,
+    query: Record<string, string | number | undefined>,
+    options: RequestOptions,
+  ): Promise<T> {
     return (await this.transport.request<T>({ method: 'GET', path: p, query }, options)).data;
   }
 
@@ -107,7 +115,11 @@ export abstract class ClientCore {
   /** @internal */
   protected pages(
     conversationID: string,
-    params: { limit?: number | undefined; cursor?: string | undefined; externalUserID?: string | undefined } & RequestOptions,
+    params: {
+      limit?: number | undefined;
+      cursor?: string | undefined;
+      externalUserID?: string | undefined;
+    } & RequestOptions,
   ): MessagePages {
     const fetchPage = (cursor: string | undefined) =>
       this.get<ListMessagesResponse>(
@@ -127,9 +139,14 @@ export abstract class ClientCore {
   ): LiveStream<Message> {
     const p = path`/v1/conversations/${conversationID}/stream`;
     const list = (cursor: string | undefined, limit: number, signal: AbortSignal) =>
-      this.get<ListMessagesResponse>(path`/v1/conversations/${conversationID}/messages`, { limit, cursor, externalUserID }, { signal });
+      this.get<ListMessagesResponse>(
+        path`/v1/conversations/${conversationID}/messages`,
+        { limit, cursor, externalUserID },
+        { signal },
+      );
     return new LiveStream(
-      (state, signal, caller) => messageStream(this.streams, list, p, { externalUserID }, history, state, signal, caller),
+      (state, signal, caller) =>
+        messageStream(this.streams, list, p, { externalUserID }, history, state, signal, caller),
       options,
     );
   }
@@ -156,7 +173,12 @@ export class Concierge extends ClientCore {
       throw new ConciergeError(
         'This is an Org-API-Key: never ship it to a member app. Mint member tokens on your backend with `@concierge/sdk/server`.',
       );
-    const credential = new TokenCredential(options.token, options.tokenExpiresAt, options.refreshToken, options.refreshSkewMs ?? 30_000);
+    const credential = new TokenCredential(
+      options.token,
+      options.tokenExpiresAt,
+      options.refreshToken,
+      options.refreshSkewMs ?? 30_000,
+    );
     super(options, credential);
     this.credential = credential;
   }
@@ -167,7 +189,9 @@ export class Concierge extends ClientCore {
   }
 
   /** The member's conversations, newest activity first. */
-  listConversations(params: { externalUserID?: string | undefined } & RequestOptions = {}): Promise<ListConversationsResponse> {
+  listConversations(
+    params: { externalUserID?: string | undefined } & RequestOptions = {},
+  ): Promise<ListConversationsResponse> {
     return this.get('/v1/conversations', { externalUserID: params.externalUserID }, params);
   }
 
@@ -177,14 +201,22 @@ export class Concierge extends ClientCore {
 
   /** Opens a new conversation for the member. */
   async openConversation(params: { title?: string; type?: string } & WriteOptions = {}): Promise<Conversation> {
-    const body = { ...(params.title !== undefined && { title: params.title }), ...(params.type !== undefined && { type: params.type }) };
-    return (await this.transport.request<Conversation>({ method: 'POST', path: '/v1/conversations', body }, params)).data;
+    const body = {
+      ...(params.title !== undefined && { title: params.title }),
+      ...(params.type !== undefined && { type: params.type }),
+    };
+    return (await this.transport.request<Conversation>({ method: 'POST', path: '/v1/conversations', body }, params))
+      .data;
   }
 
   /** One page (await it), or the whole history newest first (`for await`). */
   listMessages(
     conversationID: string,
-    params: { limit?: number | undefined; cursor?: string | undefined; externalUserID?: string | undefined } & RequestOptions = {},
+    params: {
+      limit?: number | undefined;
+      cursor?: string | undefined;
+      externalUserID?: string | undefined;
+    } & RequestOptions = {},
   ): MessagePages {
     return this.pages(conversationID, params);
   }
@@ -202,7 +234,12 @@ export class Concierge extends ClientCore {
 
   /** Tells the concierge side the member is typing (throttled by the server to one a second). */
   async typing(conversationID: string, options: WriteOptions = {}): Promise<{ ok: boolean }> {
-    return (await this.transport.request<{ ok: boolean }>({ method: 'POST', path: path`/v1/conversations/${conversationID}/typing` }, options)).data;
+    return (
+      await this.transport.request<{ ok: boolean }>(
+        { method: 'POST', path: path`/v1/conversations/${conversationID}/typing` },
+        options,
+      )
+    ).data;
   }
 
   /** New messages of one conversation, live, each exactly once and in order across drops. */
@@ -211,7 +248,10 @@ export class Concierge extends ClientCore {
   }
 
   /** The latest page of history (oldest first), then live: no gap and no repeat between the two. */
-  syncMessages(conversationID: string, options: Omit<StreamOptions, 'after'> & { limit?: number } = {}): LiveStream<Message> {
+  syncMessages(
+    conversationID: string,
+    options: Omit<StreamOptions, 'after'> & { limit?: number } = {},
+  ): LiveStream<Message> {
     return this.messages(conversationID, undefined, options.limit ?? 50, { signal: options.signal });
   }
 

@@ -64,7 +64,8 @@ export class ConciergeServer extends ClientCore {
   async exchangeToken(params: ForMember & MemberProfile & WriteOptions): Promise<ExchangeResponse> {
     const { externalUserID, displayName, email, tier } = params;
     const body = definedOnly({ externalUserID, displayName, email, tier });
-    return (await this.transport.request<ExchangeResponse>({ method: 'POST', path: '/v1/auth/exchange', body }, params)).data;
+    return (await this.transport.request<ExchangeResponse>({ method: 'POST', path: '/v1/auth/exchange', body }, params))
+      .data;
   }
 
   getMember(externalUserID: string, options: RequestOptions = {}): Promise<Member> {
@@ -74,13 +75,19 @@ export class ConciergeServer extends ClientCore {
   /** Creates the member or replaces their profile (PUT: idempotent by itself). */
   async setMember(externalUserID: string, profile: MemberProfile & RequestOptions = {}): Promise<Member> {
     const body = definedOnly({ displayName: profile.displayName, email: profile.email, tier: profile.tier });
-    return (await this.transport.request<Member>({ method: 'PUT', path: path`/v1/members/${externalUserID}`, body }, profile)).data;
+    return (
+      await this.transport.request<Member>({ method: 'PUT', path: path`/v1/members/${externalUserID}`, body }, profile)
+    ).data;
   }
 
   /** Removes the member, their conversations, and every token they hold. */
   async removeMember(externalUserID: string, options: RequestOptions = {}): Promise<{ ok: boolean; deleted: boolean }> {
-    return (await this.transport.request<{ ok: boolean; deleted: boolean }>({ method: 'DELETE', path: path`/v1/members/${externalUserID}` }, options))
-      .data;
+    return (
+      await this.transport.request<{ ok: boolean; deleted: boolean }>(
+        { method: 'DELETE', path: path`/v1/members/${externalUserID}` },
+        options,
+      )
+    ).data;
   }
 
   /** Invalidates every token the member holds now; their open streams end at once. */
@@ -100,7 +107,8 @@ export class ConciergeServer extends ClientCore {
   /** Opens a conversation for a member (creating the member record if the org never exchanged a token for them). */
   async openConversation(params: ForMember & { title?: string; type?: string } & WriteOptions): Promise<Conversation> {
     const body = definedOnly({ externalUserID: params.externalUserID, title: params.title, type: params.type });
-    return (await this.transport.request<Conversation>({ method: 'POST', path: '/v1/conversations', body }, params)).data;
+    return (await this.transport.request<Conversation>({ method: 'POST', path: '/v1/conversations', body }, params))
+      .data;
   }
 
   listMessages(
@@ -114,12 +122,20 @@ export class ConciergeServer extends ClientCore {
    * Posts as the concierge (`authorID` names the agent; default `concierge`), or with `externalUserID` on that
    * member's behalf. Posts once however often it is retried.
    */
-  sendMessage(conversationID: string, message: string, options: SendOptions & { authorID?: string | undefined } = {}): Promise<SendResult> {
+  sendMessage(
+    conversationID: string,
+    message: string,
+    options: SendOptions & { authorID?: string | undefined } = {},
+  ): Promise<SendResult> {
     return this.send(conversationID, message, definedOnly({ authorID: options.authorID }), options);
   }
 
   /** Moves the concierge's read mark (or, with `externalUserID`, the member's). */
-  async markRead(conversationID: string, messageID: string, options: WriteOptions & Partial<ForMember> = {}): Promise<MarkReadResponse> {
+  async markRead(
+    conversationID: string,
+    messageID: string,
+    options: WriteOptions & Partial<ForMember> = {},
+  ): Promise<MarkReadResponse> {
     const call = {
       method: 'POST',
       path: path`/v1/conversations/${conversationID}/read`,

@@ -41,6 +41,8 @@ interface Pair {
   answering: boolean;
   /** Nothing more of the answer passes, though the connection stays open (see `silence`). */
   silenced: boolean;
+  /** Some SSE `data:` has passed to the client on this connection. */
+  delivered: boolean;
 }
 
 const HEAD_END = '\r\n\r\n';
@@ -92,7 +94,18 @@ export class FaultProxy {
   /** From now on, open connections whose path contains `pathPart` pass nothing more to the client (a silent link). */
   silence(pathPart: string): number {
     let n = 0;
-    for (const pair of this.live) if (pair.path.includes(pathPart) && !pair.silenced) (pair.silenced = true), n++;
+    for (const pair of this.live) {
+      if (!pair.path.includes(pathPart) || pair.silenced) continue;
+      pair.silenced = true;
+      n++;
+    }
+    return n;
+  }
+
+  /** Open connections whose path contains `pathPart` that have passed at least one SSE event to the client. */
+  delivering(pathPart: string): number {
+    let n = 0;
+    for (const pair of this.live) if (pair.path.includes(pathPart) && pair.delivered) n++;
     return n;
   }
 
@@ -157,8 +170,11 @@ export class FaultProxy {
       return;
     }
     if (fault?.kind === 'respond') {
-      const body = fault.body ?? JSON.stringify({ error: { code: 'INJECTED', message: 'Injected by the test proxy.' } });
-      const extra = Object.entries(fault.headers ?? {}).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+      const body =
+        fault.body ?? JSON.stringify({ error: { code: 'INJECTED', message: 'Injected by the test proxy.' } });
+      const extra = Object.entries(fault.headers ?? {})
+        .map(([k, v]) => `${k}: ${v}\r\n`)
+        .join('');
       client.end(
         `HTTP/1.1 ${fault.status} Injected\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
           `access-control-allow-origin: *\r\naccess-control-expose-headers: retry-after, x-should-retry, x-request-id\r\n` +
@@ -168,7 +184,7 @@ export class FaultProxy {
     }
 
     const upstream = net.connect(Number(this.target.port), this.target.hostname);
-    const pair: Pair = { path, client, upstream: null, answering: false, silenced: false };
+    const pair: Pair = { path, client, upstream: null, answering: false, silenced: false, delivered: false };
     this.live.add(pair);
     const forget = () => {
       // The client may close first, as soon as it has the whole answer (it was told `Connection: close`).
@@ -208,11 +224,15 @@ export class FaultProxy {
         if (end < 0) return;
         const lines = answerHead.subarray(0, end).toString('latin1').split('\r\n');
         const kept = lines.filter((l) => !/^(connection|keep-alive):/i.test(l));
-        chunk = Buffer.concat([Buffer.from(`${[...kept, 'connection: close'].join('\r\n')}${HEAD_END}`, 'latin1'), answerHead.subarray(end + 4)]);
+        chunk = Buffer.concat([
+          Buffer.from(`${[...kept, 'connection: close'].join('\r\n')}${HEAD_END}`, 'latin1'),
+          answerHead.subarray(end + 4),
+        ]);
         answerHead = null;
       }
       if (pair.silenced) return;
       if (fault === null) {
+        if (chunk.includes('data:')) pair.delivered = true;
         client.write(chunk);
         return;
       }

@@ -24,7 +24,11 @@ export class LiveStream<T> implements AsyncIterableIterator<T> {
 
   /** @internal */
   constructor(
-    make: (state: { lastEventID: string | null }, signal: AbortSignal, callerSignal: AbortSignal | undefined) => AsyncGenerator<T, void, undefined>,
+    make: (
+      state: { lastEventID: string | null },
+      signal: AbortSignal,
+      callerSignal: AbortSignal | undefined,
+    ) => AsyncGenerator<T, void, undefined>,
     options: StreamOptions,
   ) {
     this.state = { lastEventID: options.after ?? null };

@@ -6,7 +6,9 @@ export function uuid4(): string {
   const c = globalThis.crypto;
   if (typeof c?.randomUUID === 'function') return c.randomUUID();
   if (typeof c?.getRandomValues !== 'function')
-    throw new Error('No Web Crypto: install a getRandomValues polyfill (React Native: react-native-get-random-values).');
+    throw new Error(
+      'No Web Crypto: install a getRandomValues polyfill (React Native: react-native-get-random-values).',
+    );
   const b = c.getRandomValues(new Uint8Array(16));
   b[6] = (b[6]! & 0x0f) | 0x40;
   b[8] = (b[8]! & 0x3f) | 0x80;

@@ -70,7 +70,9 @@ export async function* resumable<F>(o: ResumableOptions<F>): AsyncGenerator<Item
       if (o.signal.aborted) return ended(o);
       if (fatal(error)) throw error;
       failures++;
-      waitMs = (error instanceof APIError ? parseRetryAfter(error.headers.get('retry-after')) : null) ?? backoff(failures, retryMs);
+      waitMs =
+        (error instanceof APIError ? parseRetryAfter(error.headers.get('retry-after')) : null) ??
+        backoff(failures, retryMs);
       continue;
     }
 
@@ -145,7 +147,9 @@ export function ended(o: { callerSignal: AbortSignal | undefined }): void {
 export function fatal(error: unknown): boolean {
   if (error instanceof RefreshError) return true;
   if (error instanceof APIError) return !shouldRetry(error);
-  return !(error instanceof ConciergeError) ? false : !(error instanceof NetworkError || error instanceof TimeoutError || error instanceof AbortError);
+  return !(error instanceof ConciergeError)
+    ? false
+    : !(error instanceof NetworkError || error instanceof TimeoutError || error instanceof AbortError);
 }
 
 /** Opens one connection; on a 401 renews the credential once and tries once more. */
@@ -156,7 +160,13 @@ async function connect(o: ResumableOptions<unknown>) {
   for (let renewed = false; ; renewed = true) {
     const headers: Record<string, string> = { accept: 'text/event-stream', authorization: `Bearer ${bearer}` };
     if (o.state.lastEventID !== null) headers['last-event-id'] = o.state.lastEventID;
-    const opened = await transport.attempt(transport.url(o.path, o.query), { method: 'GET', headers }, o.signal, o.timeoutMs, false);
+    const opened = await transport.attempt(
+      transport.url(o.path, o.query),
+      { method: 'GET', headers },
+      o.signal,
+      o.timeoutMs,
+      false,
+    );
     const { res } = opened;
     if (res.ok && res.body !== null) return opened;
     let text = '';

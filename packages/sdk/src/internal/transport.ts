@@ -157,7 +157,8 @@ export class Transport {
       ok = true;
       return { res, text, controller, release };
     } catch (cause) {
-      if (controller.signal.reason === TIMED_OUT) throw new TimeoutError(`No answer within ${timeoutMs} ms.`, { cause });
+      if (controller.signal.reason === TIMED_OUT)
+        throw new TimeoutError(`No answer within ${timeoutMs} ms.`, { cause });
       // Read afresh: TypeScript keeps the narrowing from the check above across the await.
       if (aborted(signal)) throw abortError(signal!);
       if (cause instanceof ConciergeError) throw cause;
