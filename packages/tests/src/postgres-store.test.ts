@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
-import { Api, cli, errorCode, STORES, TestServer, withServer } from './harness/index.js';
+import { Api, cli, errorCode, RawStream, STORES, TestServer, withServer } from './harness/index.js';
 
 /**
  * What the PostgreSQL store adds to the common suites: text PostgreSQL cannot hold is refused as a client error
@@ -105,6 +105,52 @@ for (const store of STORES) {
 const POSTGRES = STORES.filter((s) => s.name === 'postgres');
 
 for (const store of POSTGRES) {
+  describe(`PostgreSQL connections lost [${store.name}]`, () => {
+    test('when every database connection of an instance is cut it recovers by itself: retried sends post once, streams carry on', async () => {
+      const { server, close } = await withServer(store, { args: ['--rate-limit', '0'] });
+      const admin = new pg.Client({ connectionString: process.env.CONCIERGE_TEST_PG_URL });
+      await admin.connect();
+      try {
+        const api = new Api(server.url);
+        const token = await api.memberToken(server.org.apiKey, 'cut-off');
+        const id = await api.openConversation(token);
+        const stream = await RawStream.open(`${server.url}/v1/conversations/${id}/stream`, { authorization: `Bearer ${token}` });
+        await stream.until(() => stream.retry !== undefined);
+        const dbName = new URL(server.databaseURL).pathname.slice(1);
+        let sent = 0;
+        for (let cut = 0; cut < 3; cut++) {
+          const killed = await admin.query(
+            `SELECT application_name, pg_terminate_backend(pid) FROM pg_stat_activity
+             WHERE datname = $1 AND application_name LIKE 'concierge%'`,
+            [dbName],
+          );
+          const names = killed.rows.map((r) => (r.application_name as string).replace(/:.*/, '')).sort();
+          if (cut === 0) assert.deepEqual(names, ['concierge', 'concierge-listen', 'concierge-writer']);
+          // A client retries a failed send with the same key, as the SDKs do; it must post exactly once.
+          const key = `retry-${cut}`;
+          let answer = await api.send(token, id, `after cut ${cut}`, { 'idempotency-key': key });
+          for (let attempt = 0; answer.status >= 500 && attempt < 5; attempt++) {
+            await new Promise((r) => setTimeout(r, 200));
+            answer = await api.send(token, id, `after cut ${cut}`, { 'idempotency-key': key });
+          }
+          assert.equal(answer.status, 200, `cut ${cut} (${names.join(', ')}): ${answer.text}`);
+          sent++;
+        }
+        const history = await api.get(`/v1/conversations/${id}/messages`, { token });
+        assert.equal(history.json.messages.length, sent);
+        await stream.until(() => stream.events.length >= sent, 15_000, 'every message on the stream');
+        assert.deepEqual(
+          stream.events.map((e) => JSON.parse(e.data).id),
+          (history.json.messages as Array<{ id: string }>).map((m) => m.id).reverse(),
+        );
+        stream.close();
+      } finally {
+        await admin.end();
+        await close();
+      }
+    });
+  });
+
   describe(`PostgreSQL schema migrations [${store.name}]`, () => {
     test('several instances starting at once on an empty database migrate it once and all serve', async () => {
       const db = await store.fresh();

@@ -137,6 +137,13 @@ export class GroupCommit {
       return { kind: 'broken', error: error as Error };
     }
     let broken: Error | undefined;
+    // A checked-out client has no 'error' listener of the pool's: if its connection drops between two queries
+    // (while an op's JavaScript runs), the event would be unhandled and end the process. The next query fails
+    // anyway; noting the error here also makes the release below discard the connection.
+    const onError = (error: Error): void => {
+      broken ??= error;
+    };
+    client.on('error', onError);
     try {
       await client.query('BEGIN');
       const orgs = [...new Set(batch.flatMap((op) => op.orgs))].sort();
@@ -168,6 +175,7 @@ export class GroupCommit {
       await client.query('ROLLBACK').catch(() => {});
       return { kind: 'broken', error: broken };
     } finally {
+      client.removeListener('error', onError);
       // A connection that failed mid-batch is discarded rather than returned to the pool in an unknown state.
       client.release(broken !== undefined && isConnectionError(broken) ? broken : undefined);
     }

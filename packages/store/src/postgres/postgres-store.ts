@@ -152,9 +152,13 @@ export class PostgresStore implements Store {
     let store: PostgresStore | null = null;
     try {
       const client = await pool.connect();
+      // Checked out, the client has no 'error' listener of the pool's; a dropped connection fails the next query.
+      const ignore = (): void => {};
+      client.on('error', ignore);
       try {
         await migrate(client, options.migrate ?? true);
       } finally {
+        client.removeListener('error', ignore);
         client.release();
       }
       store = new PostgresStore(pool, writerPool, listenConfig, onError);
