@@ -21,9 +21,15 @@ type Op = {
  * once; each caller's promise settles only after that commit, so no request is answered before its write is
  * durable. One fsync then covers many requests, which is where the throughput comes from (docs/ARCHITECTURE.md).
  *
- * Each op runs inside its own SAVEPOINT, so an op that throws (a constraint, an idempotency key already taken)
- * is rolled back alone and rejects alone; the others in the batch still commit.
+ * An op that throws (a constraint, an idempotency key already taken) is rolled back alone and rejects alone; the
+ * others in the batch still commit (see flush for how, without paying for a savepoint per op).
+ *
+ * With a `sync` function (see SqliteStore), COMMIT itself does not wait for the disk: the batch's promises settle
+ * when `sync` reports the write-ahead log flushed. The event loop keeps parsing and batching the next requests
+ * while the disk works, instead of sitting blocked in fsync; no caller is answered before its write is durable.
  */
+export type SyncFn = (done: (error: Error | null) => void) => void;
+
 export class GroupCommit {
   private queue: Op[] = [];
   private scheduled = false;
@@ -34,9 +40,14 @@ export class GroupCommit {
   private readonly release: Database.Statement;
   private readonly rollbackTo: Database.Statement;
 
+  private syncing = false;
+  private waiting: Op[][] = [];
+  private idle: Array<() => void> = [];
+
   constructor(
     private readonly db: Database.Database,
     private readonly afterCommit: (events: StoredEvent[]) => void,
+    private readonly sync: SyncFn | null = null,
   ) {
     this.begin = db.prepare('BEGIN IMMEDIATE');
     this.commit = db.prepare('COMMIT');
@@ -57,19 +68,28 @@ export class GroupCommit {
     });
   }
 
-  /** Runs whatever is queued now; used on close so nothing queued is dropped. */
-  flush(): void {
-    this.scheduled = false;
-    const batch = this.queue;
-    if (batch.length === 0) return;
-    this.queue = [];
+  /**
+   * Runs the batch in one transaction. Without savepoints, the first op that throws rolls everything back and
+   * the answer is 'retry' (the caller runs the batch again with savepoints). With savepoints each op's failure is
+   * its own. A failure of BEGIN or COMMIT marks every op failed.
+   */
+  private runBatch(batch: Op[], savepoints: boolean): 'done' | 'retry' {
     try {
       this.begin.run();
     } catch (error) {
-      for (const op of batch) op.reject(error);
-      return;
+      this.rejectAll(batch, error);
+      return 'done';
     }
     for (const op of batch) {
+      if (!savepoints) {
+        try {
+          op.result = op.run();
+        } catch {
+          this.rollbackQuietly();
+          return 'retry';
+        }
+        continue;
+      }
       this.savepoint.run();
       try {
         op.result = op.run();
@@ -84,22 +104,87 @@ export class GroupCommit {
     try {
       this.commit.run();
     } catch (error) {
-      try {
-        this.rollback.run();
-      } catch {
-        // The transaction may already be gone; the callers are told either way.
-      }
-      for (const op of batch) op.reject(error);
+      this.rollbackQuietly();
+      this.rejectAll(batch, error);
+    }
+    return 'done';
+  }
+
+  private rejectAll(batch: Op[], error: unknown): void {
+    for (const op of batch) {
+      op.failed = true;
+      op.error = error;
+    }
+  }
+
+  private rollbackQuietly(): void {
+    try {
+      this.rollback.run();
+    } catch {
+      // The transaction may already be gone.
+    }
+  }
+
+  /** Runs whatever is queued now; used on close so nothing queued is dropped. */
+  flush(): void {
+    this.scheduled = false;
+    const batch = this.queue;
+    if (batch.length === 0) return;
+    this.queue = [];
+    // Fast path: the whole batch in one transaction with no per-op savepoints. Ops throw only rarely (a key
+    // already taken, a conversation removed meanwhile); then the batch is rolled back and run again with a
+    // savepoint around each op, so the failing op is undone alone. Ops are closures that write nothing outside
+    // the database, so running one again is safe.
+    if (this.runBatch(batch, false) === 'retry') {
+      for (const op of batch) delete op.result;
+      this.runBatch(batch, true);
+    }
+    const committed: Op[] = [];
+    for (const op of batch) {
+      if (op.failed || op.result === undefined) op.reject(op.error);
+      else committed.push(op);
+    }
+    if (committed.length === 0) return;
+    if (this.sync === null) {
+      this.settle(committed, null);
+      return;
+    }
+    this.waiting.push(committed);
+    if (!this.syncing) this.startSync();
+  }
+
+  /**
+   * One flush of the log at a time; batches committed meanwhile wait and share the next one. A flush covers every
+   * write made before it started, so settling the covered batches in order keeps events in commit order.
+   */
+  private startSync(): void {
+    const covered = this.waiting;
+    this.waiting = [];
+    this.syncing = true;
+    this.sync!((error) => {
+      for (const batch of covered) this.settle(batch, error);
+      this.syncing = false;
+      if (this.waiting.length > 0) this.startSync();
+      else for (const f of this.idle.splice(0)) f();
+    });
+  }
+
+  private settle(committed: Op[], error: Error | null): void {
+    if (error !== null) {
+      for (const op of committed) op.reject(error);
       return;
     }
     const events: StoredEvent[] = [];
-    for (const op of batch) {
-      if (op.failed || op.result === undefined) op.reject(op.error);
-      else {
-        for (const e of op.result.events) events.push(e);
-        op.resolve(op.result.value);
-      }
+    for (const op of committed) {
+      for (const e of op.result!.events) events.push(e);
+      op.resolve(op.result!.value);
     }
+    // Subscribers hear of a write only once it is durable, and in commit order.
     if (events.length > 0) this.afterCommit(events);
+  }
+
+  /** Resolves when every commit made so far is durable. */
+  drain(): Promise<void> {
+    return !this.syncing ? Promise.resolve() : new Promise((resolve) => this.idle.push(resolve));
   }
 }
