@@ -117,8 +117,10 @@ async function pickOrg(store: Store, given: string | undefined): Promise<string>
 
 async function serve(config: ReturnType<typeof resolveConfig>): Promise<number> {
   const store = await openStore(config.database, { migrate: config.migrate });
-  if (config.firstRunOrg && (await store.listOrgs()).length === 0) {
-    const { orgID, apiKey } = await createOrgWithKey(store, 'default');
+  const firstKey = generateApiKey();
+  const firstOrg = config.firstRunOrg && (await store.listOrgs()).length === 0 ? await store.createFirstOrg('default', firstKey) : null;
+  if (firstOrg !== null) {
+    const [orgID, apiKey] = [firstOrg.id, firstKey.key];
     const line = '='.repeat(78);
     out(
       [

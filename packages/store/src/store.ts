@@ -206,6 +206,11 @@ export interface Store {
   serverSecret(): Promise<Uint8Array>;
 
   createOrg(name: string): Promise<OrgRecord>;
+  /**
+   * The first-start org: creates the org and its first key only if the database has no org yet, atomically, so
+   * several instances starting at once on an empty database create one between them. Null if an org existed.
+   */
+  createFirstOrg(name: string, key: { id: string; hash: string; hint: string }): Promise<OrgRecord | null>;
   getOrg(orgID: string): Promise<OrgRecord | null>;
   listOrgs(): Promise<OrgRecord[]>;
 

@@ -55,9 +55,16 @@ class ResumingClient {
         await s.until(() => s.ended || s.events.length > seen, 60_000).catch(() => undefined);
         if (this.stopped) break;
       }
+      // The stream's last id (an id-only start frame included) is where the next connection resumes.
+      if (s.lastEventId !== undefined) this.lastId = s.lastEventId;
       this.current = null;
       if (!this.stopped) this.reconnects++;
     }
+  }
+
+  /** The resume point the client would use now (of the open connection, else of the last one). */
+  get currentLastId(): string | undefined {
+    return this.current?.lastEventId ?? this.lastId;
   }
 
   /** Cuts the connection from the client side, as a network drop would. */
@@ -113,7 +120,9 @@ for (const store of STORES) {
         new ResumingClient(() => server.url, '/v1/stream', key, globalMessageID),
       ];
       for (const c of clients) c.start();
-      await new Promise((r) => setTimeout(r, 300));
+      // Each live start carries a resume point (an id-only frame); drops begin once every client holds one.
+      const ready = Date.now() + 10_000;
+      while (clients.some((c) => c.currentLastId === undefined) && Date.now() < ready) await new Promise((r) => setTimeout(r, 20));
       let sent = 0;
       const senders = [
         (i: number) => api.send(token, id, `member ${i}`),
@@ -187,6 +196,26 @@ for (const store of STORES) {
         viaQuery.close();
       } finally {
         s.close();
+      }
+    });
+
+    test('a live start carries a resume point, so a drop before the first event loses nothing', async () => {
+      const token = await api.memberToken(server.org.apiKey, 'early-drop');
+      const id = await api.openConversation(token);
+      await api.send(token, id, 'before the stream'); // the hub has now published in this org
+      for (const path of [`/v1/conversations/${id}/stream`, '/v1/stream']) {
+        const s = await RawStream.open(`${server.url}${path}`, { authorization: `Bearer ${token}` });
+        await s.until(() => s.lastEventId !== undefined, 5000, 'an id line');
+        const m = /\nid: (\S+)\n\n/.exec(s.raw);
+        assert.ok(m !== null, s.raw);
+        assert.equal(m[1], s.lastEventId);
+        assert.equal(s.events.length, 0, 'an id-only frame dispatches no event');
+        s.close();
+        const missed = await api.send(token, id, `while away from ${path}`);
+        const again = await RawStream.open(`${server.url}${path}`, { authorization: `Bearer ${token}`, 'last-event-id': m[1]! });
+        await again.until(() => again.events.some((e) => e.data.includes(missed.json.message.id)), 5000, 'the missed message');
+        assert.ok(!again.events.some((e) => e.data.includes('before the stream')));
+        again.close();
       }
     });
 

@@ -63,6 +63,8 @@ export class Hub {
   /** Every stream a member principal holds, whatever its scope: for limits and revocation. */
   private readonly byPrincipalMember = new Map<string, Set<Subscriber>>();
   private readonly lastTyping = new Map<string, number>();
+  /** Per org, the highest seq published to subscribers: every event at or below it has been fanned out. */
+  private readonly published = new Map<string, number>();
   private readonly heartbeat: NodeJS.Timeout;
   private readonly unsubscribe: () => void;
   private readonly unsubscribeEphemeral: () => void;
@@ -106,7 +108,7 @@ export class Hub {
       res.end();
       return;
     }
-    sub.pending = afterSeq === null ? null : [];
+    sub.pending = [];
     this.add(sub);
     res.on('close', () => this.remove(sub));
     if (principal.kind === 'member') {
@@ -115,7 +117,19 @@ export class Hub {
       sub.timer.unref();
     }
     this.write(sub, retryHint(2000));
-    if (afterSeq === null) return;
+    if (afterSeq === null) {
+      // A live start still gets a resume point: an `id:` with no data (no event is dispatched, but the client's
+      // last event id is set), so a drop before the first event resumes from here instead of losing what came
+      // in between. Only once the hub knows how far it has published this org: a position read from the store
+      // could include commits not yet published, which would then be skipped as already seen.
+      const watermark = this.published.get(scope.orgID);
+      if (watermark === undefined) {
+        sub.pending = null;
+        return;
+      }
+      this.write(sub, Buffer.from(`id: ${this.position(scope, watermark)}\n\n`, 'utf8'));
+      afterSeq = watermark;
+    }
     sub.lastSeq = afterSeq;
     try {
       for (;;) {
@@ -204,8 +218,15 @@ export class Hub {
     });
   }
 
+  private position(scope: StreamScope, seq: number): string {
+    return scope.kind === 'conversation'
+      ? encodeCursor(this.cursorSecret, { kind: 'm', conversationID: scope.conversationID, seq })
+      : encodeCursor(this.cursorSecret, { kind: 'e', stream: scope.orgID, seq });
+  }
+
   private publish(events: readonly StoredEvent[]): void {
     for (const e of events) {
+      if (e.seq > (this.published.get(e.orgID) ?? 0)) this.published.set(e.orgID, e.seq);
       if (e.type === 'message' && e.message !== null) {
         const subs = this.byConversation.get(e.conversationID);
         if (subs !== undefined && subs.size > 0) {

@@ -81,6 +81,9 @@ function connectionConfig(url: string): { config: pg.PoolConfig; poolMax: number
 }
 
 /** Opens (and by default migrates) a PostgreSQL store; several instances may share the database. */
+/** Transaction-level advisory lock key for the first-start org ("orgs" in ASCII). */
+const FIRST_ORG_LOCK = 0x6f726773;
+
 export async function openPostgresStore(url: string, options: { migrate: boolean }): Promise<Store> {
   return PostgresStore.open({ url, migrate: options.migrate });
 }
@@ -313,6 +316,31 @@ export class PostgresStore implements Store {
         org.id,
         org.name,
         Buffer.from(org.signingSecret),
+        org.createdAt,
+      ]);
+      return { value: org, events: [] };
+    });
+  }
+
+  async createFirstOrg(name: string, key: { id: string; hash: string; hint: string }): Promise<OrgRecord | null> {
+    storable({ name });
+    return this.write([], async (c) => {
+      // Instances starting together on an empty database queue here; the first creates the org, the rest see it.
+      await query(c, 'SELECT pg_advisory_xact_lock($1)', [FIRST_ORG_LOCK]);
+      const existing = await query(c, 'SELECT 1 FROM orgs LIMIT 1', []);
+      if (existing.rows.length > 0) return { value: null, events: [] };
+      const org: OrgRecord = { id: newID('org'), name, signingSecret: new Uint8Array(randomBytes(32)), createdAt: nowISO() };
+      await query(c, 'INSERT INTO orgs (id, name, signing_secret, created_at) VALUES ($1, $2, $3, $4)', [
+        org.id,
+        org.name,
+        Buffer.from(org.signingSecret),
+        org.createdAt,
+      ]);
+      await query(c, 'INSERT INTO api_keys (id, org_id, hash, hint, created_at) VALUES ($1, $2, $3, $4, $5)', [
+        key.id,
+        org.id,
+        key.hash,
+        key.hint,
         org.createdAt,
       ]);
       return { value: org, events: [] };

@@ -371,6 +371,16 @@ export class SqliteStore implements Store {
     });
   }
 
+  async createFirstOrg(name: string, key: { id: string; hash: string; hint: string }): Promise<OrgRecord | null> {
+    return this.write(() => {
+      if (this.s.listOrgs.all().length > 0) return { value: null, events: [] };
+      const org: OrgRecord = { id: newID('org'), name, signingSecret: new Uint8Array(randomBytes(32)), createdAt: nowISO() };
+      this.s.insertOrg.run(org.id, org.name, Buffer.from(org.signingSecret), org.createdAt);
+      this.s.insertKey.run(key.id, org.id, key.hash, key.hint, org.createdAt);
+      return { value: org, events: [] };
+    });
+  }
+
   async getOrg(orgID: string): Promise<OrgRecord | null> {
     const r = this.s.getOrg.get(orgID) as Row | undefined;
     return r === undefined ? null : toOrg(r);

@@ -20,6 +20,7 @@ export class RawStream {
   comments: string[] = [];
   retry: number | undefined;
   ended = false;
+  private lastId: string | undefined;
   /** Set when the body arrived as a JSON error instead of a stream. */
   body = '';
   private req: ClientRequest | null = null;
@@ -71,7 +72,10 @@ export class RawStream {
 
   private line(line: string): void {
     if (line === '') {
-      if (this.current.data.length > 0 || this.current.event !== undefined || this.current.id !== undefined)
+      // As a browser does: the id (even of a data-less frame) becomes the last event id; only frames with data
+      // are dispatched as events.
+      if (this.current.id !== undefined) this.lastId = this.current.id;
+      if (this.current.data.length > 0)
         this.events.push({ id: this.current.id, event: this.current.event, data: this.current.data.join('\n') });
       this.current = { data: [] };
       return;
@@ -141,8 +145,8 @@ export class RawStream {
     this.ended = true;
   }
 
+  /** The last `id:` received, as EventSource would send it back in Last-Event-ID. */
   get lastEventId(): string | undefined {
-    for (let i = this.events.length - 1; i >= 0; i--) if (this.events[i]!.id !== undefined) return this.events[i]!.id;
-    return undefined;
+    return this.lastId;
   }
 }
