@@ -4,7 +4,9 @@ import tseslint from 'typescript-eslint';
 import globals from 'globals';
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', '**/cjs/**', '**/esm/**', '**/node_modules/**', 'data/**', 'bench/results/**', '**/*.d.ts'] },
+  {
+    ignores: ['**/dist/**', '**/cjs/**', '**/esm/**', '**/node_modules/**', 'data/**', 'bench/results/**', '**/*.d.ts'],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -11,8 +11,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
  * somewhere else. It is a keyset position, never an offset: rows inserted meanwhile cannot shift it.
  */
 export type CursorPosition =
-  | { kind: 'm'; conversationID: string; seq: number }
-  | { kind: 'e'; stream: string; seq: number };
+  { kind: 'm'; conversationID: string; seq: number } | { kind: 'e'; stream: string; seq: number };
 
 const MAC_BYTES = 12;
 

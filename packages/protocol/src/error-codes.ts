@@ -7,28 +7,96 @@
  * know (wire contract, "Errors"), so adding a code is always safe; changing a code's status is not.
  */
 export const ERROR_CODES = {
-  BAD_REQUEST: { status: 400, retryable: false, summary: 'The request is malformed: JSON that does not parse, a bad header.' },
-  INVALID_CURSOR: { status: 400, retryable: false, summary: 'A `cursor`, `after` or `Last-Event-ID` that this server did not issue for this resource.' },
-  UNAUTHORIZED: { status: 401, retryable: false, summary: 'No credential, or an `Authorization` header that is not `Bearer <credential>`.' },
-  TOKEN_EXPIRED: { status: 401, retryable: false, summary: 'The member token is past its expiry: refresh it and retry once.' },
-  TOKEN_INVALID: { status: 401, retryable: false, summary: 'The member token is malformed, forged, or signed for another org.' },
-  TOKEN_REVOKED: { status: 401, retryable: false, summary: "The member token was revoked (revoke-tokens) or its member was removed." },
+  BAD_REQUEST: {
+    status: 400,
+    retryable: false,
+    summary: 'The request is malformed: JSON that does not parse, a bad header.',
+  },
+  INVALID_CURSOR: {
+    status: 400,
+    retryable: false,
+    summary: 'A `cursor`, `after` or `Last-Event-ID` that this server did not issue for this resource.',
+  },
+  UNAUTHORIZED: {
+    status: 401,
+    retryable: false,
+    summary: 'No credential, or an `Authorization` header that is not `Bearer <credential>`.',
+  },
+  TOKEN_EXPIRED: {
+    status: 401,
+    retryable: false,
+    summary: 'The member token is past its expiry: refresh it and retry once.',
+  },
+  TOKEN_INVALID: {
+    status: 401,
+    retryable: false,
+    summary: 'The member token is malformed, forged, or signed for another org.',
+  },
+  TOKEN_REVOKED: {
+    status: 401,
+    retryable: false,
+    summary: 'The member token was revoked (revoke-tokens) or its member was removed.',
+  },
   API_KEY_INVALID: { status: 401, retryable: false, summary: 'The Org-API-Key is unknown or revoked.' },
-  TICKET_INVALID: { status: 401, retryable: false, summary: 'A stream ticket that is unknown, already used or older than 60 seconds.' },
-  FORBIDDEN: { status: 403, retryable: false, summary: 'The credential is valid but may not call this route (a member token on a server-only route).' },
-  NOT_FOUND: { status: 404, retryable: false, summary: 'No such route, or no such resource visible to this credential.' },
+  TICKET_INVALID: {
+    status: 401,
+    retryable: false,
+    summary: 'A stream ticket that is unknown, already used or older than 60 seconds.',
+  },
+  FORBIDDEN: {
+    status: 403,
+    retryable: false,
+    summary: 'The credential is valid but may not call this route (a member token on a server-only route).',
+  },
+  NOT_FOUND: {
+    status: 404,
+    retryable: false,
+    summary: 'No such route, or no such resource visible to this credential.',
+  },
   METHOD_NOT_ALLOWED: { status: 405, retryable: false, summary: 'The route exists but not with this method.' },
   CONFLICT: { status: 409, retryable: false, summary: 'The request conflicts with the current state.' },
-  IDEMPOTENCY_KEY_REUSED: { status: 409, retryable: false, summary: 'This `Idempotency-Key` was already used with a different request.' },
-  IDEMPOTENCY_KEY_IN_USE: { status: 409, retryable: true, summary: 'A request with this `Idempotency-Key` is still running: retry after `Retry-After`.' },
+  IDEMPOTENCY_KEY_REUSED: {
+    status: 409,
+    retryable: false,
+    summary: 'This `Idempotency-Key` was already used with a different request.',
+  },
+  IDEMPOTENCY_KEY_IN_USE: {
+    status: 409,
+    retryable: true,
+    summary: 'A request with this `Idempotency-Key` is still running: retry after `Retry-After`.',
+  },
   PAYLOAD_TOO_LARGE: { status: 413, retryable: false, summary: 'The body is over the limit (64 KiB by default).' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, retryable: false, summary: 'A body that is not `application/json`.' },
-  VALIDATION: { status: 422, retryable: false, summary: 'A field is missing, has the wrong type or an invalid value; `error.field` names it.' },
-  EXTERNAL_USER_ID_REQUIRED: { status: 422, retryable: false, summary: 'A server credential called a member-mode route without naming the member (`externalUserID`).' },
-  RATE_LIMITED: { status: 429, retryable: true, summary: 'Too many requests for this credential: wait `Retry-After` seconds.' },
-  TOO_MANY_STREAMS: { status: 429, retryable: true, summary: 'This member already has the maximum number of open streams.' },
-  INTERNAL: { status: 500, retryable: true, summary: 'A fault on our side. Logged with the request id; never caused by input.' },
-  UNAVAILABLE: { status: 503, retryable: true, summary: 'The server is shutting down or its store is unreachable: retry elsewhere.' },
+  VALIDATION: {
+    status: 422,
+    retryable: false,
+    summary: 'A field is missing, has the wrong type or an invalid value; `error.field` names it.',
+  },
+  EXTERNAL_USER_ID_REQUIRED: {
+    status: 422,
+    retryable: false,
+    summary: 'A server credential called a member-mode route without naming the member (`externalUserID`).',
+  },
+  RATE_LIMITED: {
+    status: 429,
+    retryable: true,
+    summary: 'Too many requests for this credential: wait `Retry-After` seconds.',
+  },
+  TOO_MANY_STREAMS: {
+    status: 429,
+    retryable: true,
+    summary: 'This member already has the maximum number of open streams.',
+  },
+  INTERNAL: {
+    status: 500,
+    retryable: true,
+    summary: 'A fault on our side. Logged with the request id; never caused by input.',
+  },
+  UNAVAILABLE: {
+    status: 503,
+    retryable: true,
+    summary: 'The server is shutting down or its store is unreachable: retry elsewhere.',
+  },
 } as const satisfies Record<string, { status: number; retryable: boolean; summary: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

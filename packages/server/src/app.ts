@@ -1,7 +1,13 @@
 import cors from '@fastify/cors';
 import { GENERIC_CODE_BY_STATUS, isErrorCode } from '@concierge/protocol';
 import { IDEMPOTENCY_TTL_MS, randomChunk, UnstorableValue, type Store } from '@concierge/store';
-import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, {
+  LogController,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
 import { Authenticator, principalID } from './auth/authenticator.js';
 import type { ServerConfig } from './config.js';
 import type { AppContext } from './context.js';
@@ -43,7 +49,8 @@ const EXPOSED_HEADERS = [
 /** Maps Fastify's own errors (parser, limits, bad URLs) into the one error table. */
 function toApiError(error: FastifyError | Error): ApiError | null {
   if (error instanceof ApiError) return error;
-  if (error instanceof UnstorableValue) return new ApiError('VALIDATION', `\`${error.field}\` ${error.message}.`, { field: error.field });
+  if (error instanceof UnstorableValue)
+    return new ApiError('VALIDATION', `\`${error.field}\` ${error.message}.`, { field: error.field });
   const code = (error as FastifyError).code;
   switch (code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
@@ -60,7 +67,10 @@ function toApiError(error: FastifyError | Error): ApiError | null {
   const status = (error as FastifyError).statusCode;
   if (status !== undefined && status >= 400 && status < 500) {
     const generic = GENERIC_CODE_BY_STATUS[status];
-    return new ApiError(generic !== undefined && isErrorCode(generic) ? generic : 'BAD_REQUEST', 'The request is malformed.');
+    return new ApiError(
+      generic !== undefined && isErrorCode(generic) ? generic : 'BAD_REQUEST',
+      'The request is malformed.',
+    );
   }
   return null;
 }
@@ -79,7 +89,9 @@ export async function buildApp(config: ServerConfig, store: Store): Promise<App>
     requestIdHeader: false,
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
-      return typeof given === 'string' && REQUEST_ID.test(given) ? given : `req_${randomChunk(12).toString('base64url')}`;
+      return typeof given === 'string' && REQUEST_ID.test(given)
+        ? given
+        : `req_${randomChunk(12).toString('base64url')}`;
     },
     forceCloseConnections: 'idle',
     frameworkErrors: (error, req, reply) => {
@@ -164,7 +176,10 @@ export async function buildApp(config: ServerConfig, store: Store): Promise<App>
   await fastify.register(
     async (v1) => {
       v1.addHook('onRequest', async (req, reply) => {
-        if (closing) throw new ApiError('UNAVAILABLE', 'This instance is shutting down; retry.', { headers: { 'retry-after': '1' } });
+        if (closing)
+          throw new ApiError('UNAVAILABLE', 'This instance is shutting down; retry.', {
+            headers: { 'retry-after': '1' },
+          });
         const ticket = (req.query as Record<string, unknown> | undefined)?.ticket;
         const viaTicket =
           req.headers.authorization === undefined &&
@@ -172,7 +187,8 @@ export async function buildApp(config: ServerConfig, store: Store): Promise<App>
           (req.routeOptions.config as { ticket?: boolean }).ticket === true;
         if (viaTicket) {
           const principal = ctx.tickets.redeem(ticket);
-          if (!auth.stillValid(principal)) throw new ApiError('TOKEN_REVOKED', 'The token behind this ticket is no longer valid.');
+          if (!auth.stillValid(principal))
+            throw new ApiError('TOKEN_REVOKED', 'The token behind this ticket is no longer valid.');
           if (principal.kind === 'server') {
             const keys = await store.listApiKeys(principal.orgID);
             if (!keys.some((k) => k.id === principal.keyID && k.revokedAt === null))
@@ -193,7 +209,9 @@ export async function buildApp(config: ServerConfig, store: Store): Promise<App>
 
   // Expired keys are replaced on reuse anyway; the purge only keeps the table small. Once at start, then hourly.
   const purgeOnce = () =>
-    store.purgeIdempotency(Date.now() - IDEMPOTENCY_TTL_MS).catch((err: unknown) => fastify.log.warn({ err }, 'purge failed'));
+    store
+      .purgeIdempotency(Date.now() - IDEMPOTENCY_TTL_MS)
+      .catch((err: unknown) => fastify.log.warn({ err }, 'purge failed'));
   void purgeOnce();
   const purge = setInterval(purgeOnce, 60 * 60 * 1000).unref();
 

@@ -61,7 +61,11 @@ export async function main(argv: string[]): Promise<number> {
       }
       case 'orgs list': {
         const orgs = (await store.listOrgs()).map((o) => ({ orgID: o.id, name: o.name, createdAt: o.createdAt }));
-        out(values.json === true ? JSON.stringify(orgs) : orgs.map((o) => `${o.orgID}\t${o.name}\t${o.createdAt}`).join('\n'));
+        out(
+          values.json === true
+            ? JSON.stringify(orgs)
+            : orgs.map((o) => `${o.orgID}\t${o.name}\t${o.createdAt}`).join('\n'),
+        );
         return 0;
       }
       case 'keys create': {
@@ -77,7 +81,9 @@ export async function main(argv: string[]): Promise<number> {
         const keys = await store.listApiKeys(orgID);
         out(
           values.json === true
-            ? JSON.stringify(keys.map((k) => ({ keyID: k.id, hint: k.hint, createdAt: k.createdAt, revokedAt: k.revokedAt })))
+            ? JSON.stringify(
+                keys.map((k) => ({ keyID: k.id, hint: k.hint, createdAt: k.createdAt, revokedAt: k.revokedAt })),
+              )
             : keys.map((k) => `${k.id}\t${k.hint}\t${k.createdAt}\t${k.revokedAt ?? 'active'}`).join('\n'),
         );
         return 0;
@@ -118,7 +124,10 @@ async function pickOrg(store: Store, given: string | undefined): Promise<string>
 async function serve(config: ReturnType<typeof resolveConfig>): Promise<number> {
   const store = await openStore(config.database, { migrate: config.migrate });
   const firstKey = generateApiKey();
-  const firstOrg = config.firstRunOrg && (await store.listOrgs()).length === 0 ? await store.createFirstOrg('default', firstKey) : null;
+  const firstOrg =
+    config.firstRunOrg && (await store.listOrgs()).length === 0
+      ? await store.createFirstOrg('default', firstKey)
+      : null;
   if (firstOrg !== null) {
     const [orgID, apiKey] = [firstOrg.id, firstKey.key];
     const line = '='.repeat(78);

@@ -34,7 +34,14 @@ interface OptionSpec {
 
 export const OPTIONS: readonly OptionSpec[] = [
   { key: 'port', flag: 'port', env: 'PORT', kind: 'int', default: '8080', help: 'TCP port (0 picks a free one)' },
-  { key: 'host', flag: 'host', env: 'CONCIERGE_HOST', kind: 'string', default: '0.0.0.0', help: 'address to listen on' },
+  {
+    key: 'host',
+    flag: 'host',
+    env: 'CONCIERGE_HOST',
+    kind: 'string',
+    default: '0.0.0.0',
+    help: 'address to listen on',
+  },
   {
     key: 'database',
     flag: 'database',
@@ -107,7 +114,14 @@ export const OPTIONS: readonly OptionSpec[] = [
     default: '1048576',
     help: 'bytes queued for a slow SSE reader before it is disconnected (one burst of sends must fit)',
   },
-  { key: 'logLevel', flag: 'log-level', env: 'CONCIERGE_LOG_LEVEL', kind: 'string', default: 'info', help: 'pino log level' },
+  {
+    key: 'logLevel',
+    flag: 'log-level',
+    env: 'CONCIERGE_LOG_LEVEL',
+    kind: 'string',
+    default: 'info',
+    help: 'pino log level',
+  },
   {
     key: 'shutdownGraceSeconds',
     flag: 'shutdown-grace',
@@ -162,7 +176,8 @@ function parseValue(spec: OptionSpec, raw: string, source: string): ServerConfig
         .map((s) => s.trim())
         .filter((s) => s !== '');
     case 'bool':
-      if (!/^(true|false|1|0|yes|no)$/i.test(raw)) throw new ConfigError(`${source}: expected true or false, got '${raw}'`);
+      if (!/^(true|false|1|0|yes|no)$/i.test(raw))
+        throw new ConfigError(`${source}: expected true or false, got '${raw}'`);
       return /^(true|1|yes)$/i.test(raw);
     case 'string':
       return raw;
@@ -170,7 +185,10 @@ function parseValue(spec: OptionSpec, raw: string, source: string): ServerConfig
 }
 
 /** Flags win over environment variables, which win over defaults. */
-export function resolveConfig(flags: Record<string, string | boolean | undefined>, env: NodeJS.ProcessEnv): ServerConfig {
+export function resolveConfig(
+  flags: Record<string, string | boolean | undefined>,
+  env: NodeJS.ProcessEnv,
+): ServerConfig {
   const out: Record<string, unknown> = {};
   for (const spec of OPTIONS) {
     const flag = flags[spec.flag];

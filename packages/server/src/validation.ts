@@ -97,6 +97,7 @@ export function parse<S extends z.ZodType>(schema: S, value: unknown, where: 'bo
   if (result.success) return result.data;
   const issue = result.error.issues[0]!;
   const field = issue.path.length > 0 ? issue.path.map(String).join('.') : where;
-  const message = issue.code === 'invalid_type' && valueAt(value, issue.path) === undefined ? 'is required' : issue.message;
+  const message =
+    issue.code === 'invalid_type' && valueAt(value, issue.path) === undefined ? 'is required' : issue.message;
   throw new ApiError('VALIDATION', `\`${field}\` ${message}.`, { field });
 }

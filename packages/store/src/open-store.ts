@@ -21,5 +21,7 @@ export async function openStore(url: string, options: OpenStoreOptions = {}): Pr
     const { openPostgresStore } = await import('./postgres/postgres-store.js');
     return openPostgresStore(url, { migrate });
   }
-  throw new Error(`unsupported database URL (want sqlite:<path> or postgres://…): ${url.replace(/\/\/[^@]*@/, '//***@')}`);
+  throw new Error(
+    `unsupported database URL (want sqlite:<path> or postgres://…): ${url.replace(/\/\/[^@]*@/, '//***@')}`,
+  );
 }

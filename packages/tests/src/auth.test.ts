@@ -58,7 +58,9 @@ for (const store of STORES) {
       const good = await api.memberToken(server.org.apiKey, 'forger');
       const [h, p, s] = good.split('.');
       const payload = JSON.parse(Buffer.from(p!, 'base64url').toString());
-      const forgedPayload = Buffer.from(JSON.stringify({ ...payload, sub: 'mem_other', ext: 'victim' })).toString('base64url');
+      const forgedPayload = Buffer.from(JSON.stringify({ ...payload, sub: 'mem_other', ext: 'victim' })).toString(
+        'base64url',
+      );
       const cases: Array<[Record<string, string>, string]> = [
         [{}, 'UNAUTHORIZED'],
         [{ authorization: 'Basic abc' }, 'UNAUTHORIZED'],
@@ -86,7 +88,9 @@ for (const store of STORES) {
       assert.equal(errorCode(r), 'NOT_FOUND');
       // Claim org 1 in the header while signed with org 2's key: the signature does not verify.
       const [, p, s] = otherToken.split('.');
-      const header = Buffer.from(JSON.stringify({ alg: 'HS256', typ: 'JWT', kid: server.org.orgID })).toString('base64url');
+      const header = Buffer.from(JSON.stringify({ alg: 'HS256', typ: 'JWT', kid: server.org.orgID })).toString(
+        'base64url',
+      );
       const wrong = await api.get('/v1/conversations', { token: `${header}.${p}.${s}` });
       assert.equal(errorCode(wrong), 'TOKEN_INVALID');
       // alg=none is never accepted.
@@ -100,7 +104,8 @@ for (const store of STORES) {
       const r = await api.post('/v1/members/revokee/revoke-tokens', { token: server.org.apiKey });
       assert.equal(r.status, 200);
       assert.equal(r.json.ok, true);
-      for (const t of [t1, t2]) assert.equal(errorCode(await api.get('/v1/conversations', { token: t })), 'TOKEN_REVOKED');
+      for (const t of [t1, t2])
+        assert.equal(errorCode(await api.get('/v1/conversations', { token: t })), 'TOKEN_REVOKED');
       await new Promise((res) => setTimeout(res, 5));
       const t3 = await api.memberToken(server.org.apiKey, 'revokee');
       assert.equal((await api.get('/v1/conversations', { token: t3 })).status, 200);
@@ -154,12 +159,18 @@ for (const store of STORES) {
       // The same externalUserID can come back as a new member with nothing of the old one.
       const fresh = await api.memberToken(server.org.apiKey, 'leaver');
       assert.deepEqual((await api.get('/v1/conversations', { token: fresh })).json, { conversations: [] });
-      const old = await api.get(`/v1/conversations/${conversation}/messages`, { token: server.org.apiKey, query: { externalUserID: 'leaver' } });
+      const old = await api.get(`/v1/conversations/${conversation}/messages`, {
+        token: server.org.apiKey,
+        query: { externalUserID: 'leaver' },
+      });
       assert.equal(old.status, 404);
     });
 
     test('PUT replaces a profile and is idempotent by itself', async () => {
-      const first = await api.put('/v1/members/putter', { token: server.org.apiKey, body: { displayName: 'P', tier: 'gold' } });
+      const first = await api.put('/v1/members/putter', {
+        token: server.org.apiKey,
+        body: { displayName: 'P', tier: 'gold' },
+      });
       assert.equal(first.status, 201);
       const second = await api.put('/v1/members/putter', { token: server.org.apiKey, body: { displayName: 'P' } });
       assert.equal(second.status, 200);
@@ -170,20 +181,33 @@ for (const store of STORES) {
     });
 
     test('keys rotate without downtime: create a second key, revoke the first', async () => {
-      const created = JSON.parse((await cli(['keys', 'create', '--org', server.org.orgID, '--json'], server.databaseURL)).stdout);
+      const created = JSON.parse(
+        (await cli(['keys', 'create', '--org', server.org.orgID, '--json'], server.databaseURL)).stdout,
+      );
       assert.match(created.apiKey, /^ck_live_/);
       assert.equal((await api.memberToken(created.apiKey, 'rot')).split('.').length, 3);
-      const listed = JSON.parse((await cli(['keys', 'list', '--org', server.org.orgID, '--json'], server.databaseURL)).stdout);
+      const listed = JSON.parse(
+        (await cli(['keys', 'list', '--org', server.org.orgID, '--json'], server.databaseURL)).stdout,
+      );
       assert.ok(listed.length >= 2);
       assert.ok(listed.every((k: { hint: string }) => !k.hint.includes(created.apiKey)));
       const firstID = listed.find((k: { keyID: string }) => k.keyID !== created.keyID).keyID;
-      const other = await new Api(server.url).post('/v1/auth/exchange', { token: server.org.apiKey, body: { externalUserID: 'rot' } });
+      const other = await new Api(server.url).post('/v1/auth/exchange', {
+        token: server.org.apiKey,
+        body: { externalUserID: 'rot' },
+      });
       assert.equal(other.status, 200);
       await cli(['keys', 'revoke', firstID, '--org', server.org.orgID], server.databaseURL);
-      const refused = await api.post('/v1/auth/exchange', { token: server.org.apiKey, body: { externalUserID: 'rot' } });
+      const refused = await api.post('/v1/auth/exchange', {
+        token: server.org.apiKey,
+        body: { externalUserID: 'rot' },
+      });
       assert.equal(errorCode(refused), 'API_KEY_INVALID');
       server.org = { orgID: server.org.orgID, apiKey: created.apiKey };
-      assert.equal((await api.post('/v1/auth/exchange', { token: created.apiKey, body: { externalUserID: 'rot' } })).status, 200);
+      assert.equal(
+        (await api.post('/v1/auth/exchange', { token: created.apiKey, body: { externalUserID: 'rot' } })).status,
+        200,
+      );
     });
   });
 }

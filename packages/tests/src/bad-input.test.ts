@@ -19,7 +19,8 @@ for (const store of STORES) {
     after(() => close());
 
     const history = async () =>
-      (await api.get(`/v1/conversations/${id}/messages`, { token, query: { limit: '100' } })).json.messages.length as number;
+      (await api.get(`/v1/conversations/${id}/messages`, { token, query: { limit: '100' } })).json.messages
+        .length as number;
 
     const post = (rawBody: string, headers: Record<string, string> = { 'content-type': 'application/json' }) =>
       api.post(`/v1/conversations/${id}/messages`, { token, rawBody, headers });

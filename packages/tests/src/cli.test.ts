@@ -19,7 +19,16 @@ async function fails(args: string[], env: Record<string, string> = {}): Promise<
 describe('the concierge CLI', () => {
   test('--help lists every command and option with its environment variable', async () => {
     const { stdout } = await run(process.execPath, [CLI, '--help'], { encoding: 'utf8' });
-    for (const s of ['serve', 'migrate', 'orgs create', 'keys revoke', '--token-ttl', 'CONCIERGE_TOKEN_TTL_SECONDS', '--rate-limit', 'PORT'])
+    for (const s of [
+      'serve',
+      'migrate',
+      'orgs create',
+      'keys revoke',
+      '--token-ttl',
+      'CONCIERGE_TOKEN_TTL_SECONDS',
+      '--rate-limit',
+      'PORT',
+    ])
       assert.ok(stdout.includes(s), s);
   });
 
@@ -47,7 +56,10 @@ describe('the concierge CLI', () => {
         assert.match(org.orgID, /^org_/);
         assert.match(org.apiKey, /^ck_live_/);
         const orgs = JSON.parse((await cli(['orgs', 'list', '--json'], db.url)).stdout);
-        assert.deepEqual(orgs.map((o: { name: string }) => o.name), ['Club']);
+        assert.deepEqual(
+          orgs.map((o: { name: string }) => o.name),
+          ['Club'],
+        );
         // With one org, --org may be left out.
         const key = JSON.parse((await cli(['keys', 'create', '--json'], db.url)).stdout);
         const keys = JSON.parse((await cli(['keys', 'list', '--json'], db.url)).stdout);
@@ -63,8 +75,14 @@ describe('the concierge CLI', () => {
         try {
           assert.doesNotMatch(server.stdout, /First start/);
           const api = new Api(server.url);
-          assert.equal((await api.post('/v1/auth/exchange', { token: org.apiKey, body: { externalUserID: 'm' } })).status, 200);
-          assert.equal((await api.post('/v1/auth/exchange', { token: key.apiKey, body: { externalUserID: 'm' } })).status, 401);
+          assert.equal(
+            (await api.post('/v1/auth/exchange', { token: org.apiKey, body: { externalUserID: 'm' } })).status,
+            200,
+          );
+          assert.equal(
+            (await api.post('/v1/auth/exchange', { token: key.apiKey, body: { externalUserID: 'm' } })).status,
+            401,
+          );
         } finally {
           await server.stop();
         }

@@ -32,11 +32,17 @@ for (const store of STORES) {
       assert.equal(sent.json.message.type, 'member');
       assert.equal(sent.json.message.authorID, 'walker');
       assert.match(sent.json.message.createdAt, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
-      const reply = await api.post(`/v1/conversations/${id}/messages`, { token: key, body: { message: 'Done: row F.', authorID: 'agent-ann' } });
+      const reply = await api.post(`/v1/conversations/${id}/messages`, {
+        token: key,
+        body: { message: 'Done: row F.', authorID: 'agent-ann' },
+      });
       assert.equal(reply.status, 200);
       assert.equal(reply.json.message.type, 'concierge');
       assert.equal(reply.json.message.authorID, 'agent-ann');
-      const plain = await api.post(`/v1/conversations/${id}/messages`, { token: key, body: { message: 'Anything else?' } });
+      const plain = await api.post(`/v1/conversations/${id}/messages`, {
+        token: key,
+        body: { message: 'Anything else?' },
+      });
       assert.equal(plain.json.message.authorID, 'concierge');
       const history = await api.get(`/v1/conversations/${id}/messages`, { token });
       assert.equal(history.status, 200);
@@ -57,7 +63,10 @@ for (const store of STORES) {
       const c = await api.openConversation(token, { title: 'c' });
       await api.send(token, a, 'bump a');
       const list = await api.get('/v1/conversations', { token });
-      assert.deepEqual(list.json.conversations.map((x: { id: string }) => x.id), [a, c, b]);
+      assert.deepEqual(
+        list.json.conversations.map((x: { id: string }) => x.id),
+        [a, c, b],
+      );
       for (const conv of list.json.conversations)
         assert.deepEqual(Object.keys(conv).slice(0, 4), ['id', 'type', 'title', 'lastMessageAt']);
     });
@@ -87,12 +96,21 @@ for (const store of STORES) {
     });
 
     test('a server credential opens a conversation for a member it has not exchanged for yet', async () => {
-      const r = await api.post('/v1/conversations', { token: key, body: { externalUserID: 'new-by-server', title: 'Welcome' } });
+      const r = await api.post('/v1/conversations', {
+        token: key,
+        body: { externalUserID: 'new-by-server', title: 'Welcome' },
+      });
       assert.equal(r.status, 201);
       const token = await api.memberToken(key, 'new-by-server');
       const list = await api.get('/v1/conversations', { token });
-      assert.deepEqual(list.json.conversations.map((c: { id: string }) => c.id), [r.json.id]);
-      assert.equal(errorCode(await api.post('/v1/conversations', { token: key, body: { title: 'x' } })), 'EXTERNAL_USER_ID_REQUIRED');
+      assert.deepEqual(
+        list.json.conversations.map((c: { id: string }) => c.id),
+        [r.json.id],
+      );
+      assert.equal(
+        errorCode(await api.post('/v1/conversations', { token: key, body: { title: 'x' } })),
+        'EXTERNAL_USER_ID_REQUIRED',
+      );
     });
 
     test('member A never sees member B: every route answers 404 and writes nothing', async () => {
@@ -109,7 +127,11 @@ for (const store of STORES) {
         api.post(`/v1/conversations/${bConv}/typing`, { token: a }),
         api.get(`/v1/conversations/${bConv}/stream`, { token: a }),
         api.get(`/v1/conversations/${bConv}/messages`, { token: key, query: { externalUserID: 'member-a' } }),
-        api.post(`/v1/conversations/${bConv}/messages`, { token: key, query: { externalUserID: 'member-a' }, body: { message: 'x' } }),
+        api.post(`/v1/conversations/${bConv}/messages`, {
+          token: key,
+          query: { externalUserID: 'member-a' },
+          body: { message: 'x' },
+        }),
       ];
       for (const r of await Promise.all(probes)) {
         assert.equal(r.status, 404, r.text);
@@ -119,7 +141,10 @@ for (const store of STORES) {
       const list = await api.get(`/v1/conversations`, { token: a });
       assert.ok(!list.json.conversations.some((c: { id: string }) => c.id === bConv));
       const bHistory = await api.get(`/v1/conversations/${bConv}/messages`, { token: b });
-      assert.deepEqual(bHistory.json.messages.map((m: { body: string }) => m.body), ['private']);
+      assert.deepEqual(
+        bHistory.json.messages.map((m: { body: string }) => m.body),
+        ['private'],
+      );
       // A member token may not act for someone else by naming them.
       const naming = await api.get('/v1/conversations', { token: a, query: { externalUserID: 'member-b' } });
       assert.equal(errorCode(naming), 'FORBIDDEN');
@@ -134,8 +159,14 @@ for (const store of STORES) {
       const probes = [
         api.get(`/v1/conversations/${myConv}/messages`, { token: otherMember }),
         api.post(`/v1/conversations/${myConv}/messages`, { token: otherMember, body: { message: 'x' } }),
-        api.get(`/v1/conversations/${myConv}/messages`, { token: other.apiKey, query: { externalUserID: 'same-name' } }),
-        api.post(`/v1/conversations/${myConv}/messages`, { token: other.apiKey, body: { message: 'concierge of org 2' } }),
+        api.get(`/v1/conversations/${myConv}/messages`, {
+          token: other.apiKey,
+          query: { externalUserID: 'same-name' },
+        }),
+        api.post(`/v1/conversations/${myConv}/messages`, {
+          token: other.apiKey,
+          body: { message: 'concierge of org 2' },
+        }),
         api.post(`/v1/conversations/${myConv}/read`, { token: other.apiKey, body: { messageID: 'x' } }),
         api.get(`/v1/conversations/${myConv}/stream`, { token: other.apiKey, query: { externalUserID: 'same-name' } }),
       ];
@@ -162,8 +193,10 @@ for (const store of STORES) {
     test('read marks move forward only and drive unreadCount', async () => {
       const token = await api.memberToken(key, 'reader');
       const id = await api.openConversation(token);
-      const m1 = (await api.post(`/v1/conversations/${id}/messages`, { token: key, body: { message: 'one' } })).json.message;
-      const m2 = (await api.post(`/v1/conversations/${id}/messages`, { token: key, body: { message: 'two' } })).json.message;
+      const m1 = (await api.post(`/v1/conversations/${id}/messages`, { token: key, body: { message: 'one' } })).json
+        .message;
+      const m2 = (await api.post(`/v1/conversations/${id}/messages`, { token: key, body: { message: 'two' } })).json
+        .message;
       await api.send(token, id, 'mine does not count');
       let conv = (await api.get(`/v1/conversations/${id}`, { token })).json;
       assert.equal(conv.unreadCount, 2);

@@ -32,7 +32,10 @@ function documentedCodes(markdown: string): Row[] {
       continue;
     }
     inTable = true;
-    const cells = line.split('|').slice(1, -1).map((c) => c.trim());
+    const cells = line
+      .split('|')
+      .slice(1, -1)
+      .map((c) => c.trim());
     if (cells[0] === 'code' || /^-+$/.test(cells[0] ?? '')) continue;
     const code = /^`([A-Z][A-Z0-9_]*)`$/.exec(cells[0] ?? '');
     assert.ok(code !== null, `docs/errors.md line ${i + 1}: first cell is not a \`CODE\`: ${line}`);
@@ -60,7 +63,8 @@ test('docs/errors.md lists every error code with its status and retry flag, and 
     const row = seen.get(code);
     if (row === undefined) problems.push(`${code} (${spec.status}) is missing`);
     else {
-      if (row.status !== spec.status) problems.push(`${code} is listed as ${row.status}, the server sends ${spec.status}`);
+      if (row.status !== spec.status)
+        problems.push(`${code} is listed as ${row.status}, the server sends ${spec.status}`);
       if (row.retryable !== spec.retryable)
         problems.push(`${code} is listed as retryable=${row.retryable}, the table says ${spec.retryable}`);
     }

@@ -20,7 +20,8 @@ for (const store of STORES) {
     after(() => close());
 
     const count = async () =>
-      (await api.get(`/v1/conversations/${id}/messages`, { token, query: { limit: '100' } })).json.messages.length as number;
+      (await api.get(`/v1/conversations/${id}/messages`, { token, query: { limit: '100' } })).json.messages
+        .length as number;
 
     test('a retried send with the same key posts once and replays the original answer', async () => {
       const before = await count();
@@ -49,7 +50,11 @@ for (const store of STORES) {
       const headers = { 'content-type': 'application/json', 'idempotency-key': k2 };
       const path = `/v1/conversations/${id}/messages`;
       await api.post(path, { token: server.org.apiKey, rawBody: '{"message":"ab","authorID":"agent"}', headers });
-      const same = await api.post(path, { token: server.org.apiKey, rawBody: '{ "authorID" : "agent", "message": "ab" }', headers });
+      const same = await api.post(path, {
+        token: server.org.apiKey,
+        rawBody: '{ "authorID" : "agent", "message": "ab" }',
+        headers,
+      });
       assert.equal(same.headers.get('idempotent-replayed'), 'true');
     });
 
@@ -109,14 +114,30 @@ for (const store of STORES) {
     test('every POST honours a key: exchange replays the very same token, conversations open once', async () => {
       const key = randomUUID();
       const body = { externalUserID: 'idem-exchange' };
-      const a = await api.post('/v1/auth/exchange', { token: server.org.apiKey, body, headers: { 'idempotency-key': key } });
+      const a = await api.post('/v1/auth/exchange', {
+        token: server.org.apiKey,
+        body,
+        headers: { 'idempotency-key': key },
+      });
       await new Promise((r) => setTimeout(r, 5));
-      const b = await api.post('/v1/auth/exchange', { token: server.org.apiKey, body, headers: { 'idempotency-key': key } });
+      const b = await api.post('/v1/auth/exchange', {
+        token: server.org.apiKey,
+        body,
+        headers: { 'idempotency-key': key },
+      });
       assert.equal(b.headers.get('idempotent-replayed'), 'true');
       assert.equal(b.json.accessToken, a.json.accessToken);
       const ck = randomUUID();
-      const c1 = await api.post('/v1/conversations', { token, body: { title: 'once' }, headers: { 'idempotency-key': ck } });
-      const c2 = await api.post('/v1/conversations', { token, body: { title: 'once' }, headers: { 'idempotency-key': ck } });
+      const c1 = await api.post('/v1/conversations', {
+        token,
+        body: { title: 'once' },
+        headers: { 'idempotency-key': ck },
+      });
+      const c2 = await api.post('/v1/conversations', {
+        token,
+        body: { title: 'once' },
+        headers: { 'idempotency-key': ck },
+      });
       assert.equal(c1.status, 201);
       assert.equal(c2.status, 201);
       assert.equal(c2.json.id, c1.json.id);

@@ -31,7 +31,8 @@ test('a database made by schema v1 is migrated at start-up with its data intact 
       const token = await api.memberToken(apiKey, 'old-member');
       const id = await api.openConversation(token);
       await api.send(token, id, 'mine');
-      for (let i = 0; i < 3; i++) await api.post(`/v1/conversations/${id}/messages`, { token: apiKey, body: { message: `r${i}` } });
+      for (let i = 0; i < 3; i++)
+        await api.post(`/v1/conversations/${id}/messages`, { token: apiKey, body: { message: `r${i}` } });
       assert.equal((await api.get(`/v1/conversations/${id}`, { token })).json.unreadCount, 3);
     } finally {
       await server.stop();
@@ -48,7 +49,10 @@ test('a database made by schema v1 is migrated at start-up with its data intact 
       const token = await api.memberToken(apiKey, 'old-member');
       const list = (await api.get('/v1/conversations', { token })).json;
       assert.equal(list.conversations[0].unreadCount, 3);
-      assert.equal((await api.get(`/v1/conversations/${list.conversations[0].id}/messages`, { token })).json.messages.length, 4);
+      assert.equal(
+        (await api.get(`/v1/conversations/${list.conversations[0].id}/messages`, { token })).json.messages.length,
+        4,
+      );
     } finally {
       await again.stop();
     }

@@ -9,11 +9,13 @@ import { Api, errorCode, RawStream, STORES, TestServer, type CallResult, type Wi
  * single-instance store, so these run only on PostgreSQL.
  */
 const NETWORKED = STORES.filter((s) => s.name === 'postgres');
-if (NETWORKED.length === 0) test('multi-instance suite: needs PostgreSQL (CONCIERGE_TEST_PG_URL)', { skip: true }, () => {});
+if (NETWORKED.length === 0)
+  test('multi-instance suite: needs PostgreSQL (CONCIERGE_TEST_PG_URL)', { skip: true }, () => {});
 
 const ARGS = ['--rate-limit', '0', '--max-streams-per-member', '100'];
 
-const messageOf = (e: WireEvent): string | null => (e.event === undefined ? (JSON.parse(e.data) as { id: string }).id : null);
+const messageOf = (e: WireEvent): string | null =>
+  e.event === undefined ? (JSON.parse(e.data) as { id: string }).id : null;
 const orgMessageOf = (e: WireEvent): string | null =>
   e.event === 'message' ? (JSON.parse(e.data) as { message: { id: string } }).message.id : null;
 
@@ -119,7 +121,10 @@ for (const store of NETWORKED) {
       db = await store.fresh();
       // The first makes the schema and the org; the other two start together on it.
       const first = await TestServer.start(db.url, { args: ARGS });
-      servers = [first, ...(await Promise.all([TestServer.start(db.url, { args: ARGS }), TestServer.start(db.url, { args: ARGS })]))];
+      servers = [
+        first,
+        ...(await Promise.all([TestServer.start(db.url, { args: ARGS }), TestServer.start(db.url, { args: ARGS })])),
+      ];
       apis = servers.map((s) => new Api(s.url));
       key = first.org.apiKey;
     });
@@ -151,7 +156,9 @@ for (const store of NETWORKED) {
         await s.until(() => s.retry !== undefined);
         return s;
       };
-      const conversation = await Promise.all(apis.map((a) => open(a, `/v1/conversations/${conversationID}/stream`, token)));
+      const conversation = await Promise.all(
+        apis.map((a) => open(a, `/v1/conversations/${conversationID}/stream`, token)),
+      );
       const member = await Promise.all(apis.map((a) => open(a, '/v1/stream', token)));
       const org = await Promise.all(apis.map((a) => open(a, '/v1/stream', key)));
       return { conversation, member, org, all: [...conversation, ...member, ...org] };
@@ -168,10 +175,13 @@ for (const store of NETWORKED) {
           for (let i = 0; i < perInstance; i += 4)
             await Promise.all(
               [0, 1, 2, 3].map(async (j) => {
-                const via = j % 2 === 0 ? api.send(token, id, `i${n} m${i + j}`) : api.post(`/v1/conversations/${id}/messages`, {
-                  token: key,
-                  body: { message: `i${n} c${i + j}`, authorID: 'agent' },
-                });
+                const via =
+                  j % 2 === 0
+                    ? api.send(token, id, `i${n} m${i + j}`)
+                    : api.post(`/v1/conversations/${id}/messages`, {
+                        token: key,
+                        body: { message: `i${n} c${i + j}`, authorID: 'agent' },
+                      });
                 const r = await via;
                 assert.equal(r.status, 200, r.text);
               }),
@@ -180,7 +190,8 @@ for (const store of NETWORKED) {
       );
       const all = await history(token, id);
       assert.equal(all.length, perInstance * apis.length);
-      for (const s of streams.conversation) await s.until(() => ids(s, messageOf).length >= all.length, 20_000, 'messages');
+      for (const s of streams.conversation)
+        await s.until(() => ids(s, messageOf).length >= all.length, 20_000, 'messages');
       for (const s of [...streams.member, ...streams.org])
         await s.until(() => ids(s, orgMessageOf).length >= all.length, 20_000, 'message events');
       await sleep(200); // anything sent twice would have arrived by now
@@ -199,7 +210,10 @@ for (const store of NETWORKED) {
       for (let round = 0; round < 10; round++) {
         const k = randomUUID();
         const results = await Promise.all(
-          apis.flatMap((api) => [api.send(token, id, `once ${round}`, { 'idempotency-key': k }), api.send(token, id, `once ${round}`, { 'idempotency-key': k })]),
+          apis.flatMap((api) => [
+            api.send(token, id, `once ${round}`, { 'idempotency-key': k }),
+            api.send(token, id, `once ${round}`, { 'idempotency-key': k }),
+          ]),
         );
         const ok = results.filter((r) => r.status === 200);
         for (const r of results) {
@@ -209,7 +223,11 @@ for (const store of NETWORKED) {
         }
         assert.ok(ok.length >= apis.length, `round ${round}: ${results.map((r) => r.status).join(',')}`);
         assert.equal(new Set(ok.map((r) => r.json.message.id)).size, 1, `round ${round}: one message`);
-        assert.equal(ok.filter((r) => r.headers.get('idempotent-replayed') === null).length, 1, 'exactly one original answer');
+        assert.equal(
+          ok.filter((r) => r.headers.get('idempotent-replayed') === null).length,
+          1,
+          'exactly one original answer',
+        );
         for (const r of ok) assert.equal(r.text, ok[0]!.text);
       }
       assert.equal((await history(token, id)).length, 10);
@@ -258,7 +276,9 @@ for (const store of NETWORKED) {
       const token = await apis[0]!.memberToken(key, 'listener');
       const id = await apis[0]!.openConversation(token);
       const watcher = servers[1]!;
-      const stream = await RawStream.open(`${watcher.url}/v1/conversations/${id}/stream`, { authorization: `Bearer ${token}` });
+      const stream = await RawStream.open(`${watcher.url}/v1/conversations/${id}/stream`, {
+        authorization: `Bearer ${token}`,
+      });
       await stream.until(() => stream.retry !== undefined);
       // Connected to the maintenance database: a database cannot refuse connections while we sit in it.
       const admin = new pg.Client({ connectionString: process.env.CONCIERGE_TEST_PG_URL });
@@ -297,14 +317,19 @@ for (const store of NETWORKED) {
           await admin.query('SELECT pg_terminate_backend($1)', [before]);
           await Promise.all(
             [0, 2].map(async (n) => {
-              for (let i = 0; i < 5; i++) assert.equal((await apis[n]!.send(token, id, `cut ${cut} i${n} #${i}`)).status, 200);
+              for (let i = 0; i < 5; i++)
+                assert.equal((await apis[n]!.send(token, id, `cut ${cut} i${n} #${i}`)).status, 200);
             }),
           );
           total += 10;
-          await waitUntil(async () => {
-            const now = await listenerPid();
-            return now !== null && now !== before;
-          }, 15_000, 'the LISTEN connection to come back');
+          await waitUntil(
+            async () => {
+              const now = await listenerPid();
+              return now !== null && now !== before;
+            },
+            15_000,
+            'the LISTEN connection to come back',
+          );
         }
         for (let i = 0; i < 5; i++) assert.equal((await apis[2]!.send(token, id, `after ${i}`)).status, 200);
         total += 5;

@@ -28,7 +28,10 @@ for (const store of STORES) {
       const r = await api.get('/metrics');
       assert.equal(r.status, 200);
       assert.match(r.headers.get('content-type') ?? '', /^text\/plain/);
-      assert.match(r.text, /concierge_http_requests_total\{route="\/v1\/conversations",method="GET",status="422"\} \d+/);
+      assert.match(
+        r.text,
+        /concierge_http_requests_total\{route="\/v1\/conversations",method="GET",status="422"\} \d+/,
+      );
       assert.match(r.text, /concierge_http_request_duration_seconds_bucket/);
       assert.match(r.text, /concierge_sse_streams_open \d+/);
     });
@@ -87,20 +90,25 @@ for (const store of STORES) {
         const id = await api.openConversation(token, { title: 'Keep me' });
         const sent = await Promise.all(Array.from({ length: 30 }, (_, i) => api.send(token, id, `n${i}`)));
         assert.ok(sent.every((r) => r.status === 200));
-        const beforeHistory = (await api.get(`/v1/conversations/${id}/messages`, { token, query: { limit: '100' } })).json;
+        const beforeHistory = (await api.get(`/v1/conversations/${id}/messages`, { token, query: { limit: '100' } }))
+          .json;
         const code = await server.stop();
         assert.equal(code, 0);
         await server.restart();
         api = new Api(server.url);
         assert.doesNotMatch(server.stdout, /First start/);
-        const afterHistory = (await api.get(`/v1/conversations/${id}/messages`, { token, query: { limit: '100' } })).json;
+        const afterHistory = (await api.get(`/v1/conversations/${id}/messages`, { token, query: { limit: '100' } }))
+          .json;
         assert.deepEqual(afterHistory, beforeHistory);
         const list = (await api.get('/v1/conversations', { token })).json;
         assert.equal(list.conversations[0].title, 'Keep me');
         assert.equal((await api.get('/v1/members/durable', { token: server.org.apiKey })).json.displayName, 'D');
         // Cursors stay valid across restarts.
         const page = (await api.get(`/v1/conversations/${id}/messages`, { token, query: { limit: '10' } })).json;
-        assert.equal((await api.get(`/v1/conversations/${id}/messages`, { token, query: { cursor: page.nextCursor } })).status, 200);
+        assert.equal(
+          (await api.get(`/v1/conversations/${id}/messages`, { token, query: { cursor: page.nextCursor } })).status,
+          200,
+        );
       } finally {
         await close();
       }
@@ -120,11 +128,13 @@ for (const store of STORES) {
         const ok = results.filter((r) => !(r instanceof Error) && (r as { status: number }).status === 200).length;
         await server.restart();
         const again = new Api(server.url);
-        const stored = (await again.get(`/v1/conversations/${id}/messages`, { token, query: { limit: '100' } })).json.messages.length;
+        const stored = (await again.get(`/v1/conversations/${id}/messages`, { token, query: { limit: '100' } })).json
+          .messages.length;
         // Every send answered 200 is stored: nothing acknowledged is lost.
         assert.ok(stored >= ok, `${stored} stored < ${ok} acknowledged`);
         for (const r of results)
-          if (!(r instanceof Error)) assert.ok([200, 503].includes((r as { status: number }).status), String((r as { status: number }).status));
+          if (!(r instanceof Error))
+            assert.ok([200, 503].includes((r as { status: number }).status), String((r as { status: number }).status));
       } finally {
         await close();
       }

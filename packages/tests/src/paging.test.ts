@@ -16,7 +16,9 @@ for (const store of STORES) {
       token = await api.memberToken(server.org.apiKey, 'pager');
       id = await api.openConversation(token);
       for (let i = 0; i < 250; i += 25)
-        await Promise.all(Array.from({ length: 25 }, (_, j) => api.send(token, id, `m${String(i + j).padStart(3, '0')}`)));
+        await Promise.all(
+          Array.from({ length: 25 }, (_, j) => api.send(token, id, `m${String(i + j).padStart(3, '0')}`)),
+        );
     });
     after(() => close());
 
@@ -28,7 +30,10 @@ for (const store of STORES) {
       const all: string[] = [];
       do {
         const page: { messages: Array<{ id: string }>; nextCursor: string | null } = (
-          await api.get(`/v1/conversations/${id}/messages`, { token, query: { limit: '100', ...(c !== null && { cursor: c }) } })
+          await api.get(`/v1/conversations/${id}/messages`, {
+            token,
+            query: { limit: '100', ...(c !== null && { cursor: c }) },
+          })
         ).json;
         all.push(...page.messages.map((m) => m.id));
         c = page.nextCursor;
@@ -94,11 +99,16 @@ for (const store of STORES) {
       const page = (await api.get(`/v1/conversations/${id}/messages`, { token, query: { limit: '5' } })).json;
       const good = page.nextCursor as string;
       const [body, mac] = good.split('.');
-      const forged = `${Buffer.from(Buffer.from(body!, 'base64url').toString().replace(/:[0-9a-z]+$/, ':1')).toString('base64url')}.${mac}`;
+      const forged = `${Buffer.from(
+        Buffer.from(body!, 'base64url')
+          .toString()
+          .replace(/:[0-9a-z]+$/, ':1'),
+      ).toString('base64url')}.${mac}`;
       const other = await api.openConversation(token);
       await api.send(token, other, 'x');
       await api.send(token, other, 'y');
-      const foreign = (await api.get(`/v1/conversations/${other}/messages`, { token, query: { limit: '1' } })).json.nextCursor;
+      const foreign = (await api.get(`/v1/conversations/${other}/messages`, { token, query: { limit: '1' } })).json
+        .nextCursor;
       for (const cursor of ['garbage', '', '.', `${good}x`, forged, foreign, 'a'.repeat(600), `${body}.`]) {
         const r = await api.get(`/v1/conversations/${id}/messages`, { token, query: { cursor } });
         assert.equal(r.status, 400, cursor);

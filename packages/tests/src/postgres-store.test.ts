@@ -38,10 +38,15 @@ for (const store of STORES) {
         ['title', () => api.post('/v1/conversations', { token, body: { title: 'x\u0000' } }), 'title'],
         [
           'exchange profile',
-          () => api.post('/v1/auth/exchange', { token: key, body: { externalUserID: 'nul-2', displayName: 'A\u0000' } }),
+          () =>
+            api.post('/v1/auth/exchange', { token: key, body: { externalUserID: 'nul-2', displayName: 'A\u0000' } }),
           'displayName',
         ],
-        ['member profile', () => api.put('/v1/members/nul-tester', { token: key, body: { tier: '\u0000gold' } }), 'tier'],
+        [
+          'member profile',
+          () => api.put('/v1/members/nul-tester', { token: key, body: { tier: '\u0000gold' } }),
+          'tier',
+        ],
       ];
       for (const [what, call, field] of cases) {
         const r = await call();
@@ -63,7 +68,8 @@ for (const store of STORES) {
       for (let round = 0; round < 8; round++) {
         const doomed = `doomed-${round}`;
         await api.memberToken(key, doomed);
-        const gone = (await api.post('/v1/conversations', { token: key, body: { externalUserID: doomed } })).json.id as string;
+        const gone = (await api.post('/v1/conversations', { token: key, body: { externalUserID: doomed } })).json
+          .id as string;
         const keeper = await api.memberToken(key, `keeper-${round}`);
         const kept = await api.openConversation(keeper);
         const replies = Array.from({ length: 10 }, (_, i) =>
@@ -114,7 +120,9 @@ for (const store of POSTGRES) {
         const api = new Api(server.url);
         const token = await api.memberToken(server.org.apiKey, 'cut-off');
         const id = await api.openConversation(token);
-        const stream = await RawStream.open(`${server.url}/v1/conversations/${id}/stream`, { authorization: `Bearer ${token}` });
+        const stream = await RawStream.open(`${server.url}/v1/conversations/${id}/stream`, {
+          authorization: `Bearer ${token}`,
+        });
         await stream.until(() => stream.retry !== undefined);
         const dbName = new URL(server.databaseURL).pathname.slice(1);
         let sent = 0;
@@ -186,10 +194,19 @@ for (const store of POSTGRES) {
         const client = new pg.Client({ connectionString: db.url });
         await client.connect();
         try {
-          const versions = (await client.query('SELECT version FROM concierge_migrations ORDER BY version')).rows.map((r) => r.version);
-          assert.deepEqual(versions, versions.map((_, i) => i + 1), 'each version applied exactly once');
+          const versions = (await client.query('SELECT version FROM concierge_migrations ORDER BY version')).rows.map(
+            (r) => r.version,
+          );
+          assert.deepEqual(
+            versions,
+            versions.map((_, i) => i + 1),
+            'each version applied exactly once',
+          );
           assert.ok(versions.length >= 1);
-          assert.equal((await client.query(`SELECT count(*)::int AS n FROM meta WHERE key = 'server_secret'`)).rows[0].n, 1);
+          assert.equal(
+            (await client.query(`SELECT count(*)::int AS n FROM meta WHERE key = 'server_secret'`)).rows[0].n,
+            1,
+          );
         } finally {
           await client.end();
         }
@@ -216,9 +233,8 @@ for (const store of POSTGRES) {
     test('with --migrate false an unmigrated database is refused until `concierge migrate` runs', async () => {
       const db = await store.fresh();
       try {
-        await assert.rejects(
-          TestServer.start(db.url, { args: ['--migrate', 'false'] }),
-          (error: Error) => /concierge migrate/.test(error.message),
+        await assert.rejects(TestServer.start(db.url, { args: ['--migrate', 'false'] }), (error: Error) =>
+          /concierge migrate/.test(error.message),
         );
         const { stdout } = await cli(['migrate'], db.url);
         assert.match(stdout, /migrations applied/);
@@ -249,7 +265,9 @@ for (const store of POSTGRES) {
         await api.send(token, id, 'from the member');
         const replies = [];
         for (let i = 0; i < 3; i++)
-          replies.push((await api.post(`/v1/conversations/${id}/messages`, { token: key, body: { message: `reply ${i}` } })).json);
+          replies.push(
+            (await api.post(`/v1/conversations/${id}/messages`, { token: key, body: { message: `reply ${i}` } })).json,
+          );
         await api.post(`/v1/conversations/${id}/read`, { token, body: { messageID: replies[0].message.id } });
         const expected = (await api.get(`/v1/conversations/${id}`, { token })).json.unreadCount;
         assert.equal(expected, 2);
@@ -266,7 +284,10 @@ for (const store of POSTGRES) {
           const again = new Api(server.url);
           assert.equal((await again.get(`/v1/conversations/${id}`, { token })).json.unreadCount, expected);
           await again.post(`/v1/conversations/${id}/messages`, { token: key, body: { message: 'one more' } });
-          assert.equal((await again.get('/v1/conversations', { token })).json.conversations[0].unreadCount, expected + 1);
+          assert.equal(
+            (await again.get('/v1/conversations', { token })).json.conversations[0].unreadCount,
+            expected + 1,
+          );
         } finally {
           await server.stop();
         }
@@ -281,7 +302,9 @@ for (const store of POSTGRES) {
         await cli(['migrate'], db.url);
         const client = new pg.Client({ connectionString: db.url });
         await client.connect();
-        await client.query('INSERT INTO concierge_migrations (version) SELECT max(version) + 1 FROM concierge_migrations');
+        await client.query(
+          'INSERT INTO concierge_migrations (version) SELECT max(version) + 1 FROM concierge_migrations',
+        );
         await client.end();
         await assert.rejects(TestServer.start(db.url), (error: Error) => /newer than this build/.test(error.message));
       } finally {

@@ -40,7 +40,8 @@ for (const store of STORES) {
       member = await api.memberToken(server.org.apiKey, 'prop');
       conversation = await api.openConversation(member);
       for (let i = 0; i < 3; i++) await api.send(member, conversation, `seed ${i}`);
-      cursor = (await api.get(`/v1/conversations/${conversation}/messages`, { token: member, query: { limit: '1' } })).json.nextCursor;
+      cursor = (await api.get(`/v1/conversations/${conversation}/messages`, { token: member, query: { limit: '1' } }))
+        .json.nextCursor;
     });
     after(() => close());
 
@@ -52,18 +53,20 @@ for (const store of STORES) {
     const jsonValue = fc.jsonValue({ maxDepth: 3 });
     const bodyArb = fc.oneof(
       jsonValue.map((v) => JSON.stringify(v)),
-      fc.record(
-        {
-          message: fc.oneof(anyText, jsonValue),
-          externalUserID: fc.oneof(anyText, jsonValue),
-          title: fc.oneof(anyText, jsonValue),
-          type: fc.oneof(anyText, jsonValue),
-          messageID: fc.oneof(anyText, jsonValue),
-          displayName: fc.oneof(anyText, jsonValue),
-          authorID: fc.oneof(anyText, jsonValue),
-        },
-        { requiredKeys: [] },
-      ).map((o) => JSON.stringify(o)),
+      fc
+        .record(
+          {
+            message: fc.oneof(anyText, jsonValue),
+            externalUserID: fc.oneof(anyText, jsonValue),
+            title: fc.oneof(anyText, jsonValue),
+            type: fc.oneof(anyText, jsonValue),
+            messageID: fc.oneof(anyText, jsonValue),
+            displayName: fc.oneof(anyText, jsonValue),
+            authorID: fc.oneof(anyText, jsonValue),
+          },
+          { requiredKeys: [] },
+        )
+        .map((o) => JSON.stringify(o)),
       anyText,
     );
 
@@ -75,8 +78,17 @@ for (const store of STORES) {
           credential,
           fc.oneof(fc.constant('real'), anyText),
           fc.option(bodyArb, { nil: undefined }),
-          fc.constantFrom('application/json', 'application/json; charset=utf-8', 'text/plain', 'application/octet-stream', ''),
-          fc.dictionary(fc.constantFrom('limit', 'cursor', 'externalUserID', 'after', 'ticket', 'x'), fc.oneof(anyText, fc.constant(cursor))),
+          fc.constantFrom(
+            'application/json',
+            'application/json; charset=utf-8',
+            'text/plain',
+            'application/octet-stream',
+            '',
+          ),
+          fc.dictionary(
+            fc.constantFrom('limit', 'cursor', 'externalUserID', 'after', 'ticket', 'x'),
+            fc.oneof(anyText, fc.constant(cursor)),
+          ),
           fc.option(anyText, { nil: undefined }),
           fc.option(fc.oneof(anyText, fc.constant(cursor)), { nil: undefined }),
           async ([method, template], cred, idChoice, body, contentType, query, idemKey, lastEventId) => {

@@ -23,9 +23,13 @@ for (const store of STORES) {
       const keeper = await api.memberToken(key, 'keeper');
       const id = await api.openConversation(token);
       const keeperConv = await api.openConversation(keeper);
-      const a = await RawStream.open(`${server.url}/v1/conversations/${id}/stream`, { authorization: `Bearer ${token}` });
+      const a = await RawStream.open(`${server.url}/v1/conversations/${id}/stream`, {
+        authorization: `Bearer ${token}`,
+      });
       const b = await RawStream.open(`${server.url}/v1/stream`, { authorization: `Bearer ${token}` });
-      const k = await RawStream.open(`${server.url}/v1/conversations/${keeperConv}/stream`, { authorization: `Bearer ${keeper}` });
+      const k = await RawStream.open(`${server.url}/v1/conversations/${keeperConv}/stream`, {
+        authorization: `Bearer ${keeper}`,
+      });
       await Promise.all([a, b, k].map((s) => s.until(() => s.retry !== undefined)));
       await api.post('/v1/members/to-revoke/revoke-tokens', { token: key });
       await a.waitForEnd(2000);
@@ -40,10 +44,15 @@ for (const store of STORES) {
       const token = await api.memberToken(key, 'to-remove');
       const conv = await api.openConversation(token);
       const s = await RawStream.open(`${server.url}/v1/stream`, { authorization: `Bearer ${token}` });
-      const byServer = await RawStream.open(`${server.url}/v1/stream?externalUserID=to-remove`, { authorization: `Bearer ${key}` });
-      const convByServer = await RawStream.open(`${server.url}/v1/conversations/${conv}/stream?externalUserID=to-remove`, {
+      const byServer = await RawStream.open(`${server.url}/v1/stream?externalUserID=to-remove`, {
         authorization: `Bearer ${key}`,
       });
+      const convByServer = await RawStream.open(
+        `${server.url}/v1/conversations/${conv}/stream?externalUserID=to-remove`,
+        {
+          authorization: `Bearer ${key}`,
+        },
+      );
       const orgWide = await RawStream.open(`${server.url}/v1/stream`, { authorization: `Bearer ${key}` });
       for (const x of [s, byServer, convByServer, orgWide]) await x.until(() => x.retry !== undefined);
       await api.delete('/v1/members/to-remove', { token: key });
@@ -58,8 +67,12 @@ for (const store of STORES) {
         const created = JSON.parse(
           (await cli(['keys', 'create', '--org', short.server.org.orgID, '--json'], short.server.databaseURL)).stdout,
         );
-        const doomed = await RawStream.open(`${short.server.url}/v1/stream`, { authorization: `Bearer ${created.apiKey}` });
-        const kept = await RawStream.open(`${short.server.url}/v1/stream`, { authorization: `Bearer ${short.server.org.apiKey}` });
+        const doomed = await RawStream.open(`${short.server.url}/v1/stream`, {
+          authorization: `Bearer ${created.apiKey}`,
+        });
+        const kept = await RawStream.open(`${short.server.url}/v1/stream`, {
+          authorization: `Bearer ${short.server.org.apiKey}`,
+        });
         await doomed.until(() => doomed.comments.includes('heartbeat'));
         await cli(['keys', 'revoke', created.keyID, '--org', short.server.org.orgID], short.server.databaseURL);
         await doomed.waitForEnd(3000);
@@ -84,9 +97,12 @@ for (const store of STORES) {
       assert.deepEqual(empty.messages, []);
       await api.send(token, id, 'first');
       await api.send(token, id, 'second');
-      const fromStart = await RawStream.open(`${server.url}/v1/conversations/${id}/stream?after=${encodeURIComponent(empty.latestCursor)}`, {
-        authorization: `Bearer ${token}`,
-      });
+      const fromStart = await RawStream.open(
+        `${server.url}/v1/conversations/${id}/stream?after=${encodeURIComponent(empty.latestCursor)}`,
+        {
+          authorization: `Bearer ${token}`,
+        },
+      );
       await fromStart.waitForEvents(2);
       fromStart.close();
       const page = (await api.get(`/v1/conversations/${id}/messages`, { token })).json;
@@ -166,9 +182,15 @@ for (const store of STORES) {
         const conv = await api.openConversation(token);
         convs.push(conv);
         await api.send(token, conv, `secret of ${name}`);
-        const reply = await api.post(`/v1/conversations/${conv}/messages`, { token: serverKey, body: { message: 'reply' } });
+        const reply = await api.post(`/v1/conversations/${conv}/messages`, {
+          token: serverKey,
+          body: { message: 'reply' },
+        });
         await api.post(`/v1/conversations/${conv}/read`, { token, body: { messageID: reply.json.message.id } });
-        await api.post(`/v1/conversations/${conv}/read`, { token: serverKey, body: { messageID: reply.json.message.id } });
+        await api.post(`/v1/conversations/${conv}/read`, {
+          token: serverKey,
+          body: { messageID: reply.json.message.id },
+        });
         await api.post(`/v1/conversations/${conv}/typing`, { token });
         await api.post(`/v1/conversations/${conv}/typing`, { token: serverKey });
       }
@@ -179,11 +201,21 @@ for (const store of STORES) {
       await watchers.org1.until(() => watchers.org1.events.some((e) => e.data.includes('marker')));
       await new Promise((r) => setTimeout(r, 200));
       const [bConv, cConv] = convs as [string, string];
-      assert.deepEqual(watchers.aConv.events.map((e) => JSON.parse(e.data).body), ['marker']);
-      assert.deepEqual(watchers.aAll.events.map((e) => e.event), ['message']);
+      assert.deepEqual(
+        watchers.aConv.events.map((e) => JSON.parse(e.data).body),
+        ['marker'],
+      );
+      assert.deepEqual(
+        watchers.aAll.events.map((e) => e.event),
+        ['message'],
+      );
       for (const e of watchers.org1.events) assert.ok(!e.data.includes(cConv), `org 1 saw org 2: ${e.data}`);
-      assert.ok(watchers.org1.events.some((e) => e.data.includes(bConv)), 'org stream sees its own members');
-      for (const e of watchers.org2.events) assert.ok(!e.data.includes(bConv) && !e.data.includes(aConv), `org 2 saw org 1: ${e.data}`);
+      assert.ok(
+        watchers.org1.events.some((e) => e.data.includes(bConv)),
+        'org stream sees its own members',
+      );
+      for (const e of watchers.org2.events)
+        assert.ok(!e.data.includes(bConv) && !e.data.includes(aConv), `org 2 saw org 1: ${e.data}`);
       assert.ok(watchers.org2.events.some((e) => e.data.includes(cConv)));
       const types = new Set(watchers.org2.events.map((e) => e.event));
       for (const t of ['conversation', 'message', 'read', 'typing']) assert.ok(types.has(t), `org2 saw ${[...types]}`);
@@ -199,7 +231,9 @@ for (const store of STORES) {
       const server = short.server;
       const token = await api.memberToken(key, 'expiring');
       const id = await api.openConversation(token);
-      const s = await RawStream.open(`${server.url}/v1/conversations/${id}/stream`, { authorization: `Bearer ${token}` });
+      const s = await RawStream.open(`${server.url}/v1/conversations/${id}/stream`, {
+        authorization: `Bearer ${token}`,
+      });
       await api.send(token, id, 'before expiry');
       await s.waitForEvents(1);
       await s.waitForEnd(5000);
@@ -214,7 +248,6 @@ for (const store of STORES) {
       again.close();
       await short.close();
     });
-
   });
 
   describe(`SSE on shutdown [${store.name}]`, () => {
@@ -224,7 +257,9 @@ for (const store of STORES) {
         let api = new Api(server.url);
         const token = await api.memberToken(server.org.apiKey, 'deployed');
         const id = await api.openConversation(token);
-        const s = await RawStream.open(`${server.url}/v1/conversations/${id}/stream`, { authorization: `Bearer ${token}` });
+        const s = await RawStream.open(`${server.url}/v1/conversations/${id}/stream`, {
+          authorization: `Bearer ${token}`,
+        });
         await api.send(token, id, 'before deploy');
         await s.waitForEvents(1);
         const stopped = server.stop();

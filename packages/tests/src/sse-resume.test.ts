@@ -101,7 +101,10 @@ for (const store of STORES) {
       let cursor: string | null = null;
       do {
         const page: { messages: Array<{ id: string }>; nextCursor: string | null } = (
-          await api.get(`/v1/conversations/${id}/messages`, { token, query: { limit: '100', ...(cursor !== null && { cursor }) } })
+          await api.get(`/v1/conversations/${id}/messages`, {
+            token,
+            query: { limit: '100', ...(cursor !== null && { cursor }) },
+          })
         ).json;
         ids.push(...page.messages.map((m) => m.id));
         cursor = page.nextCursor;
@@ -115,19 +118,32 @@ for (const store of STORES) {
       const id = await api.openConversation(token);
       // Clients start live from an empty conversation, so they must end up with exactly the whole history.
       const clients = [
-        ...Array.from({ length: 4 }, () => new ResumingClient(() => server.url, `/v1/conversations/${id}/stream`, token, messageID)),
+        ...Array.from(
+          { length: 4 },
+          () => new ResumingClient(() => server.url, `/v1/conversations/${id}/stream`, token, messageID),
+        ),
         new ResumingClient(() => server.url, '/v1/stream', token, globalMessageID),
         new ResumingClient(() => server.url, '/v1/stream', key, globalMessageID),
       ];
       for (const c of clients) c.start();
       // Each live start carries a resume point (an id-only frame); drops begin once every client holds one.
       const ready = Date.now() + 10_000;
-      while (clients.some((c) => c.currentLastId === undefined) && Date.now() < ready) await new Promise((r) => setTimeout(r, 20));
+      while (clients.some((c) => c.currentLastId === undefined) && Date.now() < ready)
+        await new Promise((r) => setTimeout(r, 20));
       let sent = 0;
       const senders = [
         (i: number) => api.send(token, id, `member ${i}`),
-        (i: number) => api.post(`/v1/conversations/${id}/messages`, { token: key, body: { message: `concierge ${i}`, authorID: 'agent' } }),
-        (i: number) => api.post(`/v1/conversations/${id}/messages`, { token: key, query: { externalUserID: 'resumer' }, body: { message: `backend ${i}` } }),
+        (i: number) =>
+          api.post(`/v1/conversations/${id}/messages`, {
+            token: key,
+            body: { message: `concierge ${i}`, authorID: 'agent' },
+          }),
+        (i: number) =>
+          api.post(`/v1/conversations/${id}/messages`, {
+            token: key,
+            query: { externalUserID: 'resumer' },
+            body: { message: `backend ${i}` },
+          }),
       ];
       const dropper = setInterval(() => {
         const c = clients[Math.floor(Math.random() * clients.length)]!;
@@ -156,13 +172,18 @@ for (const store of STORES) {
         assert.equal(new Set(c.received).size, c.received.length, `client ${i} saw a repeat`);
         assert.deepEqual(c.received, history, `client ${i}: ${c.received.length} of ${history.length}`);
       }
-      assert.ok(clients.every((c) => c.reconnects >= 3), `reconnects: ${clients.map((c) => c.reconnects)}`);
+      assert.ok(
+        clients.every((c) => c.reconnects >= 3),
+        `reconnects: ${clients.map((c) => c.reconnects)}`,
+      );
     });
 
     test('a resume point 300 messages back replays them all in order, then goes live', async () => {
       const token = await api.memberToken(server.org.apiKey, 'catcher');
       const id = await api.openConversation(token);
-      const first = await RawStream.open(`${server.url}/v1/conversations/${id}/stream`, { authorization: `Bearer ${token}` });
+      const first = await RawStream.open(`${server.url}/v1/conversations/${id}/stream`, {
+        authorization: `Bearer ${token}`,
+      });
       await api.send(token, id, 'marker');
       await first.waitForEvents(1);
       first.close();
@@ -173,7 +194,10 @@ for (const store of STORES) {
         behind.push(...batch.map((r) => r.json.message.id as string));
       }
       const history = await allMessages(token, id);
-      assert.deepEqual(history.slice(1), history.filter((x) => behind.includes(x)));
+      assert.deepEqual(
+        history.slice(1),
+        history.filter((x) => behind.includes(x)),
+      );
       const s = await RawStream.open(`${server.url}/v1/conversations/${id}/stream`, {
         authorization: `Bearer ${token}`,
         'last-event-id': marker,
@@ -188,11 +212,17 @@ for (const store of STORES) {
         await s.waitForEvents(301);
         assert.equal(JSON.parse(s.events[300]!.data).id, live.json.message.id);
         // ?after= is the same resume point for clients that cannot set headers.
-        const viaQuery = await RawStream.open(`${server.url}/v1/conversations/${id}/stream?after=${encodeURIComponent(marker)}`, {
-          authorization: `Bearer ${token}`,
-        });
+        const viaQuery = await RawStream.open(
+          `${server.url}/v1/conversations/${id}/stream?after=${encodeURIComponent(marker)}`,
+          {
+            authorization: `Bearer ${token}`,
+          },
+        );
         await viaQuery.waitForEvents(301);
-        assert.deepEqual(viaQuery.events.map((e) => e.data), s.events.map((e) => e.data));
+        assert.deepEqual(
+          viaQuery.events.map((e) => e.data),
+          s.events.map((e) => e.data),
+        );
         viaQuery.close();
       } finally {
         s.close();
@@ -212,8 +242,15 @@ for (const store of STORES) {
         assert.equal(s.events.length, 0, 'an id-only frame dispatches no event');
         s.close();
         const missed = await api.send(token, id, `while away from ${path}`);
-        const again = await RawStream.open(`${server.url}${path}`, { authorization: `Bearer ${token}`, 'last-event-id': m[1]! });
-        await again.until(() => again.events.some((e) => e.data.includes(missed.json.message.id)), 5000, 'the missed message');
+        const again = await RawStream.open(`${server.url}${path}`, {
+          authorization: `Bearer ${token}`,
+          'last-event-id': m[1]!,
+        });
+        await again.until(
+          () => again.events.some((e) => e.data.includes(missed.json.message.id)),
+          5000,
+          'the missed message',
+        );
         assert.ok(!again.events.some((e) => e.data.includes('before the stream')));
         again.close();
       }

@@ -44,7 +44,10 @@ for (const store of STORES) {
       await s.until(() => s.retry !== undefined, 5000, 'retry hint');
       assert.ok(s.raw.startsWith('retry: '), s.raw.slice(0, 30));
       const mine = await api.send(token, id, 'from the member\nwith a second line');
-      const theirs = await api.post(`/v1/conversations/${id}/messages`, { token: key, body: { message: 'from the concierge' } });
+      const theirs = await api.post(`/v1/conversations/${id}/messages`, {
+        token: key,
+        body: { message: 'from the concierge' },
+      });
       await s.waitForEvents(2);
       const page = (await api.get(`/v1/conversations/${id}/messages`, { token, query: { limit: '2' } })).json;
       const [e1, e2] = s.events;
@@ -60,7 +63,8 @@ for (const store of STORES) {
       const older = (await api.get(`/v1/conversations/${id}/messages`, { token, query: { cursor: e2!.id! } })).json;
       assert.equal(older.messages[0].id, mine.json.message.id);
       // Every data payload on this route parses as a Message.
-      for (const e of s.events) assert.deepEqual(Object.keys(JSON.parse(e.data)), ['id', 'type', 'authorID', 'body', 'createdAt']);
+      for (const e of s.events)
+        assert.deepEqual(Object.keys(JSON.parse(e.data)), ['id', 'type', 'authorID', 'body', 'createdAt']);
     });
 
     test('heartbeat comments keep the stream alive', async () => {
@@ -75,7 +79,12 @@ for (const store of STORES) {
         [`/v1/conversations/${id}/stream`, {}, 401, 'UNAUTHORIZED'],
         [`/v1/conversations/${id}/stream`, { authorization: 'Bearer nope' }, 401, 'TOKEN_INVALID'],
         ['/v1/conversations/conv_missing/stream', { authorization: `Bearer ${token}` }, 404, 'NOT_FOUND'],
-        [`/v1/conversations/${id}/stream`, { authorization: `Bearer ${token}`, 'last-event-id': 'bogus' }, 400, 'INVALID_CURSOR'],
+        [
+          `/v1/conversations/${id}/stream`,
+          { authorization: `Bearer ${token}`, 'last-event-id': 'bogus' },
+          400,
+          'INVALID_CURSOR',
+        ],
         [`/v1/conversations/${id}/stream?after=bogus`, { authorization: `Bearer ${token}` }, 400, 'INVALID_CURSOR'],
         ['/v1/stream', { authorization: `Bearer ${token}`, 'last-event-id': 'bogus' }, 400, 'INVALID_CURSOR'],
         [`/v1/conversations/${id}/stream`, { authorization: `Bearer ${key}` }, 422, 'EXTERNAL_USER_ID_REQUIRED'],
@@ -87,7 +96,8 @@ for (const store of STORES) {
         assert.equal(errorCode(r), code);
       }
       // A message cursor is foreign on the one-connection stream, and an event id on the conversation stream.
-      const cursor = (await api.get(`/v1/conversations/${id}/messages`, { token, query: { limit: '1' } })).json.nextCursor ??
+      const cursor =
+        (await api.get(`/v1/conversations/${id}/messages`, { token, query: { limit: '1' } })).json.nextCursor ??
         (await (async () => {
           await api.send(token, id, 'a');
           await api.send(token, id, 'b');
@@ -101,7 +111,8 @@ for (const store of STORES) {
       const other = await api.memberToken(key, 'greedy');
       const conv = await api.openConversation(other);
       const held = [];
-      for (let i = 0; i < 3; i++) held.push(await open(`/v1/conversations/${conv}/stream`, { authorization: `Bearer ${other}` }));
+      for (let i = 0; i < 3; i++)
+        held.push(await open(`/v1/conversations/${conv}/stream`, { authorization: `Bearer ${other}` }));
       for (const h of held) assert.equal(h.status, 200);
       const r = await api.get(`/v1/stream`, { token: other });
       assert.equal(r.status, 429);
@@ -147,7 +158,10 @@ for (const store of STORES) {
       assert.equal(mine.events[4]!.id, undefined, 'typing is not resumable: no id');
       for (const e of mine.events.slice(0, 4)) assert.ok(e.id);
       // Resume the whole stream from the first event: everything after it, once, in order (typing is not replayed).
-      const resumed = await open('/v1/stream', { authorization: `Bearer ${member}`, 'last-event-id': mine.events[0]!.id! });
+      const resumed = await open('/v1/stream', {
+        authorization: `Bearer ${member}`,
+        'last-event-id': mine.events[0]!.id!,
+      });
       await resumed.waitForEvents(3);
       assert.deepEqual(
         resumed.events.map((e) => e.data),
@@ -162,7 +176,9 @@ for (const store of STORES) {
       assert.equal(t.status, 201);
       assert.match(t.json.ticket, /^tkt_/);
       const got: string[] = [];
-      const es = new EventSource(`${server.url}/v1/conversations/${conv}/stream?ticket=${encodeURIComponent(t.json.ticket)}`);
+      const es = new EventSource(
+        `${server.url}/v1/conversations/${conv}/stream?ticket=${encodeURIComponent(t.json.ticket)}`,
+      );
       try {
         await new Promise<void>((resolve, reject) => {
           es.onopen = () => resolve();

@@ -161,6 +161,12 @@ export class Authenticator extends EventEmitter {
   }
 
   noteDeleted(memberID: string, orgID: string): void {
-    this.store.publishEphemeral({ kind: 'revoked', orgID, memberID, tokensValidAfter: Number.MAX_SAFE_INTEGER, deleted: true });
+    this.store.publishEphemeral({
+      kind: 'revoked',
+      orgID,
+      memberID,
+      tokensValidAfter: Number.MAX_SAFE_INTEGER,
+      deleted: true,
+    });
   }
 }

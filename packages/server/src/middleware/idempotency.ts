@@ -1,6 +1,13 @@
 import { createHash } from 'node:crypto';
 import { LIMITS } from '@concierge/protocol';
-import { IDEMPOTENCY_TTL_MS, IdempotencyKeyTaken, type IdempotencyScope, type IdempotencyWrite, type Store, type StoredResponse } from '@concierge/store';
+import {
+  IDEMPOTENCY_TTL_MS,
+  IdempotencyKeyTaken,
+  type IdempotencyScope,
+  type IdempotencyWrite,
+  type Store,
+  type StoredResponse,
+} from '@concierge/store';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Principal } from '../auth/authenticator.js';
 import { principalID } from '../auth/authenticator.js';
@@ -58,9 +65,13 @@ export class Idempotency {
       return rendered.output;
     };
     if (typeof header !== 'string' || header.length === 0 || header.length > LIMITS.idempotencyKeyMaxChars)
-      throw new ApiError('VALIDATION', `\`Idempotency-Key\` must be 1 to ${LIMITS.idempotencyKeyMaxChars} characters.`, {
-        field: 'Idempotency-Key',
-      });
+      throw new ApiError(
+        'VALIDATION',
+        `\`Idempotency-Key\` must be 1 to ${LIMITS.idempotencyKeyMaxChars} characters.`,
+        {
+          field: 'Idempotency-Key',
+        },
+      );
     const scope: IdempotencyScope = { orgID: principal.orgID, principal: principalID(principal), key: header };
     const print = fingerprint(req);
     const slot = `${scope.orgID}\u0000${scope.principal}\u0000${scope.key}`;
@@ -100,9 +111,13 @@ export class Idempotency {
 }
 
 function inUse(): ApiError {
-  return new ApiError('IDEMPOTENCY_KEY_IN_USE', 'A request with this Idempotency-Key is still running; retry shortly.', {
-    headers: { 'retry-after': '1' },
-  });
+  return new ApiError(
+    'IDEMPOTENCY_KEY_IN_USE',
+    'A request with this Idempotency-Key is still running; retry shortly.',
+    {
+      headers: { 'retry-after': '1' },
+    },
+  );
 }
 
 function send(reply: FastifyReply, response: StoredResponse): FastifyReply {

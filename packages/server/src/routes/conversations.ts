@@ -51,7 +51,12 @@ export function conversationRoutes(app: FastifyInstance, ctx: AppContext): void 
   app.get('/conversations/:id', async (req) => {
     const query = parse(memberQuery, req.query, 'query');
     const subject = await memberSubject(ctx, req, query.externalUserID);
-    const conversation = await visibleConversation(ctx, subject.orgID, subject.memberID, (req.params as { id: string }).id);
+    const conversation = await visibleConversation(
+      ctx,
+      subject.orgID,
+      subject.memberID,
+      (req.params as { id: string }).id,
+    );
     return renderConversation(conversation);
   });
 }

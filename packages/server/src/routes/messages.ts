@@ -33,7 +33,8 @@ export function messageRoutes(app: FastifyInstance, ctx: AppContext): void {
     const rows = await ctx.store.listMessagesBefore(conversation.id, before, limit + 1);
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
-    const position = (seq: number) => encodeCursor(ctx.cursorSecret, { kind: 'm', conversationID: conversation.id, seq });
+    const position = (seq: number) =>
+      encodeCursor(ctx.cursorSecret, { kind: 'm', conversationID: conversation.id, seq });
     const response: ListMessagesResponse = {
       messages: page.map(renderMessage),
       nextCursor: rows.length > limit && last !== undefined ? position(last.seq) : null,
@@ -64,9 +65,13 @@ export function messageRoutes(app: FastifyInstance, ctx: AppContext): void {
       };
     } else {
       if (body.authorID !== undefined)
-        throw new ApiError('VALIDATION', '`authorID` may only be set when the concierge posts (server credential, no externalUserID).', {
-          field: 'authorID',
-        });
+        throw new ApiError(
+          'VALIDATION',
+          '`authorID` may only be set when the concierge posts (server credential, no externalUserID).',
+          {
+            field: 'authorID',
+          },
+        );
       const subject = await memberSubject(ctx, req, query.externalUserID);
       const conversation = await ownedConversation(ctx, subject.orgID, subject.memberID, id);
       input = {
@@ -139,7 +144,11 @@ export function messageRoutes(app: FastifyInstance, ctx: AppContext): void {
     const asConcierge = p.kind === 'server' && query.externalUserID === undefined;
     const subject = asConcierge ? null : await memberSubject(ctx, req, query.externalUserID);
     const conversation = await ownedConversation(ctx, p.orgID, subject === null ? 'org' : subject.memberID, id);
-    ctx.hub.typing(conversation, subject === null ? 'concierge' : 'member', subject === null ? 'concierge' : subject.externalUserID);
+    ctx.hub.typing(
+      conversation,
+      subject === null ? 'concierge' : 'member',
+      subject === null ? 'concierge' : subject.externalUserID,
+    );
     return { ok: true };
   });
 }

@@ -15,7 +15,8 @@ export interface Subject {
 
 export function requireServer(req: FastifyRequest): Extract<Principal, { kind: 'server' }> {
   const p = req.principal;
-  if (p.kind !== 'server') throw new ApiError('FORBIDDEN', 'This route needs the Org-API-Key; a member token may not call it.');
+  if (p.kind !== 'server')
+    throw new ApiError('FORBIDDEN', 'This route needs the Org-API-Key; a member token may not call it.');
   return p;
 }
 
@@ -23,7 +24,11 @@ export function requireServer(req: FastifyRequest): Extract<Principal, { kind: '
  * A member token acts for its own member; `externalUserID` naming anyone else is refused. A server credential
  * must name the member (`externalUserID`), or the call is 422 EXTERNAL_USER_ID_REQUIRED.
  */
-export async function memberSubject(ctx: AppContext, req: FastifyRequest, externalUserID: string | undefined): Promise<Subject> {
+export async function memberSubject(
+  ctx: AppContext,
+  req: FastifyRequest,
+  externalUserID: string | undefined,
+): Promise<Subject> {
   const p = req.principal;
   if (p.kind === 'member') {
     if (externalUserID !== undefined && externalUserID !== p.externalUserID)

@@ -247,7 +247,11 @@ export class Hub {
    * A typing indicator: not stored, no `id:` (a resumed stream does not replay it), throttled to one per second
    * per conversation and side, and sent to the other side only.
    */
-  typing(conversation: { id: string; orgID: string; memberID: string }, typist: 'member' | 'concierge', typistID: string): void {
+  typing(
+    conversation: { id: string; orgID: string; memberID: string },
+    typist: 'member' | 'concierge',
+    typistID: string,
+  ): void {
     const key = `${conversation.id}\u0000${typist}`;
     const now = Date.now();
     if (now - (this.lastTyping.get(key) ?? 0) < TYPING_MIN_INTERVAL_MS) return;
@@ -326,7 +330,9 @@ export class Hub {
           byOrg.set(sub.principal.orgID, list);
         }
       for (const [orgID, subs] of byOrg) {
-        const active = new Set((await this.store.listApiKeys(orgID)).filter((k) => k.revokedAt === null).map((k) => k.id));
+        const active = new Set(
+          (await this.store.listApiKeys(orgID)).filter((k) => k.revokedAt === null).map((k) => k.id),
+        );
         for (const sub of subs) if (sub.principal.kind === 'server' && !active.has(sub.principal.keyID)) this.end(sub);
       }
     } catch {

@@ -66,7 +66,13 @@ export class GroupCommit {
 
   run<T>(orgs: readonly string[], fn: WriteFn<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ orgs, run: fn as WriteFn<unknown>, resolve: resolve as (v: unknown) => void, reject, attempts: 0 });
+      this.queue.push({
+        orgs,
+        run: fn as WriteFn<unknown>,
+        resolve: resolve as (v: unknown) => void,
+        reject,
+        attempts: 0,
+      });
       this.schedule();
     });
   }
@@ -99,7 +105,8 @@ export class GroupCommit {
     let outcome = await this.attempt(batch, false);
     if (outcome.kind === 'op-failed') {
       // A batch of one has nobody to protect: its error is the answer. Otherwise isolate the failure.
-      if (batch.length === 1) outcome = { kind: 'committed', done: [], failed: [{ op: outcome.op, error: outcome.error }] };
+      if (batch.length === 1)
+        outcome = { kind: 'committed', done: [], failed: [{ op: outcome.op, error: outcome.error }] };
       else outcome = await this.attempt(batch, true);
     }
     if (outcome.kind === 'broken') {

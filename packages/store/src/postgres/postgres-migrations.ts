@@ -144,7 +144,8 @@ export async function migrate(client: pg.ClientBase, apply: boolean): Promise<vo
       try {
         await client.query(POSTGRES_MIGRATIONS[next]!);
         await client.query('INSERT INTO concierge_migrations (version) VALUES ($1)', [next + 1]);
-        if (next === 0) await client.query(`INSERT INTO meta (key, value) VALUES ('server_secret', $1)`, [randomBytes(32)]);
+        if (next === 0)
+          await client.query(`INSERT INTO meta (key, value) VALUES ('server_secret', $1)`, [randomBytes(32)]);
         await client.query('COMMIT');
       } catch (error) {
         await client.query('ROLLBACK').catch(() => {});

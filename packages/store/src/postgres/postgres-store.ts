@@ -248,7 +248,8 @@ export class PostgresStore implements Store {
   }
 
   private async nextSeq(c: pg.ClientBase, orgID: string): Promise<number> {
-    const r = await query<{ event_seq: string }>(c, 
+    const r = await query<{ event_seq: string }>(
+      c,
       'UPDATE orgs SET event_seq = event_seq + 1 WHERE id = $1 RETURNING event_seq',
       [orgID],
     );
@@ -267,7 +268,8 @@ export class PostgresStore implements Store {
     payload: unknown,
     message: MessageRecord | null,
   ): Promise<StoredEvent> {
-    await query(c, 
+    await query(
+      c,
       'INSERT INTO events (org_id, seq, type, member_id, conversation_id, payload) VALUES ($1, $2, $3, $4, $5, $6)',
       [orgID, seq, type, memberID, conversationID, payload === null ? null : JSON.stringify(payload)],
     );
@@ -285,7 +287,8 @@ export class PostgresStore implements Store {
     storable({ 'Idempotency-Key': key });
     const response = idem.render(value);
     const now = Date.now();
-    const r = await query(c, 
+    const r = await query(
+      c,
       `INSERT INTO idempotency_keys (org_id, principal, key, fingerprint, status, body, created_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7)
        ON CONFLICT (org_id, principal, key) DO UPDATE
@@ -311,7 +314,12 @@ export class PostgresStore implements Store {
   async createOrg(name: string): Promise<OrgRecord> {
     storable({ name });
     return this.write([], async (c) => {
-      const org: OrgRecord = { id: newID('org'), name, signingSecret: new Uint8Array(randomBytes(32)), createdAt: nowISO() };
+      const org: OrgRecord = {
+        id: newID('org'),
+        name,
+        signingSecret: new Uint8Array(randomBytes(32)),
+        createdAt: nowISO(),
+      };
       await query(c, 'INSERT INTO orgs (id, name, signing_secret, created_at) VALUES ($1, $2, $3, $4)', [
         org.id,
         org.name,
@@ -329,7 +337,12 @@ export class PostgresStore implements Store {
       await query(c, 'SELECT pg_advisory_xact_lock($1)', [FIRST_ORG_LOCK]);
       const existing = await query(c, 'SELECT 1 FROM orgs LIMIT 1', []);
       if (existing.rows.length > 0) return { value: null, events: [] };
-      const org: OrgRecord = { id: newID('org'), name, signingSecret: new Uint8Array(randomBytes(32)), createdAt: nowISO() };
+      const org: OrgRecord = {
+        id: newID('org'),
+        name,
+        signingSecret: new Uint8Array(randomBytes(32)),
+        createdAt: nowISO(),
+      };
       await query(c, 'INSERT INTO orgs (id, name, signing_secret, created_at) VALUES ($1, $2, $3, $4)', [
         org.id,
         org.name,
@@ -379,7 +392,8 @@ export class PostgresStore implements Store {
   async revokeApiKey(orgID: string, keyID: string): Promise<boolean> {
     if (unmatchable([orgID, keyID])) return false;
     return this.write([orgID], async (c) => {
-      const r = await query(c, 
+      const r = await query(
+        c,
         'UPDATE api_keys SET revoked_at = $1 WHERE org_id = $2 AND id = $3 AND revoked_at IS NULL',
         [nowISO(), orgID, keyID],
       );
@@ -420,7 +434,8 @@ export class PostgresStore implements Store {
           createdAt: now,
           updatedAt: now,
         };
-        await query(c, 
+        await query(
+          c,
           `INSERT INTO members (id, org_id, external_user_id, display_name, email, tier, created_at, updated_at)
            VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
           [member.id, orgID, externalUserID, member.displayName, member.email, member.tier, now, now],
@@ -444,7 +459,10 @@ export class PostgresStore implements Store {
   }
 
   async getMember(orgID: string, externalUserID: string): Promise<MemberRecord | null> {
-    const r = await this.one('SELECT * FROM members WHERE org_id = $1 AND external_user_id = $2', [orgID, externalUserID]);
+    const r = await this.one('SELECT * FROM members WHERE org_id = $1 AND external_user_id = $2', [
+      orgID,
+      externalUserID,
+    ]);
     return r === null ? null : toMember(r);
   }
 
@@ -461,7 +479,11 @@ export class PostgresStore implements Store {
       ).rows[0] as Row | undefined;
       if (r === undefined) return { value: false, events: [] };
       const id = r.id as string;
-      await query(c, 'DELETE FROM messages WHERE conversation_id IN (SELECT id FROM conversations WHERE member_id = $1)', [id]);
+      await query(
+        c,
+        'DELETE FROM messages WHERE conversation_id IN (SELECT id FROM conversations WHERE member_id = $1)',
+        [id],
+      );
       await query(c, 'DELETE FROM events WHERE member_id = $1', [id]);
       await query(c, 'DELETE FROM conversations WHERE member_id = $1', [id]);
       await query(c, 'DELETE FROM members WHERE id = $1', [id]);
@@ -478,7 +500,8 @@ export class PostgresStore implements Store {
     if (unmatchable([orgID, externalUserID])) return null;
     return this.write([orgID], async (c) => {
       const r = (
-        await query(c, 
+        await query(
+          c,
           `UPDATE members SET tokens_valid_after = GREATEST(tokens_valid_after, $1), updated_at = $2
            WHERE org_id = $3 AND external_user_id = $4 RETURNING *`,
           [at, nowISO(), orgID, externalUserID],
@@ -501,7 +524,8 @@ export class PostgresStore implements Store {
     return this.write([input.orgID], async (c) => {
       // The counter moves only when the member is there (the CTE's UPDATE is conditional on it).
       const head = (
-        await query(c, 
+        await query(
+          c,
           `WITH m AS (SELECT external_user_id FROM members WHERE id = $1 AND org_id = $2),
                 s AS (UPDATE orgs SET event_seq = event_seq + 1 WHERE id = $2 AND EXISTS (SELECT 1 FROM m)
                       RETURNING event_seq)
@@ -525,12 +549,30 @@ export class PostgresStore implements Store {
         conciergeReadSeq: 0,
         unreadCount: 0,
       };
-      await query(c, 
+      await query(
+        c,
         `INSERT INTO conversations (id, org_id, member_id, type, title, created_at, last_seq)
          VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-        [conversation.id, conversation.orgID, conversation.memberID, conversation.type, conversation.title, conversation.createdAt, seq],
+        [
+          conversation.id,
+          conversation.orgID,
+          conversation.memberID,
+          conversation.type,
+          conversation.title,
+          conversation.createdAt,
+          seq,
+        ],
       );
-      const event = await this.appendEvent(c, input.orgID, seq, 'conversation', input.memberID, conversation.id, conversation, null);
+      const event = await this.appendEvent(
+        c,
+        input.orgID,
+        seq,
+        'conversation',
+        input.memberID,
+        conversation.id,
+        conversation,
+        null,
+      );
       await this.recordIdem(c, idem, conversation);
       return { value: conversation, events: [event] };
     });
@@ -563,7 +605,8 @@ export class PostgresStore implements Store {
       // The hot path in one round trip: take the seq, insert the message and its event, touch the conversation.
       // Every part hangs off `s`, whose UPDATE only happens when the conversation exists in this org.
       const r = (
-        await query(c, 
+        await query(
+          c,
           `WITH h AS (SELECT member_id FROM conversations WHERE id = $1::text AND org_id = $2::text),
                 s AS (UPDATE orgs SET event_seq = event_seq + 1 WHERE id = $2::text AND EXISTS (SELECT 1 FROM h)
                       RETURNING event_seq),
@@ -618,14 +661,20 @@ export class PostgresStore implements Store {
   }
 
   async getMessage(conversationID: string, messageID: string): Promise<MessageRecord | null> {
-    const r = await this.one('SELECT * FROM messages WHERE conversation_id = $1 AND id = $2', [conversationID, messageID]);
+    const r = await this.one('SELECT * FROM messages WHERE conversation_id = $1 AND id = $2', [
+      conversationID,
+      messageID,
+    ]);
     return r === null ? null : toMessage(r);
   }
 
   async listMessagesBefore(conversationID: string, beforeSeq: number | null, limit: number): Promise<MessageRecord[]> {
     const rows =
       beforeSeq === null
-        ? await this.rows('SELECT * FROM messages WHERE conversation_id = $1 ORDER BY seq DESC LIMIT $2', [conversationID, limit])
+        ? await this.rows('SELECT * FROM messages WHERE conversation_id = $1 ORDER BY seq DESC LIMIT $2', [
+            conversationID,
+            limit,
+          ])
         : await this.rows('SELECT * FROM messages WHERE conversation_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3', [
             conversationID,
             beforeSeq,
@@ -635,11 +684,10 @@ export class PostgresStore implements Store {
   }
 
   async listMessagesAfter(conversationID: string, afterSeq: number, limit: number): Promise<MessageRecord[]> {
-    const rows = await this.rows('SELECT * FROM messages WHERE conversation_id = $1 AND seq > $2 ORDER BY seq LIMIT $3', [
-      conversationID,
-      afterSeq,
-      limit,
-    ]);
+    const rows = await this.rows(
+      'SELECT * FROM messages WHERE conversation_id = $1 AND seq > $2 ORDER BY seq LIMIT $3',
+      [conversationID, afterSeq, limit],
+    );
     return rows.map(toMessage);
   }
 
@@ -653,7 +701,10 @@ export class PostgresStore implements Store {
     storable({ readerID: mark.readerID });
     return this.write([mark.orgID], async (c) => {
       const message = (
-        await query(c, 'SELECT seq, org_id FROM messages WHERE conversation_id = $1 AND id = $2', [mark.conversationID, mark.messageID])
+        await query(c, 'SELECT seq, org_id FROM messages WHERE conversation_id = $1 AND id = $2', [
+          mark.conversationID,
+          mark.messageID,
+        ])
       ).rows[0] as Row | undefined;
       if (message === undefined || message.org_id !== mark.orgID) throw new NotFoundInStore('message');
       const target = Number(message.seq);
@@ -666,7 +717,8 @@ export class PostgresStore implements Store {
           : 'UPDATE conversations SET concierge_read_seq = $1 WHERE id = $2 AND concierge_read_seq < $1';
       const moved = ((await query(c, update, [target, mark.conversationID])).rowCount ?? 0) > 0;
       const row = (
-        await query(c, 
+        await query(
+          c,
           `SELECT ${CONVERSATION_COLUMNS} FROM conversations c JOIN members m ON m.id = c.member_id
            WHERE c.org_id = $1 AND c.id = $2`,
           [mark.orgID, mark.conversationID],
@@ -685,7 +737,9 @@ export class PostgresStore implements Store {
           readAt: nowISO(),
           unreadCount: conversation.unreadCount,
         };
-        events.push(await this.appendEvent(c, mark.orgID, seq, 'read', conversation.memberID, mark.conversationID, payload, null));
+        events.push(
+          await this.appendEvent(c, mark.orgID, seq, 'read', conversation.memberID, mark.conversationID, payload, null),
+        );
       }
       const result = { conversation, moved };
       await this.recordIdem(c, idem, result);
@@ -695,14 +749,18 @@ export class PostgresStore implements Store {
 
   // ---- the event log ----
 
-  async listEventsAfter(orgID: string, memberID: string | null, afterSeq: number, limit: number): Promise<StoredEvent[]> {
+  async listEventsAfter(
+    orgID: string,
+    memberID: string | null,
+    afterSeq: number,
+    limit: number,
+  ): Promise<StoredEvent[]> {
     const rows =
       memberID === null
-        ? await this.rows(`SELECT ${EVENT_COLUMNS} FROM ${EVENT_JOIN} WHERE e.org_id = $1 AND e.seq > $2 ORDER BY e.seq LIMIT $3`, [
-            orgID,
-            afterSeq,
-            limit,
-          ])
+        ? await this.rows(
+            `SELECT ${EVENT_COLUMNS} FROM ${EVENT_JOIN} WHERE e.org_id = $1 AND e.seq > $2 ORDER BY e.seq LIMIT $3`,
+            [orgID, afterSeq, limit],
+          )
         : await this.rows(
             `SELECT ${EVENT_COLUMNS} FROM ${EVENT_JOIN}
              WHERE e.member_id = $1 AND e.org_id = $2 AND e.seq > $3 ORDER BY e.seq LIMIT $4`,
@@ -724,7 +782,12 @@ export class PostgresStore implements Store {
       [scope.orgID, scope.principal, scope.key],
     );
     if (r === null) return null;
-    return { fingerprint: r.fingerprint as string, status: Number(r.status), body: r.body as string, createdAt: Number(r.created_at) };
+    return {
+      fingerprint: r.fingerprint as string,
+      status: Number(r.status),
+      body: r.body as string,
+      createdAt: Number(r.created_at),
+    };
   }
 
   async purgeIdempotency(before: number): Promise<number> {

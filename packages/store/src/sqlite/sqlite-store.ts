@@ -189,13 +189,18 @@ export class SqliteStore implements Store {
     if (current > SQLITE_MIGRATIONS.length)
       throw new Error(`database schema v${current} is newer than this build knows (v${SQLITE_MIGRATIONS.length})`);
     if (!apply && current < SQLITE_MIGRATIONS.length)
-      throw new Error(`database schema v${current} needs migrating to v${SQLITE_MIGRATIONS.length}: run \`concierge migrate\``);
+      throw new Error(
+        `database schema v${current} needs migrating to v${SQLITE_MIGRATIONS.length}: run \`concierge migrate\``,
+      );
     for (let v = current; v < SQLITE_MIGRATIONS.length; v++) {
-      this.db.transaction(() => {
-        this.db.exec(SQLITE_MIGRATIONS[v]!);
-        this.db.pragma(`user_version = ${v + 1}`);
-        if (v === 0) this.db.prepare(`INSERT INTO meta (key, value) VALUES ('server_secret', ?)`).run(randomBytes(32));
-      }).immediate();
+      this.db
+        .transaction(() => {
+          this.db.exec(SQLITE_MIGRATIONS[v]!);
+          this.db.pragma(`user_version = ${v + 1}`);
+          if (v === 0)
+            this.db.prepare(`INSERT INTO meta (key, value) VALUES ('server_secret', ?)`).run(randomBytes(32));
+        })
+        .immediate();
     }
   }
 
@@ -223,9 +228,7 @@ export class SqliteStore implements Store {
       insertOrg: db.prepare('INSERT INTO orgs (id, name, signing_secret, created_at) VALUES (?, ?, ?, ?)'),
       insertKey: db.prepare('INSERT INTO api_keys (id, org_id, hash, hint, created_at) VALUES (?, ?, ?, ?, ?)'),
       listKeys: db.prepare('SELECT * FROM api_keys WHERE org_id = ? ORDER BY created_at, id'),
-      revokeKey: db.prepare(
-        'UPDATE api_keys SET revoked_at = ? WHERE org_id = ? AND id = ? AND revoked_at IS NULL',
-      ),
+      revokeKey: db.prepare('UPDATE api_keys SET revoked_at = ? WHERE org_id = ? AND id = ? AND revoked_at IS NULL'),
       keyByHash: db.prepare('SELECT * FROM api_keys WHERE hash = ? AND revoked_at IS NULL'),
       getMember: db.prepare('SELECT * FROM members WHERE org_id = ? AND external_user_id = ?'),
       getMemberByID: db.prepare('SELECT * FROM members WHERE id = ?'),
@@ -233,9 +236,7 @@ export class SqliteStore implements Store {
         `INSERT INTO members (id, org_id, external_user_id, display_name, email, tier, created_at, updated_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
-      updateMember: db.prepare(
-        'UPDATE members SET display_name = ?, email = ?, tier = ?, updated_at = ? WHERE id = ?',
-      ),
+      updateMember: db.prepare('UPDATE members SET display_name = ?, email = ?, tier = ?, updated_at = ? WHERE id = ?'),
       revokeMember: db.prepare(
         'UPDATE members SET tokens_valid_after = max(tokens_valid_after, ?), updated_at = ? WHERE id = ?',
       ),
@@ -344,7 +345,14 @@ export class SqliteStore implements Store {
     payload: unknown,
     message: MessageRecord | null,
   ): StoredEvent {
-    this.s.insertEvent.run(orgID, seq, type, memberID, conversationID, payload === null ? null : JSON.stringify(payload));
+    this.s.insertEvent.run(
+      orgID,
+      seq,
+      type,
+      memberID,
+      conversationID,
+      payload === null ? null : JSON.stringify(payload),
+    );
     return { orgID, seq, type, memberID, conversationID, message, payload };
   }
 
@@ -352,7 +360,15 @@ export class SqliteStore implements Store {
     if (idem === undefined) return;
     const response = idem.render(value);
     const { orgID, principal, key } = idem.scope;
-    const info = this.s.insertIdem.run(orgID, principal, key, idem.fingerprint, response.status, response.body, Date.now());
+    const info = this.s.insertIdem.run(
+      orgID,
+      principal,
+      key,
+      idem.fingerprint,
+      response.status,
+      response.body,
+      Date.now(),
+    );
     // Another request committed this key first (an expired record was replaced instead): roll this write back
     // (the savepoint does) and let it replay.
     if (info.changes === 0) throw new IdempotencyKeyTaken();
@@ -365,7 +381,12 @@ export class SqliteStore implements Store {
 
   async createOrg(name: string): Promise<OrgRecord> {
     return this.write(() => {
-      const org: OrgRecord = { id: newID('org'), name, signingSecret: new Uint8Array(randomBytes(32)), createdAt: nowISO() };
+      const org: OrgRecord = {
+        id: newID('org'),
+        name,
+        signingSecret: new Uint8Array(randomBytes(32)),
+        createdAt: nowISO(),
+      };
       this.s.insertOrg.run(org.id, org.name, Buffer.from(org.signingSecret), org.createdAt);
       return { value: org, events: [] };
     });
@@ -374,7 +395,12 @@ export class SqliteStore implements Store {
   async createFirstOrg(name: string, key: { id: string; hash: string; hint: string }): Promise<OrgRecord | null> {
     return this.write(() => {
       if (this.s.listOrgs.all().length > 0) return { value: null, events: [] };
-      const org: OrgRecord = { id: newID('org'), name, signingSecret: new Uint8Array(randomBytes(32)), createdAt: nowISO() };
+      const org: OrgRecord = {
+        id: newID('org'),
+        name,
+        signingSecret: new Uint8Array(randomBytes(32)),
+        createdAt: nowISO(),
+      };
       this.s.insertOrg.run(org.id, org.name, Buffer.from(org.signingSecret), org.createdAt);
       this.s.insertKey.run(key.id, org.id, key.hash, key.hint, org.createdAt);
       return { value: org, events: [] };
@@ -435,7 +461,16 @@ export class SqliteStore implements Store {
           createdAt: now,
           updatedAt: now,
         };
-        this.s.insertMember.run(member.id, orgID, externalUserID, member.displayName, member.email, member.tier, now, now);
+        this.s.insertMember.run(
+          member.id,
+          orgID,
+          externalUserID,
+          member.displayName,
+          member.email,
+          member.tier,
+          now,
+          now,
+        );
       } else {
         const old = toMember(existing);
         const pick = (k: keyof MemberProfile): string | null =>
@@ -520,7 +555,15 @@ export class SqliteStore implements Store {
         conversation.createdAt,
         seq,
       );
-      const event = this.appendEvent(input.orgID, seq, 'conversation', input.memberID, conversation.id, conversation, null);
+      const event = this.appendEvent(
+        input.orgID,
+        seq,
+        'conversation',
+        input.memberID,
+        conversation.id,
+        conversation,
+        null,
+      );
       this.recordIdem(idem, conversation);
       return { value: conversation, events: [event] };
     });
@@ -564,7 +607,15 @@ export class SqliteStore implements Store {
       );
       // Messages from the other side count as unread for the member until their read mark passes them.
       this.s.touchConversation.run(message.createdAt, seq, message.type === 'member' ? 0 : 1, message.conversationID);
-      const event = this.appendEvent(input.orgID, seq, 'message', head.member_id as string, input.conversationID, null, message);
+      const event = this.appendEvent(
+        input.orgID,
+        seq,
+        'message',
+        head.member_id as string,
+        input.conversationID,
+        null,
+        message,
+      );
       this.recordIdem(idem, message);
       return { value: message, events: [event] };
     });
@@ -584,7 +635,9 @@ export class SqliteStore implements Store {
   }
 
   async listMessagesAfter(conversationID: string, afterSeq: number, limit: number): Promise<MessageRecord[]> {
-    return (this.s.messagesAfter.all(conversationID, afterSeq, limit) as unknown[][]).map((r) => pageRow(conversationID, r));
+    return (this.s.messagesAfter.all(conversationID, afterSeq, limit) as unknown[][]).map((r) =>
+      pageRow(conversationID, r),
+    );
   }
 
   async latestMessageSeq(conversationID: string): Promise<number> {
@@ -611,7 +664,9 @@ export class SqliteStore implements Store {
           readAt: nowISO(),
           unreadCount: conversation.unreadCount,
         };
-        events.push(this.appendEvent(mark.orgID, seq, 'read', conversation.memberID, mark.conversationID, payload, null));
+        events.push(
+          this.appendEvent(mark.orgID, seq, 'read', conversation.memberID, mark.conversationID, payload, null),
+        );
       }
       const result = { conversation, moved };
       this.recordIdem(idem, result);
@@ -619,7 +674,12 @@ export class SqliteStore implements Store {
     });
   }
 
-  async listEventsAfter(orgID: string, memberID: string | null, afterSeq: number, limit: number): Promise<StoredEvent[]> {
+  async listEventsAfter(
+    orgID: string,
+    memberID: string | null,
+    afterSeq: number,
+    limit: number,
+  ): Promise<StoredEvent[]> {
     const rows = (
       memberID === null
         ? this.s.eventsAfterOrg.all(orgID, afterSeq, limit)

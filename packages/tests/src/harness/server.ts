@@ -69,7 +69,10 @@ export class TestServer {
     child.stderr!.setEncoding('utf8');
     child.stderr!.on('data', (d: string) => (this.stderr += d));
     this.url = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`server did not start:\n${this.stdout}\n${this.stderr}`)), 30_000);
+      const timer = setTimeout(
+        () => reject(new Error(`server did not start:\n${this.stdout}\n${this.stderr}`)),
+        30_000,
+      );
       child.stdout!.on('data', (d: string) => {
         this.stdout += d;
         const m = /concierge listening on (http:\/\/\S+)/.exec(this.stdout);

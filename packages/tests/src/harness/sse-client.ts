@@ -110,7 +110,8 @@ export class RawStream {
     const deadline = Date.now() + ms;
     while (!check()) {
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`timed out waiting for ${what}; got ${this.events.length} events, ended=${this.ended}`);
+      if (left <= 0)
+        throw new Error(`timed out waiting for ${what}; got ${this.events.length} events, ended=${this.ended}`);
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, left);
         this.waiters.push(() => {
