@@ -3,44 +3,14 @@
 // by A itself is the cost of running more than one instance. Rounds alternate "streams on A" (one instance) and
 // "streams on B" (two instances), with the same sender, the same database and the same client process.
 import { Api } from '../lib/api.mjs';
-import { ROOT, startConcierge, startLoadgen, using } from '../lib/procs.mjs';
+import { freshDatabase, postgres } from '../lib/postgres.mjs';
+import { startConcierge, startLoadgen, using } from '../lib/procs.mjs';
 import { alternate, fmt, medians } from '../lib/stats.mjs';
 
 export const description =
   'two instances on PostgreSQL (send to A, streams on B) vs one (send and streams on A): added delivery latency';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-/** Starts PostgreSQL through the repository's scripts/pg-cluster.mjs, or says plainly why it cannot. */
-async function postgres() {
-  // Under `npm test`, scripts/test.mjs has already started one: reuse it rather than start a second.
-  const given = process.env.CONCIERGE_TEST_PG_URL;
-  if (given !== undefined) return { cluster: { url: given, version: '', stop: async () => {} } };
-  let mod;
-  try {
-    mod = await import(new URL('scripts/pg-cluster.mjs', `file://${ROOT}`).href);
-  } catch (error) {
-    if (error?.code === 'ERR_MODULE_NOT_FOUND')
-      return { skipped: '`scripts/pg-cluster.mjs` (which starts a throw-away PostgreSQL) is not in this build yet.' };
-    throw error;
-  }
-  const cluster = await mod.startCluster();
-  if (cluster === null)
-    return { skipped: 'no PostgreSQL server binaries on this machine (scripts/pg-cluster.mjs found none).' };
-  return { cluster };
-}
-
-async function freshDatabase(adminURL) {
-  const pg = (await import('pg')).default;
-  const name = `concierge_bench_${process.pid}_${Date.now().toString(36)}`;
-  const client = new pg.Client({ connectionString: adminURL });
-  await client.connect();
-  await client.query(`CREATE DATABASE ${name}`);
-  await client.end();
-  const url = new URL(adminURL);
-  url.pathname = `/${name}`;
-  return url.toString();
-}
 
 export async function run({ rounds, smoke, profile, log }) {
   const streams = smoke ? 20 : 100;

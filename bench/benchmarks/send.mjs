@@ -3,6 +3,7 @@
 import { join } from 'node:path';
 import { Api } from '../lib/api.mjs';
 import { diskWriteBytes, startConcierge, startLoadgen, startReference, tempDir, using } from '../lib/procs.mjs';
+import { freshDatabase, postgres } from '../lib/postgres.mjs';
 import { alternate, medians } from '../lib/stats.mjs';
 
 export const description =
@@ -15,7 +16,12 @@ async function withDisk(pid, round) {
   return { ...result, diskKiBPerReq: (diskWriteBytes(pid) - before) / 1024 / Math.max(1, result.ok) };
 }
 
-export async function run({ rounds, smoke, profile, log }) {
+export async function run(options) {
+  return runSend({ ...options, store: 'sqlite' });
+}
+
+/** The send benchmark on either store; the reference is the same bare SQLite route in both cases. */
+export async function runSend({ rounds, smoke, profile, log, store }) {
   const connections = smoke ? 10 : 100;
   const durationSec = smoke ? 1 : 10;
   // Load spreads over this many members, one conversation each, as real traffic from many members would.
@@ -24,9 +30,17 @@ export async function run({ rounds, smoke, profile, log }) {
 
   return using(async (track) => {
     const tmp = track(tempDir());
+    let database = `sqlite:${join(tmp.dir, 'concierge.db')}`;
+    if (store === 'postgres') {
+      // fsync on, like the SQLite side: the comparison is at the same durability.
+      const pg = await postgres({ durable: true });
+      if (pg.skipped !== undefined) return { skipped: pg.skipped, rows: [], notes: [] };
+      track(pg.cluster);
+      database = await freshDatabase(pg.cluster.url);
+    }
     const ours = track(
       await startConcierge({
-        database: `sqlite:${join(tmp.dir, 'concierge.db')}`,
+        database,
         args: ['--rate-limit', '0'],
         profile,
       }),
@@ -98,6 +112,11 @@ export async function run({ rounds, smoke, profile, log }) {
       ],
       notes: [
         `${connections} connections for ${durationSec} s per round, spread round-robin over ${memberCount} members (one conversation each).`,
+        ...(store === 'postgres'
+          ? [
+              'Ours on PostgreSQL (a throw-away local cluster with fsync on, one instance); the reference is the same bare SQLite route as in `send`, so the ratio says what moving to PostgreSQL costs on one machine.',
+            ]
+          : []),
         failures === 0
           ? 'Every request of ours was answered 2xx.'
           : `Non-2xx answers, errors or timeouts from ours across all rounds: ${failures}.`,

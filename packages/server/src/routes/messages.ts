@@ -1,6 +1,6 @@
 import { decodeCursor, encodeCursor, LIMITS, type ListMessagesResponse } from '@concierge/protocol';
 import { NotFoundInStore, type MessageRecord, type NewMessage, type ReadMarkResult } from '@concierge/store';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AppContext } from '../context.js';
 import { ApiError, notFound } from '../errors.js';
 import { json, renderConversation, renderMessage } from '../render.js';
@@ -101,17 +101,30 @@ export function messageRoutes(app: FastifyInstance, ctx: AppContext): void {
   });
 
   /**
+   * Which side a read mark or typing signal comes from: a server credential alone acts as the concierge (on any
+   * conversation of the org); a member token, or a server credential naming the member, acts as that member.
+   */
+  async function actingSide(req: FastifyRequest) {
+    const query = parse(memberQuery, req.query, 'query');
+    const p = req.principal;
+    const id = (req.params as Params).id;
+    if (p.kind === 'server' && query.externalUserID === undefined) {
+      const conversation = await ownedConversation(ctx, p.orgID, 'org', id);
+      return { side: { kind: 'concierge' as const, id: 'concierge' }, conversation };
+    }
+    const subject = await memberSubject(ctx, req, query.externalUserID);
+    const conversation = await ownedConversation(ctx, p.orgID, subject.memberID, id);
+    return { side: { kind: 'member' as const, id: subject.externalUserID }, conversation };
+  }
+
+  /**
    * Moves the caller's read mark forward to `messageID` (never back; idempotent). A member (or a server credential
    * naming one) moves the member's mark; a server credential alone moves the concierge's.
    */
   app.post('/conversations/:id/read', async (req, reply) => {
     const body = parse(readBody, req.body, 'body');
-    const query = parse(memberQuery, req.query, 'query');
     const p = req.principal;
-    const id = (req.params as Params).id;
-    const asConcierge = p.kind === 'server' && query.externalUserID === undefined;
-    const subject = asConcierge ? null : await memberSubject(ctx, req, query.externalUserID);
-    const conversation = await ownedConversation(ctx, p.orgID, subject === null ? 'org' : subject.memberID, id);
+    const { side, conversation } = await actingSide(req);
     if (body.messageID.length > 100 || (await ctx.store.getMessage(conversation.id, body.messageID)) === null)
       throw new ApiError('VALIDATION', '`messageID` names no message of this conversation.', { field: 'messageID' });
     return ctx.idempotency.run<ReadMarkResult>(
@@ -123,8 +136,8 @@ export function messageRoutes(app: FastifyInstance, ctx: AppContext): void {
           {
             orgID: p.orgID,
             conversationID: conversation.id,
-            reader: subject === null ? 'concierge' : 'member',
-            readerID: subject === null ? 'concierge' : subject.externalUserID,
+            reader: side.kind,
+            readerID: side.id,
             messageID: body.messageID,
           },
           idem,
@@ -138,17 +151,8 @@ export function messageRoutes(app: FastifyInstance, ctx: AppContext): void {
    * reaches the other side only: the member's typing goes to the org's streams, the concierge's to the member's.
    */
   app.post('/conversations/:id/typing', async (req) => {
-    const query = parse(memberQuery, req.query, 'query');
-    const p = req.principal;
-    const id = (req.params as Params).id;
-    const asConcierge = p.kind === 'server' && query.externalUserID === undefined;
-    const subject = asConcierge ? null : await memberSubject(ctx, req, query.externalUserID);
-    const conversation = await ownedConversation(ctx, p.orgID, subject === null ? 'org' : subject.memberID, id);
-    ctx.hub.typing(
-      conversation,
-      subject === null ? 'concierge' : 'member',
-      subject === null ? 'concierge' : subject.externalUserID,
-    );
+    const { side, conversation } = await actingSide(req);
+    ctx.hub.typing(conversation, side.kind, side.id);
     return { ok: true };
   });
 }
