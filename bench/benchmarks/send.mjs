@@ -91,8 +91,8 @@ export async function runSend({ rounds, smoke, profile, log, store }) {
           ours: o.rps,
           reference: r.rps,
           ratio: o.rps / r.rps,
-          target: '≥ 0.75× reference',
-          met: o.rps / r.rps >= 0.75,
+          // Issue 6's target is for the embedded store; on PostgreSQL (issue 5) the figure is reported, not judged.
+          ...(store === 'sqlite' && { target: '≥ 0.75× reference', met: o.rps / r.rps >= 0.75 }),
         },
         {
           metric: 'written to disk per request (KiB)',
@@ -106,8 +106,7 @@ export async function runSend({ rounds, smoke, profile, log, store }) {
           ours: o.p99,
           reference: r.p99,
           ratio: o.p99 / r.p99,
-          target: '≤ 30 ms',
-          met: o.p99 <= 30,
+          ...(store === 'sqlite' && { target: '≤ 30 ms', met: o.p99 <= 30 }),
         },
       ],
       notes: [

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, fdatasync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { newID, nowISO } from '../ids.js';
 import {
@@ -40,6 +41,8 @@ export interface SqliteStoreOptions {
   durability?: 'wal-flush' | 'FULL';
   /** Apply pending migrations (default true); when false, a schema behind the code is refused. */
   migrate?: boolean;
+  /** Copy the log back into the database file from a worker thread (default true; see checkpointer.ts). */
+  backgroundCheckpoints?: boolean;
 }
 
 type Row = Record<string, unknown>;
@@ -161,7 +164,17 @@ export class SqliteStore implements Store {
       },
       this.syncWal ? (done) => this.flushWal(done) : null,
     );
+    if (options.filename !== ':memory:' && options.backgroundCheckpoints !== false) {
+      this.checkpointer = new Worker(new URL('./checkpointer.js', import.meta.url), {
+        workerData: { filename: options.filename, intervalMs: 20 },
+      });
+      // Checkpoints are an optimisation: if the worker dies, the writer's own automatic checkpoint still runs.
+      this.checkpointer.on('error', () => (this.checkpointer = null));
+      this.checkpointer.unref();
+    }
   }
+
+  private checkpointer: Worker | null = null;
 
   private readonly walPath: string;
   private readonly syncWal: boolean;
@@ -734,6 +747,23 @@ export class SqliteStore implements Store {
     this.writer.flush();
     this.closed = true;
     await this.writer.drain();
+    if (this.checkpointer !== null) {
+      const worker = this.checkpointer;
+      this.checkpointer = null;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => void worker.terminate().then(() => resolve()), 2000);
+        worker.once('message', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+        worker.once('exit', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+        worker.postMessage('stop');
+      });
+      await worker.terminate();
+    }
     if (this.walFd !== null) closeSync(this.walFd);
     this.db.close();
   }
