@@ -148,7 +148,10 @@ export async function buildApp(config: ServerConfig, store: Store): Promise<App>
   fastify.addHook('onResponse', async (req, reply) => {
     const route = req.routeOptions.url ?? 'unmatched';
     ctx.metrics.requests.inc({ route, method: req.method, status: reply.statusCode });
-    ctx.metrics.latency.observe({ route, method: req.method }, reply.elapsedTime / 1000);
+    // A stream's "response time" is its whole life: it would drown the latency histogram, so streams are counted
+    // (here and in concierge_sse_streams_*) but not timed.
+    if (!route.endsWith('/stream'))
+      ctx.metrics.latency.observe({ route, method: req.method }, reply.elapsedTime / 1000);
     // The path only: a stream ticket may travel in the query string.
     req.log.info(
       { method: req.method, path: req.url.split('?')[0], status: reply.statusCode, ms: Math.round(reply.elapsedTime) },

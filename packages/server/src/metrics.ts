@@ -11,7 +11,7 @@ export class Metrics {
   });
   readonly latency = new Histogram({
     name: 'concierge_http_request_duration_seconds',
-    help: 'HTTP request latency by route and method (for streams: time to first byte)',
+    help: 'HTTP request latency by route and method (SSE streams are not timed)',
     labelNames: ['route', 'method'] as const,
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [this.registry],
