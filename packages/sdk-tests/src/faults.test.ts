@@ -159,6 +159,30 @@ for (const store of STORES) {
       );
     });
 
+    test('stream() started live resumes from its first byte after a drop before any event', async () => {
+      const client = await f.member('early-global');
+      const { id } = await client.openConversation();
+      const events = client.stream();
+      const got = take(
+        (async function* () {
+          for await (const e of events) if (e.type === 'message') yield e;
+        })(),
+        2,
+      ).finally(() => events.close());
+      await until(() => f.proxy.open('/v1/stream') >= 1, 'the stream to connect');
+      // The server's id-only start frame arrives right after the headers; give it a moment, then go down for a while.
+      await new Promise((r) => setTimeout(r, 200));
+      f.proxy.inject('/v1/stream', { kind: 'respond', status: 503, headers: { 'retry-after': '0.3' } }, 1);
+      f.proxy.cut('/v1/stream');
+      await f.admin.sendMessage(id, 'while away 1');
+      await f.admin.sendMessage(id, 'while away 2');
+      const messages = await got;
+      assert.deepEqual(
+        messages.map((e) => (e.type === 'message' ? e.data.message.body : null)),
+        ['while away 1', 'while away 2'],
+      );
+    });
+
     test('a silent stream (no heartbeat for three periods) is taken as dropped and resumed', async () => {
       const client = await f.member('idle', { heartbeatMs: 200 });
       const { id } = await client.openConversation();

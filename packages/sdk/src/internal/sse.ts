@@ -82,6 +82,10 @@ export async function* resumable<F>(o: ResumableOptions<F>): AsyncGenerator<Item
       onEvent: (e) => queue.push({ id: e.id, event: e.event, data: e.data }),
       onRetry: (ms) => (retryMs = ms),
     });
+    // A frame with an `id:` and no data dispatches no event, but still sets the last event id (WHATWG). The
+    // server starts a live stream with one, so a drop before the first event resumes from there; the parser
+    // skips such frames, so they are picked out here.
+    const idOnly = idOnlyFrames((id) => (o.state.lastEventID = id));
     const decoder = new TextDecoder();
     const reader = res.body!.getReader();
     let idle: ReturnType<typeof setTimeout> | undefined;
@@ -98,7 +102,9 @@ export async function* resumable<F>(o: ResumableOptions<F>): AsyncGenerator<Item
         const chunk = await reader.read();
         if (chunk.done) break;
         arm();
-        parser.feed(decoder.decode(chunk.value, { stream: true }));
+        const text = decoder.decode(chunk.value, { stream: true });
+        idOnly(text);
+        parser.feed(text);
         if (first) {
           first = false;
           if (o.onOpen !== undefined) {
@@ -194,4 +200,26 @@ async function connect(o: ResumableOptions<unknown>) {
     }
     throw error;
   }
+}
+
+/** Calls `onID` for every frame that has an `id:` field and no `data:` field. */
+function idOnlyFrames(onID: (id: string) => void): (text: string) => void {
+  let rest = '';
+  let id: string | undefined;
+  let data = false;
+  return (text) => {
+    rest += text;
+    for (let at = rest.search(/[\r\n]/); at >= 0; at = rest.search(/[\r\n]/)) {
+      // A CR at the very end may be the first half of CRLF: wait for the next chunk.
+      if (rest[at] === '\r' && at === rest.length - 1) break;
+      const line = rest.slice(0, at);
+      rest = rest.slice(at + (rest[at] === '\r' && rest[at + 1] === '\n' ? 2 : 1));
+      if (line === '') {
+        if (id !== undefined && !data) onID(id);
+        id = undefined;
+        data = false;
+      } else if (line === 'data' || line.startsWith('data:')) data = true;
+      else if (line.startsWith('id:')) id = line.slice(line.startsWith('id: ') ? 4 : 3);
+    }
+  };
 }
