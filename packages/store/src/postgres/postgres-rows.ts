@@ -1,3 +1,4 @@
+import { eventFromRow } from '../event-row.js';
 import type {
   ApiKeyRecord,
   ConversationRecord,
@@ -5,7 +6,6 @@ import type {
   MessageRecord,
   OrgRecord,
   StoredEvent,
-  StoredEventType,
 } from '../store.js';
 
 /**
@@ -102,26 +102,5 @@ export const EVENT_JOIN = `events e LEFT JOIN messages m
   ON e.type = 'message' AND m.conversation_id = e.conversation_id AND m.seq = e.seq`;
 
 export function toEvent(r: Row): StoredEvent {
-  return {
-    orgID: r.org_id as string,
-    seq: Number(r.seq),
-    type: r.type as StoredEventType,
-    memberID: r.member_id as string,
-    conversationID: r.conversation_id as string,
-    payload: r.payload === null || r.payload === undefined ? null : (JSON.parse(r.payload as string) as unknown),
-    message:
-      r.m_id === null || r.m_id === undefined
-        ? null
-        : toMessage({
-            id: r.m_id,
-            org_id: r.org_id,
-            conversation_id: r.conversation_id,
-            seq: r.seq,
-            type: r.m_type,
-            author_id: r.m_author_id,
-            body: r.m_body,
-            via: r.m_via,
-            created_at: r.m_created_at,
-          }),
-  };
+  return eventFromRow(r, toMessage);
 }

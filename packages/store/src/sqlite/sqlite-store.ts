@@ -3,6 +3,7 @@ import { closeSync, fdatasync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
+import { eventFromRow } from '../event-row.js';
 import { newID, nowISO } from '../ids.js';
 import {
   IDEMPOTENCY_TTL_MS,
@@ -698,28 +699,7 @@ export class SqliteStore implements Store {
         ? this.s.eventsAfterOrg.all(orgID, afterSeq, limit)
         : this.s.eventsAfterMember.all(memberID, orgID, afterSeq, limit)
     ) as Row[];
-    return rows.map((r) => ({
-      orgID: r.org_id as string,
-      seq: Number(r.seq),
-      type: r.type as StoredEventType,
-      memberID: r.member_id as string,
-      conversationID: r.conversation_id as string,
-      payload: r.payload === null ? null : (JSON.parse(r.payload as string) as unknown),
-      message:
-        r.m_id === null || r.m_id === undefined
-          ? null
-          : toMessage({
-              id: r.m_id,
-              org_id: r.org_id,
-              conversation_id: r.conversation_id,
-              seq: r.seq,
-              type: r.m_type,
-              author_id: r.m_author_id,
-              body: r.m_body,
-              via: r.m_via,
-              created_at: r.m_created_at,
-            }),
-    }));
+    return rows.map((r) => eventFromRow(r, toMessage));
   }
 
   async latestEventSeq(orgID: string): Promise<number> {
