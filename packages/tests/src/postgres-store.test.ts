@@ -160,7 +160,7 @@ for (const store of POSTGRES) {
   });
 
   describe(`PostgreSQL schema migrations [${store.name}]`, () => {
-    test('several instances starting at once on an empty database migrate it once and all serve', async () => {
+    test('several instances starting at once on an empty database migrate it once, make one default org, and all serve', async () => {
       const db = await store.fresh();
       const servers: TestServer[] = [];
       // Line the instances up on the same instant: an uncommitted table of the same name makes whichever gets to
@@ -170,9 +170,7 @@ for (const store of POSTGRES) {
       await gate.query('BEGIN');
       await gate.query('CREATE TABLE concierge_migrations (version integer PRIMARY KEY)');
       try {
-        const starting = [0, 1, 2, 3].map(() =>
-          TestServer.start(db.url, { args: ['--first-run-org', 'false', '--rate-limit', '0'] }),
-        );
+        const starting = [0, 1, 2, 3].map(() => TestServer.start(db.url, { args: ['--rate-limit', '0'] }));
         // Watched from another session: inside the gate's transaction pg_stat_activity is a frozen snapshot.
         const watch = new pg.Client({ connectionString: db.url });
         await watch.connect();
@@ -207,6 +205,9 @@ for (const store of POSTGRES) {
             (await client.query(`SELECT count(*)::int AS n FROM meta WHERE key = 'server_secret'`)).rows[0].n,
             1,
           );
+          // The first-start org is made once between them, and its key printed by exactly one instance.
+          assert.equal((await client.query(`SELECT count(*)::int AS n FROM orgs`)).rows[0].n, 1);
+          assert.equal(servers.filter((x) => /First start/.test(x.stdout)).length, 1);
         } finally {
           await client.end();
         }
