@@ -2,7 +2,11 @@
 // `{id, event, data}` per the WHATWG rules the server follows (bench/loadgen/sse-clients.mjs is the swarm).
 import { request } from 'node:http';
 
-export function openStream(url, path, headers, onEvent) {
+/**
+ * Opens one stream and hands every complete event block (the text between blank lines) to `onBlock`. Resolves
+ * once the response is a 200 stream; the load generator's swarm (bench/loadgen/sse-clients.mjs) uses it directly.
+ */
+export function openRaw(url, path, headers, onBlock) {
   return new Promise((resolve, reject) => {
     const req = request(new URL(path, url), { headers: { accept: 'text/event-stream', ...headers }, agent: false });
     req.once('error', reject);
@@ -18,23 +22,29 @@ export function openStream(url, path, headers, onEvent) {
         buffered += chunk;
         let end;
         while ((end = buffered.indexOf('\n\n')) !== -1) {
-          const block = buffered.slice(0, end);
+          onBlock(buffered.slice(0, end));
           buffered = buffered.slice(end + 2);
-          const event = { id: undefined, event: undefined, data: undefined };
-          for (const line of block.split('\n')) {
-            if (line.startsWith(':')) continue;
-            const colon = line.indexOf(':');
-            const field = colon === -1 ? line : line.slice(0, colon);
-            const value = colon === -1 ? '' : line.slice(colon + 1).replace(/^ /, '');
-            if (field === 'data') event.data = event.data === undefined ? value : `${event.data}\n${value}`;
-            else if (field === 'id' || field === 'event') event[field] = value;
-          }
-          if (event.data !== undefined) onEvent(event);
         }
       });
       res.on('error', () => {});
-      resolve({ close: () => req.destroy() });
+      resolve({ req, res, close: () => req.destroy() });
     });
     req.end();
+  });
+}
+
+/** Parses each block into `{id, event, data}`; blocks without data (comments, id-only frames) are no events. */
+export function openStream(url, path, headers, onEvent) {
+  return openRaw(url, path, headers, (block) => {
+    const event = { id: undefined, event: undefined, data: undefined };
+    for (const line of block.split('\n')) {
+      if (line.startsWith(':')) continue;
+      const colon = line.indexOf(':');
+      const field = colon === -1 ? line : line.slice(0, colon);
+      const value = colon === -1 ? '' : line.slice(colon + 1).replace(/^ /, '');
+      if (field === 'data') event.data = event.data === undefined ? value : `${event.data}\n${value}`;
+      else if (field === 'id' || field === 'event') event[field] = value;
+    }
+    if (event.data !== undefined) onEvent(event);
   });
 }

@@ -1,9 +1,9 @@
 // SSE client swarm in its own process, driven over IPC (bench/lib/procs.mjs): opens many streams, records for
 // every `data:` event the delay from the message's `createdAt` (stamped by the server at commit) to its receipt
 // here, and reports when every stream has every message.
-import { request } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { serveIPC } from '../lib/procs.mjs';
+import { openRaw } from '../lib/sse.mjs';
 import { percentile } from '../lib/stats.mjs';
 
 /** Wall-clock now in ms with sub-ms precision, comparable with another process's Date.now() on this host. */
@@ -27,30 +27,7 @@ function onEvent(text) {
 }
 
 function openOne(url, path, headers) {
-  return new Promise((resolve, reject) => {
-    const req = request(new URL(path, url), { headers: { accept: 'text/event-stream', ...headers }, agent: false });
-    req.once('error', reject);
-    req.once('response', (res) => {
-      if (res.statusCode !== 200) {
-        res.resume();
-        reject(new Error(`stream answered ${res.statusCode}`));
-        return;
-      }
-      let buffered = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk) => {
-        buffered += chunk;
-        let end;
-        while ((end = buffered.indexOf('\n\n')) !== -1) {
-          onEvent(buffered.slice(0, end));
-          buffered = buffered.slice(end + 2);
-        }
-      });
-      res.on('error', () => {});
-      resolve({ req, res });
-    });
-    req.end();
-  });
+  return openRaw(url, path, headers, onEvent);
 }
 
 async function open({ url, path, headers = {}, count, concurrency = 200, timeoutMs = 120_000 }) {

@@ -2,7 +2,16 @@ import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
-import { Api, errorCode, RawStream, STORES, TestServer, type CallResult, type WireEvent } from './harness/index.js';
+import {
+  Api,
+  errorCode,
+  RawStream,
+  ResumingClient,
+  STORES,
+  TestServer,
+  type CallResult,
+  type WireEvent,
+} from './harness/index.js';
 
 /**
  * Several server processes on one PostgreSQL database, as behind a load balancer (issue 5). SQLite is a
@@ -22,80 +31,6 @@ const orgMessageOf = (e: WireEvent): string | null =>
 /** Message ids a stream received, in order. */
 function ids(s: RawStream, pick: (e: WireEvent) => string | null): string[] {
   return s.events.map(pick).filter((x): x is string => x !== null);
-}
-
-/**
- * A client that keeps one logical stream alive the way our SDK does: whenever its connection ends it reconnects,
- * to whichever instance `base()` names now, with `Last-Event-ID` = the last id it saw.
- */
-class ResumingClient {
-  received: string[] = [];
-  lastId: string | undefined;
-  connections = 0;
-  private current: RawStream | null = null;
-  private stopped = false;
-  private loop: Promise<void> | null = null;
-
-  constructor(
-    private readonly base: () => string,
-    private readonly path: string,
-    private readonly token: string,
-    private readonly pick: (e: WireEvent) => string | null,
-  ) {}
-
-  /** Resolves once the first connection is streaming. */
-  async start(): Promise<void> {
-    this.loop = this.run();
-    const deadline = Date.now() + 10_000;
-    while (this.connections === 0 && Date.now() < deadline) await sleep(10);
-    assert.ok(this.connections > 0, 'stream did not open');
-  }
-
-  private async run(): Promise<void> {
-    for (let attempt = 0; !this.stopped && attempt < 1000; attempt++) {
-      let s: RawStream;
-      try {
-        s = await RawStream.open(`${this.base()}${this.path}`, {
-          authorization: `Bearer ${this.token}`,
-          ...(this.lastId !== undefined && { 'last-event-id': this.lastId }),
-        });
-      } catch {
-        await sleep(50);
-        continue;
-      }
-      if (s.status !== 200) {
-        s.close();
-        await sleep(50);
-        continue;
-      }
-      this.current = s;
-      await s.until(() => s.retry !== undefined || s.ended, 10_000).catch(() => undefined);
-      this.connections++;
-      let seen = 0;
-      while (!this.stopped && (!s.ended || seen < s.events.length)) {
-        if (seen < s.events.length) {
-          const e = s.events[seen++]!;
-          const id = this.pick(e);
-          if (id !== null) this.received.push(id);
-          if (e.id !== undefined) this.lastId = e.id;
-          continue;
-        }
-        await s.until(() => s.ended || s.events.length > seen, 60_000).catch(() => undefined);
-      }
-      this.current = null;
-    }
-  }
-
-  async waitFor(n: number, ms = 20_000): Promise<void> {
-    const deadline = Date.now() + ms;
-    while (this.received.length < n && Date.now() < deadline) await sleep(20);
-  }
-
-  async stop(): Promise<void> {
-    this.stopped = true;
-    this.current?.close();
-    await this.loop;
-  }
 }
 
 function sleep(ms: number): Promise<void> {

@@ -1,83 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { Api, RawStream, STORES, TestServer, withServer } from './harness/index.js';
-
-/**
- * A client that keeps one logical stream alive across drops the way our SDK does: on every end it reconnects
- * with `Last-Event-ID` = the last id it saw. It records message ids in the order received.
- */
-class ResumingClient {
-  received: string[] = [];
-  lastId: string | undefined;
-  reconnects = 0;
-  private current: RawStream | null = null;
-  private stopped = false;
-  private loop: Promise<void> | null = null;
-
-  constructor(
-    private readonly base: () => string,
-    private readonly path: string,
-    private readonly token: string,
-    private readonly extract: (e: { event: string | undefined; data: string }) => string | null,
-  ) {}
-
-  start(): void {
-    this.loop = this.run();
-  }
-
-  private async run(): Promise<void> {
-    while (!this.stopped) {
-      let s: RawStream;
-      try {
-        s = await RawStream.open(`${this.base()}${this.path}`, {
-          authorization: `Bearer ${this.token}`,
-          ...(this.lastId !== undefined && { 'last-event-id': this.lastId }),
-        });
-      } catch {
-        await new Promise((r) => setTimeout(r, 50));
-        continue;
-      }
-      if (s.status !== 200) {
-        s.close();
-        await new Promise((r) => setTimeout(r, 50));
-        continue;
-      }
-      this.current = s;
-      let seen = 0;
-      while (!s.ended || seen < s.events.length) {
-        if (seen < s.events.length) {
-          const e = s.events[seen++]!;
-          const id = this.extract(e);
-          if (id !== null) this.received.push(id);
-          if (e.id !== undefined) this.lastId = e.id;
-          continue;
-        }
-        await s.until(() => s.ended || s.events.length > seen, 60_000).catch(() => undefined);
-        if (this.stopped) break;
-      }
-      // The stream's last id (an id-only start frame included) is where the next connection resumes.
-      if (s.lastEventId !== undefined) this.lastId = s.lastEventId;
-      this.current = null;
-      if (!this.stopped) this.reconnects++;
-    }
-  }
-
-  /** The resume point the client would use now (of the open connection, else of the last one). */
-  get currentLastId(): string | undefined {
-    return this.current?.lastEventId ?? this.lastId;
-  }
-
-  /** Cuts the connection from the client side, as a network drop would. */
-  drop(): void {
-    this.current?.close();
-  }
-
-  async stop(): Promise<void> {
-    this.stopped = true;
-    this.current?.close();
-    await this.loop;
-  }
-}
+import { Api, RawStream, ResumingClient, STORES, TestServer, withServer } from './harness/index.js';
 
 const messageID = (e: { event: string | undefined; data: string }): string | null =>
   e.event === undefined ? (JSON.parse(e.data) as { id: string }).id : null;
@@ -125,7 +48,7 @@ for (const store of STORES) {
         new ResumingClient(() => server.url, '/v1/stream', token, globalMessageID),
         new ResumingClient(() => server.url, '/v1/stream', key, globalMessageID),
       ];
-      for (const c of clients) c.start();
+      await Promise.all(clients.map((c) => c.start()));
       // Each live start carries a resume point (an id-only frame); drops begin once every client holds one.
       const ready = Date.now() + 10_000;
       while (clients.some((c) => c.currentLastId === undefined) && Date.now() < ready)
@@ -264,7 +187,7 @@ for (const store of STORES) {
         new ResumingClient(() => server.url, `/v1/conversations/${id}/stream`, token, messageID),
         new ResumingClient(() => server.url, '/v1/stream', token, globalMessageID),
       ];
-      for (const c of clients) c.start();
+      await Promise.all(clients.map((c) => c.start()));
       await new Promise((r) => setTimeout(r, 300));
       for (let i = 0; i < 100; i++) await api.send(token, id, `before ${i}`);
       await server.restart();

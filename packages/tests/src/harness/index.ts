@@ -2,3 +2,4 @@ export * from './stores.js';
 export * from './server.js';
 export * from './http.js';
 export * from './sse-client.js';
+export * from './resuming-client.js';
