@@ -124,6 +124,13 @@ export async function startConcierge({
       database,
       '--log-level',
       'warn',
+      // Load comes from one loopback address: the per-address caps are for the internet, not for a benchmark.
+      '--ip-rate-limit',
+      '0',
+      '--max-connections-per-ip',
+      '0',
+      '--metrics-port',
+      '0',
       ...args,
     ]),
     { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },

@@ -65,7 +65,17 @@ export const ERROR_CODES = {
     retryable: true,
     summary: 'A request with this `Idempotency-Key` is still running: retry after `Retry-After`.',
   },
+  REQUEST_TIMEOUT: {
+    status: 408,
+    retryable: true,
+    summary: 'The request (headers or body) did not arrive in time (`--headers-timeout`, `--request-timeout`).',
+  },
   PAYLOAD_TOO_LARGE: { status: 413, retryable: false, summary: 'The body is over the limit (64 KiB by default).' },
+  HEADERS_TOO_LARGE: {
+    status: 431,
+    retryable: false,
+    summary: 'The request headers are larger than this server accepts (16 KiB in all).',
+  },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, retryable: false, summary: 'A body that is not `application/json`.' },
   VALIDATION: {
     status: 422,
@@ -81,6 +91,11 @@ export const ERROR_CODES = {
     status: 429,
     retryable: true,
     summary: 'Too many requests for this credential: wait `Retry-After` seconds.',
+  },
+  TOO_MANY_CONNECTIONS: {
+    status: 429,
+    retryable: true,
+    summary: 'This client address holds the maximum number of open connections (`--max-connections-per-ip`).',
   },
   TOO_MANY_STREAMS: {
     status: 429,

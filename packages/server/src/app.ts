@@ -1,6 +1,7 @@
 import cors from '@fastify/cors';
+import rateLimit from '@fastify/rate-limit';
 import { GENERIC_CODE_BY_STATUS, isErrorCode } from '@concierge/protocol';
-import { IDEMPOTENCY_TTL_MS, randomChunk, UnstorableValue, type Store } from '@concierge/store';
+import { IDEMPOTENCY_TTL_MS, UnstorableValue, type Store } from '@concierge/store';
 import Fastify, {
   LogController,
   type FastifyError,
@@ -13,6 +14,11 @@ import type { ServerConfig } from './config.js';
 import type { AppContext } from './context.js';
 import { ConversationOwners } from './conversation-owners.js';
 import { ApiError } from './errors.js';
+import { capConnectionsPerAddress, clientErrorHandler } from './input/client-errors.js';
+import { registerJsonBody } from './input/json-body.js';
+import { badQueryParameter } from './input/raw-query.js';
+import { requestID } from './input/request-id.js';
+import { redactDeep } from './log-redaction.js';
 import { Idempotency } from './middleware/idempotency.js';
 import { RateLimiter } from './middleware/rate-limit.js';
 import { Metrics } from './metrics.js';
@@ -31,8 +37,6 @@ export interface App {
   /** SIGTERM: refuse new work, end streams, finish requests in flight, close the store. */
   shutdown(): Promise<void>;
 }
-
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /** The headers browsers may read from cross-origin answers (the SDK needs them). */
 const EXPOSED_HEADERS = [
@@ -79,26 +83,32 @@ export async function buildApp(config: ServerConfig, store: Store): Promise<App>
   const fastify = Fastify({
     logger: {
       level: config.logLevel,
-      // Credentials never reach a log line, whatever logs them.
-      redact: ['req.headers.authorization', 'headers.authorization', 'authorization', 'apiKey', 'accessToken'],
+      // Credentials never reach a log line, at whatever depth something logs them (log-redaction.ts).
+      formatters: { log: redactDeep },
     },
     bodyLimit: config.bodyLimitBytes,
     routerOptions: { maxParamLength: 1024 },
     // One line per request comes from our onResponse hook (path only, never a query string).
     logController: new LogController({ disableRequestLogging: true }),
     requestIdHeader: false,
-    genReqId: (req) => {
-      const given = req.headers['x-request-id'];
-      return typeof given === 'string' && REQUEST_ID.test(given)
-        ? given
-        : `req_${randomChunk(12).toString('base64url')}`;
-    },
+    genReqId: (req) => requestID(req.headers['x-request-id']),
     forceCloseConnections: 'idle',
+    // A client must send its whole request in bounded time, so a slow body (1 byte/s) cannot hold a socket and
+    // its buffers for hours. Streams are unaffected: their request is complete once the headers are in. Node
+    // checks these deadlines every `connectionsCheckingInterval`, so that bounds how late a check may fire.
+    requestTimeout: config.requestTimeoutSeconds * 1000,
+    http: {
+      headersTimeout: config.headersTimeoutSeconds * 1000,
+      requestTimeout: config.requestTimeoutSeconds * 1000,
+      connectionsCheckingInterval: 1000,
+    },
+    clientErrorHandler,
     frameworkErrors: (error, req, reply) => {
       const api = toApiError(error) ?? new ApiError('BAD_REQUEST', 'The request is malformed.');
       void (reply as unknown as FastifyReply).code(api.status).header('x-request-id', req.id).send(api.body(req.id));
     },
   });
+  capConnectionsPerAddress(fastify.server, config.maxConnectionsPerIP);
 
   const auth = new Authenticator(store);
   const cursorSecret = await store.serverSecret();
@@ -121,16 +131,7 @@ export async function buildApp(config: ServerConfig, store: Store): Promise<App>
 
   fastify.decorateRequest('principal', null as never);
 
-  // Only JSON bodies are accepted; anything else is 415. An empty body is "no body", not a parse error.
-  fastify.removeAllContentTypeParsers();
-  fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
-    if (body === '') return done(null, undefined);
-    try {
-      done(null, JSON.parse(body as string));
-    } catch {
-      done(new ApiError('BAD_REQUEST', 'The body is not valid JSON.'), undefined);
-    }
-  });
+  registerJsonBody(fastify);
 
   await fastify.register(cors, {
     origin: config.corsOrigins.includes('*') ? true : config.corsOrigins,
@@ -143,7 +144,36 @@ export async function buildApp(config: ServerConfig, store: Store): Promise<App>
 
   fastify.addHook('onRequest', async (req, reply) => {
     reply.header('x-request-id', req.id);
+    // Query parameters must decode as well-formed UTF-8, so what a route reads is what the client meant.
+    const bad = badQueryParameter(req.url);
+    if (bad !== null)
+      throw new ApiError('VALIDATION', `\`${bad}\` is not well-formed percent-encoded UTF-8.`, { field: bad });
   });
+
+  // A per-address tier before authentication: bad credentials are limited too, so a flood of bogus Org-API-Keys
+  // costs bounded database reads. The per-credential limit (RateLimiter) still applies after authentication.
+  if (config.ipRateLimitPerMinute > 0)
+    await fastify.register(rateLimit, {
+      global: true,
+      hook: 'onRequest',
+      max: config.ipRateLimitPerMinute,
+      timeWindow: 60_000,
+      keyGenerator: (req) => req.ip,
+      addHeaders: { 'x-ratelimit-limit': false, 'x-ratelimit-remaining': false, 'x-ratelimit-reset': false },
+      addHeadersOnExceeding: {
+        'x-ratelimit-limit': false,
+        'x-ratelimit-remaining': false,
+        'x-ratelimit-reset': false,
+      },
+      errorResponseBuilder: (_req, context) => {
+        const retry = String(Math.max(1, Math.ceil(context.ttl / 1000)));
+        return new ApiError(
+          'RATE_LIMITED',
+          `Rate limit of ${context.max} requests per minute from this address reached; retry later.`,
+          { headers: { 'retry-after': retry } },
+        );
+      },
+    });
 
   fastify.addHook('onResponse', async (req, reply) => {
     const route = req.routeOptions.url ?? 'unmatched';

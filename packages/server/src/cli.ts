@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { openStore, type Store } from '@concierge/store';
 import { generateApiKey } from './auth/api-keys.js';
 import { buildApp } from './app.js';
+import { listenMetrics } from './metrics-listener.js';
 import { ConfigError, OPTIONS, resolveConfig } from './config.js';
 
 const USAGE = `Usage: concierge <command> [options]
@@ -121,8 +122,27 @@ async function pickOrg(store: Store, given: string | undefined): Promise<string>
   return orgs[0]!.id;
 }
 
+/**
+ * Validate, bind, then speak: the config was checked before this runs, and both ports are bound before the first
+ * org is made, so a busy port or a bad option can never swallow the banner, which is the only place the first
+ * Org-API-Key is ever shown.
+ */
 async function serve(config: ReturnType<typeof resolveConfig>): Promise<number> {
   const store = await openStore(config.database, { migrate: config.migrate });
+  let app;
+  let url: string;
+  let metrics;
+  try {
+    app = await buildApp(config, store);
+    const address = await app.fastify.listen({ port: config.port, host: config.host });
+    // The address really listened on: a wildcard bind prints as 0.0.0.0, which says it is reachable from outside.
+    url = address;
+    metrics = await listenMetrics(app.ctx.metrics, config.metricsHost, config.metricsPort);
+  } catch (error) {
+    await app?.shutdown().catch(() => {});
+    if (app === undefined) await store.close().catch(() => {});
+    throw error;
+  }
   const firstKey = generateApiKey();
   const firstOrg =
     config.firstRunOrg && (await store.listOrgs()).length === 0
@@ -143,18 +163,18 @@ async function serve(config: ReturnType<typeof resolveConfig>): Promise<number> 
       ].join('\n'),
     );
   }
-  const app = await buildApp(config, store);
-  const address = await app.fastify.listen({ port: config.port, host: config.host });
-  const url = address.replace('0.0.0.0', '127.0.0.1').replace('[::]', '[::1]');
-  app.fastify.log.info({ url, store: store.kind }, 'listening');
-  // A plain line too, whatever the log level: scripts and tests wait for it.
+  app.fastify.log.info({ url, metrics: metrics.url, store: store.kind }, 'listening');
+  // Plain lines too, whatever the log level: scripts and tests wait for them.
+  out(`concierge metrics on ${metrics.url}`);
   out(`concierge listening on ${url}`);
+  const metricsServer = metrics.server;
   return new Promise<number>((resolve) => {
     let stopping = false;
     const stop = (signal: string) => {
       if (stopping) return;
       stopping = true;
       app.fastify.log.info({ signal }, 'shutting down');
+      metricsServer.close();
       app.shutdown().then(
         () => resolve(0),
         (err: unknown) => {

@@ -19,6 +19,12 @@ export interface ServerConfig {
   firstRunOrg: boolean;
   migrate: boolean;
   ticketTtlSeconds: number;
+  metricsPort: number;
+  metricsHost: string;
+  requestTimeoutSeconds: number;
+  headersTimeoutSeconds: number;
+  maxConnectionsPerIP: number;
+  ipRateLimitPerMinute: number;
 }
 
 type Kind = 'int' | 'posnum' | 'string' | 'list' | 'bool';
@@ -39,8 +45,8 @@ export const OPTIONS: readonly OptionSpec[] = [
     flag: 'host',
     env: 'CONCIERGE_HOST',
     kind: 'string',
-    default: '0.0.0.0',
-    help: 'address to listen on',
+    default: '127.0.0.1',
+    help: "address to listen on ('0.0.0.0' for every interface, as in a container)",
   },
   {
     key: 'database',
@@ -65,6 +71,38 @@ export const OPTIONS: readonly OptionSpec[] = [
     kind: 'int',
     default: '1200',
     help: 'requests per minute per credential; 0 turns the limit off',
+  },
+  {
+    key: 'ipRateLimitPerMinute',
+    flag: 'ip-rate-limit',
+    env: 'CONCIERGE_IP_RATE_LIMIT_PER_MINUTE',
+    kind: 'int',
+    default: '6000',
+    help: 'requests per minute per client IP, counted before authentication; 0 turns it off',
+  },
+  {
+    key: 'maxConnectionsPerIP',
+    flag: 'max-connections-per-ip',
+    env: 'CONCIERGE_MAX_CONNECTIONS_PER_IP',
+    kind: 'int',
+    default: '1000',
+    help: 'open TCP connections one client IP may hold (streams included); 0 turns the cap off',
+  },
+  {
+    key: 'requestTimeoutSeconds',
+    flag: 'request-timeout',
+    env: 'CONCIERGE_REQUEST_TIMEOUT_SECONDS',
+    kind: 'posnum',
+    default: '30',
+    help: 'seconds a client has to send a whole request, body included (a stream is sent, not received)',
+  },
+  {
+    key: 'headersTimeoutSeconds',
+    flag: 'headers-timeout',
+    env: 'CONCIERGE_HEADERS_TIMEOUT_SECONDS',
+    kind: 'posnum',
+    default: '10',
+    help: "seconds a client has to send a request's headers",
   },
   {
     key: 'corsOrigins',
@@ -154,9 +192,42 @@ export const OPTIONS: readonly OptionSpec[] = [
     default: 'true',
     help: 'apply schema migrations at start-up (safe when several instances start at once)',
   },
+  {
+    key: 'metricsPort',
+    flag: 'metrics-port',
+    env: 'CONCIERGE_METRICS_PORT',
+    kind: 'int',
+    default: '9464',
+    help: 'port of the separate /metrics listener (0 picks a free one)',
+  },
+  {
+    key: 'metricsHost',
+    flag: 'metrics-host',
+    env: 'CONCIERGE_METRICS_HOST',
+    kind: 'string',
+    default: '127.0.0.1',
+    help: 'address of the /metrics listener: loopback, so only this machine (or a sidecar) scrapes it',
+  },
 ];
 
 export class ConfigError extends Error {}
+
+/** pino's levels: a typo is refused here, before anything is created or printed, not by the logger later. */
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/**
+ * `--database` as a URL: `sqlite:<path>` or `postgres://…`. A plain path (what a newcomer types, `./data/x.db`)
+ * means SQLite; anything else with a scheme is refused here, by name.
+ */
+export function databaseURL(given: string): string {
+  if (/^postgres(ql)?:\/\//i.test(given) || given.startsWith('sqlite:')) return given;
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(given))
+    throw new ConfigError(
+      `--database: unsupported database URL '${given.split('://')[0]}://…' (sqlite: or postgres://)`,
+    );
+  if (given.trim() === '') throw new ConfigError('--database: empty');
+  return `sqlite:${given}`;
+}
 
 function parseValue(spec: OptionSpec, raw: string, source: string): ServerConfig[keyof ServerConfig] {
   switch (spec.kind) {
@@ -198,5 +269,9 @@ export function resolveConfig(
   }
   const config = out as unknown as ServerConfig;
   if (config.port > 65535) throw new ConfigError(`--port: ${config.port} is not a TCP port`);
+  if (config.metricsPort > 65535) throw new ConfigError(`--metrics-port: ${config.metricsPort} is not a TCP port`);
+  if (!LOG_LEVELS.includes(config.logLevel))
+    throw new ConfigError(`--log-level: expected one of ${LOG_LEVELS.join(', ')}, got '${config.logLevel}'`);
+  config.database = databaseURL(config.database);
   return Object.freeze(config);
 }

@@ -25,15 +25,16 @@ for (const store of STORES) {
 
     test('metrics are in the Prometheus format, by route and status', async () => {
       await api.get('/v1/conversations', { token: server.org.apiKey });
-      const r = await api.get('/metrics');
+      // Served on its own loopback listener, not on the API port.
+      assert.equal((await api.get('/metrics')).status, 404);
+      const r = await fetch(server.metricsURL);
+      const text = await r.text();
       assert.equal(r.status, 200);
+      assert.match(server.metricsURL, /^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
       assert.match(r.headers.get('content-type') ?? '', /^text\/plain/);
-      assert.match(
-        r.text,
-        /concierge_http_requests_total\{route="\/v1\/conversations",method="GET",status="422"\} \d+/,
-      );
-      assert.match(r.text, /concierge_http_request_duration_seconds_bucket/);
-      assert.match(r.text, /concierge_sse_streams_open \d+/);
+      assert.match(text, /concierge_http_requests_total\{route="\/v1\/conversations",method="GET",status="422"\} \d+/);
+      assert.match(text, /concierge_http_request_duration_seconds_bucket/);
+      assert.match(text, /concierge_sse_streams_open \d+/);
     });
 
     test('CORS: an allowed origin gets a preflight answer and the exposed headers; others do not', async () => {

@@ -138,7 +138,7 @@ for (const store of STORES) {
         await Promise.all(Array.from({ length: 100 }, (_, j) => api.send(token, id, `${i + j} ${big}`)));
       for (const r of readers) await r.waitForEvents(total, 30_000);
       // The server has dropped the stalled stream: only the three healthy ones are still open.
-      const metrics = await (await fetch(`${server.url}/metrics`)).text();
+      const metrics = await (await fetch(server.metricsURL)).text();
       assert.match(metrics, /concierge_sse_streams_open 3\n/);
       for (const r of readers) {
         const bodies = r.events.map((e) => Number(JSON.parse(e.data).body.split(' ')[0]));

@@ -13,12 +13,44 @@ import type { Principal } from '../auth/authenticator.js';
 import { principalID } from '../auth/authenticator.js';
 import { ApiError } from '../errors.js';
 
-/** Canonical JSON (sorted keys) so `{"a":1,"b":2}` and `{"b":2,"a":1}` are the same request. */
-function canonical(value: unknown): string {
-  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-  const keys = Object.keys(value).sort();
-  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`).join(',')}}`;
+const IDEMPOTENCY_KEY = new RegExp(`^[\\x20-\\x7e]{1,${LIMITS.idempotencyKeyMaxChars}}$`);
+
+/**
+ * Canonical JSON (sorted keys, no whitespace) so `{"a":1,"b":2}` and `{"b":2,"a":1}` are the same request. Written
+ * with an explicit stack, not recursion: a body nested a few thousand levels deep once overflowed the call stack
+ * here (issue 9). The body parser caps nesting as well (input/json-body.ts); this does not rely on it.
+ */
+export function canonical(root: unknown): string {
+  const out: string[] = [];
+  // Each entry is a value still to write, or a literal piece of punctuation.
+  const stack: ({ value: unknown } | { text: string })[] = [{ value: root }];
+  while (stack.length > 0) {
+    const item = stack.pop()!;
+    if ('text' in item) {
+      out.push(item.text);
+      continue;
+    }
+    const value = item.value;
+    if (value === null || typeof value !== 'object') {
+      out.push(JSON.stringify(value) ?? 'null');
+    } else if (Array.isArray(value)) {
+      stack.push({ text: ']' });
+      for (let i = value.length - 1; i >= 0; i--) {
+        stack.push({ value: value[i] });
+        if (i > 0) stack.push({ text: ',' });
+      }
+      out.push('[');
+    } else {
+      const keys = Object.keys(value).sort();
+      stack.push({ text: '}' });
+      for (let i = keys.length - 1; i >= 0; i--) {
+        stack.push({ value: (value as Record<string, unknown>)[keys[i]!] });
+        stack.push({ text: `${i > 0 ? ',' : ''}${JSON.stringify(keys[i])}:` });
+      }
+      out.push('{');
+    }
+  }
+  return out.join('');
 }
 
 /** The request's identity: method, path with query, and body. */
@@ -64,13 +96,13 @@ export class Idempotency {
       if (rendered === null || rendered.input !== result) rendered = { input: result, output: render(result) };
       return rendered.output;
     };
-    if (typeof header !== 'string' || header.length === 0 || header.length > LIMITS.idempotencyKeyMaxChars)
+    // The key is stored and compared byte for byte: printable ASCII only (a UUID, a ULID, a hash), since HTTP
+    // headers carry bytes, not text, and a non-ASCII key would depend on how each client encodes it.
+    if (typeof header !== 'string' || !IDEMPOTENCY_KEY.test(header))
       throw new ApiError(
         'VALIDATION',
-        `\`Idempotency-Key\` must be 1 to ${LIMITS.idempotencyKeyMaxChars} characters.`,
-        {
-          field: 'Idempotency-Key',
-        },
+        `\`Idempotency-Key\` must be 1 to ${LIMITS.idempotencyKeyMaxChars} printable ASCII characters.`,
+        { field: 'Idempotency-Key' },
       );
     const scope: IdempotencyScope = { orgID: principal.orgID, principal: principalID(principal), key: header };
     const print = fingerprint(req);

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import type { AppContext } from '../context.js';
 import { ApiError } from '../errors.js';
 
-/** Health, readiness and metrics: unauthenticated, outside /v1, for load balancers and Prometheus. */
+/** Health and readiness: unauthenticated, outside /v1, for load balancers (metrics: metrics-listener.ts). */
 export function opsRoutes(app: FastifyInstance, ctx: AppContext, closing: () => boolean): void {
   app.get('/healthz', async () => ({ ok: true }));
 
@@ -15,10 +15,5 @@ export function opsRoutes(app: FastifyInstance, ctx: AppContext, closing: () => 
       throw new ApiError('UNAVAILABLE', 'The store is not answering.');
     }
     return { ok: true, store: ctx.store.kind };
-  });
-
-  app.get('/metrics', async (_req, reply) => {
-    const body = await ctx.metrics.registry.metrics();
-    return reply.type(ctx.metrics.registry.contentType).send(body);
   });
 }

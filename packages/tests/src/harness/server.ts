@@ -28,6 +28,8 @@ export interface Org {
  */
 export class TestServer {
   url = '';
+  /** The separate /metrics listener (loopback, a free port in tests). */
+  metricsURL = '';
   /** The org the first start created, with its key from the banner. */
   org: Org = { orgID: '', apiKey: '' };
   stdout = '';
@@ -60,6 +62,8 @@ export class TestServer {
         this.databaseURL,
         '--log-level',
         process.env.CONCIERGE_TEST_LOG_LEVEL ?? 'warn',
+        '--metrics-port',
+        '0',
         ...(this.options.args ?? []),
       ],
       { env: { ...process.env, ...this.options.env }, stdio: ['ignore', 'pipe', 'pipe'] },
@@ -86,6 +90,7 @@ export class TestServer {
         reject(new Error(`server exited with ${code}:\n${this.stdout}\n${this.stderr}`));
       });
     });
+    this.metricsURL = /concierge metrics on (http:\/\/\S+)/.exec(this.stdout)?.[1] ?? '';
     const key = /Org-API-Key: (ck_live_\S+)/.exec(this.stdout);
     const id = /Org ID: +(\S+)/.exec(this.stdout);
     if (key !== null && id !== null) this.org = { orgID: id[1]!, apiKey: key[1]! };

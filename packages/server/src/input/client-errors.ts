@@ -1,0 +1,71 @@
+import { STATUS_CODES, type Server } from 'node:http';
+import type { Socket } from 'node:net';
+import { ApiError } from '../errors.js';
+import { newRequestID } from './request-id.js';
+
+/**
+ * Answers written on the raw socket, for what Node's HTTP parser refuses before Fastify ever sees a request: a
+ * malformed request line (a raw 0xFF in the path), headers over 16 KiB, a client too slow to send its headers or
+ * body. Fastify's default writes its own JSON shape; these carry the one envelope and an `x-request-id` like every
+ * other non-2xx (docs/errors.md).
+ */
+export function rawErrorResponse(api: ApiError): string {
+  const id = newRequestID();
+  const body = JSON.stringify(api.body(id));
+  const headers = [
+    `HTTP/1.1 ${api.status} ${STATUS_CODES[api.status] ?? 'Error'}`,
+    'content-type: application/json; charset=utf-8',
+    `content-length: ${Buffer.byteLength(body)}`,
+    `x-request-id: ${id}`,
+    ...Object.entries(api.options.headers ?? {}).map(([k, v]) => `${k}: ${v}`),
+    'connection: close',
+  ];
+  return `${headers.join('\r\n')}\r\n\r\n${body}`;
+}
+
+/** Fastify's `clientErrorHandler`: Node's client errors through the error table. */
+export function clientErrorHandler(error: Error & { code?: string }, socket: Socket): void {
+  // A reset socket is gone; there is nobody to answer.
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  let api: ApiError;
+  if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT')
+    api = new ApiError('REQUEST_TIMEOUT', 'The request did not arrive in time; send it again, whole.');
+  else if (error.code === 'HPE_HEADER_OVERFLOW')
+    api = new ApiError('HEADERS_TOO_LARGE', 'The request headers are larger than this server accepts.');
+  else api = new ApiError('BAD_REQUEST', 'The request is not well-formed HTTP.');
+  if (!socket.writable) {
+    socket.destroy(error);
+    return;
+  }
+  socket.end(rawErrorResponse(api));
+}
+
+/**
+ * Caps the TCP connections one client address may hold, so a client that opens sockets and sends nothing (or
+ * dribbles a body) costs bounded memory and descriptors: past the cap a new connection gets 429 and is closed.
+ * Behind a reverse proxy every connection comes from the proxy: set the cap to 0 there and cap at the proxy.
+ */
+export function capConnectionsPerAddress(server: Server, max: number): void {
+  if (max === 0) return;
+  const open = new Map<string, number>();
+  // Before Node's own listener, so a refused socket is answered before any request on it is parsed.
+  server.prependListener('connection', (socket: Socket) => {
+    const address = socket.remoteAddress ?? 'unknown';
+    const count = open.get(address) ?? 0;
+    if (count >= max) {
+      const api = new ApiError('TOO_MANY_CONNECTIONS', `At most ${max} open connections per client address.`, {
+        headers: { 'retry-after': '1' },
+      });
+      socket.on('error', () => {});
+      // The answer, then the socket is gone: nothing the client sends on it is read.
+      socket.write(rawErrorResponse(api), () => socket.destroy());
+      return;
+    }
+    open.set(address, count + 1);
+    socket.once('close', () => {
+      const left = (open.get(address) ?? 1) - 1;
+      if (left === 0) open.delete(address);
+      else open.set(address, left);
+    });
+  });
+}
