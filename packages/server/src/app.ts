@@ -151,29 +151,30 @@ export async function buildApp(config: ServerConfig, store: Store): Promise<App>
   });
 
   // A per-address tier before authentication: bad credentials are limited too, so a flood of bogus Org-API-Keys
-  // costs bounded database reads. The per-credential limit (RateLimiter) still applies after authentication.
-  if (config.ipRateLimitPerMinute > 0)
-    await fastify.register(rateLimit, {
-      global: true,
-      hook: 'onRequest',
-      max: config.ipRateLimitPerMinute,
-      timeWindow: 60_000,
-      keyGenerator: (req) => req.ip,
-      addHeaders: { 'x-ratelimit-limit': false, 'x-ratelimit-remaining': false, 'x-ratelimit-reset': false },
-      addHeadersOnExceeding: {
-        'x-ratelimit-limit': false,
-        'x-ratelimit-remaining': false,
-        'x-ratelimit-reset': false,
-      },
-      errorResponseBuilder: (_req, context) => {
-        const retry = String(Math.max(1, Math.ceil(context.ttl / 1000)));
-        return new ApiError(
-          'RATE_LIMITED',
-          `Rate limit of ${context.max} requests per minute from this address reached; retry later.`,
-          { headers: { 'retry-after': retry } },
-        );
-      },
-    });
+  // costs bounded database reads. The per-credential limit (RateLimiter) still applies after authentication. It is
+  // a root onRequest hook, not the plugin's per-route one, because route-level hooks run after /v1's
+  // authentication hook, which is exactly what this tier must precede.
+  if (config.ipRateLimitPerMinute > 0) {
+    // Its own x-ratelimit-* headers would contradict the per-credential RateLimit-* ones; a refusal says Retry-After.
+    const noHeaders = { 'x-ratelimit-limit': false, 'x-ratelimit-remaining': false, 'x-ratelimit-reset': false };
+    await fastify.register(rateLimit, { global: false, addHeaders: noHeaders, addHeadersOnExceeding: noHeaders });
+    fastify.addHook(
+      'onRequest',
+      fastify.rateLimit({
+        max: config.ipRateLimitPerMinute,
+        timeWindow: 60_000,
+        keyGenerator: (req) => req.ip,
+        // A load balancer probes health from one address all day.
+        allowList: (req) => req.url === '/healthz' || req.url === '/readyz',
+        errorResponseBuilder: (_req, context) =>
+          new ApiError(
+            'RATE_LIMITED',
+            `Rate limit of ${context.max} requests per minute from this address reached; retry later.`,
+            { headers: { 'retry-after': String(Math.max(1, Math.ceil(context.ttl / 1000))) } },
+          ),
+      }),
+    );
+  }
 
   fastify.addHook('onResponse', async (req, reply) => {
     const route = req.routeOptions.url ?? 'unmatched';

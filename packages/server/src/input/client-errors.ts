@@ -56,9 +56,7 @@ export function capConnectionsPerAddress(server: Server, max: number): void {
       const api = new ApiError('TOO_MANY_CONNECTIONS', `At most ${max} open connections per client address.`, {
         headers: { 'retry-after': '1' },
       });
-      socket.on('error', () => {});
-      // The answer, then the socket is gone: nothing the client sends on it is read.
-      socket.write(rawErrorResponse(api), () => socket.destroy());
+      refuse(socket, rawErrorResponse(api));
       return;
     }
     open.set(address, count + 1);
@@ -67,5 +65,25 @@ export function capConnectionsPerAddress(server: Server, max: number): void {
       if (left === 0) open.delete(address);
       else open.set(address, left);
     });
+  });
+}
+
+/**
+ * Answers a socket that Node's HTTP server must never serve. Node attaches its parser in its own 'connection'
+ * listener, after ours; once that has run (a microtask later, before any data can arrive) its listeners are
+ * taken off, so no request on this socket reaches a route. Whatever the client sends is read and dropped (closing
+ * with unread data would reset the connection and lose the answer), the answer is sent with a FIN, and the socket
+ * is destroyed once the client closes its side, or after a second.
+ */
+function refuse(socket: Socket, answer: string): void {
+  socket.on('error', () => {});
+  queueMicrotask(() => {
+    // 'close' stays: Node's listener there forgets the socket in its connection bookkeeping.
+    for (const event of ['data', 'end', 'timeout', 'drain', 'error'] as const) socket.removeAllListeners(event);
+    socket.on('error', () => {});
+    socket.on('data', () => {});
+    socket.on('end', () => socket.destroy());
+    socket.setTimeout(1000, () => socket.destroy());
+    socket.end(answer);
   });
 }
