@@ -72,7 +72,9 @@ describe('the member client in a real browser (headless Chromium)', { skip: miss
     // In the page: open a conversation, send twice with one key, list, then stream until two messages arrive.
     const opened = await page.evaluate(
       async ({ baseURL, token }) => {
-        const sdk = (await import('/sdk.js' as string)) as typeof import('@concierge/sdk');
+        // A string-typed specifier, so the compiler does not try to resolve the page's URL as a module.
+        const specifier: string = '/sdk.js';
+        const sdk = (await import(specifier)) as typeof import('@concierge/sdk');
         const client = new sdk.Concierge({ baseURL, token });
         const conversation = await client.openConversation({ title: 'From the browser' });
         const first = await client.sendMessage(conversation.id, 'hello from Chromium', { idempotencyKey: 'browser-1' });

@@ -9,19 +9,19 @@ import type * as Sdk from '@concierge/sdk';
  * apart in either direction.
  */
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-const checks: true[] = [
-  true as Same<Sdk.Message, Protocol.Message>,
-  true as Same<Sdk.Conversation, Protocol.Conversation>,
-  true as Same<Sdk.Member, Protocol.Member>,
-  true as Same<Sdk.ListConversationsResponse, Protocol.ListConversationsResponse>,
-  true as Same<Sdk.ListMessagesResponse, Protocol.ListMessagesResponse>,
-  true as Same<Sdk.SendMessageResponse, Protocol.SendMessageResponse>,
-  true as Same<Sdk.ExchangeResponse, Protocol.ExchangeResponse>,
-  true as Same<Sdk.MessageEvent, Protocol.MessageEvent>,
-  true as Same<Sdk.ConversationEvent, Protocol.ConversationEvent>,
-  true as Same<Sdk.ReadEvent, Protocol.ReadEvent>,
-  true as Same<Sdk.TypingEvent, Protocol.TypingEvent>,
-  true as Same<Sdk.StreamEvent, Protocol.StreamEvent>,
+const checks = [
+  true satisfies Same<Sdk.Message, Protocol.Message>,
+  true satisfies Same<Sdk.Conversation, Protocol.Conversation>,
+  true satisfies Same<Sdk.Member, Protocol.Member>,
+  true satisfies Same<Sdk.ListConversationsResponse, Protocol.ListConversationsResponse>,
+  true satisfies Same<Sdk.ListMessagesResponse, Protocol.ListMessagesResponse>,
+  true satisfies Same<Sdk.SendMessageResponse, Protocol.SendMessageResponse>,
+  true satisfies Same<Sdk.ExchangeResponse, Protocol.ExchangeResponse>,
+  true satisfies Same<Sdk.MessageEvent, Protocol.MessageEvent>,
+  true satisfies Same<Sdk.ConversationEvent, Protocol.ConversationEvent>,
+  true satisfies Same<Sdk.ReadEvent, Protocol.ReadEvent>,
+  true satisfies Same<Sdk.TypingEvent, Protocol.TypingEvent>,
+  true satisfies Same<Sdk.StreamEvent, Protocol.StreamEvent>,
 ];
 
 test('the SDK wire types match @concierge/protocol (checked by the compiler)', () => {

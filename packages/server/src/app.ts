@@ -247,7 +247,7 @@ export async function buildApp(config: ServerConfig, store: Store): Promise<App>
       .purgeIdempotency(Date.now() - IDEMPOTENCY_TTL_MS)
       .catch((err: unknown) => fastify.log.warn({ err }, 'purge failed'));
   void purgeOnce();
-  const purge = setInterval(purgeOnce, 60 * 60 * 1000).unref();
+  const purge = setInterval(() => void purgeOnce(), 60 * 60 * 1000).unref();
 
   return {
     fastify,

@@ -38,7 +38,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   let config;
   try {
-    config = resolveConfig(values as Record<string, string | undefined>, process.env);
+    config = resolveConfig(values, process.env);
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`concierge: ${error.message}\n`);

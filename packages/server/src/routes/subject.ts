@@ -52,7 +52,7 @@ export async function memberSubject(
 export async function visibleConversation(
   ctx: AppContext,
   orgID: string,
-  owner: string | null | 'org',
+  owner: string | null,
   conversationID: string,
 ): Promise<ConversationRecord> {
   if (owner === null || conversationID.length > 100) throw notFound('conversation');
@@ -65,7 +65,7 @@ export async function visibleConversation(
 export async function ownedConversation(
   ctx: AppContext,
   orgID: string,
-  owner: string | null | 'org',
+  owner: string | null,
   conversationID: string,
 ): Promise<ConversationOwner> {
   if (owner === null || conversationID.length > 100) throw notFound('conversation');

@@ -68,7 +68,7 @@ export class GroupCommit {
     return new Promise<T>((resolve, reject) => {
       this.queue.push({
         orgs,
-        run: fn as WriteFn<unknown>,
+        run: fn,
         resolve: resolve as (v: unknown) => void,
         reject,
         attempts: 0,

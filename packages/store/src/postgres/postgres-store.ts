@@ -223,7 +223,7 @@ export class PostgresStore implements Store {
 
   private async rows(sql: string, params: unknown[] = []): Promise<Row[]> {
     if (unmatchable(params)) return [];
-    return (await query(this.pool, sql, params)).rows as Row[];
+    return (await query(this.pool, sql, params)).rows;
   }
 
   private async one(sql: string, params: unknown[] = []): Promise<Row | null> {

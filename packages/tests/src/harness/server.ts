@@ -69,15 +69,15 @@ export class TestServer {
       { env: { ...process.env, ...this.options.env }, stdio: ['ignore', 'pipe', 'pipe'] },
     );
     this.child = child;
-    child.stdout!.setEncoding('utf8');
-    child.stderr!.setEncoding('utf8');
-    child.stderr!.on('data', (d: string) => (this.stderr += d));
+    child.stdout.setEncoding('utf8');
+    child.stderr.setEncoding('utf8');
+    child.stderr.on('data', (d: string) => (this.stderr += d));
     this.url = await new Promise<string>((resolve, reject) => {
       const timer = setTimeout(
         () => reject(new Error(`server did not start:\n${this.stdout}\n${this.stderr}`)),
         30_000,
       );
-      child.stdout!.on('data', (d: string) => {
+      child.stdout.on('data', (d: string) => {
         this.stdout += d;
         const m = /concierge listening on (http:\/\/\S+)/.exec(this.stdout);
         if (m !== null) {
@@ -144,12 +144,12 @@ export async function createOrg(databaseURL: string, name: string): Promise<Org>
 export async function withServer(
   store: StoreTarget,
   options: StartOptions = {},
-): Promise<{ server: TestServer; close(): Promise<void> }> {
+): Promise<{ server: TestServer; close: () => Promise<void> }> {
   const db = await store.fresh();
   const server = await TestServer.start(db.url, options);
   return {
     server,
-    async close() {
+    close: async () => {
       await server.stop();
       await db.drop();
     },
