@@ -100,6 +100,13 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
       AND x.seq > conversations.member_read_seq AND x.type <> 'member'
   );
   `,
+  /* 3: spent stream tickets, so a ticket is single-use whatever instance it is shown to */ `
+  CREATE TABLE spent_tickets (
+    nonce text PRIMARY KEY,
+    expires_at bigint NOT NULL
+  );
+  CREATE INDEX spent_tickets_expiry ON spent_tickets(expires_at);
+  `,
 ];
 
 /**

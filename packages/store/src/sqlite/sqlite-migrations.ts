@@ -91,4 +91,11 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
       AND x.seq > conversations.member_read_seq AND x.type <> 'member'
   );
   `,
+  /* 3: spent stream tickets, so a ticket is single-use whatever instance it is shown to */ `
+  CREATE TABLE spent_tickets (
+    nonce TEXT PRIMARY KEY,
+    expires_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  CREATE INDEX spent_tickets_expiry ON spent_tickets(expires_at);
+  `,
 ];
