@@ -59,6 +59,8 @@ export interface SqliteStoreOptions {
 
 type Row = Record<string, unknown>;
 
+const PROBE_BYTES = 64 * 1024;
+
 const CONVERSATION_COLUMNS = `c.id, c.org_id, c.member_id, m.external_user_id, c.type, c.title, c.created_at,
   c.last_message_at, c.last_seq, c.member_read_seq, c.concierge_read_seq, c.member_unread AS unread_count`;
 
@@ -362,9 +364,13 @@ export class SqliteStore implements Store {
     return this.failing;
   }
 
+  /**
+   * As large as a big message, not a byte: on a full disk a tiny write may still fit in space the log already
+   * holds, while the writes clients make do not.
+   */
   async probeWrite(): Promise<void> {
     await this.write(() => {
-      this.s.probe.run(randomBytes(8));
+      this.s.probe.run(randomBytes(PROBE_BYTES));
       return { value: undefined, events: [] };
     });
   }
