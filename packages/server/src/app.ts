@@ -1,7 +1,7 @@
 import cors from '@fastify/cors';
 import rateLimit from '@fastify/rate-limit';
 import { GENERIC_CODE_BY_STATUS, isErrorCode } from '@concierge/protocol';
-import { IDEMPOTENCY_TTL_MS, UnstorableValue, type Store } from '@concierge/store';
+import { IDEMPOTENCY_TTL_MS, StorageUnavailable, UnstorableValue, type Store } from '@concierge/store';
 import Fastify, {
   LogController,
   type FastifyError,
@@ -55,6 +55,11 @@ function toApiError(error: FastifyError | Error): ApiError | null {
   if (error instanceof ApiError) return error;
   if (error instanceof UnstorableValue)
     return new ApiError('VALIDATION', `\`${error.field}\` ${error.message}.`, { field: error.field });
+  // A full disk, an I/O error, the database down: not the request's fault, and retrying later may succeed.
+  if (error instanceof StorageUnavailable)
+    return new ApiError('UNAVAILABLE', 'Storage is unavailable right now; retry shortly.', {
+      headers: { 'retry-after': '2' },
+    });
   const code = (error as FastifyError).code;
   switch (code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
@@ -220,8 +225,8 @@ export async function buildApp(config: ServerConfig, store: Store): Promise<App>
           typeof ticket === 'string' &&
           (req.routeOptions.config as { ticket?: boolean }).ticket === true;
         if (viaTicket) {
-          const principal = ctx.tickets.redeem(ticket);
-          if (!auth.stillValid(principal))
+          const principal = await ctx.tickets.redeem(ticket);
+          if (!(await auth.stillValid(principal)))
             throw new ApiError('TOKEN_REVOKED', 'The token behind this ticket is no longer valid.');
           if (principal.kind === 'server') {
             const keys = await store.listApiKeys(principal.orgID);

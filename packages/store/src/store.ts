@@ -146,6 +146,21 @@ export class UnstorableValue extends Error {
   }
 }
 
+/**
+ * Thrown when storage cannot do its work for reasons outside the code's control: a full disk, an I/O error,
+ * read-only or missing files, a lock held past the busy timeout, the database server down or out of resources.
+ * Retrying later may succeed (the server answers 503 UNAVAILABLE with Retry-After). `cause` is the driver's error.
+ */
+export class StorageUnavailable extends Error {
+  constructor(
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`storage unavailable: ${reason}`, options);
+    this.name = 'StorageUnavailable';
+  }
+}
+
 export interface NewConversation {
   orgID: string;
   memberID: string;
@@ -181,7 +196,8 @@ export type CommitListener = (events: readonly StoredEvent[]) => void;
 
 /**
  * Signals that are never stored but must reach every server instance on the same database: typing indicators,
- * and revocations (so every instance's token cache and open streams learn of them at once).
+ * and revocations (so every instance's token cache and open streams learn of them at once). Best effort: security
+ * state never rides on a signal alone (see `notificationsLive` and `onResync`).
  */
 export type Ephemeral =
   | {
@@ -193,9 +209,7 @@ export type Ephemeral =
       typistID: string;
       at: string;
     }
-  | { kind: 'revoked'; orgID: string; memberID: string; tokensValidAfter: number; deleted: boolean }
-  /** A stream ticket was redeemed: every instance refuses its nonce until it expires (epoch ms). */
-  | { kind: 'ticket-spent'; nonce: string; expiresAt: number };
+  | { kind: 'revoked'; orgID: string; memberID: string; tokensValidAfter: number; deleted: boolean };
 
 export type EphemeralListener = (message: Ephemeral) => void;
 
@@ -262,6 +276,14 @@ export interface Store {
   /** The org's latest event seq, or 0. */
   latestEventSeq(orgID: string): Promise<number>;
 
+  /**
+   * Records a stream ticket's nonce as spent, durably, until `expiresAt` (epoch ms). False when it was spent
+   * before (on any instance): the unique nonce makes a ticket single-use whatever reaches whom.
+   */
+  spendTicket(nonce: string, expiresAt: number): Promise<boolean>;
+  /** Removes spent-ticket records that expired before `now` (epoch ms). Returns how many. */
+  purgeSpentTickets(now: number): Promise<number>;
+
   getIdempotency(scope: IdempotencyScope): Promise<IdempotencyRecord | null>;
   /** Removes idempotency records created before `before` (epoch ms). Returns how many. */
   purgeIdempotency(before: number): Promise<number>;
@@ -271,6 +293,26 @@ export interface Store {
    * calls it for commits made by other instances, so the hub on every instance sees every event.
    */
   onCommit(listener: CommitListener): () => void;
+
+  /**
+   * True while every notification (commits and ephemeral signals) of every instance reaches this one: always for
+   * SQLite (one process); for PostgreSQL only while the LISTEN connection is in place. While false, a user that
+   * caches security state (revocations) must read it from the store instead.
+   */
+  notificationsLive(): boolean;
+  /**
+   * Called after the notification channel came back (a LISTEN connection re-established): signals sent while it
+   * was down are lost, so a user that caches what signals update must drop that cache and reload.
+   */
+  onResync(listener: () => void): () => void;
+
+  /**
+   * True after a write failed with `StorageUnavailable` and until one succeeds (a load balancer should stop
+   * sending work here meanwhile, see /readyz).
+   */
+  writesFailing(): boolean;
+  /** A tiny durable write, to find out whether writes succeed again; throws `StorageUnavailable` if not. */
+  probeWrite(): Promise<void>;
 
   /** Sends an ephemeral signal to every instance on this database, this one included. Best effort, never stored. */
   publishEphemeral(message: Ephemeral): void;

@@ -19,21 +19,39 @@ export function principalID(p: Principal): string {
   return p.kind === 'member' ? `member:${p.memberID}` : `key:${p.keyID}`;
 }
 
-interface MemberMark {
+export interface MemberMark {
   orgID: string;
   tokensValidAfter: number;
   deleted: boolean;
 }
 
-const MAX_CACHED_MEMBERS = 200_000;
+/**
+ * `CONCIERGE_MEMBER_CACHE_MAX` lowers the member-mark cache's size. It exists for the test suite, which uses
+ * it to prove that an evicted mark is reloaded rather than taken as "valid"; production has no reason to set it.
+ */
+const MAX_CACHED_MEMBERS = positiveInt(process.env.CONCIERGE_MEMBER_CACHE_MAX) ?? 200_000;
 const MAX_CACHED_TOKENS = 50_000;
+
+function positiveInt(text: string | undefined): number | null {
+  const n = Number(text);
+  return text !== undefined && Number.isInteger(n) && n > 0 ? n : null;
+}
+
+/** What a stream's lifetime check can say without I/O: `unknown` when the member's mark is not cached. */
+export type CachedValidity = 'valid' | 'invalid' | 'unknown';
 
 /**
  * Turns an `Authorization` header into a Principal. Member tokens are checked against cached org secrets and
  * cached revocation marks, so the hot path makes no database round-trip; the caches are filled on first use and
- * kept current by the writes that change them (exchange, revoke-tokens, member removal) through `note*`.
+ * kept current by the writes that change them (exchange, revoke-tokens, member removal) through `note*`, on
+ * every instance through the store's `revoked` signal.
  *
- * Emits `revoked(memberID, deleted)` so open streams of that member can be ended at once.
+ * A signal can be lost (a PostgreSQL LISTEN connection drops), so the cache is trusted only while the store says
+ * its notifications are live: meanwhile marks are read from the database on every check, and when the channel
+ * comes back (`onResync`) both caches are dropped, since what changed in between is unknown.
+ *
+ * Emits `revoked(memberID, deleted)` so open streams of that member can be ended at once, and `resync` so the
+ * hub re-checks every open stream against the database.
  */
 export class Authenticator extends EventEmitter {
   private readonly orgSecrets = new Map<string, Uint8Array | null>();
@@ -44,6 +62,11 @@ export class Authenticator extends EventEmitter {
    * checked on every use below.
    */
   private readonly verified = new Map<string, MemberClaims>();
+  /**
+   * Moves whenever the marks may have changed behind a read in flight (a revocation signal, a resync): a mark
+   * read from the database before that is returned to its caller but not cached, so it cannot overwrite newer.
+   */
+  private generation = 0;
 
   constructor(private readonly store: Store) {
     super();
@@ -51,8 +74,15 @@ export class Authenticator extends EventEmitter {
     // Revocations arrive here from every instance (this one too) and update the cache before anything else.
     store.onEphemeral((m) => {
       if (m.kind !== 'revoked') return;
-      this.members.set(m.memberID, { orgID: m.orgID, tokensValidAfter: m.tokensValidAfter, deleted: m.deleted });
+      this.generation++;
+      this.cacheMark(m.memberID, { orgID: m.orgID, tokensValidAfter: m.tokensValidAfter, deleted: m.deleted });
       this.emit('revoked', m.memberID, m.deleted);
+    });
+    store.onResync(() => {
+      this.generation++;
+      this.members.clear();
+      this.verified.clear();
+      this.emit('resync');
     });
   }
 
@@ -112,12 +142,34 @@ export class Authenticator extends EventEmitter {
     return result.claims;
   }
 
-  /** True while a member principal's token is still good (not expired, not revoked): streams re-check this. */
-  stillValid(p: Principal, now = Date.now()): boolean {
+  /**
+   * Whether a principal's token is still good (not expired, not revoked, its member not removed), as far as the
+   * cache can tell without I/O: streams check this on every write and ask `stillValid` when it says `unknown`
+   * (a mark evicted or never loaded) or while notifications are not live.
+   */
+  cachedValidity(p: Principal, now = Date.now()): CachedValidity {
+    if (p.kind !== 'member') return 'valid';
+    if (p.expiresAt <= now) return 'invalid';
+    const mark = this.members.get(p.memberID);
+    if (mark === undefined) return 'unknown';
+    return markAccepts(p, mark) ? 'valid' : 'invalid';
+  }
+
+  /**
+   * Whether a principal's token is still good, reading the member's mark from the database when the cache
+   * cannot be trusted (not cached, or notifications not live). A missing member is not valid.
+   */
+  async stillValid(p: Principal, now = Date.now()): Promise<boolean> {
     if (p.kind !== 'member') return true;
     if (p.expiresAt <= now) return false;
-    const mark = this.members.get(p.memberID);
-    return mark === undefined || (!mark.deleted && p.iat >= mark.tokensValidAfter);
+    const mark = await this.memberMark(p.memberID);
+    return mark !== null && markAccepts(p, mark);
+  }
+
+  /** Whether a mark (null: no such member) still accepts the principal; for checks of many streams at once. */
+  accepts(p: Principal, mark: MemberMark | null, now = Date.now()): boolean {
+    if (p.kind !== 'member') return true;
+    return p.expiresAt > now && mark !== null && markAccepts(p, mark);
   }
 
   async orgSecret(orgID: string): Promise<Uint8Array | null> {
@@ -129,12 +181,29 @@ export class Authenticator extends EventEmitter {
     return org.signingSecret;
   }
 
-  private async memberMark(memberID: string): Promise<MemberMark | null> {
-    const cached = this.members.get(memberID);
-    if (cached !== undefined) return cached;
+  /**
+   * A member's revocation mark (null: no such member): from the cache while notifications are live, from the
+   * database otherwise (then cached for when they are live again, unless something moved meanwhile).
+   */
+  async memberMark(memberID: string): Promise<MemberMark | null> {
+    if (this.store.notificationsLive()) {
+      const cached = this.members.get(memberID);
+      if (cached !== undefined) return cached;
+    }
+    const generation = this.generation;
     const member = await this.store.getMemberByID(memberID);
     if (member === null) return null;
-    return this.noteMember(member);
+    const mark = { orgID: member.orgID, tokensValidAfter: member.tokensValidAfter, deleted: false };
+    if (generation === this.generation) this.cacheMark(member.id, mark);
+    return mark;
+  }
+
+  private cacheMark(memberID: string, mark: MemberMark): void {
+    if (this.members.size >= MAX_CACHED_MEMBERS && !this.members.has(memberID)) {
+      const oldest = this.members.keys().next();
+      if (oldest.done !== true) this.members.delete(oldest.value);
+    }
+    this.members.set(memberID, mark);
   }
 
   /**
@@ -142,13 +211,8 @@ export class Authenticator extends EventEmitter {
    * open streams everywhere at once.
    */
   noteMember(member: MemberRecord, revoked = false): MemberMark {
-    const previous = this.members.get(member.id);
     const mark = { orgID: member.orgID, tokensValidAfter: member.tokensValidAfter, deleted: false };
-    if (this.members.size >= MAX_CACHED_MEMBERS && previous === undefined) {
-      const oldest = this.members.keys().next();
-      if (oldest.done !== true) this.members.delete(oldest.value);
-    }
-    this.members.set(member.id, mark);
+    this.cacheMark(member.id, mark);
     if (revoked)
       this.store.publishEphemeral({
         kind: 'revoked',
@@ -169,4 +233,8 @@ export class Authenticator extends EventEmitter {
       deleted: true,
     });
   }
+}
+
+function markAccepts(p: Extract<Principal, { kind: 'member' }>, mark: MemberMark): boolean {
+  return !mark.deleted && mark.orgID === p.orgID && p.iat >= mark.tokensValidAfter;
 }

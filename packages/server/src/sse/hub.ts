@@ -87,6 +87,8 @@ export class Hub {
       // A removed member's data is gone: streams a server credential opened on it end too.
       if (deleted) for (const sub of this.all()) if (scopeMember(sub.scope) === memberID) this.end(sub);
     });
+    // Revocations and removals signalled while the channel was down are lost: check every stream's member.
+    auth.on('resync', () => void this.recheckMembers());
   }
 
   get size(): number {
@@ -298,8 +300,66 @@ export class Hub {
       sub.res.destroy();
       return;
     }
-    // The token may have lapsed or been revoked since the last check: end at the next write at the latest.
-    if (!this.auth.stillValid(sub.principal)) this.end(sub);
+    // The token may have lapsed or been revoked since the last check: end at the next write at the latest. A
+    // mark the cache no longer holds (evicted) is read from the store rather than taken as valid.
+    const validity = this.auth.cachedValidity(sub.principal);
+    if (validity === 'invalid') this.end(sub);
+    else if (validity === 'unknown') this.recheck(sub);
+  }
+
+  private readonly rechecking = new Set<Subscriber>();
+
+  /** Reads a stream's member mark from the store and ends the stream if the token is no longer good. */
+  private recheck(sub: Subscriber): void {
+    if (this.rechecking.has(sub)) return;
+    this.rechecking.add(sub);
+    this.auth
+      .stillValid(sub.principal)
+      .then((ok) => {
+        if (!ok) this.end(sub);
+      })
+      // The store is unreachable: keep the stream; the next write or heartbeat asks again.
+      .catch(() => {})
+      .finally(() => this.rechecking.delete(sub));
+  }
+
+  private membersChecking = false;
+  private membersAgain = false;
+
+  /**
+   * Checks the member behind every open stream against the store: whose token holds it (revoked, removed) and
+   * whose data it shows (removed). Runs after a resync, and at every heartbeat while notifications are not live,
+   * so a stream outlives a lost signal by one heartbeat at most. One read per distinct member.
+   */
+  private async recheckMembers(): Promise<void> {
+    if (this.membersChecking) {
+      this.membersAgain = true;
+      return;
+    }
+    this.membersChecking = true;
+    try {
+      do {
+        this.membersAgain = false;
+        const byMember = new Map<string, Subscriber[]>();
+        for (const sub of this.all()) {
+          for (const memberID of new Set([sub.memberID, scopeMember(sub.scope)]))
+            if (memberID !== null) addToList(byMember, memberID, sub);
+        }
+        for (const [memberID, subs] of byMember) {
+          const mark = await this.auth.memberMark(memberID);
+          for (const sub of subs) {
+            if (sub.closed) continue;
+            const ownToken = sub.memberID === memberID && !this.auth.accepts(sub.principal, mark);
+            const dataGone = scopeMember(sub.scope) === memberID && (mark === null || mark.deleted);
+            if (ownToken || dataGone) this.end(sub);
+          }
+        }
+      } while (this.membersAgain && !this.shuttingDown);
+    } catch {
+      // The store is unreachable: the next heartbeat (or resync) checks again.
+    } finally {
+      this.membersChecking = false;
+    }
   }
 
   private *all(): Generator<Subscriber> {
@@ -310,6 +370,7 @@ export class Hub {
   private beat(): void {
     for (const sub of this.all()) this.write(sub, HEARTBEAT);
     void this.checkServerKeys();
+    if (!this.store.notificationsLive()) void this.recheckMembers();
   }
 
   private checkingKeys = false;
@@ -386,6 +447,12 @@ export class Hub {
 
 function scopeMember(scope: StreamScope): string | null {
   return scope.kind === 'org' ? null : scope.memberID;
+}
+
+function addToList<K, V>(map: Map<K, V[]>, key: K, value: V): void {
+  const list = map.get(key);
+  if (list === undefined) map.set(key, [value]);
+  else list.push(value);
 }
 
 function addTo<K>(map: Map<K, Set<Subscriber>>, key: K, sub: Subscriber): void {

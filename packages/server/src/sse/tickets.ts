@@ -11,26 +11,23 @@ interface TicketPayload {
   n: string;
 }
 
+const PURGE_INTERVAL_MS = 60_000;
+
 /**
  * Stream tickets let a browser's native EventSource (which cannot send headers) open a stream without putting a
- * token in a URL: a ticket is single-use, valid 60 s by default (`--ticket-ttl`), and names the principal that asked for it. It is signed
- * (HMAC with the server secret) so it needs no table; single use is a set of spent nonces kept 60 s.
+ * token in a URL: a ticket is single-use, valid for `--ticket-ttl` seconds (60 by default), and names the
+ * principal that asked for it. It is signed (HMAC with the server secret), so issuing one writes nothing. Single
+ * use is durable: redeeming records the ticket's nonce in the database (`Store.spendTicket`, a unique key), so a
+ * ticket spent on one instance is refused on every other, whatever signal was lost, and after a restart.
  */
 export class Tickets {
-  private readonly spent = new Map<string, number>();
-  private readonly sweeper = setInterval(() => this.sweep(), 10_000).unref();
-  private readonly unsubscribe: () => void;
+  private readonly sweeper = setInterval(() => void this.purge(), PURGE_INTERVAL_MS).unref();
 
   constructor(
     private readonly secret: Uint8Array,
     private readonly ttlMs: number,
     private readonly store: Store,
-  ) {
-    // Spent nonces are shared with every instance on the database, so a ticket works once in the whole cluster.
-    this.unsubscribe = store.onEphemeral((m) => {
-      if (m.kind === 'ticket-spent') this.spent.set(m.nonce, m.expiresAt);
-    });
-  }
+  ) {}
 
   issue(principal: Principal, now = Date.now()): { ticket: string; expiresAt: string } {
     const payload: TicketPayload = { p: principal, x: now + this.ttlMs, n: randomBytes(16).toString('base64url') };
@@ -38,7 +35,7 @@ export class Tickets {
     return { ticket: `tkt_${body}.${this.mac(body)}`, expiresAt: new Date(payload.x).toISOString() };
   }
 
-  redeem(ticket: string, now = Date.now()): Principal {
+  async redeem(ticket: string, now = Date.now()): Promise<Principal> {
     const invalid = new ApiError('TICKET_INVALID', 'This stream ticket is unknown, already used, or expired.');
     const m = /^tkt_([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)$/.exec(ticket);
     if (m === null) throw invalid;
@@ -52,10 +49,8 @@ export class Tickets {
     } catch {
       throw invalid;
     }
-    if (typeof payload.x !== 'number' || typeof payload.n !== 'string' || payload.x <= now || this.spent.has(payload.n))
-      throw invalid;
-    this.spent.set(payload.n, payload.x);
-    this.store.publishEphemeral({ kind: 'ticket-spent', nonce: payload.n, expiresAt: payload.x });
+    if (typeof payload.x !== 'number' || typeof payload.n !== 'string' || payload.x <= now) throw invalid;
+    if (!(await this.store.spendTicket(payload.n, payload.x))) throw invalid;
     return payload.p;
   }
 
@@ -63,12 +58,16 @@ export class Tickets {
     return createHmac('sha256', this.secret).update(`ticket:${body}`).digest().subarray(0, 16).toString('base64url');
   }
 
-  private sweep(now = Date.now()): void {
-    for (const [n, x] of this.spent) if (x <= now) this.spent.delete(n);
+  /** Expired nonces can never be shown again (their ticket is refused as expired first): drop their rows. */
+  private async purge(): Promise<void> {
+    try {
+      await this.store.purgeSpentTickets(Date.now());
+    } catch {
+      // The store is unavailable: the next round purges what this one could not.
+    }
   }
 
   close(): void {
-    this.unsubscribe();
     clearInterval(this.sweeper);
   }
 }

@@ -35,6 +35,8 @@ export interface NotifierHandlers {
    * the org counters and catches up. Runs after the first connect too (that read seeds the feed).
    */
   listening(): Promise<void>;
+  /** The LISTEN connection is gone: notifications may be missed until `listening` runs again. */
+  lost(): void;
   error(error: unknown): void;
 }
 
@@ -104,6 +106,7 @@ export class Notifier {
   private lost(client: pg.Client): void {
     if (this.client !== client) return;
     this.client = null;
+    this.handlers.lost();
     if (!this.closed) this.scheduleReconnect();
   }
 

@@ -5,6 +5,7 @@ import {
   IDEMPOTENCY_TTL_MS,
   IdempotencyKeyTaken,
   NotFoundInStore,
+  StorageUnavailable,
   UnstorableValue,
   type ApiKeyRecord,
   type CommitListener,
@@ -29,6 +30,7 @@ import {
 import { EventFeed } from './event-feed.js';
 import { GroupCommit, type WriteFn, type WriteResult } from './group-commit.js';
 import { EPHEMERAL_CHANNEL, EVENTS_CHANNEL, Notifier } from './notifier.js';
+import { postgresError } from './postgres-errors.js';
 import { migrate } from './postgres-migrations.js';
 import { query } from './prepared.js';
 import {
@@ -102,12 +104,16 @@ export class PostgresStore implements Store {
   readonly kind = 'postgres' as const;
   private readonly listeners = new Set<CommitListener>();
   private readonly ephemeralListeners = new Set<EphemeralListener>();
+  private readonly resyncListeners = new Set<() => void>();
   private readonly writer: GroupCommit;
   private readonly notifier: Notifier;
   private readonly feed: EventFeed;
   private secret: Uint8Array | null = null;
   private seeded = false;
   private closed = false;
+  /** LISTEN is in place and its catch-up ran: every notification since reaches this instance. */
+  private live = false;
+  private failing = false;
 
   private constructor(
     private readonly pool: pg.Pool,
@@ -128,7 +134,16 @@ export class PostgresStore implements Store {
         else for (const [orgID, seq] of orgs) this.feed.signal(orgID, seq);
       },
       ephemeral: (m) => this.deliverEphemeral(m),
-      listening: () => this.listening(),
+      listening: async () => {
+        const reconnected = this.seeded;
+        await this.listening();
+        this.live = true;
+        // Signals sent while nobody listened are lost for good: tell the caches that rely on them to reload.
+        if (reconnected) for (const l of this.resyncListeners) l();
+      },
+      lost: () => {
+        this.live = false;
+      },
       error: onError,
     });
     this.writer = new GroupCommit(
@@ -195,6 +210,49 @@ export class PostgresStore implements Store {
     }
   }
 
+  notificationsLive(): boolean {
+    return this.live && !this.closed;
+  }
+
+  onResync(listener: () => void): () => void {
+    this.resyncListeners.add(listener);
+    return () => this.resyncListeners.delete(listener);
+  }
+
+  writesFailing(): boolean {
+    return this.failing;
+  }
+
+  async probeWrite(): Promise<void> {
+    await this.write([], async (c) => {
+      await query(
+        c,
+        `INSERT INTO meta (key, value) VALUES ('write_probe', $1) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`,
+        [randomBytes(8)],
+      );
+      return { value: undefined, events: [] };
+    });
+  }
+
+  async spendTicket(nonce: string, expiresAt: number): Promise<boolean> {
+    if (unmatchable([nonce])) return false;
+    return this.write([], async (c) => {
+      const r = await query(
+        c,
+        'INSERT INTO spent_tickets (nonce, expires_at) VALUES ($1, $2) ON CONFLICT (nonce) DO NOTHING',
+        [nonce, expiresAt],
+      );
+      return { value: (r.rowCount ?? 0) > 0, events: [] };
+    });
+  }
+
+  async purgeSpentTickets(now: number): Promise<number> {
+    return this.write([], async (c) => {
+      const r = await query(c, 'DELETE FROM spent_tickets WHERE expires_at < $1', [now]);
+      return { value: r.rowCount ?? 0, events: [] };
+    });
+  }
+
   onCommit(listener: CommitListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
@@ -223,7 +281,11 @@ export class PostgresStore implements Store {
 
   private async rows(sql: string, params: unknown[] = []): Promise<Row[]> {
     if (unmatchable(params)) return [];
-    return (await query(this.pool, sql, params)).rows;
+    try {
+      return (await query(this.pool, sql, params)).rows;
+    } catch (error) {
+      throw postgresError(error);
+    }
   }
 
   private async one(sql: string, params: unknown[] = []): Promise<Row | null> {
@@ -234,16 +296,20 @@ export class PostgresStore implements Store {
   private async write<T>(orgs: readonly string[], fn: WriteFn<T>): Promise<T> {
     if (this.closed) throw new Error('store is closed');
     try {
-      return await this.writer.run(
+      const value = await this.writer.run(
         orgs.filter((o) => !o.includes(NUL)),
         fn,
       );
+      this.failing = false;
+      return value;
     } catch (error) {
       // A NUL that slipped past the explicit checks (character_not_in_repertoire, untranslatable_character).
       const code = (error as { code?: string }).code;
       if (code === '22021' || code === '22P05')
         throw new UnstorableValue('request', 'contains a character that cannot be stored');
-      throw error;
+      const classified = postgresError(error);
+      if (classified instanceof StorageUnavailable) this.failing = true;
+      throw classified;
     }
   }
 
@@ -800,6 +866,7 @@ export class PostgresStore implements Store {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.live = false;
     // Queued writes still commit (their callers are waiting); then the connections go.
     await this.writer.drain();
     this.feed.close();

@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import type { StoredEvent } from '../store.js';
+import { fatalFlushFailure } from './fatal-flush.js';
 
 /** What a write returns inside the transaction: its value, and the events it appended to the log. */
 export interface WriteResult<T> {
@@ -48,6 +49,12 @@ export class GroupCommit {
     private readonly db: Database.Database,
     private readonly afterCommit: (events: StoredEvent[]) => void,
     private readonly sync: SyncFn | null = null,
+    /**
+     * The flush after a commit failed. The batch is committed in SQLite's view but may not be on disk, and a
+     * retried flush proves nothing ("fsyncgate"): the store stops the process (sqlite-store.ts). Its callers are
+     * never answered, so nobody is told "done" or "failed" about a write whose fate only recovery can decide.
+     */
+    private readonly onFlushFailure: (error: Error) => void = fatalFlushFailure,
   ) {
     this.begin = db.prepare('BEGIN IMMEDIATE');
     this.commit = db.prepare('COMMIT');
@@ -90,15 +97,28 @@ export class GroupCommit {
         }
         continue;
       }
-      this.savepoint.run();
+      try {
+        this.savepoint.run();
+      } catch (error) {
+        // The transaction itself is in trouble (an I/O error): nothing of it can be trusted.
+        this.rollbackQuietly();
+        this.rejectAll(batch, error);
+        return 'done';
+      }
       try {
         op.result = op.run();
         this.release.run();
       } catch (error) {
-        this.rollbackTo.run();
-        this.release.run();
         op.failed = true;
         op.error = error;
+        try {
+          this.rollbackTo.run();
+          this.release.run();
+        } catch (rollbackError) {
+          this.rollbackQuietly();
+          this.rejectAll(batch, rollbackError);
+          return 'done';
+        }
       }
     }
     try {
@@ -171,7 +191,7 @@ export class GroupCommit {
 
   private settle(committed: Op[], error: Error | null): void {
     if (error !== null) {
-      for (const op of committed) op.reject(error);
+      this.onFlushFailure(error);
       return;
     }
     const events: StoredEvent[] = [];

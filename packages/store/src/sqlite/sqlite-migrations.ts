@@ -91,4 +91,12 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
       AND x.seq > conversations.member_read_seq AND x.type <> 'member'
   );
   `,
+  /* 3: spent stream tickets, so a ticket is single-use whatever instance it is shown to (IF NOT EXISTS: a
+     database rolled back to an older version by hand may still hold the table) */ `
+  CREATE TABLE IF NOT EXISTS spent_tickets (
+    nonce TEXT PRIMARY KEY,
+    expires_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  CREATE INDEX IF NOT EXISTS spent_tickets_expiry ON spent_tickets(expires_at);
+  `,
 ];

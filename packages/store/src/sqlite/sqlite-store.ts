@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, fdatasync, mkdirSync, openSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, fdatasync, mkdirSync, openSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
@@ -9,6 +9,7 @@ import {
   IDEMPOTENCY_TTL_MS,
   IdempotencyKeyTaken,
   NotFoundInStore,
+  StorageUnavailable,
   type ApiKeyRecord,
   type CommitListener,
   type Ephemeral,
@@ -31,6 +32,9 @@ import {
 } from '../store.js';
 import { GroupCommit, type WriteResult } from './group-commit.js';
 import { SQLITE_MIGRATIONS } from './sqlite-migrations.js';
+import { sqliteError } from './sqlite-errors.js';
+import { walFlushFault } from './wal-flush-fault.js';
+import { fatalFlushFailure } from './fatal-flush.js';
 
 export interface SqliteStoreOptions {
   /** A file path, or `:memory:`. */
@@ -44,9 +48,18 @@ export interface SqliteStoreOptions {
   migrate?: boolean;
   /** Copy the log back into the database file from a worker thread (default true; see checkpointer.ts). */
   backgroundCheckpoints?: boolean;
+  /** Where start-up warnings go (files readable by others); default `process.emitWarning`. */
+  onWarning?: (message: string) => void;
+  /**
+   * Called when the write-ahead log could not be flushed after a commit. The default logs and exits the process:
+   * see `fatalFlushFailure`.
+   */
+  onFatal?: (error: Error) => void;
 }
 
 type Row = Record<string, unknown>;
+
+const PROBE_BYTES = 64 * 1024;
 
 const CONVERSATION_COLUMNS = `c.id, c.org_id, c.member_id, m.external_user_id, c.type, c.title, c.created_at,
   c.last_message_at, c.last_seq, c.member_read_seq, c.concierge_read_seq, c.member_unread AS unread_count`;
@@ -143,7 +156,8 @@ export class SqliteStore implements Store {
   private readonly s: ReturnType<SqliteStore['prepare']>;
 
   constructor(options: SqliteStoreOptions) {
-    if (options.filename !== ':memory:') mkdirSync(dirname(options.filename), { recursive: true });
+    if (options.filename !== ':memory:') secureFiles(options.filename, options.onWarning ?? warn);
+    this.onFatal = options.onFatal ?? fatalFlushFailure;
     this.db = new Database(options.filename);
     this.db.pragma('journal_mode = WAL');
     const durability = options.filename === ':memory:' ? 'FULL' : (options.durability ?? 'wal-flush');
@@ -164,6 +178,7 @@ export class SqliteStore implements Store {
         for (const l of this.listeners) l(events);
       },
       this.syncWal ? (done) => this.flushWal(done) : null,
+      (error) => this.onFatal(error),
     );
     if (options.filename !== ':memory:' && options.backgroundCheckpoints !== false) {
       this.checkpointer = new Worker(new URL('./checkpointer.js', import.meta.url), {
@@ -176,6 +191,8 @@ export class SqliteStore implements Store {
   }
 
   private checkpointer: Worker | null = null;
+  private readonly onFatal: (error: Error) => void;
+  private failing = false;
 
   private readonly walPath: string;
   private readonly syncWal: boolean;
@@ -187,6 +204,11 @@ export class SqliteStore implements Store {
    * as a connection is open, and this one is open until close().
    */
   private flushWal(done: (error: Error | null) => void): void {
+    const fault = walFlushFault();
+    if (fault !== null) {
+      setImmediate(() => done(fault));
+      return;
+    }
     if (this.walFd === null) {
       try {
         this.walFd = openSync(this.walPath, 'r');
@@ -219,7 +241,7 @@ export class SqliteStore implements Store {
   }
 
   private prepare() {
-    const db = this.db;
+    const db = guardedPrepare(this.db);
     return {
       nextSeq: db.prepare('UPDATE orgs SET event_seq = event_seq + 1 WHERE id = ? RETURNING event_seq'),
       insertEvent: db.prepare(
@@ -282,15 +304,15 @@ export class SqliteStore implements Store {
       ),
       getMessage: db.prepare('SELECT * FROM messages WHERE conversation_id = ? AND id = ?'),
       // Pages are read as arrays of named columns (`raw`), not objects: half the cost per row on the list path.
-      messagesBefore: db
-        .prepare(`SELECT ${PAGE_COLUMNS} FROM messages WHERE conversation_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?`)
-        .raw(true),
-      messagesLatest: db
-        .prepare(`SELECT ${PAGE_COLUMNS} FROM messages WHERE conversation_id = ? ORDER BY seq DESC LIMIT ?`)
-        .raw(true),
-      messagesAfter: db
-        .prepare(`SELECT ${PAGE_COLUMNS} FROM messages WHERE conversation_id = ? AND seq > ? ORDER BY seq LIMIT ?`)
-        .raw(true),
+      messagesBefore: db.prepareRaw(
+        `SELECT ${PAGE_COLUMNS} FROM messages WHERE conversation_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?`,
+      ),
+      messagesLatest: db.prepareRaw(
+        `SELECT ${PAGE_COLUMNS} FROM messages WHERE conversation_id = ? ORDER BY seq DESC LIMIT ?`,
+      ),
+      messagesAfter: db.prepareRaw(
+        `SELECT ${PAGE_COLUMNS} FROM messages WHERE conversation_id = ? AND seq > ? ORDER BY seq LIMIT ?`,
+      ),
       latestMessageSeq: db.prepare('SELECT max(seq) AS seq FROM messages WHERE conversation_id = ?'),
       // The mark only moves forward; the unread count is recounted over what is still after it (usually few rows).
       setMemberRead: db.prepare(
@@ -316,12 +338,49 @@ export class SqliteStore implements Store {
          WHERE e.member_id = ? AND e.org_id = ? AND e.seq > ? ORDER BY e.seq LIMIT ?`,
       ),
       latestEventSeq: db.prepare('SELECT event_seq FROM orgs WHERE id = ?'),
+      spendTicket: db.prepare('INSERT INTO spent_tickets (nonce, expires_at) VALUES (?, ?) ON CONFLICT DO NOTHING'),
+      purgeTickets: db.prepare('DELETE FROM spent_tickets WHERE expires_at < ?'),
+      probe: db.prepare(
+        `INSERT INTO meta (key, value) VALUES ('write_probe', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
+      ),
     };
   }
 
   onCommit(listener: CommitListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /** One process owns a SQLite file: every signal is delivered in place, none can be missed. */
+  notificationsLive(): boolean {
+    return true;
+  }
+
+  onResync(): () => void {
+    return () => {};
+  }
+
+  writesFailing(): boolean {
+    return this.failing;
+  }
+
+  /**
+   * As large as a big message, not a byte: on a full disk a tiny write may still fit in space the log already
+   * holds, while the writes clients make do not.
+   */
+  async probeWrite(): Promise<void> {
+    await this.write(() => {
+      this.s.probe.run(randomBytes(PROBE_BYTES));
+      return { value: undefined, events: [] };
+    });
+  }
+
+  async spendTicket(nonce: string, expiresAt: number): Promise<boolean> {
+    return this.write(() => ({ value: this.s.spendTicket.run(nonce, expiresAt).changes > 0, events: [] }));
+  }
+
+  async purgeSpentTickets(now: number): Promise<number> {
+    return this.write(() => ({ value: this.s.purgeTickets.run(now).changes, events: [] }));
   }
 
   /** One process owns a SQLite file, so "every instance" is this one: deliver in place. */
@@ -336,7 +395,7 @@ export class SqliteStore implements Store {
 
   async serverSecret(): Promise<Uint8Array> {
     if (this.secret === null) {
-      const row = this.db.prepare(`SELECT value FROM meta WHERE key = 'server_secret'`).get() as Row;
+      const row = guardedPrepare(this.db).prepare(`SELECT value FROM meta WHERE key = 'server_secret'`).get() as Row;
       this.secret = new Uint8Array(row.value as Buffer);
     }
     return this.secret;
@@ -388,9 +447,18 @@ export class SqliteStore implements Store {
     if (info.changes === 0) throw new IdempotencyKeyTaken();
   }
 
-  private write<T>(fn: () => WriteResult<T>): Promise<T> {
-    if (this.closed) return Promise.reject(new Error('store is closed'));
-    return this.writer.run(fn);
+  private async write<T>(fn: () => WriteResult<T>): Promise<T> {
+    if (this.closed) throw new Error('store is closed');
+    try {
+      const value = await this.writer.run(fn);
+      this.failing = false;
+      return value;
+    } catch (error) {
+      // BEGIN and COMMIT fail outside the guarded statements (group-commit.ts): classify here too.
+      const classified = sqliteError(error);
+      if (classified instanceof StorageUnavailable) this.failing = true;
+      throw classified;
+    }
   }
 
   async createOrg(name: string): Promise<OrgRecord> {
@@ -747,4 +815,60 @@ export class SqliteStore implements Store {
     if (this.walFd !== null) closeSync(this.walFd);
     this.db.close();
   }
+}
+
+function warn(message: string): void {
+  process.emitWarning(message, { code: 'CONCIERGE_FILE_MODE' });
+}
+
+/**
+ * The database holds every org's signing secret: its directory is made 0700 and the file 0600 when we create
+ * them (SQLite gives the -wal and -shm files the database file's mode), and existing ones that group or others
+ * may read are reported, not changed (an operator may have reasons, for example a backup group).
+ */
+function secureFiles(filename: string, onWarning: (message: string) => void): void {
+  const dir = dirname(filename);
+  if (!existsSync(dir)) mkdirSync(dir, { recursive: true, mode: 0o700 });
+  if (!existsSync(filename)) {
+    closeSync(openSync(filename, 'a', 0o600));
+    chmodSync(filename, 0o600); // the umask may have narrowed it further, never widened: set it exactly
+  }
+  for (const path of [dir, filename, `${filename}-wal`, `${filename}-shm`]) {
+    let mode: number;
+    try {
+      mode = statSync(path).mode & 0o777;
+    } catch {
+      continue; // -wal and -shm appear later, with the database file's mode
+    }
+    if ((mode & 0o077) !== 0)
+      onWarning(
+        `${path} is readable or writable by group or others (mode ${mode.toString(8).padStart(4, '0')}): it holds every org's signing secret; chmod ${path === dir ? '700' : '600'} it`,
+      );
+  }
+}
+
+type Guarded = Pick<Database.Statement, 'run' | 'get' | 'all'>;
+
+/**
+ * Prepares statements whose storage failures (a full disk, an I/O error, …) surface as `StorageUnavailable`,
+ * so every read and write of the adapter reports them the same way.
+ */
+function guardedPrepare(db: Database.Database) {
+  const guard = <S extends Guarded>(stmt: S): S => {
+    for (const name of ['run', 'get', 'all'] as const) {
+      const original = (stmt[name] as (...args: unknown[]) => unknown).bind(stmt);
+      (stmt as Record<string, unknown>)[name] = (...args: unknown[]) => {
+        try {
+          return original(...args);
+        } catch (error) {
+          throw sqliteError(error);
+        }
+      };
+    }
+    return stmt;
+  };
+  return {
+    prepare: (sql: string) => guard(db.prepare(sql)),
+    prepareRaw: (sql: string) => guard(db.prepare(sql).raw(true)),
+  };
 }
