@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
+import { SqlStore } from './sql-store.js';
 import type { Store } from './store.js';
-import { SqliteStore } from './sqlite/sqlite-store.js';
+import { SqliteConnection } from './sqlite/sqlite-connection.js';
 
 /**
  * Opens the store a database URL names: `sqlite:<path>` (relative to the working directory), `sqlite::memory:`,
@@ -15,11 +16,13 @@ export async function openStore(url: string, options: OpenStoreOptions = {}): Pr
   const migrate = options.migrate ?? true;
   if (url.startsWith('sqlite:')) {
     const path = url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
-    return new SqliteStore({ filename: path === ':memory:' ? ':memory:' : resolve(path), migrate });
+    const filename = path === ':memory:' ? ':memory:' : resolve(path);
+    return new SqlStore(await SqliteConnection.open({ filename, migrate }));
   }
   if (/^postgres(ql)?:\/\//.test(url)) {
-    const { openPostgresStore } = await import('./postgres/postgres-store.js');
-    return openPostgresStore(url, { migrate });
+    // Loaded only when asked for: a SQLite deployment never loads the PostgreSQL driver.
+    const { PostgresConnection } = await import('./postgres/postgres-connection.js');
+    return new SqlStore(await PostgresConnection.open({ url, migrate }));
   }
   throw new Error(
     `unsupported database URL (want sqlite:<path> or postgres://…): ${url.replace(/\/\/[^@]*@/, '//***@')}`,

@@ -1,12 +1,7 @@
 import type pg from 'pg';
+import type { WriteResult } from '../dialect.js';
 import type { StoredEvent } from '../store.js';
 import { query } from './prepared.js';
-
-/** What a write returns inside the transaction: its value, and the events it appended to the log. */
-export interface WriteResult<T> {
-  value: T;
-  events: StoredEvent[];
-}
 
 /** A write: runs its statements on the batch's connection, inside the batch's transaction. */
 export type WriteFn<T> = (client: pg.ClientBase) => Promise<WriteResult<T>>;

@@ -1,10 +1,9 @@
-import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
+import type { MigrationTarget } from '../migrator.js';
 
 /**
- * Versioned schema migrations for PostgreSQL. Each entry runs once, in order, in one transaction together with
- * the row that records it in `concierge_migrations`, so a crash mid-migration leaves the previous version intact.
- * Never edit a shipped entry: add a new one.
+ * The PostgreSQL schema, as versioned migrations run by the one migrator (../migrator.ts). Never edit a shipped
+ * entry: add a new one.
  *
  * The semantics match the SQLite schema (sqlite-migrations.ts) column for column; PostgreSQL types where they
  * help: timestamptz for instants, bigint for seqs and epoch milliseconds, bytea for secrets.
@@ -116,51 +115,44 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
  */
 const MIGRATION_LOCK = 0x636f6e63;
 
-/** The schema version a database is at (0 when it has never been migrated). */
-async function currentVersion(client: pg.ClientBase): Promise<number> {
-  const exists = await client.query<{ t: string | null }>(`SELECT to_regclass('concierge_migrations') AS t`);
-  if (exists.rows[0]?.t === null || exists.rows[0]?.t === undefined) return 0;
-  const r = await client.query<{ v: number | null }>('SELECT max(version) AS v FROM concierge_migrations');
-  return r.rows[0]?.v ?? 0;
-}
-
 /**
- * Brings the schema up to date, or (with `apply` false) refuses a database behind or ahead of this build.
- * Several instances may start at once: the advisory lock lets one migrate while the others wait, and they then
- * find nothing left to do.
+ * How the migrator (../migrator.ts) keeps PostgreSQL's schema version: a row per applied version in
+ * `concierge_migrations`, and an advisory lock so that instances starting at once migrate one at a time.
  */
-export async function migrate(client: pg.ClientBase, apply: boolean): Promise<void> {
-  const target = POSTGRES_MIGRATIONS.length;
-  if (!apply) {
-    const v = await currentVersion(client);
-    if (v > target) throw new Error(`database schema v${v} is newer than this build knows (v${target})`);
-    if (v < target) throw new Error(`database schema v${v} needs migrating to v${target}: run \`concierge migrate\``);
-    return;
-  }
-  await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
-  try {
-    await client.query(
-      `CREATE TABLE IF NOT EXISTS concierge_migrations (
-         version integer PRIMARY KEY,
-         applied_at timestamptz NOT NULL DEFAULT now()
-       )`,
-    );
-    const v = await currentVersion(client);
-    if (v > target) throw new Error(`database schema v${v} is newer than this build knows (v${target})`);
-    for (let next = v; next < target; next++) {
+export function postgresMigrationTarget(client: pg.ClientBase): MigrationTarget {
+  return {
+    async version() {
+      const exists = await client.query<{ t: string | null }>(`SELECT to_regclass('concierge_migrations') AS t`);
+      if (exists.rows[0]?.t === null || exists.rows[0]?.t === undefined) return 0;
+      const r = await client.query<{ v: number | null }>('SELECT max(version) AS v FROM concierge_migrations');
+      return r.rows[0]?.v ?? 0;
+    },
+    async exclusive(fn) {
+      await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
+      try {
+        await client.query(
+          `CREATE TABLE IF NOT EXISTS concierge_migrations (
+             version integer PRIMARY KEY,
+             applied_at timestamptz NOT NULL DEFAULT now()
+           )`,
+        );
+        return await fn();
+      } finally {
+        await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => {});
+      }
+    },
+    async apply(version, sql, serverSecret) {
       await client.query('BEGIN');
       try {
-        await client.query(POSTGRES_MIGRATIONS[next]!);
-        await client.query('INSERT INTO concierge_migrations (version) VALUES ($1)', [next + 1]);
-        if (next === 0)
-          await client.query(`INSERT INTO meta (key, value) VALUES ('server_secret', $1)`, [randomBytes(32)]);
+        await client.query(sql);
+        await client.query('INSERT INTO concierge_migrations (version) VALUES ($1)', [version]);
+        if (serverSecret !== null)
+          await client.query(`INSERT INTO meta (key, value) VALUES ('server_secret', $1)`, [serverSecret]);
         await client.query('COMMIT');
       } catch (error) {
         await client.query('ROLLBACK').catch(() => {});
         throw error;
       }
-    }
-  } finally {
-    await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => {});
-  }
+    },
+  };
 }

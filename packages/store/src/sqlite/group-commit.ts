@@ -1,12 +1,7 @@
 import type Database from 'better-sqlite3';
+import type { WriteResult } from '../dialect.js';
 import type { StoredEvent } from '../store.js';
 import { fatalFlushFailure } from './fatal-flush.js';
-
-/** What a write returns inside the transaction: its value, and the events it appended to the log. */
-export interface WriteResult<T> {
-  value: T;
-  events: StoredEvent[];
-}
 
 type Op = {
   run: () => WriteResult<unknown>;
@@ -91,7 +86,9 @@ export class GroupCommit {
       if (!savepoints) {
         try {
           op.result = op.run();
-        } catch {
+        } catch (error) {
+          op.failed = true;
+          op.error = error;
           this.rollbackQuietly();
           return 'retry';
         }
@@ -157,7 +154,14 @@ export class GroupCommit {
     // the database, so running one again is safe.
     if (this.runBatch(batch, false) === 'retry') {
       for (const op of batch) delete op.result;
-      this.runBatch(batch, true);
+      // A batch of one has nobody to protect: its error is the answer, with no second run.
+      if (batch.length > 1) {
+        for (const op of batch) {
+          op.failed = false;
+          delete op.error;
+        }
+        this.runBatch(batch, true);
+      }
     }
     const committed: Op[] = [];
     for (const op of batch) {

@@ -1,7 +1,6 @@
 /**
- * Versioned schema migrations. Each entry runs once, in order, inside one transaction with the bump of
- * `PRAGMA user_version`, so a crash mid-migration leaves the previous version intact. Never edit a shipped entry:
- * add a new one.
+ * The SQLite schema, as versioned migrations run by the one migrator (../migrator.ts), each in one transaction
+ * with the bump of `PRAGMA user_version`. Never edit a shipped entry: add a new one.
  */
 export const SQLITE_MIGRATIONS: readonly string[] = [
   /* 1: the initial schema */ `

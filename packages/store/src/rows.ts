@@ -1,4 +1,3 @@
-import { eventFromRow } from '../event-row.js';
 import type {
   ApiKeyRecord,
   ConversationRecord,
@@ -6,11 +5,13 @@ import type {
   MessageRecord,
   OrgRecord,
   StoredEvent,
-} from '../store.js';
+  StoredEventType,
+} from './store.js';
 
 /**
- * Row → record mappers. node-postgres returns bigint columns (seqs, epoch ms, counts) as strings and timestamptz
- * as Date; records carry numbers and ISO-8601 strings, exactly as the SQLite adapter gives them.
+ * Row → record mappers for both dialects. Records carry numbers and ISO-8601 strings; node-postgres hands back
+ * bigint columns as strings and timestamptz as Date, SQLite hands back what was stored (text, integers), so every
+ * column goes through the same conversions and both adapters give the same records byte for byte.
  */
 export type Row = Record<string, unknown>;
 
@@ -59,6 +60,7 @@ export function toMember(r: Row): MemberRecord {
   };
 }
 
+/** The columns `toConversation` reads, for `conversations c JOIN members m` (the same SQL in both dialects). */
 export const CONVERSATION_COLUMNS = `c.id, c.org_id, c.member_id, m.external_user_id, c.type, c.title, c.created_at,
   c.last_message_at, c.last_seq, c.member_read_seq, c.concierge_read_seq, c.member_unread AS unread_count`;
 
@@ -101,6 +103,33 @@ export const EVENT_COLUMNS = `e.org_id, e.seq, e.type, e.member_id, e.conversati
 export const EVENT_JOIN = `events e LEFT JOIN messages m
   ON e.type = 'message' AND m.conversation_id = e.conversation_id AND m.seq = e.seq`;
 
+/** One row of the event-log query (`EVENT_COLUMNS` from `EVENT_JOIN`) as a StoredEvent. */
 export function toEvent(r: Row): StoredEvent {
-  return eventFromRow(r, toMessage);
+  return {
+    orgID: r.org_id as string,
+    seq: Number(r.seq),
+    type: r.type as StoredEventType,
+    memberID: r.member_id as string,
+    conversationID: r.conversation_id as string,
+    payload: r.payload === null || r.payload === undefined ? null : (JSON.parse(r.payload as string) as unknown),
+    message:
+      r.m_id === null || r.m_id === undefined
+        ? null
+        : toMessage({
+            id: r.m_id,
+            org_id: r.org_id,
+            conversation_id: r.conversation_id,
+            seq: r.seq,
+            type: r.m_type,
+            author_id: r.m_author_id,
+            body: r.m_body,
+            via: r.m_via,
+            created_at: r.m_created_at,
+          }),
+  };
+}
+
+/** The event's payload as stored: JSON text, byte for byte what a replay renders, or null. */
+export function payloadText(event: StoredEvent): string | null {
+  return event.payload === null ? null : JSON.stringify(event.payload);
 }

@@ -1,0 +1,129 @@
+import type { Rule } from './steps.js';
+import type {
+  ApiKeyRecord,
+  CommitListener,
+  ConversationRecord,
+  Ephemeral,
+  EphemeralListener,
+  IdempotencyRecord,
+  IdempotencyScope,
+  MemberRecord,
+  MessageRecord,
+  OrgRecord,
+  ReadMark,
+  StoredEvent,
+  StoredResponse,
+} from './store.js';
+
+/** A step's answer: at once (SQLite) or later (PostgreSQL). */
+export type Q<T> = T | Promise<T>;
+
+/** What a write returns inside the transaction: its value, and the events it appended to the log. */
+export interface WriteResult<T> {
+  value: T;
+  events: StoredEvent[];
+}
+
+export interface NewApiKey {
+  id: string;
+  hash: string;
+  hint: string;
+}
+
+/**
+ * The statements a write rule (write-rules.ts) runs inside the group-commit transaction. Each dialect implements
+ * them with its own SQL; none decides anything a rule should (what to write, in which order, what it means).
+ * Lookups by a value the dialect cannot hold (PostgreSQL: text with NUL) find nothing instead of failing.
+ */
+export interface WriteTx {
+  anyOrg(): Q<boolean>;
+  /** Serializes the first-start check across instances (PostgreSQL: an advisory lock; SQLite has one writer). */
+  lockFirstOrg(): Q<void>;
+  insertOrg(org: OrgRecord): Q<void>;
+  orgExists(orgID: string): Q<boolean>;
+  insertApiKey(orgID: string, key: NewApiKey, createdAt: string): Q<void>;
+  revokeApiKey(orgID: string, keyID: string, at: string): Q<boolean>;
+
+  findMember(orgID: string, externalUserID: string): Q<MemberRecord | null>;
+  insertMember(member: MemberRecord): Q<void>;
+  updateMemberProfile(member: MemberRecord): Q<void>;
+  /** Moves the member's `tokens_valid_after` forward to `at` (never back); the member as now stored, or null. */
+  revokeMemberTokens(orgID: string, externalUserID: string, at: number, updatedAt: string): Q<MemberRecord | null>;
+  deleteMemberMessages(memberID: string): Q<void>;
+  deleteMemberEvents(memberID: string): Q<void>;
+  deleteMemberConversations(memberID: string): Q<void>;
+  deleteMember(memberID: string): Q<void>;
+
+  /** The org's next seq (its counter moved), or null when there is no such org. */
+  nextSeq(orgID: string): Q<number | null>;
+  /** Takes the org's next seq only if the member exists in that org: the seq and the member's external id. */
+  claimSeqForMember(orgID: string, memberID: string): Q<{ seq: number; externalUserID: string } | null>;
+  appendEvent(event: StoredEvent): Q<void>;
+  insertConversation(conversation: ConversationRecord): Q<void>;
+  /**
+   * Only if the conversation exists in the message's org: takes the org's next seq, inserts the message with it,
+   * moves the conversation's activity (`last_message_at`, `last_seq`) and adds `unread` to its member's unread
+   * count, and appends the `message` event. Returns the seq and the conversation's member, or null (nothing
+   * written). One step, because PostgreSQL does it in one round trip on the writer connection.
+   */
+  appendMessage(message: Omit<MessageRecord, 'seq'>, unread: 0 | 1): Q<{ seq: number; memberID: string } | null>;
+  messagePosition(conversationID: string, messageID: string): Q<{ seq: number; orgID: string } | null>;
+  /**
+   * Moves a read mark forward to `seq` (never back); false if it was there already. The member's mark also recounts
+   * their unread count over the messages still after it (not theirs).
+   */
+  moveReadMark(reader: ReadMark['reader'], conversationID: string, seq: number): Q<boolean>;
+  conversation(orgID: string, conversationID: string): Q<ConversationRecord | null>;
+
+  /**
+   * Inserts the idempotency record, or replaces one past its lifetime (IDEMPOTENCY_TTL_MS); false when a live
+   * record holds the key (another request committed it first).
+   */
+  recordIdempotency(scope: IdempotencyScope, fingerprint: string, response: StoredResponse, now: number): Q<boolean>;
+  purgeIdempotency(before: number): Q<number>;
+  /** False when the nonce is recorded already (the ticket was spent). */
+  spendTicket(nonce: string, expiresAt: number): Q<boolean>;
+  purgeSpentTickets(now: number): Q<number>;
+  writeProbe(bytes: Buffer): Q<void>;
+}
+
+/** The reads of the Store port, one query each: nothing to decide, only SQL and row mapping per dialect. */
+export interface ReadQueries {
+  serverSecret(): Promise<Uint8Array | null>;
+  getOrg(orgID: string): Promise<OrgRecord | null>;
+  listOrgs(): Promise<OrgRecord[]>;
+  listApiKeys(orgID: string): Promise<ApiKeyRecord[]>;
+  findApiKeyByHash(hash: string): Promise<ApiKeyRecord | null>;
+  getMember(orgID: string, externalUserID: string): Promise<MemberRecord | null>;
+  getMemberByID(memberID: string): Promise<MemberRecord | null>;
+  getConversation(orgID: string, conversationID: string): Promise<ConversationRecord | null>;
+  listConversations(orgID: string, memberID: string): Promise<ConversationRecord[]>;
+  getMessage(conversationID: string, messageID: string): Promise<MessageRecord | null>;
+  listMessagesBefore(conversationID: string, beforeSeq: number | null, limit: number): Promise<MessageRecord[]>;
+  listMessagesAfter(conversationID: string, afterSeq: number, limit: number): Promise<MessageRecord[]>;
+  latestMessageSeq(conversationID: string): Promise<number>;
+  listEventsAfter(orgID: string, memberID: string | null, afterSeq: number, limit: number): Promise<StoredEvent[]>;
+  latestEventSeq(orgID: string): Promise<number>;
+  getIdempotency(scope: IdempotencyScope): Promise<IdempotencyRecord | null>;
+}
+
+/**
+ * What an adapter is: a connection (or pool) with its reads, its way of running write rules (group commit), and
+ * its notification plumbing. sql-store.ts holds the rules on top of it. Every error a method gives for a storage
+ * fault is already a `StorageUnavailable`.
+ */
+export interface Connection {
+  readonly kind: 'sqlite' | 'postgres';
+  readonly reads: ReadQueries;
+  /** Runs a rule in the next group-commit batch, after locking the rows of `orgs` (PostgreSQL). */
+  write<T>(orgs: readonly string[], rule: (tx: WriteTx) => Rule<WriteResult<T>>): Promise<T>;
+  /** Throws `UnstorableValue` for a value this dialect cannot store (PostgreSQL text cannot hold NUL). */
+  storable(fields: Record<string, string | null | undefined>): void;
+
+  onCommit(listener: CommitListener): () => void;
+  publishEphemeral(message: Ephemeral): void;
+  onEphemeral(listener: EphemeralListener): () => void;
+  notificationsLive(): boolean;
+  onResync(listener: () => void): () => void;
+  close(): Promise<void>;
+}

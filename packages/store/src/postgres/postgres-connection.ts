@@ -1,0 +1,226 @@
+import pg from 'pg';
+import type { Connection, ReadQueries, WriteResult, WriteTx } from '../dialect.js';
+import { migrate } from '../migrator.js';
+import { runAsync, type Rule } from '../steps.js';
+import { UnstorableValue, type CommitListener, type Ephemeral, type EphemeralListener } from '../store.js';
+import { EventFeed } from './event-feed.js';
+import { GroupCommit } from './group-commit.js';
+import { EPHEMERAL_CHANNEL, EVENTS_CHANNEL, Notifier } from './notifier.js';
+import { postgresError } from './postgres-errors.js';
+import { POSTGRES_MIGRATIONS, postgresMigrationTarget } from './postgres-migrations.js';
+import { PostgresTx, postgresReads } from './postgres-queries.js';
+import { query } from './prepared.js';
+
+export interface PostgresStoreOptions {
+  /**
+   * `postgres://user:password@host:port/database`; any libpq-style parameters node-postgres understands
+   * (`sslmode`, …). `pool_max` (default 10) sizes the read pool; each instance also holds one writer and one
+   * LISTEN connection.
+   */
+  url: string;
+  /** Apply pending migrations (default true); when false, a schema behind the code is refused. */
+  migrate?: boolean;
+  /** Where the store reports trouble it recovers from by itself (a dropped LISTEN connection…). */
+  onError?: (error: unknown) => void;
+}
+
+const NUL = '\u0000';
+
+function connectionConfig(url: string): { config: pg.PoolConfig; poolMax: number } {
+  const parsed = new URL(url);
+  const raw = parsed.searchParams.get('pool_max');
+  parsed.searchParams.delete('pool_max');
+  const poolMax = raw === null ? 10 : Number(raw);
+  if (!Number.isInteger(poolMax) || poolMax < 1) throw new Error(`pool_max must be a positive integer, got ${raw}`);
+  return { config: { connectionString: parsed.toString() }, poolMax };
+}
+
+/**
+ * The networked dialect's connections: any number of server instances share one PostgreSQL database.
+ *
+ * - Writes go through group commit on one writer connection (group-commit.ts); reads use a small pool.
+ * - Seqs come from `orgs.event_seq`, bumped inside the writing transaction: its row lock orders an org's writers
+ *   across instances, so seqs grow in commit order within an org, as in SQLite.
+ * - Fan-out: each committed batch sends one NOTIFY (orgs and seqs, never rows); every instance LISTENs and reads
+ *   the new rows by cursor (event-feed.ts), so each instance's commit listeners see every event of every
+ *   instance exactly once, in seq order per org. Ephemeral signals cross on their own channel, best effort:
+ *   `notificationsLive` says whether LISTEN is in place, and `onResync` fires after it came back.
+ */
+export class PostgresConnection implements Connection {
+  readonly kind = 'postgres' as const;
+  readonly reads: ReadQueries;
+  private readonly listeners = new Set<CommitListener>();
+  private readonly ephemeralListeners = new Set<EphemeralListener>();
+  private readonly resyncListeners = new Set<() => void>();
+  private readonly writer: GroupCommit;
+  private readonly notifier: Notifier;
+  private readonly feed: EventFeed;
+  private seeded = false;
+  private closed = false;
+  /** LISTEN is in place and its catch-up ran: every notification since reaches this instance. */
+  private live = false;
+
+  private constructor(
+    private readonly pool: pg.Pool,
+    private readonly writerPool: pg.Pool,
+    config: pg.ClientConfig,
+    private readonly onError: (error: unknown) => void,
+  ) {
+    this.reads = postgresReads(pool);
+    this.feed = new EventFeed(
+      (orgID, after, limit) => this.reads.listEventsAfter(orgID, null, after, limit),
+      (events) => {
+        for (const l of this.listeners) l(events);
+      },
+      onError,
+    );
+    this.notifier = new Notifier(config, {
+      events: (orgs) => {
+        if (orgs === null) void this.catchUpAll();
+        else for (const [orgID, seq] of orgs) this.feed.signal(orgID, seq);
+      },
+      ephemeral: (m) => this.deliverEphemeral(m),
+      listening: async () => {
+        const reconnected = this.seeded;
+        await this.listening();
+        this.live = true;
+        // Signals sent while nobody listened are lost for good: tell the caches that rely on them to reload.
+        if (reconnected) for (const l of this.resyncListeners) l();
+      },
+      lost: () => {
+        this.live = false;
+      },
+      error: onError,
+    });
+    this.writer = new GroupCommit(
+      writerPool,
+      async (client, events) => {
+        await query(client, 'SELECT pg_notify($1, $2)', [EVENTS_CHANNEL, this.notifier.eventsPayload(events)]);
+      },
+      ({ events }) => this.feed.local(events),
+    );
+  }
+
+  /** Opens (and by default migrates) the database; several instances may share it. */
+  static async open(options: PostgresStoreOptions): Promise<PostgresConnection> {
+    const { config, poolMax } = connectionConfig(options.url);
+    const onError =
+      options.onError ??
+      ((error: unknown) => process.emitWarning(`PostgreSQL store: ${(error as Error)?.message ?? String(error)}`));
+    const pool = new pg.Pool({ ...config, max: poolMax, application_name: 'concierge' });
+    const writerPool = new pg.Pool({ ...config, max: 1, application_name: 'concierge-writer' });
+    // An idle pooled connection that dies emits 'error' on the pool (unhandled, it would crash the process); the
+    // pool drops it and the next checkout opens a fresh one.
+    pool.on('error', onError);
+    writerPool.on('error', onError);
+    const listenConfig: pg.ClientConfig = { ...config, application_name: `concierge-listen:${process.pid}` };
+    let connection: PostgresConnection | null = null;
+    try {
+      const client = await pool.connect();
+      // Checked out, the client has no 'error' listener of the pool's; a dropped connection fails the next query.
+      const ignore = (): void => {};
+      client.on('error', ignore);
+      try {
+        await migrate(postgresMigrationTarget(client), POSTGRES_MIGRATIONS, options.migrate ?? true);
+      } finally {
+        client.removeListener('error', ignore);
+        client.release();
+      }
+      connection = new PostgresConnection(pool, writerPool, listenConfig, onError);
+      await connection.notifier.start();
+      return connection;
+    } catch (error) {
+      if (connection !== null) await connection.close().catch(() => {});
+      else await Promise.all([pool.end(), writerPool.end()]).catch(() => {});
+      throw error;
+    }
+  }
+
+  /**
+   * LISTEN is in place. The first time, the org counters are where this instance's feed starts; after a dropped
+   * connection they show which orgs moved while nobody listened, and those are read from the last delivered seq.
+   */
+  private async listening(): Promise<void> {
+    const { rows } = await query<{ id: string; event_seq: string }>(this.pool, 'SELECT id, event_seq FROM orgs');
+    const counters = rows.map((r): [string, number] => [r.id, Number(r.event_seq)]);
+    if (!this.seeded) {
+      for (const [orgID, seq] of counters) this.feed.seed(orgID, seq);
+      this.seeded = true;
+    } else this.feed.catchUp(counters);
+  }
+
+  private async catchUpAll(): Promise<void> {
+    try {
+      await this.listening();
+    } catch (error) {
+      this.onError(error);
+    }
+  }
+
+  async write<T>(orgs: readonly string[], rule: (tx: WriteTx) => Rule<WriteResult<T>>): Promise<T> {
+    if (this.closed) throw new Error('store is closed');
+    try {
+      return await this.writer.run(
+        orgs.filter((o) => !o.includes(NUL)),
+        (client) => runAsync(rule(new PostgresTx(client))),
+      );
+    } catch (error) {
+      // A NUL that slipped past the explicit checks (character_not_in_repertoire, untranslatable_character).
+      const code = (error as { code?: string }).code;
+      if (code === '22021' || code === '22P05')
+        throw new UnstorableValue('request', 'contains a character that cannot be stored');
+      throw postgresError(error);
+    }
+  }
+
+  /** PostgreSQL text cannot hold NUL: refuse it by field name (422 VALIDATION), before it can become a 500. */
+  storable(fields: Record<string, string | null | undefined>): void {
+    for (const [field, value] of Object.entries(fields))
+      if (typeof value === 'string' && value.includes(NUL))
+        throw new UnstorableValue(field, 'must not contain a NUL character');
+  }
+
+  onCommit(listener: CommitListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  publishEphemeral(message: Ephemeral): void {
+    // In place here at once (the sender's own streams and caches must not wait for a round trip), and to the
+    // other instances through NOTIFY; the echo that comes back is ignored by instance id.
+    this.deliverEphemeral(message);
+    if (this.closed) return;
+    const payload = this.notifier.ephemeralPayload(message);
+    if (payload === null) return;
+    query(this.pool, 'SELECT pg_notify($1, $2)', [EPHEMERAL_CHANNEL, payload]).catch(this.onError);
+  }
+
+  onEphemeral(listener: EphemeralListener): () => void {
+    this.ephemeralListeners.add(listener);
+    return () => this.ephemeralListeners.delete(listener);
+  }
+
+  private deliverEphemeral(message: Ephemeral): void {
+    for (const l of this.ephemeralListeners) l(message);
+  }
+
+  notificationsLive(): boolean {
+    return this.live && !this.closed;
+  }
+
+  onResync(listener: () => void): () => void {
+    this.resyncListeners.add(listener);
+    return () => this.resyncListeners.delete(listener);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.live = false;
+    // Queued writes still commit (their callers are waiting); then the connections go.
+    await this.writer.drain();
+    this.feed.close();
+    await this.notifier.close();
+    await Promise.all([this.pool.end(), this.writerPool.end()]);
+  }
+}

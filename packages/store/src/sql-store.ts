@@ -1,0 +1,237 @@
+import type { Connection, NewApiKey, WriteResult, WriteTx } from './dialect.js';
+import type { Rule } from './steps.js';
+import {
+  StorageUnavailable,
+  type ApiKeyRecord,
+  type CommitListener,
+  type ConversationRecord,
+  type Ephemeral,
+  type EphemeralListener,
+  type IdempotencyRecord,
+  type IdempotencyScope,
+  type IdempotencyWrite,
+  type MemberProfile,
+  type MemberRecord,
+  type MessageRecord,
+  type NewConversation,
+  type NewMessage,
+  type OrgRecord,
+  type ReadMark,
+  type ReadMarkResult,
+  type Store,
+  type StoredEvent,
+} from './store.js';
+import * as rules from './write-rules.js';
+
+/**
+ * The Store port over either dialect's connection. Writes are the rules of write-rules.ts, run through the
+ * connection's group commit; reads are the connection's queries as they are. What differs between SQLite and
+ * PostgreSQL lives below `Connection`: SQL text, row mapping, connections, durability and notifications.
+ */
+export class SqlStore implements Store {
+  readonly kind: 'sqlite' | 'postgres';
+  private secret: Uint8Array | null = null;
+  private failing = false;
+
+  constructor(private readonly db: Connection) {
+    this.kind = db.kind;
+  }
+
+  /** Runs a rule; remembers whether writes fail for lack of storage (for /readyz), and that they succeed again. */
+  private async write<T>(orgs: readonly string[], rule: (tx: WriteTx) => Rule<WriteResult<T>>): Promise<T> {
+    try {
+      const value = await this.db.write(orgs, rule);
+      this.failing = false;
+      return value;
+    } catch (error) {
+      if (error instanceof StorageUnavailable) this.failing = true;
+      throw error;
+    }
+  }
+
+  /** Refuses, by field name, what the dialect cannot store, before anything is queued. */
+  private storable(fields: Record<string, string | null | undefined>, idem?: IdempotencyWrite<unknown>): void {
+    this.db.storable(idem === undefined ? fields : { ...fields, 'Idempotency-Key': idem.scope.key });
+  }
+
+  async serverSecret(): Promise<Uint8Array> {
+    if (this.secret === null) {
+      const secret = await this.db.reads.serverSecret();
+      if (secret === null) throw new Error('database has no server secret: was it migrated?');
+      this.secret = secret;
+    }
+    return this.secret;
+  }
+
+  // ---- orgs and keys ----
+
+  createOrg(name: string): Promise<OrgRecord> {
+    this.storable({ name });
+    return this.write([], (tx) => rules.createOrg(tx, name));
+  }
+
+  createFirstOrg(name: string, key: NewApiKey): Promise<OrgRecord | null> {
+    this.storable({ name });
+    return this.write([], (tx) => rules.createFirstOrg(tx, name, key));
+  }
+
+  getOrg(orgID: string): Promise<OrgRecord | null> {
+    return this.db.reads.getOrg(orgID);
+  }
+
+  listOrgs(): Promise<OrgRecord[]> {
+    return this.db.reads.listOrgs();
+  }
+
+  createApiKey(orgID: string, key: NewApiKey): Promise<ApiKeyRecord> {
+    return this.write([orgID], (tx) => rules.createApiKey(tx, orgID, key));
+  }
+
+  listApiKeys(orgID: string): Promise<ApiKeyRecord[]> {
+    return this.db.reads.listApiKeys(orgID);
+  }
+
+  revokeApiKey(orgID: string, keyID: string): Promise<boolean> {
+    return this.write([orgID], (tx) => rules.revokeApiKey(tx, orgID, keyID));
+  }
+
+  findApiKeyByHash(hash: string): Promise<ApiKeyRecord | null> {
+    return this.db.reads.findApiKeyByHash(hash);
+  }
+
+  // ---- members ----
+
+  upsertMember(
+    orgID: string,
+    externalUserID: string,
+    profile: MemberProfile,
+    mode: 'merge' | 'replace',
+    idem?: IdempotencyWrite<MemberRecord>,
+  ): Promise<MemberRecord> {
+    this.storable({ externalUserID, displayName: profile.displayName, email: profile.email, tier: profile.tier }, idem);
+    return this.write([orgID], (tx) => rules.upsertMember(tx, orgID, externalUserID, profile, mode, idem));
+  }
+
+  getMember(orgID: string, externalUserID: string): Promise<MemberRecord | null> {
+    return this.db.reads.getMember(orgID, externalUserID);
+  }
+
+  getMemberByID(memberID: string): Promise<MemberRecord | null> {
+    return this.db.reads.getMemberByID(memberID);
+  }
+
+  deleteMember(orgID: string, externalUserID: string): Promise<boolean> {
+    return this.write([orgID], (tx) => rules.deleteMember(tx, orgID, externalUserID));
+  }
+
+  revokeMemberTokens(
+    orgID: string,
+    externalUserID: string,
+    at: number,
+    idem?: IdempotencyWrite<MemberRecord | null>,
+  ): Promise<MemberRecord | null> {
+    this.storable({}, idem);
+    return this.write([orgID], (tx) => rules.revokeMemberTokens(tx, orgID, externalUserID, at, idem));
+  }
+
+  // ---- conversations and messages ----
+
+  createConversation(input: NewConversation, idem?: IdempotencyWrite<ConversationRecord>): Promise<ConversationRecord> {
+    this.storable({ type: input.type, title: input.title }, idem);
+    return this.write([input.orgID], (tx) => rules.createConversation(tx, input, idem));
+  }
+
+  getConversation(orgID: string, conversationID: string): Promise<ConversationRecord | null> {
+    return this.db.reads.getConversation(orgID, conversationID);
+  }
+
+  listConversations(orgID: string, memberID: string): Promise<ConversationRecord[]> {
+    return this.db.reads.listConversations(orgID, memberID);
+  }
+
+  insertMessage(input: NewMessage, idem?: IdempotencyWrite<MessageRecord>): Promise<MessageRecord> {
+    this.storable({ message: input.body, type: input.type, authorID: input.authorID }, idem);
+    return this.write([input.orgID], (tx) => rules.insertMessage(tx, input, idem));
+  }
+
+  getMessage(conversationID: string, messageID: string): Promise<MessageRecord | null> {
+    return this.db.reads.getMessage(conversationID, messageID);
+  }
+
+  listMessagesBefore(conversationID: string, beforeSeq: number | null, limit: number): Promise<MessageRecord[]> {
+    return this.db.reads.listMessagesBefore(conversationID, beforeSeq, limit);
+  }
+
+  listMessagesAfter(conversationID: string, afterSeq: number, limit: number): Promise<MessageRecord[]> {
+    return this.db.reads.listMessagesAfter(conversationID, afterSeq, limit);
+  }
+
+  latestMessageSeq(conversationID: string): Promise<number> {
+    return this.db.reads.latestMessageSeq(conversationID);
+  }
+
+  markRead(mark: ReadMark, idem?: IdempotencyWrite<ReadMarkResult>): Promise<ReadMarkResult> {
+    this.storable({ readerID: mark.readerID }, idem);
+    return this.write([mark.orgID], (tx) => rules.markRead(tx, mark, idem));
+  }
+
+  // ---- the event log, idempotency, tickets ----
+
+  listEventsAfter(orgID: string, memberID: string | null, afterSeq: number, limit: number): Promise<StoredEvent[]> {
+    return this.db.reads.listEventsAfter(orgID, memberID, afterSeq, limit);
+  }
+
+  latestEventSeq(orgID: string): Promise<number> {
+    return this.db.reads.latestEventSeq(orgID);
+  }
+
+  getIdempotency(scope: IdempotencyScope): Promise<IdempotencyRecord | null> {
+    return this.db.reads.getIdempotency(scope);
+  }
+
+  purgeIdempotency(before: number): Promise<number> {
+    return this.write([], (tx) => rules.purgeIdempotency(tx, before));
+  }
+
+  spendTicket(nonce: string, expiresAt: number): Promise<boolean> {
+    return this.write([], (tx) => rules.spendTicket(tx, nonce, expiresAt));
+  }
+
+  purgeSpentTickets(now: number): Promise<number> {
+    return this.write([], (tx) => rules.purgeSpentTickets(tx, now));
+  }
+
+  // ---- health and notifications ----
+
+  writesFailing(): boolean {
+    return this.failing;
+  }
+
+  async probeWrite(): Promise<void> {
+    await this.write([], (tx) => rules.probeWrite(tx));
+  }
+
+  onCommit(listener: CommitListener): () => void {
+    return this.db.onCommit(listener);
+  }
+
+  publishEphemeral(message: Ephemeral): void {
+    this.db.publishEphemeral(message);
+  }
+
+  onEphemeral(listener: EphemeralListener): () => void {
+    return this.db.onEphemeral(listener);
+  }
+
+  notificationsLive(): boolean {
+    return this.db.notificationsLive();
+  }
+
+  onResync(listener: () => void): () => void {
+    return this.db.onResync(listener);
+  }
+
+  close(): Promise<void> {
+    return this.db.close();
+  }
+}

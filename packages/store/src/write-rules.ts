@@ -1,0 +1,264 @@
+import { randomBytes } from 'node:crypto';
+import type { NewApiKey, WriteResult, WriteTx } from './dialect.js';
+import { newID, nowISO } from './ids.js';
+import { step, type Rule } from './steps.js';
+import {
+  IdempotencyKeyTaken,
+  NotFoundInStore,
+  type ApiKeyRecord,
+  type ConversationRecord,
+  type IdempotencyWrite,
+  type MemberProfile,
+  type MemberRecord,
+  type MessageRecord,
+  type NewConversation,
+  type NewMessage,
+  type OrgRecord,
+  type ReadMark,
+  type ReadMarkResult,
+  type StoredEvent,
+} from './store.js';
+
+/**
+ * Every write of the store, once, for both dialects: what is written, in which order, and what it means (seqs,
+ * unread counts, idempotency records, the cascade of a member's removal, the first org). Each runs inside one
+ * group-commit transaction (so it may throw to undo itself alone; see the group-commit files) and returns its
+ * value with the events it appended, which are published only after the batch is durable.
+ */
+
+const nothing = <T>(value: T): WriteResult<T> => ({ value, events: [] });
+
+/**
+ * Records the idempotency key in the write's own transaction, after the write: a live record already there means
+ * another request (on any instance) committed first, so throwing rolls this write back and the caller replays
+ * the winner's answer. `render` makes the exact answer a replay will send.
+ */
+function* recordIdempotency<T>(tx: WriteTx, idem: IdempotencyWrite<T> | undefined, value: T): Rule<void> {
+  if (idem === undefined) return;
+  const recorded = yield* step(tx.recordIdempotency(idem.scope, idem.fingerprint, idem.render(value), Date.now()));
+  if (!recorded) throw new IdempotencyKeyTaken();
+}
+
+function newOrg(name: string): OrgRecord {
+  return { id: newID('org'), name, signingSecret: new Uint8Array(randomBytes(32)), createdAt: nowISO() };
+}
+
+export function* createOrg(tx: WriteTx, name: string): Rule<WriteResult<OrgRecord>> {
+  const org = newOrg(name);
+  yield* step(tx.insertOrg(org));
+  return nothing(org);
+}
+
+/** Creates the org and its first key only if the database has none yet; instances starting at once make one. */
+export function* createFirstOrg(tx: WriteTx, name: string, key: NewApiKey): Rule<WriteResult<OrgRecord | null>> {
+  yield* step(tx.lockFirstOrg());
+  if (yield* step(tx.anyOrg())) return nothing(null);
+  const org = newOrg(name);
+  yield* step(tx.insertOrg(org));
+  yield* step(tx.insertApiKey(org.id, key, org.createdAt));
+  return nothing(org);
+}
+
+export function* createApiKey(tx: WriteTx, orgID: string, key: NewApiKey): Rule<WriteResult<ApiKeyRecord>> {
+  if (!(yield* step(tx.orgExists(orgID)))) throw new NotFoundInStore('org');
+  const createdAt = nowISO();
+  yield* step(tx.insertApiKey(orgID, key, createdAt));
+  return nothing({ id: key.id, orgID, hint: key.hint, createdAt, revokedAt: null });
+}
+
+export function* revokeApiKey(tx: WriteTx, orgID: string, keyID: string): Rule<WriteResult<boolean>> {
+  return nothing(yield* step(tx.revokeApiKey(orgID, keyID, nowISO())));
+}
+
+/** `replace` sets every profile field (absent → null); `merge` keeps the absent ones. */
+export function* upsertMember(
+  tx: WriteTx,
+  orgID: string,
+  externalUserID: string,
+  profile: MemberProfile,
+  mode: 'merge' | 'replace',
+  idem: IdempotencyWrite<MemberRecord> | undefined,
+): Rule<WriteResult<MemberRecord>> {
+  const now = nowISO();
+  const existing = yield* step(tx.findMember(orgID, externalUserID));
+  let member: MemberRecord;
+  if (existing === null) {
+    member = {
+      id: newID('mem'),
+      orgID,
+      externalUserID,
+      displayName: profile.displayName ?? null,
+      email: profile.email ?? null,
+      tier: profile.tier ?? null,
+      tokensValidAfter: 0,
+      createdAt: now,
+      updatedAt: now,
+    };
+    yield* step(tx.insertMember(member));
+  } else {
+    const pick = (k: keyof MemberProfile): string | null =>
+      profile[k] !== undefined ? (profile[k] ?? null) : mode === 'replace' ? null : existing[k];
+    member = {
+      ...existing,
+      displayName: pick('displayName'),
+      email: pick('email'),
+      tier: pick('tier'),
+      updatedAt: now,
+    };
+    yield* step(tx.updateMemberProfile(member));
+  }
+  yield* recordIdempotency(tx, idem, member);
+  return nothing(member);
+}
+
+/** Erases the member with their messages, events and conversations (children first). False if there was none. */
+export function* deleteMember(tx: WriteTx, orgID: string, externalUserID: string): Rule<WriteResult<boolean>> {
+  const member = yield* step(tx.findMember(orgID, externalUserID));
+  if (member === null) return nothing(false);
+  yield* step(tx.deleteMemberMessages(member.id));
+  yield* step(tx.deleteMemberEvents(member.id));
+  yield* step(tx.deleteMemberConversations(member.id));
+  yield* step(tx.deleteMember(member.id));
+  return nothing(true);
+}
+
+export function* revokeMemberTokens(
+  tx: WriteTx,
+  orgID: string,
+  externalUserID: string,
+  at: number,
+  idem: IdempotencyWrite<MemberRecord | null> | undefined,
+): Rule<WriteResult<MemberRecord | null>> {
+  const member = yield* step(tx.revokeMemberTokens(orgID, externalUserID, at, nowISO()));
+  yield* recordIdempotency(tx, idem, member);
+  return nothing(member);
+}
+
+/** A conversation takes the org's next seq (its `last_seq`, the newest-activity order) and a `conversation` event. */
+export function* createConversation(
+  tx: WriteTx,
+  input: NewConversation,
+  idem: IdempotencyWrite<ConversationRecord> | undefined,
+): Rule<WriteResult<ConversationRecord>> {
+  const head = yield* step(tx.claimSeqForMember(input.orgID, input.memberID));
+  if (head === null) throw new NotFoundInStore('member');
+  const conversation: ConversationRecord = {
+    id: newID('conv'),
+    orgID: input.orgID,
+    memberID: input.memberID,
+    externalUserID: head.externalUserID,
+    type: input.type,
+    title: input.title,
+    createdAt: nowISO(),
+    lastMessageAt: null,
+    lastSeq: head.seq,
+    memberReadSeq: 0,
+    conciergeReadSeq: 0,
+    unreadCount: 0,
+  };
+  yield* step(tx.insertConversation(conversation));
+  const event: StoredEvent = {
+    orgID: input.orgID,
+    seq: head.seq,
+    type: 'conversation',
+    memberID: input.memberID,
+    conversationID: conversation.id,
+    message: null,
+    payload: conversation,
+  };
+  yield* step(tx.appendEvent(event));
+  yield* recordIdempotency(tx, idem, conversation);
+  return { value: conversation, events: [event] };
+}
+
+/**
+ * A message takes the org's next seq. Messages from the other side count as unread for the member until their
+ * read mark passes them; the member's own do not.
+ */
+export function* insertMessage(
+  tx: WriteTx,
+  input: NewMessage,
+  idem: IdempotencyWrite<MessageRecord> | undefined,
+): Rule<WriteResult<MessageRecord>> {
+  const draft = {
+    id: newID('msg'),
+    orgID: input.orgID,
+    conversationID: input.conversationID,
+    type: input.type,
+    authorID: input.authorID,
+    body: input.body,
+    via: input.via,
+    createdAt: nowISO(),
+  };
+  const head = yield* step(tx.appendMessage(draft, input.type === 'member' ? 0 : 1));
+  if (head === null) throw new NotFoundInStore('conversation');
+  const message: MessageRecord = { ...draft, seq: head.seq };
+  const event: StoredEvent = {
+    orgID: input.orgID,
+    seq: head.seq,
+    type: 'message',
+    memberID: head.memberID,
+    conversationID: input.conversationID,
+    message,
+    payload: null,
+  };
+  yield* recordIdempotency(tx, idem, message);
+  return { value: message, events: [event] };
+}
+
+/** A read mark only moves forward; when it moves it takes the next seq and a `read` event carrying the new count. */
+export function* markRead(
+  tx: WriteTx,
+  mark: ReadMark,
+  idem: IdempotencyWrite<ReadMarkResult> | undefined,
+): Rule<WriteResult<ReadMarkResult>> {
+  const position = yield* step(tx.messagePosition(mark.conversationID, mark.messageID));
+  if (position === null || position.orgID !== mark.orgID) throw new NotFoundInStore('message');
+  const moved = yield* step(tx.moveReadMark(mark.reader, mark.conversationID, position.seq));
+  const conversation = yield* step(tx.conversation(mark.orgID, mark.conversationID));
+  if (conversation === null) throw new NotFoundInStore('conversation');
+  const events: StoredEvent[] = [];
+  if (moved) {
+    const seq = yield* step(tx.nextSeq(mark.orgID));
+    if (seq === null) throw new NotFoundInStore('org');
+    const event: StoredEvent = {
+      orgID: mark.orgID,
+      seq,
+      type: 'read',
+      memberID: conversation.memberID,
+      conversationID: mark.conversationID,
+      message: null,
+      payload: {
+        conversationID: mark.conversationID,
+        reader: mark.reader,
+        readerID: mark.readerID,
+        messageID: mark.messageID,
+        readAt: nowISO(),
+        unreadCount: conversation.unreadCount,
+      },
+    };
+    yield* step(tx.appendEvent(event));
+    events.push(event);
+  }
+  const result = { conversation, moved };
+  yield* recordIdempotency(tx, idem, result);
+  return { value: result, events };
+}
+
+export function* purgeIdempotency(tx: WriteTx, before: number): Rule<WriteResult<number>> {
+  return nothing(yield* step(tx.purgeIdempotency(before)));
+}
+
+export function* spendTicket(tx: WriteTx, nonce: string, expiresAt: number): Rule<WriteResult<boolean>> {
+  return nothing(yield* step(tx.spendTicket(nonce, expiresAt)));
+}
+
+export function* purgeSpentTickets(tx: WriteTx, now: number): Rule<WriteResult<number>> {
+  return nothing(yield* step(tx.purgeSpentTickets(now)));
+}
+
+/** As large as a big message, not a byte: on a full disk a tiny write may still fit where a client's does not. */
+export function* probeWrite(tx: WriteTx): Rule<WriteResult<undefined>> {
+  yield* step(tx.writeProbe(randomBytes(64 * 1024)));
+  return nothing(undefined);
+}
