@@ -1,5 +1,5 @@
 // Reference for `list`: a bare Fastify route running the same keyset query as the SQLite store's
-// listMessagesBefore (packages/store/src/sqlite/sqlite-store.ts, `messagesBefore`) on the same database file, and
+// listMessagesBefore (packages/store/src/sqlite/sqlite-queries.ts, `messagesBefore`) on the same database file, and
 // answering the same JSON shape. No auth, no conversation check, no signed cursor: the ceiling for a page read.
 //
 //   node bench/reference/fastify-sqlite-list.mjs <database-file>

@@ -1,6 +1,6 @@
 // Reference for `send`: the least a server can do and still answer a send durably. A bare Fastify route that
 // inserts the message row into better-sqlite3 in WAL mode with synchronous=FULL (the settings of
-// packages/store/src/sqlite/sqlite-store.ts), with group commit: every insert queued during one event-loop turn
+// packages/store/src/sqlite/sqlite-connection.ts), with group commit: every insert queued during one event-loop turn
 // goes into one transaction, one fsync, and each reply is sent only after that commit. No auth, no idempotency
 // record, no event log: the ceiling ours is measured against.
 //

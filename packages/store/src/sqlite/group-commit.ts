@@ -20,7 +20,7 @@ type Op = {
  * An op that throws (a constraint, an idempotency key already taken) is rolled back alone and rejects alone; the
  * others in the batch still commit (see flush for how, without paying for a savepoint per op).
  *
- * With a `sync` function (see SqliteStore), COMMIT itself does not wait for the disk: the batch's promises settle
+ * With a `sync` function (see sqlite-connection.ts), COMMIT itself does not wait for the disk: the batch's promises settle
  * when `sync` reports the write-ahead log flushed. The event loop keeps parsing and batching the next requests
  * while the disk works, instead of sitting blocked in fsync; no caller is answered before its write is durable.
  */
@@ -46,7 +46,7 @@ export class GroupCommit {
     private readonly sync: SyncFn | null = null,
     /**
      * The flush after a commit failed. The batch is committed in SQLite's view but may not be on disk, and a
-     * retried flush proves nothing ("fsyncgate"): the store stops the process (sqlite-store.ts). Its callers are
+     * retried flush proves nothing ("fsyncgate"): the store stops the process (fatal-flush.ts). Its callers are
      * never answered, so nobody is told "done" or "failed" about a write whose fate only recovery can decide.
      */
     private readonly onFlushFailure: (error: Error) => void = fatalFlushFailure,
