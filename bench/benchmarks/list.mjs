@@ -2,7 +2,7 @@
 // a conversation of 1,000 and one of 1,000,000 messages in the same database, against a bare Fastify route running
 // the same keyset query on the same file (bench/reference/fastify-sqlite-list.mjs).
 import { join } from 'node:path';
-import { encodeCursor } from '@concierge/protocol';
+import { encodeCursor } from '@concierge/server';
 import { Api } from '../lib/api.mjs';
 import { startConcierge, startLoadgen, startReference, tempDir, using } from '../lib/procs.mjs';
 import { seedMessages, serverSecret } from '../lib/seed.mjs';

@@ -41,6 +41,7 @@ export interface StreamEventMap {
 
 export type StreamEventType = keyof StreamEventMap;
 
+/** `id` is the resume point (pass it back as `after`); typing events are not stored and carry none. */
 export type StreamEvent = {
   [K in StreamEventType]: { type: K; id: string | null; data: StreamEventMap[K] };
 }[StreamEventType];

@@ -1,4 +1,3 @@
 export * from './error-codes.js';
 export * from './wire.js';
-export * from './cursor.js';
 export * from './events.js';

@@ -11,6 +11,7 @@ export interface Message {
   type: MessageType | (string & {});
   /** A member's message: their `externalUserID`. A concierge message: the agent's id, or `concierge`. */
   authorID: string;
+  /** Null for a non-text or system message. */
   body: string | null;
   /** ISO-8601 with `Z`, millisecond precision. */
   createdAt: string;
@@ -39,7 +40,9 @@ export interface ListConversationsResponse {
 }
 
 export interface ListMessagesResponse {
+  /** Newest first. */
   messages: Message[];
+  /** Pass back as `cursor` for the next (older) page; `null` ends the history. */
   nextCursor: string | null;
   /**
    * Ours: the position of the newest message on this page (or of the conversation's start when the page is
@@ -56,6 +59,18 @@ export interface SendMessageResponse {
 
 export interface ExchangeResponse {
   accessToken: string;
+  /** ISO-8601 instant. */
+  expiresAt: string;
+}
+
+export interface MarkReadResponse {
+  ok: true;
+  conversation: Conversation;
+}
+
+/** Ours: a single-use stream ticket (`POST /v1/stream-tickets`), for clients that cannot send headers (EventSource). */
+export interface StreamTicket {
+  ticket: string;
   expiresAt: string;
 }
 

@@ -10,7 +10,7 @@ import type {
   SendMessageResponse,
   StreamEvent,
   StreamTicket,
-} from './core/types.js';
+} from '@concierge/protocol';
 import { TokenCredential, type Credential, type RefreshHook } from './internal/credentials.js';
 import { path } from './internal/ids.js';
 import { Transport, type RequestOptions, type WriteOptions } from './internal/transport.js';

@@ -43,4 +43,4 @@ export type {
   StreamEventType,
   StreamTicket,
   TypingEvent,
-} from './core/types.js';
+} from '@concierge/protocol';

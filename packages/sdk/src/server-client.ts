@@ -10,7 +10,7 @@ import type {
   Member,
   Message,
   StreamEvent,
-} from './core/types.js';
+} from '@concierge/protocol';
 import { StaticCredential } from './internal/credentials.js';
 import { path } from './internal/ids.js';
 import type { RequestOptions, WriteOptions } from './internal/transport.js';

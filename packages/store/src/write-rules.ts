@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { newID, nowISO } from '@concierge/ids';
 import type { NewApiKey, WriteResult, WriteTx } from './dialect.js';
-import { newID, nowISO } from './ids.js';
 import { step, type Rule } from './steps.js';
 import {
   IdempotencyKeyTaken,

@@ -1,4 +1,4 @@
-import type { ErrorBody } from './types.js';
+import { GENERIC_CODE_BY_STATUS, type ErrorBody } from '@concierge/protocol';
 
 /**
  * The SDK's errors, one small hierarchy (shaped like openai-node's `core/error.ts`):
@@ -34,19 +34,6 @@ export interface APIErrorInit {
   headers: Headers;
 }
 
-/** The generic code of each status, used when a body is not the error envelope (wire contract, "Errors"). */
-const GENERIC_CODES: Record<number, string> = {
-  400: 'BAD_REQUEST',
-  401: 'UNAUTHORIZED',
-  403: 'FORBIDDEN',
-  404: 'NOT_FOUND',
-  409: 'CONFLICT',
-  413: 'PAYLOAD_TOO_LARGE',
-  422: 'UNPROCESSABLE_ENTITY',
-  429: 'RATE_LIMITED',
-  500: 'INTERNAL',
-};
-
 export class APIError extends ConciergeError {
   readonly status: number;
   /** UPPER_SNAKE; branch on this, never on `message`. */
@@ -75,7 +62,8 @@ export class APIError extends ConciergeError {
     const envelope = isEnvelope(body) ? body.error : null;
     const init: APIErrorInit = {
       status,
-      code: envelope?.code ?? GENERIC_CODES[status] ?? (status >= 500 ? 'INTERNAL' : 'BAD_REQUEST'),
+      // A body that is not the envelope (a proxy's page) gets its status's generic code (wire contract, "Errors").
+      code: envelope?.code ?? GENERIC_CODE_BY_STATUS[status] ?? (status >= 500 ? 'INTERNAL' : 'BAD_REQUEST'),
       message: envelope?.message ?? `HTTP ${status}`,
       requestID: headers.get('x-request-id') ?? envelope?.requestID ?? null,
       retryable: envelope?.retryable ?? (status === 429 || status >= 500),
@@ -150,7 +138,15 @@ export class RefreshError extends ConciergeError {
   override name = 'RefreshError';
 }
 
-function isEnvelope(body: unknown): body is ErrorBody {
+/**
+ * The envelope as the SDK reads it: our server always sends every field, but a proxy or an older server may send
+ * only the contract's `code` and `message`.
+ */
+interface ReadEnvelope {
+  error: Pick<ErrorBody['error'], 'code' | 'message'> & Partial<ErrorBody['error']>;
+}
+
+function isEnvelope(body: unknown): body is ReadEnvelope {
   if (typeof body !== 'object' || body === null) return false;
   const e = (body as { error?: unknown }).error;
   return (

@@ -1,4 +1,4 @@
-import type { ListMessagesResponse, Message } from './types.js';
+import type { ListMessagesResponse, Message } from '@concierge/protocol';
 
 /**
  * What `listMessages` returns: await it for one page, or `for await` it for every message of the history, newest

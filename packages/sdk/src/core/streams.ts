@@ -1,9 +1,9 @@
+import type { ListMessagesResponse, Message, StreamEvent, StreamEventMap } from '@concierge/protocol';
 import { RecentIDs } from '../internal/ids.js';
 import { sleep } from '../internal/backoff.js';
 import { backoff, ended, fatal, resumable, type RawEvent } from '../internal/sse.js';
 import type { Query, Transport } from '../internal/transport.js';
 import { ConciergeError } from './errors.js';
-import type { ListMessagesResponse, Message, StreamEvent, StreamEventMap } from './types.js';
 
 export interface StreamOptions {
   /** Resume after this event id (a message's cursor, or a `stream()` event id) instead of starting live. */

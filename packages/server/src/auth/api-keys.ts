@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { newID } from '@concierge/ids';
 import { API_KEY_PREFIX } from '@concierge/protocol';
-import { newID } from '@concierge/store';
 
 /** A new Org-API-Key: the fixed prefix and 256 random bits. Only its SHA-256 is ever stored. */
 export function generateApiKey(): { id: string; key: string; hash: string; hint: string } {

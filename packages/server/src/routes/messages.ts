@@ -1,7 +1,8 @@
-import { decodeCursor, encodeCursor, LIMITS, type ListMessagesResponse } from '@concierge/protocol';
+import { LIMITS, type ListMessagesResponse } from '@concierge/protocol';
 import { NotFoundInStore, type MessageRecord, type NewMessage, type ReadMarkResult } from '@concierge/store';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AppContext } from '../context.js';
+import { decodeCursor, encodeCursor } from '../cursor.js';
 import { ApiError, notFound } from '../errors.js';
 import { json, renderConversation, renderMessage } from '../render.js';
 import { listMessagesQuery, memberQuery, parse, readBody, sendBody } from '../validation.js';

@@ -1,6 +1,6 @@
-import { decodeCursor } from '@concierge/protocol';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppContext } from '../context.js';
+import { decodeCursor } from '../cursor.js';
 import { ApiError } from '../errors.js';
 import type { StreamScope } from '../sse/hub.js';
 import { parse, streamQuery } from '../validation.js';

@@ -1,8 +1,8 @@
 import type { ServerResponse } from 'node:http';
-import { encodeCursor } from '@concierge/protocol';
 import type { ConversationRecord, Ephemeral, MessageRecord, Store, StoredEvent } from '@concierge/store';
 import type { Authenticator, Principal } from '../auth/authenticator.js';
 import type { ServerConfig } from '../config.js';
+import { encodeCursor } from '../cursor.js';
 import { renderConversation, renderMessage } from '../render.js';
 import { frame, HEARTBEAT, retryHint } from './frames.js';
 
