@@ -78,14 +78,11 @@ export async function* resumable<F>(o: ResumableOptions<F>): AsyncGenerator<Item
 
     const { res, controller, release } = opened;
     const queue: RawEvent[] = [];
-    const parser = createParser({
-      onEvent: (e) => queue.push({ id: e.id, event: e.event, data: e.data }),
+    const feed = frameDecoder({
+      onEvent: (e) => queue.push(e),
       onRetry: (ms) => (retryMs = ms),
+      onIDOnly: (id) => (o.state.lastEventID = id),
     });
-    // A frame with an `id:` and no data dispatches no event, but still sets the last event id (WHATWG). The
-    // server starts a live stream with one, so a drop before the first event resumes from there; the parser
-    // skips such frames, so they are picked out here.
-    const idOnly = idOnlyFrames((id) => (o.state.lastEventID = id));
     const decoder = new TextDecoder();
     const reader = res.body!.getReader();
     let idle: ReturnType<typeof setTimeout> | undefined;
@@ -102,9 +99,7 @@ export async function* resumable<F>(o: ResumableOptions<F>): AsyncGenerator<Item
         const chunk = await reader.read();
         if (chunk.done) break;
         arm();
-        const text = decoder.decode(chunk.value, { stream: true });
-        idOnly(text);
-        parser.feed(text);
+        feed(decoder.decode(chunk.value, { stream: true }));
         if (first) {
           first = false;
           if (o.onOpen !== undefined) {
@@ -202,24 +197,53 @@ async function connect(o: ResumableOptions<unknown>) {
   }
 }
 
-/** Calls `onID` for every frame that has an `id:` field and no `data:` field. */
-function idOnlyFrames(onID: (id: string) => void): (text: string) => void {
-  let rest = '';
+export interface FrameHandlers {
+  onEvent(event: RawEvent): void;
+  /** A `retry:` field: the server's reconnection time in milliseconds. */
+  onRetry(ms: number): void;
+  /** A frame with an `id:` and no `data:`. */
+  onIDOnly(id: string): void;
+}
+
+/**
+ * The text of an event stream, in chunks split anywhere, to events, retries and id-only frames, in stream order.
+ * A frame with an `id:` and no data dispatches no event but still sets the last event id (WHATWG); the server
+ * starts a live stream with one, so a drop before the first event resumes from there. The parser skips such
+ * frames, so they are picked out here. Lines are split here (CRLF, CR or LF, a CRLF possibly split between
+ * chunks) and handed to the parser LF-terminated, frame by frame, so an id-only frame is reported in its place
+ * between the parser's events.
+ */
+export function frameDecoder(handlers: FrameHandlers): (text: string) => void {
+  const parser = createParser({
+    onEvent: (e) => handlers.onEvent({ id: e.id, event: e.event, data: e.data }),
+    onRetry: (ms) => handlers.onRetry(ms),
+  });
+  const lineBreak = /[\r\n]/g;
+  let buffer = '';
   let id: string | undefined;
   let data = false;
   return (text) => {
-    rest += text;
-    for (let at = rest.search(/[\r\n]/); at >= 0; at = rest.search(/[\r\n]/)) {
+    buffer += text;
+    let start = 0;
+    let lines = '';
+    for (;;) {
+      lineBreak.lastIndex = start;
+      const at = lineBreak.exec(buffer)?.index;
       // A CR at the very end may be the first half of CRLF: wait for the next chunk.
-      if (rest[at] === '\r' && at === rest.length - 1) break;
-      const line = rest.slice(0, at);
-      rest = rest.slice(at + (rest[at] === '\r' && rest[at + 1] === '\n' ? 2 : 1));
+      if (at === undefined || (buffer[at] === '\r' && at === buffer.length - 1)) break;
+      const line = buffer.slice(start, at);
+      start = at + (buffer[at] === '\r' && buffer[at + 1] === '\n' ? 2 : 1);
+      lines += `${line}\n`;
       if (line === '') {
-        if (id !== undefined && !data) onID(id);
+        parser.feed(lines);
+        lines = '';
+        if (id !== undefined && !data) handlers.onIDOnly(id);
         id = undefined;
         data = false;
       } else if (line === 'data' || line.startsWith('data:')) data = true;
       else if (line.startsWith('id:')) id = line.slice(line.startsWith('id: ') ? 4 : 3);
     }
+    if (lines !== '') parser.feed(lines);
+    buffer = buffer.slice(start);
   };
 }
