@@ -41,7 +41,7 @@ export const ERROR_CODES = {
   TICKET_INVALID: {
     status: 401,
     retryable: false,
-    summary: 'A stream ticket that is unknown, already used or older than 60 seconds.',
+    summary: 'A stream ticket that is unknown, already used or past its expiry (`--ticket-ttl`, 60 s by default).',
   },
   FORBIDDEN: {
     status: 403,

@@ -260,7 +260,10 @@ export class Concierge extends ClientCore {
     return this.events(undefined, options);
   }
 
-  /** A single-use, 60-second ticket for a native `EventSource` (`?ticket=`), which cannot send headers. */
+  /**
+   * A single-use ticket for a native `EventSource` (`?ticket=`), which cannot send headers. It expires after the
+   * server's `--ticket-ttl` (60 s by default): `expiresAt` says when.
+   */
   async createStreamTicket(options: WriteOptions = {}): Promise<StreamTicket> {
     return (await this.transport.request<StreamTicket>({ method: 'POST', path: '/v1/stream-tickets' }, options)).data;
   }

@@ -1,6 +1,6 @@
 /**
  * `@concierge/sdk`: the member client. Browser-safe; holds a member token, never an Org-API-Key (that is
- * `@concierge/sdk/server`). Every export is listed here (STYLE pattern 6); `internal/` is not public.
+ * `@concierge/sdk/server`). Every export is listed here (docs/STYLE.md, pattern 6); `internal/` is not public.
  */
 export { Concierge } from './client.js';
 export type { ConciergeOptions, SendResult, SendOptions } from './client.js';

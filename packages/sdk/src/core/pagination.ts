@@ -2,7 +2,7 @@ import type { ListMessagesResponse, Message } from '@concierge/protocol';
 
 /**
  * What `listMessages` returns: await it for one page, or `for await` it for every message of the history, newest
- * first, page after page (STYLE pattern 9, after openai-node's PagePromise). Nothing is fetched until it is
+ * first, page after page (docs/STYLE.md, pattern 9, after openai-node's PagePromise). Nothing is fetched until it is
  * awaited or iterated; each iteration starts again from the first page.
  */
 export class MessagePages implements Promise<ListMessagesResponse>, AsyncIterable<Message> {

@@ -51,7 +51,7 @@ const TIMED_OUT = Symbol('timeout');
 const NOT_REFRESHABLE = new Set(['API_KEY_INVALID', 'TICKET_INVALID']);
 
 /**
- * The one retry policy (STYLE pattern 9). Each call:
+ * The one retry policy (docs/STYLE.md, pattern 9). Each call:
  * - gets one Idempotency-Key when it is a POST, reused on every retry and on the re-send after a refresh;
  * - retries network failures, timeouts, 429 and 5xx (and what the server marks `retryable`, such as a 409
  *   IDEMPOTENCY_KEY_IN_USE) up to `maxRetries` times, waiting `Retry-After` when given and full jitter otherwise;

@@ -12,7 +12,7 @@ type Params = { id: string };
 export const TICKET_ROUTES = { ticket: true } as const;
 
 export function streamRoutes(app: FastifyInstance, ctx: AppContext): void {
-  /** A single-use, 60-second ticket for a browser's EventSource (which cannot send Authorization). */
+  /** A single-use ticket (valid `--ticket-ttl`, 60 s by default) for a browser's EventSource (no Authorization). */
   app.post('/stream-tickets', async (req, reply) => {
     return reply.code(201).send(ctx.tickets.issue(req.principal));
   });

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 /**
- * The stores every black-box suite runs against (STYLE.md pattern 3): each test file wraps its suite in
+ * The stores every black-box suite runs against (docs/STYLE.md, pattern 3): each test file wraps its suite in
  * `for (const store of STORES)`. `STORES=sqlite` (or `postgres`) narrows the list; PostgreSQL is in it only
  * when `CONCIERGE_TEST_PG_URL` names a server where tests may create databases (scripts/test.mjs starts one).
  */
