@@ -88,6 +88,10 @@ class StubStore {
   async listApiKeys(): Promise<[]> {
     return [];
   }
+
+  notificationsLive(): boolean {
+    return true;
+  }
 }
 
 interface Read {
@@ -97,12 +101,14 @@ interface Read {
   answer(): void;
 }
 
-type HubStore = Pick<Store, 'onCommit' | 'onEphemeral' | 'listEventsAfter' | 'listApiKeys'>;
+type HubStore = Pick<Store, 'onCommit' | 'onEphemeral' | 'listEventsAfter' | 'listApiKeys' | 'notificationsLive'>;
 
 function hubOn(store: StubStore): Hub {
-  const auth: Pick<Authenticator, 'on' | 'stillValid'> = {
+  // The streams here use a server credential, which stays valid; revocation is not what these tests are about.
+  const auth: Pick<Authenticator, 'on' | 'cachedValidity' | 'stillValid'> = {
     on: () => auth as Authenticator,
-    stillValid: () => true,
+    cachedValidity: () => 'valid',
+    stillValid: () => Promise.resolve(true),
   };
   const config = { heartbeatSeconds: 3600, streamBufferBytes: 64 * 1024 * 1024 } as ServerConfig;
   return new Hub(store satisfies HubStore as unknown as Store, auth as Authenticator, config, SECRET);
