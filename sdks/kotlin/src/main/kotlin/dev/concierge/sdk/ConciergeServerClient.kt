@@ -1,0 +1,185 @@
+package dev.concierge.sdk
+
+import dev.concierge.sdk.internal.StaticCredential
+import dev.concierge.sdk.internal.Transport
+import dev.concierge.sdk.internal.allMessages
+import dev.concierge.sdk.internal.body
+import dev.concierge.sdk.internal.field
+import kotlinx.serialization.builtins.ListSerializer
+import kotlinx.serialization.builtins.serializer
+import dev.concierge.sdk.internal.defaultHttpClient
+import dev.concierge.sdk.internal.eventFlow
+import dev.concierge.sdk.internal.listPage
+import dev.concierge.sdk.internal.messageFlow
+import dev.concierge.sdk.internal.runsOnAndroid
+import dev.concierge.sdk.internal.segment
+import dev.concierge.sdk.internal.send
+import kotlinx.coroutines.flow.Flow
+import okhttp3.OkHttpClient
+import java.util.UUID
+
+/**
+ * The server client: the org's JVM backend with its Org-API-Key. It mints member tokens, administers members, and
+ * acts as the concierge (or on a member's behalf) in any conversation of the org.
+ *
+ * It refuses to start on Android, as the TypeScript server client refuses in browsers: anyone holding the app can
+ * read a key shipped in it. [dangerouslyAllowAndroid] overrides that for a device that is not a member's (a
+ * kiosk the org controls, an instrumented test).
+ */
+public class ConciergeServerClient(
+    baseUrl: String,
+    apiKey: String,
+    httpClient: OkHttpClient? = null,
+    maxRetries: Int = 2,
+    timeoutMs: Long = 30_000,
+    heartbeatMs: Long = 15_000,
+    dangerouslyAllowAndroid: Boolean = false,
+) {
+    private val transport: Transport
+
+    init {
+        if (runsOnAndroid() && !dangerouslyAllowAndroid) {
+            throw IllegalStateException(
+                "ConciergeServerClient holds the Org-API-Key and refuses to run on Android. Use ConciergeClient with " +
+                    "a member token there, or pass dangerouslyAllowAndroid = true if this device is not a member's.",
+            )
+        }
+        require(apiKey.isNotEmpty()) { "apiKey is required." }
+        transport =
+            Transport(
+                baseUrl,
+                StaticCredential(apiKey),
+                httpClient ?: defaultHttpClient,
+                maxRetries,
+                timeoutMs,
+                heartbeatMs,
+            )
+    }
+
+    /** Trades the Org-API-Key for a member token (and creates or updates the member's profile). */
+    public suspend fun exchangeToken(
+        externalUserID: String,
+        displayName: String? = null,
+        email: String? = null,
+        tier: String? = null,
+    ): TokenGrant =
+        transport.call(TokenGrant.serializer(), "POST",
+                "/v1/auth/exchange",
+                body =
+                    body(
+                        "externalUserID" to externalUserID,
+                        "displayName" to displayName,
+                        "email" to email,
+                        "tier" to tier,
+                    ),)
+
+    public suspend fun getMember(externalUserID: String): Member =
+        transport.call(Member.serializer(), "GET", "/v1/members/${segment(externalUserID)}")
+
+    /** Creates the member or replaces their profile (PUT: idempotent by itself). */
+    public suspend fun setMember(
+        externalUserID: String,
+        displayName: String? = null,
+        email: String? = null,
+        tier: String? = null,
+    ): Member =
+        transport.call(Member.serializer(), "PUT",
+                "/v1/members/${segment(externalUserID)}",
+                body = body("displayName" to displayName, "email" to email, "tier" to tier),)
+
+    /** Removes the member, their conversations, and every token they hold. */
+    public suspend fun removeMember(externalUserID: String): Boolean =
+        transport.call(field("deleted", Boolean.serializer()), "DELETE", "/v1/members/${segment(externalUserID)}")
+
+    /** Invalidates every token the member holds now; their open streams end at once. */
+    public suspend fun revokeTokens(externalUserID: String): String =
+        transport.call(field("revokedAt", String.serializer()), "POST", "/v1/members/${segment(externalUserID)}/revoke-tokens")
+
+    public suspend fun listConversations(externalUserID: String): List<Conversation> =
+        transport.call(field("conversations", ListSerializer(Conversation.serializer())), "GET", "/v1/conversations", mapOf("externalUserID" to externalUserID))
+
+    public suspend fun getConversation(
+        conversationId: String,
+        externalUserID: String,
+    ): Conversation =
+        transport.call(Conversation.serializer(), "GET", "/v1/conversations/${segment(conversationId)}", mapOf("externalUserID" to externalUserID))
+
+    /** Opens a conversation for a member (creating the member if the org never exchanged a token for them). */
+    public suspend fun openConversation(
+        externalUserID: String,
+        title: String? = null,
+        type: String? = null,
+        idempotencyKey: String = UUID.randomUUID().toString(),
+    ): Conversation =
+        transport.call(Conversation.serializer(), "POST",
+                "/v1/conversations",
+                body = body("externalUserID" to externalUserID, "title" to title, "type" to type),
+                idempotencyKey = idempotencyKey,)
+
+    public suspend fun listMessages(
+        conversationId: String,
+        externalUserID: String,
+        limit: Int? = null,
+        cursor: String? = null,
+    ): MessagePage = transport.listPage(conversationId, externalUserID, limit, cursor)
+
+    /** The whole history, newest first, walking the cursor to the end. */
+    public fun messages(
+        conversationId: String,
+        externalUserID: String,
+        pageSize: Int? = null,
+    ): Flow<Message> = transport.allMessages(conversationId, externalUserID, pageSize)
+
+    /**
+     * Posts as the concierge ([authorId] names the agent; default `concierge`), or with [externalUserID] on that
+     * member's behalf. Posts once however often it is retried.
+     */
+    public suspend fun sendMessage(
+        conversationId: String,
+        message: String,
+        authorId: String? = null,
+        externalUserID: String? = null,
+        idempotencyKey: String = UUID.randomUUID().toString(),
+    ): SendMessageResponse =
+        transport.send(conversationId, externalUserID, body("message" to message, "authorID" to authorId), idempotencyKey)
+
+    /** Moves the concierge's read mark (or, with [externalUserID], the member's). */
+    public suspend fun markRead(
+        conversationId: String,
+        messageId: String,
+        externalUserID: String? = null,
+    ): Conversation =
+        transport.call(field("conversation", Conversation.serializer()), "POST",
+                "/v1/conversations/${segment(conversationId)}/read",
+                mapOf("externalUserID" to externalUserID),
+                body("messageID" to messageId),)
+
+    /** The concierge is typing (or, with [externalUserID], the member). */
+    public suspend fun typing(
+        conversationId: String,
+        externalUserID: String? = null,
+    ) {
+        transport.request("POST", "/v1/conversations/${segment(conversationId)}/typing", mapOf("externalUserID" to externalUserID))
+            
+    }
+
+    /** One conversation's new messages as [externalUserID] sees them, gapless (see [ConciergeClient.streamMessages]). */
+    public fun streamMessages(
+        conversationId: String,
+        externalUserID: String,
+        after: String? = null,
+    ): Flow<Message> =
+        transport.messageFlow(
+            { cursor, limit -> transport.listPage(conversationId, externalUserID, limit, cursor) },
+            "/v1/conversations/${segment(conversationId)}/stream",
+            mapOf("externalUserID" to externalUserID),
+            0,
+            after,
+        )
+
+    /** The whole org's events on one connection (or, with [externalUserID], one member's). */
+    public fun events(
+        externalUserID: String? = null,
+        after: String? = null,
+    ): Flow<Event> = transport.eventFlow("/v1/stream", mapOf("externalUserID" to externalUserID), after)
+}
