@@ -4,6 +4,7 @@
 import { spawn } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { kotlinSelected, runKotlinTests } from './test-kotlin.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 
@@ -26,7 +27,7 @@ const filter = process.argv.slice(2);
 let files = readdirSync(join(root, 'packages')).flatMap((pkg) => find(join(root, 'packages', pkg, 'dist')));
 if (filter.length > 0) files = files.filter((f) => filter.some((x) => f.includes(x)));
 files.sort();
-if (files.length === 0) {
+if (files.length === 0 && !kotlinSelected(filter)) {
   console.error('no test files found: did `tsc -b` run?');
   process.exit(1);
 }
@@ -54,9 +55,13 @@ if (env.CONCIERGE_TEST_PG_URL === undefined && env.STORES !== 'sqlite') {
   }
 }
 
-const child = spawn(process.execPath, ['--test', '--test-reporter=spec', ...files], { stdio: 'inherit', env });
-// Stop the throwaway cluster whatever happens, Ctrl-C included.
-for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));
-const code = await new Promise((resolve) => child.on('exit', (c, signal) => resolve(c ?? (signal ? 1 : 0))));
+let code = 0;
+if (files.length > 0) {
+  const child = spawn(process.execPath, ['--test', '--test-reporter=spec', ...files], { stdio: 'inherit', env });
+  // Stop the throwaway cluster whatever happens, Ctrl-C included.
+  for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));
+  code = await new Promise((resolve) => child.on('exit', (c, signal) => resolve(c ?? (signal ? 1 : 0))));
+}
+const kotlinCode = kotlinSelected(filter) ? await runKotlinTests(env) : 0;
 await stopPostgres();
-process.exit(code);
+process.exit(code !== 0 ? code : kotlinCode);

@@ -68,6 +68,9 @@ class FaultProxy(
         @Volatile var silenced = false
         private val closed = AtomicBoolean()
 
+        /** Up, and carrying an answer to [path]. */
+        fun answers(path: String) = this.path == path && answering && !closed.get()
+
         fun close() {
             if (!closed.compareAndSet(false, true)) return
             runCatching { client.close() }
@@ -112,21 +115,21 @@ class FaultProxy(
     ): List<Seen> = requests.filter { it.method == method && it.path == path }
 
     /** Connections to [path] whose answer has started and that are still open. */
-    fun open(path: String): Int = live.count { it.path == path && it.answering }
+    fun open(path: String): Int = live.count { it.answers(path) }
 
     /** Open connections to [path] that have delivered an event themselves. */
-    fun delivering(path: String): Int = live.count { it.path == path && it.delivered }
+    fun delivering(path: String): Int = live.count { it.answers(path) && it.delivered }
 
     /** Cuts every open connection to [path]; returns how many. */
     fun cut(path: String): Int {
-        val links = live.filter { it.path == path && it.answering }
+        val links = live.filter { it.answers(path) }
         links.forEach { it.close() }
         return links.size
     }
 
     /** Lets nothing more of the answers on [path] through, keeping the connections open. */
     fun silence(path: String): Int {
-        val links = live.filter { it.path == path && it.answering }
+        val links = live.filter { it.answers(path) }
         links.forEach { it.silenced = true }
         return links.size
     }
