@@ -25,7 +25,8 @@ function find(dir, out = []) {
 
 const filter = process.argv.slice(2);
 let files = readdirSync(join(root, 'packages')).flatMap((pkg) => find(join(root, 'packages', pkg, 'dist')));
-if (filter.length > 0) files = files.filter((f) => filter.some((x) => f.includes(x)));
+// Matched within the repository: the checkout's own path (say, a worktree named after a branch) must not match.
+if (filter.length > 0) files = files.filter((f) => filter.some((x) => f.slice(root.length).includes(x)));
 files.sort();
 if (files.length === 0 && !kotlinSelected(filter)) {
   console.error('no test files found: did `tsc -b` run?');

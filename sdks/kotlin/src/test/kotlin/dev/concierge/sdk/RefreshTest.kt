@@ -13,7 +13,6 @@ import kotlinx.coroutines.flow.take
 import kotlinx.coroutines.flow.toList
 import kotlinx.coroutines.runBlocking
 import org.junit.jupiter.api.Assertions.assertEquals
-import org.junit.jupiter.api.Assertions.assertSame
 import org.junit.jupiter.api.Assertions.assertTrue
 import org.junit.jupiter.api.assertThrows
 import org.junit.jupiter.params.ParameterizedTest
@@ -108,7 +107,9 @@ class RefreshTest {
                     )
                 val failures = (1..10).map { async { runCatching { client.listConversations() }.exceptionOrNull() } }.awaitAll()
                 assertTrue(failures.all { it is RefreshException }, "$failures")
-                assertSame(boom, failures.first()!!.cause)
+                // The hook's own error is the cause (kotlinx.coroutines' stack-trace recovery, on under -ea, may add
+                // a copy of the RefreshException in between for the callers that waited).
+                assertTrue(failures.all { f -> generateSequence(f) { it.cause }.any { it === boom } })
                 assertEquals(1, calls.get())
             }
         }

@@ -44,9 +44,13 @@ fun unique(prefix: String): String = "$prefix-${System.nanoTime().toString(36)}"
 
 private val http = OkHttpClient()
 
-/** The server's `concierge_sse_streams_open` gauge, from `GET /metrics`: how many SSE streams it holds open. */
+/** The server's `concierge_sse_streams_open` gauge, from `GET /metrics` on its metrics listener: how many SSE streams it holds open. */
 fun openStreams(server: TestServer): Int {
-    val text = http.newCall(Request.Builder().url("${server.url}/metrics").build()).execute().use { it.body.string() }
+    val text =
+        http.newCall(Request.Builder().url(server.metricsUrl).build()).execute().use {
+            check(it.isSuccessful) { "GET ${server.metricsUrl}: ${it.code}" }
+            it.body.string()
+        }
     return text
         .lineSequence()
         .filter { it.startsWith("concierge_sse_streams_open") && !it.startsWith("concierge_sse_streams_opened") }

@@ -16,6 +16,8 @@ val repoRoot: File = File(System.getProperty("concierge.repoRoot") ?: "../..").c
 class TestServer private constructor(
     private val process: Process,
     val url: String,
+    /** The separate metrics listener's `/metrics` URL (loopback, a free port in tests). */
+    val metricsUrl: String,
     val apiKey: String,
     val orgId: String,
 ) : AutoCloseable {
@@ -26,6 +28,7 @@ class TestServer private constructor(
 
     companion object {
         private val LISTENING = Regex("""concierge listening on (http://\S+)""")
+        private val METRICS = Regex("""concierge metrics on (http://\S+)""")
         private val KEY = Regex("""Org-API-Key: (ck_live_\S+)""")
         private val ORG = Regex("""Org ID: +(\S+)""")
 
@@ -40,7 +43,7 @@ class TestServer private constructor(
             val command =
                 listOf(
                     "node", cli.path, "serve", "--port", "0", "--host", "127.0.0.1", "--database", databaseUrl,
-                    "--log-level", System.getenv("CONCIERGE_TEST_LOG_LEVEL") ?: "warn",
+                    "--log-level", System.getenv("CONCIERGE_TEST_LOG_LEVEL") ?: "warn", "--metrics-port", "0",
                 ) + args
             val process = ProcessBuilder(command).directory(repoRoot).redirectErrorStream(true).start()
             val stdout = StringBuilder()
@@ -62,7 +65,8 @@ class TestServer private constructor(
             val banner = synchronized(stdout) { stdout.toString() }
             val key = KEY.find(banner)?.groupValues?.get(1) ?: error("no Org-API-Key in the banner:\n$banner")
             val org = ORG.find(banner)?.groupValues?.get(1) ?: ""
-            return TestServer(process, url, key, org)
+            val metrics = METRICS.find(banner)?.groupValues?.get(1) ?: error("no metrics listener in the banner:\n$banner")
+            return TestServer(process, url, metrics, key, org)
         }
     }
 }
