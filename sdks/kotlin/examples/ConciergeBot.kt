@@ -2,8 +2,8 @@ package dev.concierge.examples
 
 import dev.concierge.sdk.ConciergeServerClient
 import dev.concierge.sdk.Event
-import kotlinx.coroutines.flow.filterIsInstance
 import kotlinx.coroutines.flow.filter
+import kotlinx.coroutines.flow.filterIsInstance
 import kotlinx.coroutines.flow.take
 import kotlinx.coroutines.runBlocking
 

@@ -1,19 +1,20 @@
 package dev.concierge.sdk
 
-import dev.concierge.sdk.internal.Transport
 import dev.concierge.sdk.internal.TokenCredential
+import dev.concierge.sdk.internal.Transport
 import dev.concierge.sdk.internal.allMessages
 import dev.concierge.sdk.internal.body
-import dev.concierge.sdk.internal.field
-import kotlinx.serialization.builtins.ListSerializer
-import kotlinx.serialization.builtins.serializer
 import dev.concierge.sdk.internal.defaultHttpClient
 import dev.concierge.sdk.internal.eventFlow
+import dev.concierge.sdk.internal.field
 import dev.concierge.sdk.internal.listPage
 import dev.concierge.sdk.internal.messageFlow
+import dev.concierge.sdk.internal.post
 import dev.concierge.sdk.internal.segment
 import dev.concierge.sdk.internal.send
 import kotlinx.coroutines.flow.Flow
+import kotlinx.serialization.builtins.ListSerializer
+import kotlinx.serialization.builtins.serializer
 import java.util.UUID
 
 /**
@@ -55,7 +56,14 @@ public class ConciergeClient(
 
     /** The member's conversations, newest activity first. */
     public suspend fun listConversations(externalUserID: String? = null): List<Conversation> =
-        transport.call(field("conversations", ListSerializer(Conversation.serializer())), "GET", "/v1/conversations", mapOf("externalUserID" to externalUserID))
+        transport.call(
+            field("conversations", ListSerializer(Conversation.serializer())),
+            "GET",
+            "/v1/conversations",
+            mapOf(
+                "externalUserID" to externalUserID,
+            ),
+        )
 
     public suspend fun getConversation(conversationId: String): Conversation =
         transport.call(Conversation.serializer(), "GET", "/v1/conversations/${segment(conversationId)}")
@@ -66,7 +74,17 @@ public class ConciergeClient(
         type: String? = null,
         idempotencyKey: String = UUID.randomUUID().toString(),
     ): Conversation =
-        transport.call(Conversation.serializer(), "POST", "/v1/conversations", body = body("title" to title, "type" to type), idempotencyKey = idempotencyKey)
+        transport.call(
+            Conversation.serializer(),
+            "POST",
+            "/v1/conversations",
+            body =
+                body(
+                    "title" to title,
+                    "type" to type,
+                ),
+            idempotencyKey = idempotencyKey,
+        )
 
     /** One page of history, newest first; pass [MessagePage.nextCursor] back as [cursor] for the next one. */
     public suspend fun listMessages(
@@ -96,11 +114,19 @@ public class ConciergeClient(
         conversationId: String,
         messageId: String,
     ): Conversation =
-        transport.call(field("conversation", Conversation.serializer()), "POST", "/v1/conversations/${segment(conversationId)}/read", body = body("messageID" to messageId))
+        transport.call(
+            field("conversation", Conversation.serializer()),
+            "POST",
+            "/v1/conversations/${segment(conversationId)}/read",
+            body =
+                body(
+                    "messageID" to messageId,
+                ),
+        )
 
     /** Tells the concierge side the member is typing (the server throttles to one a second). */
     public suspend fun typing(conversationId: String) {
-        transport.request("POST", "/v1/conversations/${segment(conversationId)}/typing")
+        transport.post("/v1/conversations/${segment(conversationId)}/typing")
     }
 
     /**

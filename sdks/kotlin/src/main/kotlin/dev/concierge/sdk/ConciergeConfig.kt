@@ -29,4 +29,10 @@ public data class ConciergeConfig(
     val timeoutMs: Long = 30_000,
     val heartbeatMs: Long = 15_000,
     val httpClient: OkHttpClient? = null,
-)
+) {
+    /** Without the token: a config may well end up in a log line. */
+    override fun toString(): String =
+        "ConciergeConfig(baseUrl=$baseUrl, token=<redacted>, tokenExpiresAt=$tokenExpiresAt, " +
+            "refreshToken=${if (refreshToken == null) "null" else "<hook>"}, refreshSkewMs=$refreshSkewMs, " +
+            "maxRetries=$maxRetries, timeoutMs=$timeoutMs, heartbeatMs=$heartbeatMs)"
+}

@@ -4,17 +4,18 @@ import dev.concierge.sdk.internal.StaticCredential
 import dev.concierge.sdk.internal.Transport
 import dev.concierge.sdk.internal.allMessages
 import dev.concierge.sdk.internal.body
-import dev.concierge.sdk.internal.field
-import kotlinx.serialization.builtins.ListSerializer
-import kotlinx.serialization.builtins.serializer
 import dev.concierge.sdk.internal.defaultHttpClient
 import dev.concierge.sdk.internal.eventFlow
+import dev.concierge.sdk.internal.field
 import dev.concierge.sdk.internal.listPage
 import dev.concierge.sdk.internal.messageFlow
+import dev.concierge.sdk.internal.post
 import dev.concierge.sdk.internal.runsOnAndroid
 import dev.concierge.sdk.internal.segment
 import dev.concierge.sdk.internal.send
 import kotlinx.coroutines.flow.Flow
+import kotlinx.serialization.builtins.ListSerializer
+import kotlinx.serialization.builtins.serializer
 import okhttp3.OkHttpClient
 import java.util.UUID
 
@@ -63,15 +64,18 @@ public class ConciergeServerClient(
         email: String? = null,
         tier: String? = null,
     ): TokenGrant =
-        transport.call(TokenGrant.serializer(), "POST",
-                "/v1/auth/exchange",
-                body =
-                    body(
-                        "externalUserID" to externalUserID,
-                        "displayName" to displayName,
-                        "email" to email,
-                        "tier" to tier,
-                    ),)
+        transport.call(
+            TokenGrant.serializer(),
+            "POST",
+            "/v1/auth/exchange",
+            body =
+                body(
+                    "externalUserID" to externalUserID,
+                    "displayName" to displayName,
+                    "email" to email,
+                    "tier" to tier,
+                ),
+        )
 
     public suspend fun getMember(externalUserID: String): Member =
         transport.call(Member.serializer(), "GET", "/v1/members/${segment(externalUserID)}")
@@ -83,9 +87,12 @@ public class ConciergeServerClient(
         email: String? = null,
         tier: String? = null,
     ): Member =
-        transport.call(Member.serializer(), "PUT",
-                "/v1/members/${segment(externalUserID)}",
-                body = body("displayName" to displayName, "email" to email, "tier" to tier),)
+        transport.call(
+            Member.serializer(),
+            "PUT",
+            "/v1/members/${segment(externalUserID)}",
+            body = body("displayName" to displayName, "email" to email, "tier" to tier),
+        )
 
     /** Removes the member, their conversations, and every token they hold. */
     public suspend fun removeMember(externalUserID: String): Boolean =
@@ -93,16 +100,34 @@ public class ConciergeServerClient(
 
     /** Invalidates every token the member holds now; their open streams end at once. */
     public suspend fun revokeTokens(externalUserID: String): String =
-        transport.call(field("revokedAt", String.serializer()), "POST", "/v1/members/${segment(externalUserID)}/revoke-tokens")
+        transport.call(
+            field("revokedAt", String.serializer()),
+            "POST",
+            "/v1/members/${segment(externalUserID)}/revoke-tokens",
+        )
 
     public suspend fun listConversations(externalUserID: String): List<Conversation> =
-        transport.call(field("conversations", ListSerializer(Conversation.serializer())), "GET", "/v1/conversations", mapOf("externalUserID" to externalUserID))
+        transport.call(
+            field("conversations", ListSerializer(Conversation.serializer())),
+            "GET",
+            "/v1/conversations",
+            mapOf(
+                "externalUserID" to externalUserID,
+            ),
+        )
 
     public suspend fun getConversation(
         conversationId: String,
         externalUserID: String,
     ): Conversation =
-        transport.call(Conversation.serializer(), "GET", "/v1/conversations/${segment(conversationId)}", mapOf("externalUserID" to externalUserID))
+        transport.call(
+            Conversation.serializer(),
+            "GET",
+            "/v1/conversations/${segment(conversationId)}",
+            mapOf(
+                "externalUserID" to externalUserID,
+            ),
+        )
 
     /** Opens a conversation for a member (creating the member if the org never exchanged a token for them). */
     public suspend fun openConversation(
@@ -111,10 +136,13 @@ public class ConciergeServerClient(
         type: String? = null,
         idempotencyKey: String = UUID.randomUUID().toString(),
     ): Conversation =
-        transport.call(Conversation.serializer(), "POST",
-                "/v1/conversations",
-                body = body("externalUserID" to externalUserID, "title" to title, "type" to type),
-                idempotencyKey = idempotencyKey,)
+        transport.call(
+            Conversation.serializer(),
+            "POST",
+            "/v1/conversations",
+            body = body("externalUserID" to externalUserID, "title" to title, "type" to type),
+            idempotencyKey = idempotencyKey,
+        )
 
     public suspend fun listMessages(
         conversationId: String,
@@ -141,7 +169,12 @@ public class ConciergeServerClient(
         externalUserID: String? = null,
         idempotencyKey: String = UUID.randomUUID().toString(),
     ): SendMessageResponse =
-        transport.send(conversationId, externalUserID, body("message" to message, "authorID" to authorId), idempotencyKey)
+        transport.send(
+            conversationId,
+            externalUserID,
+            body("message" to message, "authorID" to authorId),
+            idempotencyKey,
+        )
 
     /** Moves the concierge's read mark (or, with [externalUserID], the member's). */
     public suspend fun markRead(
@@ -149,21 +182,23 @@ public class ConciergeServerClient(
         messageId: String,
         externalUserID: String? = null,
     ): Conversation =
-        transport.call(field("conversation", Conversation.serializer()), "POST",
-                "/v1/conversations/${segment(conversationId)}/read",
-                mapOf("externalUserID" to externalUserID),
-                body("messageID" to messageId),)
+        transport.call(
+            field("conversation", Conversation.serializer()),
+            "POST",
+            "/v1/conversations/${segment(conversationId)}/read",
+            mapOf("externalUserID" to externalUserID),
+            body("messageID" to messageId),
+        )
 
     /** The concierge is typing (or, with [externalUserID], the member). */
     public suspend fun typing(
         conversationId: String,
         externalUserID: String? = null,
     ) {
-        transport.request("POST", "/v1/conversations/${segment(conversationId)}/typing", mapOf("externalUserID" to externalUserID))
-            
+        transport.post("/v1/conversations/${segment(conversationId)}/typing", mapOf("externalUserID" to externalUserID))
     }
 
-    /** One conversation's new messages as [externalUserID] sees them, gapless (see [ConciergeClient.streamMessages]). */
+    /** One conversation's new messages as [externalUserID] sees them, gapless ([ConciergeClient.streamMessages]). */
     public fun streamMessages(
         conversationId: String,
         externalUserID: String,

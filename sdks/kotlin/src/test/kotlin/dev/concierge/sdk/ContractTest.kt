@@ -64,8 +64,19 @@ class ContractTest {
             Fixture(store).use { f ->
                 val client = f.member(unique("sender"))
                 val conversation = client.openConversation()
-                val first = client.sendMessage(conversation.id, "A table for two", idempotencyKey = "key-${unique("k")}")
-                val key = f.proxy.seen("POST", "/v1/conversations/${conversation.id}/messages").single().headers["idempotency-key"]!!
+                val first =
+                    client.sendMessage(
+                        conversation.id,
+                        "A table for two",
+                        idempotencyKey = "key-${unique("k")}",
+                    )
+                val key =
+                    f.proxy
+                        .seen(
+                            "POST",
+                            "/v1/conversations/${conversation.id}/messages",
+                        ).single()
+                        .headers["idempotency-key"]!!
                 val again = client.sendMessage(conversation.id, "A table for two", idempotencyKey = key)
                 assertTrue(first.ok)
                 assertFalse(first.replayed)
@@ -109,7 +120,11 @@ class ContractTest {
                 val total = 80
                 // The producer starts with the sync: messages are committed while the page is read and the stream opens.
                 val producer = launch { for (i in 10 until total) f.direct.sendMessage(conversation.id, "m$i") }
-                val got = within(60_000, "every message") { client.syncMessages(conversation.id, limit = 50).take(total).toList() }
+                val got =
+                    within(
+                        60_000,
+                        "every message",
+                    ) { client.syncMessages(conversation.id, limit = 50).take(total).toList() }
                 producer.join()
                 assertEquals((0 until total).map { "m$it" }, got.map { it.body })
             }

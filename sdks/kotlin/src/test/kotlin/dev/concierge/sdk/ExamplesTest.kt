@@ -3,8 +3,8 @@ package dev.concierge.sdk
 import dev.concierge.examples.answerMembers
 import dev.concierge.examples.memberChat
 import dev.concierge.sdk.harness.Servers
-import dev.concierge.sdk.harness.openStreams
 import dev.concierge.sdk.harness.Store
+import dev.concierge.sdk.harness.openStreams
 import dev.concierge.sdk.harness.unique
 import dev.concierge.sdk.harness.until
 import dev.concierge.sdk.harness.within
@@ -21,7 +21,12 @@ class ExamplesTest {
     @Test
     fun `the member chat example gets the concierge's reply`() =
         runBlocking {
-            assertEquals("Booked: 8 pm, window table.", within(30_000, "the reply") { memberChat(server.url, backend, unique("ada")) })
+            assertEquals(
+                "Booked: 8 pm, window table.",
+                within(30_000, "the reply") {
+                    memberChat(server.url, backend, unique("ada"))
+                },
+            )
         }
 
     @Test

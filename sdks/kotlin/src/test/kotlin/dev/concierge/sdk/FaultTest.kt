@@ -84,7 +84,11 @@ class FaultTest {
                 val result = client.sendMessage(conversation.id, "exactly once")
                 val attempts = f.proxy.seen("POST", route)
                 assertEquals(listOf("reset", "drop", "respond", "pass"), attempts.map { it.fault })
-                assertEquals(1, attempts.map { it.headers["idempotency-key"] }.toSet().size, "one key for every attempt")
+                assertEquals(
+                    1,
+                    attempts.map { it.headers["idempotency-key"] }.toSet().size,
+                    "one key for every attempt",
+                )
                 // The dropped attempt posted; the last one is its replay.
                 assertTrue(result.replayed)
                 val stored = f.direct.listMessages(conversation.id, member)
@@ -107,7 +111,10 @@ class FaultTest {
                 f.direct.sendMessage(conversation.id, "while silent")
                 until("a reconnect after the idle period") { f.proxy.seen("GET", route).size == 2 }
                 f.direct.sendMessage(conversation.id, "after")
-                assertEquals(listOf("while silent", "after"), within(20_000, "both messages") { got.await() }.map { it.body })
+                assertEquals(
+                    listOf("while silent", "after"),
+                    within(20_000, "both messages") { got.await() }.map { it.body },
+                )
             }
         }
 

@@ -105,7 +105,10 @@ class RefreshTest {
                             throw boom
                         }),
                     )
-                val failures = (1..10).map { async { runCatching { client.listConversations() }.exceptionOrNull() } }.awaitAll()
+                val failures =
+                    (1..10)
+                        .map { async { runCatching { client.listConversations() }.exceptionOrNull() } }
+                        .awaitAll()
                 assertTrue(failures.all { it is RefreshException }, "$failures")
                 // The hook's own error is the cause (kotlinx.coroutines' stack-trace recovery, on under -ea, may add
                 // a copy of the RefreshException in between for the callers that waited).
@@ -145,7 +148,10 @@ class RefreshTest {
                 }
                 f.direct.sendMessage(conversation.id, "after 1")
                 f.direct.sendMessage(conversation.id, "after 2")
-                assertEquals(listOf("before", "after 1", "after 2"), within(20_000, "three messages") { got.await() }.map { it.body })
+                assertEquals(
+                    listOf("before", "after 1", "after 2"),
+                    within(20_000, "three messages") { got.await() }.map { it.body },
+                )
                 assertTrue(f.proxy.seen("GET", route).size >= 2)
             }
         }

@@ -49,7 +49,8 @@ class TransportTest {
         .addHeader("content-type", "application/json")
         .build()
 
-    private val message = """{"id":"msg_1","type":"member","authorID":"m","body":"hi","createdAt":"2026-01-01T00:00:00.000Z"}"""
+    private val message =
+        """{"id":"msg_1","type":"member","authorID":"m","body":"hi","createdAt":"2026-01-01T00:00:00.000Z"}"""
     private val sent = """{"ok":true,"message":$message}"""
 
     @Test
@@ -57,7 +58,9 @@ class TransportTest {
         runTest {
             server.enqueue(MockResponse.Builder().onRequestStart(SocketEffect.CloseSocket()).build())
             server.enqueue(json(503, """{"error":{"code":"UNAVAILABLE","message":"down"}}""", "retry-after" to "0.2"))
-            server.enqueue(json(409, """{"error":{"code":"IDEMPOTENCY_KEY_IN_USE","message":"busy","retryable":true}}"""))
+            server.enqueue(
+                json(409, """{"error":{"code":"IDEMPOTENCY_KEY_IN_USE","message":"busy","retryable":true}}"""),
+            )
             server.enqueue(json(201, sent, "idempotent-replayed" to "true"))
             val result = client(maxRetries = 3).sendMessage("conv_1", "hi")
             assertTrue(result.replayed)
@@ -71,9 +74,39 @@ class TransportTest {
         }
 
     @Test
+    fun `a 2xx that is not JSON is a NetworkException and is retried`() =
+        runTest {
+            server.enqueue(
+                MockResponse
+                    .Builder()
+                    .code(200)
+                    .body("<html>captive portal</html>")
+                    .build(),
+            )
+            server.enqueue(json(200, """{"conversations":[]}"""))
+            assertEquals(emptyList<Conversation>(), client().listConversations())
+            server.enqueue(
+                MockResponse
+                    .Builder()
+                    .code(200)
+                    .body("<html>captive portal</html>")
+                    .build(),
+            )
+            assertThrows<NetworkException> { client(maxRetries = 0).listConversations() }
+        }
+
+    @Test
+    fun `a config's text leaves the token out`() {
+        val text = ConciergeConfig("http://x", "secret-member-token").toString()
+        assertTrue("secret-member-token" !in text, text)
+    }
+
+    @Test
     fun `retries stop at maxRetries and the last answer is the error`() =
         runTest {
-            repeat(3) { server.enqueue(json(503, """{"error":{"code":"UNAVAILABLE","message":"down","requestID":"req_9"}}""")) }
+            repeat(
+                3,
+            ) { server.enqueue(json(503, """{"error":{"code":"UNAVAILABLE","message":"down","requestID":"req_9"}}""")) }
             val error = assertThrows<ServerException> { client(maxRetries = 2).listConversations() }
             assertEquals(503, error.status)
             assertEquals("UNAVAILABLE", error.code)
@@ -97,8 +130,20 @@ class TransportTest {
     @Test
     fun `a 429 waits its Retry-After, clamped, and the error keeps it`() =
         runTest {
-            server.enqueue(json(429, """{"error":{"code":"RATE_LIMITED","message":"slow down"}}""", "retry-after" to "1.5"))
-            server.enqueue(json(429, """{"error":{"code":"RATE_LIMITED","message":"slow down"}}""", "retry-after" to "86400"))
+            server.enqueue(
+                json(
+                    429,
+                    """{"error":{"code":"RATE_LIMITED","message":"slow down"}}""",
+                    "retry-after" to "1.5",
+                ),
+            )
+            server.enqueue(
+                json(
+                    429,
+                    """{"error":{"code":"RATE_LIMITED","message":"slow down"}}""",
+                    "retry-after" to "86400",
+                ),
+            )
             val error = assertThrows<RateLimitException> { client(maxRetries = 1).listConversations() }
             assertEquals(300_000L, error.retryAfterMs)
             assertEquals(1500L, testScheduler.currentTime)
@@ -107,13 +152,25 @@ class TransportTest {
     @Test
     fun `an unknown code keeps its string and lands in its status's class`() =
         runBlocking {
-            server.enqueue(json(418, """{"error":{"code":"TEAPOT_FROM_THE_FUTURE","message":"short and stout"}}""", "x-request-id" to "req_1"))
+            server.enqueue(
+                json(
+                    418,
+                    """{"error":{"code":"TEAPOT_FROM_THE_FUTURE","message":"short and stout"}}""",
+                    "x-request-id" to "req_1",
+                ),
+            )
             val error = assertThrows<BadRequestException> { client().listConversations() }
             assertEquals(418, error.status)
             assertEquals("TEAPOT_FROM_THE_FUTURE", error.code)
             assertEquals("short and stout", error.message)
             assertEquals("req_1", error.requestId)
-            server.enqueue(MockResponse.Builder().code(404).body("<html>nope</html>").build())
+            server.enqueue(
+                MockResponse
+                    .Builder()
+                    .code(404)
+                    .body("<html>nope</html>")
+                    .build(),
+            )
             val notFound = assertThrows<NotFoundException> { client().listConversations() }
             assertEquals("NOT_FOUND", notFound.code)
         }
@@ -133,9 +190,16 @@ class TransportTest {
                 "retry: 2000\n\nid: start\n\n" +
                     "event: reaction\nid: e1\ndata: {\"emoji\":\"x\"}\n\n" +
                     ": heartbeat\n\n" +
-                    "event: typing\ndata: {\"conversationID\":\"conv_1\",\"typist\":\"concierge\",\"typistID\":\"ann\",\"at\":\"t\"}\n\n" +
+                    "event: typing\ndata: {\"conversationID\":\"conv_1\",\"typist\":\"concierge\"," +
+                    "\"typistID\":\"ann\",\"at\":\"t\"}\n\n" +
                     "event: message\nid: e2\ndata: {\"conversationID\":\"conv_1\",\"message\":$message,\"extra\":1}\n\n"
-            server.enqueue(MockResponse.Builder().addHeader("content-type", "text/event-stream").body(body).build())
+            server.enqueue(
+                MockResponse
+                    .Builder()
+                    .addHeader("content-type", "text/event-stream")
+                    .body(body)
+                    .build(),
+            )
             val events = client().events().take(2).toList()
             assertEquals(Event.Typing("conv_1", "concierge", "ann", "t"), events[0])
             val created = events[1] as Event.MessageCreated
@@ -146,10 +210,21 @@ class TransportTest {
     @Test
     fun `a stream resumes with the id of the server's start frame after a clean end`() =
         runBlocking {
-            server.enqueue(MockResponse.Builder().addHeader("content-type", "text/event-stream").body("retry: 10\n\nid: start-1\n\n").build())
             server.enqueue(
-                MockResponse.Builder().addHeader("content-type", "text/event-stream")
-                    .body("event: message\nid: e1\ndata: {\"conversationID\":\"c\",\"message\":$message}\n\n").build(),
+                MockResponse
+                    .Builder()
+                    .addHeader(
+                        "content-type",
+                        "text/event-stream",
+                    ).body("retry: 10\n\nid: start-1\n\n")
+                    .build(),
+            )
+            server.enqueue(
+                MockResponse
+                    .Builder()
+                    .addHeader("content-type", "text/event-stream")
+                    .body("event: message\nid: e1\ndata: {\"conversationID\":\"c\",\"message\":$message}\n\n")
+                    .build(),
             )
             client().events().take(1).toList()
             val first = server.takeRequest(5, TimeUnit.SECONDS)!!

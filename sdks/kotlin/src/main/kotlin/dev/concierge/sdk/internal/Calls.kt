@@ -17,28 +17,32 @@ internal suspend fun Transport.listPage(
     limit: Int?,
     cursor: String?,
 ): MessagePage =
-    request(
+    call(
+        MessagePage.serializer(),
         "GET",
         "/v1/conversations/${segment(conversationId)}/messages",
         mapOf("limit" to limit, "cursor" to cursor, "externalUserID" to externalUserID),
-    ).decode(MessagePage.serializer())
+    )
 
 internal suspend fun Transport.send(
     conversationId: String,
     externalUserID: String?,
     payload: JsonObject,
     idempotencyKey: String,
-): SendMessageResponse {
-    val answer =
-        request(
-            "POST",
-            "/v1/conversations/${segment(conversationId)}/messages",
-            mapOf("externalUserID" to externalUserID),
-            payload,
-            idempotencyKey,
-        )
-    return answer.decode(SendMessageResponse.serializer()).copy(replayed = answer.replayed)
-}
+): SendMessageResponse =
+    request(
+        "POST",
+        "/v1/conversations/${segment(conversationId)}/messages",
+        mapOf("externalUserID" to externalUserID),
+        payload,
+        idempotencyKey,
+    ) { it.decode(SendMessageResponse.serializer()).copy(replayed = it.replayed) }
+
+/** A call whose answer only needs to be a 2xx (`{"ok": true}`). */
+internal suspend fun Transport.post(
+    path: String,
+    query: Map<String, Any?> = emptyMap(),
+) = request("POST", path, query) { }
 
 /** Every message of the history, newest first, each page fetched when the previous one has been consumed. */
 internal fun Transport.allMessages(

@@ -38,13 +38,13 @@ internal fun parseInstantMs(value: String?): Long? =
     }
 
 /**
- * A member token with the refresh contract (wire contract, "Credentials"): refresh [skewMs] before the known
- * expiry; on a 401 refresh once; concurrent callers share one in-flight refresh (single-flight, under a [Mutex]),
- * and a 401 for a token that was already replaced retries with the new one instead of refreshing again. A failed
- * refresh is a [RefreshException] for everyone waiting on it, never retried here.
+ * A member token with the refresh contract (wire contract, "Credentials"; the twin of `internal/credentials.ts`):
+ * refresh [skewMs] before the known expiry; on a 401 refresh once; concurrent callers share one in-flight refresh
+ * (single-flight, under a [Mutex]), and a 401 for a token that was already replaced retries with the new one instead of
+ * refreshing again. A failed refresh is a [RefreshException] for everyone waiting on it, never retried here.
  *
- * The refresh runs in the coroutine of the caller that started it; the others wait on its result. If that caller
- * is cancelled mid-refresh, the waiters see the cancellation end the refresh and the next of them starts another.
+ * The refresh runs in the coroutine of the caller that started it; the others wait on its result. If that caller is
+ * cancelled mid-refresh, the waiters see the cancellation end the refresh and the next of them starts another.
  */
 internal class TokenCredential(
     token: String,

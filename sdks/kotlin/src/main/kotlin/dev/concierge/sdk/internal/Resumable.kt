@@ -84,7 +84,7 @@ internal fun <F> Transport.resumable(
                                 is SseItem.IdOnly -> state.lastEventId = item.id
                                 is SseItem.Retry -> retryMs = item.ms
                                 is SseItem.Event -> {
-                                    // Every event with an id moves the resume point, whether or not the caller wants its type.
+                                    // Every event with an id moves the resume point, wanted by the caller or not.
                                     if (!item.id.isNullOrEmpty()) state.lastEventId = item.id
                                     delivered = true
                                     emitting = true

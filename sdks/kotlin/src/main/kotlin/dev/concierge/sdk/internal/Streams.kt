@@ -4,24 +4,24 @@ import dev.concierge.sdk.Conversation
 import dev.concierge.sdk.Event
 import dev.concierge.sdk.Message
 import dev.concierge.sdk.MessagePage
-import kotlinx.serialization.SerializationException
-import kotlinx.serialization.json.jsonObject
 import kotlinx.coroutines.delay
 import kotlinx.coroutines.flow.Flow
 import kotlinx.coroutines.flow.flow
+import kotlinx.serialization.SerializationException
+import kotlinx.serialization.json.jsonObject
 
 /** Lists one page of a conversation's history: `(cursor, limit)`. */
 internal typealias ListPage = suspend (cursor: String?, limit: Int) -> MessagePage
 
 /**
- * One conversation's messages, gapless (the twin of `@concierge/sdk`'s `messageStream`). With a resume point
- * ([after]) the server replays what is newer. Without one, the stream starts from history: one page ([history]
- * messages, yielded oldest first when [history] > 0), whose `latestCursor` becomes the resume point, so whatever
- * is sent after the page arrives over the stream, none of it twice.
+ * One conversation's messages, gapless (the twin of `@concierge/sdk`'s `messageStream` in `core/streams.ts`). With a
+ * resume point ([after]) the server replays what is newer. Without one, the stream starts from history: one page
+ * ([history] messages, yielded oldest first when [history] > 0), whose `latestCursor` becomes the resume point, so
+ * whatever is sent after the page arrives over the stream, none of it twice.
  *
  * A server too old to send `latestCursor` gets the same guarantee the long way: the page's newest message is the
- * anchor, and whenever a connection opens without a resume point, history is walked back to the anchor and what
- * is newer is yielded first. Every message id is remembered (the last 2000), so the seams never repeat one.
+ * anchor, and whenever a connection opens without a resume point, history is walked back to the anchor and what is
+ * newer is yielded first. Every message id is remembered (the last 2000), so the seams never repeat one.
  */
 internal fun Transport.messageFlow(
     list: ListPage,
@@ -119,12 +119,30 @@ private fun decodeEvent(
 ): Event? {
     if (name !in EVENT_NAMES) return null
     val o = json.parseToJsonElement(data).jsonObject
+
     fun text(key: String) = o.string(key) ?: throw SerializationException("The $name event has no $key.")
     return when (name) {
-        "message" -> Event.MessageCreated(id, text("conversationID"), json.decodeFromJsonElement(Message.serializer(), o["message"]!!))
+        "message" ->
+            Event.MessageCreated(
+                id,
+                text("conversationID"),
+                json.decodeFromJsonElement(Message.serializer(), o["message"]!!),
+            )
         "conversation" ->
-            Event.ConversationUpdated(id, json.decodeFromJsonElement(Conversation.serializer(), o["conversation"]!!), o.string("externalUserID"))
-        "read" -> Event.Read(id, text("conversationID"), text("reader"), text("readerID"), text("messageID"), text("readAt"))
+            Event.ConversationUpdated(
+                id,
+                json.decodeFromJsonElement(Conversation.serializer(), o["conversation"]!!),
+                o.string("externalUserID"),
+            )
+        "read" ->
+            Event.Read(
+                id,
+                text("conversationID"),
+                text("reader"),
+                text("readerID"),
+                text("messageID"),
+                text("readAt"),
+            )
         else -> Event.Typing(text("conversationID"), text("typist"), text("typistID"), text("at"))
     }
 }

@@ -94,15 +94,17 @@ internal class Transport(
         query: Map<String, Any?> = emptyMap(),
         body: JsonElement? = null,
         idempotencyKey: String? = null,
-    ): T = request(method, path, query, body, idempotencyKey).decode(serializer)
+    ): T = request(method, path, query, body, idempotencyKey) { it.decode(serializer) }
 
-    suspend fun request(
+    /** Sends until a 2xx answer [decode]s, the retries run out, or an error is not worth retrying. */
+    suspend fun <T> request(
         method: String,
         path: String,
         query: Map<String, Any?> = emptyMap(),
         body: JsonElement? = null,
         idempotencyKey: String? = null,
-    ): Answer {
+        decode: (Answer) -> T,
+    ): T {
         val key = if (method == "POST") idempotencyKey ?: UUID.randomUUID().toString() else null
         val url = url(path, query)
         val payload = body?.toString()
@@ -125,19 +127,21 @@ internal class Transport(
                             else -> null
                         },
                     ).build()
-            val answer =
-                try {
-                    attempt(request)
-                } catch (e: NetworkException) {
-                    if (retries >= maxRetries) throw e
-                    delay(fullJitter(retries++))
-                    continue
-                } catch (e: RequestTimeoutException) {
-                    if (retries >= maxRetries) throw e
-                    delay(fullJitter(retries++))
-                    continue
-                }
-            if (answer.status in 200..299) return answer
+            val answer: Answer
+            try {
+                answer = attempt(request)
+                // A 2xx that is not the JSON expected came from something between us and the server (a captive
+                // portal, a proxy's page): a NetworkException, retried like one.
+                if (answer.status in 200..299) return decode(answer)
+            } catch (e: NetworkException) {
+                if (retries >= maxRetries) throw e
+                delay(fullJitter(retries++))
+                continue
+            } catch (e: RequestTimeoutException) {
+                if (retries >= maxRetries) throw e
+                delay(fullJitter(retries++))
+                continue
+            }
             val retryAfterMs = parseRetryAfter(answer.headers["retry-after"])
             val error = ApiException.from(answer.status, decodeEnvelope(answer.body), answer.headers, retryAfterMs)
             if (answer.status == 401 && !renewed && error.code !in NOT_REFRESHABLE) {

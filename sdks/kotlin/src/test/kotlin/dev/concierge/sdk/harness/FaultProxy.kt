@@ -83,7 +83,9 @@ class FaultProxy(
     val url = "http://127.0.0.1:${server.localPort}"
     val requests = CopyOnWriteArrayList<Seen>()
     private val rules = ArrayList<Rule>()
-    private val live: MutableSet<Link> = java.util.concurrent.ConcurrentHashMap.newKeySet()
+    private val live: MutableSet<Link> =
+        java.util.concurrent.ConcurrentHashMap
+            .newKeySet()
 
     init {
         thread(isDaemon = true, name = "fault-proxy-accept") {
@@ -145,24 +147,35 @@ class FaultProxy(
         val lines = head.split("\r\n")
         val (method, targetPath) = lines[0].split(" ").let { it[0] to it[1] }
         val path = targetPath.substringBefore('?')
-        val headers = lines.drop(1).filter { it.contains(':') }.associate { it.substringBefore(':').trim().lowercase() to it.substringAfter(':').trim() }
+        val headers =
+            lines.drop(1).filter { it.contains(':') }.associate {
+                it.substringBefore(':').trim().lowercase() to
+                    it.substringAfter(':').trim()
+            }
         val fault =
             synchronized(rules) {
                 rules.firstOrNull { it.times > 0 && it.method == method && it.path == path }?.also { it.times-- }?.fault
             }
-        val seen = Seen(method, path, headers, when (fault) {
-            null -> "pass"
-            is Fault.Respond -> "respond"
-            Fault.Reset -> "reset"
-            Fault.Drop -> "drop"
-        })
+        val seen =
+            Seen(
+                method,
+                path,
+                headers,
+                when (fault) {
+                    null -> "pass"
+                    is Fault.Respond -> "respond"
+                    Fault.Reset -> "reset"
+                    Fault.Drop -> "drop"
+                },
+            )
         requests.add(seen)
         when (fault) {
             is Fault.Respond -> {
                 val body = fault.body.toByteArray()
                 val extra = fault.headers.entries.joinToString("") { "${it.key}: ${it.value}\r\n" }
-                val answer = "HTTP/1.1 ${fault.status} Fault\r\ncontent-type: application/json\r\ncontent-length: ${body.size}\r\n" +
-                    "connection: close\r\n$extra\r\n"
+                val answer =
+                    "HTTP/1.1 ${fault.status} Fault\r\ncontent-type: application/json\r\n" +
+                        "content-length: ${body.size}\r\nconnection: close\r\n$extra\r\n"
                 runCatching {
                     client.getOutputStream().apply {
                         write(answer.toByteArray())
@@ -237,8 +250,10 @@ class FaultProxy(
 
     /** The head with its `Connection` header replaced by `Connection: close`. */
     private fun withClose(lines: List<String>): String =
-        (listOf(lines[0]) + lines.drop(1).filter { it.isNotEmpty() && !it.lowercase().startsWith("connection:") } + "Connection: close")
-            .joinToString("\r\n") + "\r\n\r\n"
+        (
+            listOf(lines[0]) + lines.drop(1).filter { it.isNotEmpty() && !it.lowercase().startsWith("connection:") } +
+                "Connection: close"
+        ).joinToString("\r\n") + "\r\n\r\n"
 
     /** Reads up to and including the blank line that ends a head; returns it without that blank line. */
     private fun readHead(input: InputStream): String? {
@@ -249,7 +264,14 @@ class FaultProxy(
             val b = input.read()
             if (b < 0) return null
             out.write(b)
-            matched = if (b.toChar() == end[matched]) matched + 1 else if (b == '\r'.code) 1 else 0
+            matched =
+                if (b.toChar() == end[matched]) {
+                    matched + 1
+                } else if (b == '\r'.code) {
+                    1
+                } else {
+                    0
+                }
         }
         return out.toString(Charsets.UTF_8).removeSuffix(end)
     }

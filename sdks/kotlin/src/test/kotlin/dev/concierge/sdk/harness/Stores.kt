@@ -29,8 +29,14 @@ enum class Store {
     companion object {
         @JvmStatic
         fun selected(): List<Store> {
-            val all = listOf(SQLITE) + if (System.getenv("CONCIERGE_TEST_PG_URL") != null) listOf(POSTGRES) else emptyList()
-            val filter = System.getenv("STORES")?.split(',')?.map { it.trim() }?.filter { it.isNotEmpty() }
+            val all =
+                listOf(SQLITE) + if (System.getenv("CONCIERGE_TEST_PG_URL") != null) listOf(POSTGRES) else emptyList()
+            val filter =
+                System
+                    .getenv("STORES")
+                    ?.split(',')
+                    ?.map { it.trim() }
+                    ?.filter { it.isNotEmpty() }
             return if (filter.isNullOrEmpty()) all else all.filter { it.toString() in filter }
         }
     }
@@ -40,7 +46,9 @@ private val counter = AtomicInteger()
 
 /** CREATE DATABASE through the `pg` package the repository already has (no JDBC driver just for tests). */
 private fun createPostgresDatabase(admin: String): String {
-    val name = "concierge_kt_${ProcessHandle.current().pid()}_${System.currentTimeMillis().toString(36)}_${counter.getAndIncrement()}"
+    val name = "concierge_kt_${ProcessHandle.current().pid()}_${System.currentTimeMillis().toString(
+        36,
+    )}_${counter.getAndIncrement()}"
     val script =
         "const pg=require('pg');const c=new pg.Client({connectionString:process.argv[1]});" +
             "c.connect().then(()=>c.query('CREATE DATABASE '+process.argv[2])).then(()=>c.end())" +

@@ -42,8 +42,19 @@ class TestServer private constructor(
             }
             val command =
                 listOf(
-                    "node", cli.path, "serve", "--port", "0", "--host", "127.0.0.1", "--database", databaseUrl,
-                    "--log-level", System.getenv("CONCIERGE_TEST_LOG_LEVEL") ?: "warn", "--metrics-port", "0",
+                    "node",
+                    cli.path,
+                    "serve",
+                    "--port",
+                    "0",
+                    "--host",
+                    "127.0.0.1",
+                    "--database",
+                    databaseUrl,
+                    "--log-level",
+                    System.getenv("CONCIERGE_TEST_LOG_LEVEL") ?: "warn",
+                    "--metrics-port",
+                    "0",
                 ) + args
             val process = ProcessBuilder(command).directory(repoRoot).redirectErrorStream(true).start()
             val stdout = StringBuilder()
@@ -65,7 +76,8 @@ class TestServer private constructor(
             val banner = synchronized(stdout) { stdout.toString() }
             val key = KEY.find(banner)?.groupValues?.get(1) ?: error("no Org-API-Key in the banner:\n$banner")
             val org = ORG.find(banner)?.groupValues?.get(1) ?: ""
-            val metrics = METRICS.find(banner)?.groupValues?.get(1) ?: error("no metrics listener in the banner:\n$banner")
+            val metrics =
+                METRICS.find(banner)?.groupValues?.get(1) ?: error("no metrics listener in the banner:\n$banner")
             return TestServer(process, url, metrics, key, org)
         }
     }
