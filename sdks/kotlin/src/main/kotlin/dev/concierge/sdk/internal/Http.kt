@@ -3,6 +3,7 @@ package dev.concierge.sdk.internal
 import dev.concierge.sdk.NetworkException
 import kotlinx.serialization.DeserializationStrategy
 import kotlinx.serialization.KSerializer
+import kotlinx.serialization.SerializationException
 import kotlinx.serialization.json.Json
 import kotlinx.serialization.json.JsonElement
 import kotlinx.serialization.json.JsonObject
@@ -10,6 +11,7 @@ import kotlinx.serialization.json.JsonPrimitive
 import kotlinx.serialization.json.JsonTransformingSerializer
 import kotlinx.serialization.json.booleanOrNull
 import okhttp3.OkHttpClient
+import java.util.concurrent.TimeUnit
 
 /** One decoder for every answer: the server may add keys (docs/api.md), so unknown ones are ignored. */
 internal val json: Json =
@@ -23,7 +25,11 @@ internal val json: Json =
  * The default OkHttpClient, made on first use and shared by every client of the process (OkHttp's advice: one
  * client, one connection pool). Holds no credential and no setting of ours.
  */
-internal val defaultHttpClient: OkHttpClient by lazy { OkHttpClient() }
+internal val defaultHttpClient: OkHttpClient by lazy {
+    // No read timeout of OkHttp's own (10 s): each call's `timeoutMs` bounds the whole attempt, body included, and
+    // streams set theirs to three heartbeats.
+    OkHttpClient.Builder().readTimeout(0, TimeUnit.MILLISECONDS).build()
+}
 
 internal fun JsonObject.string(key: String): String? = (this[key] as? JsonPrimitive)?.takeIf { it.isString }?.content
 
@@ -51,5 +57,6 @@ internal fun <T> field(
     serializer: KSerializer<T>,
 ): DeserializationStrategy<T> =
     object : JsonTransformingSerializer<T>(serializer) {
-        override fun transformDeserialize(element: JsonElement): JsonElement = (element as JsonObject)[key]!!
+        override fun transformDeserialize(element: JsonElement): JsonElement =
+            (element as? JsonObject)?.get(key) ?: throw SerializationException("The answer has no \"$key\".")
     }
