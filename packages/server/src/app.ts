@@ -22,6 +22,7 @@ import { redactDeep } from './log-redaction.js';
 import { Idempotency } from './middleware/idempotency.js';
 import { RateLimiter } from './middleware/rate-limit.js';
 import { Metrics } from './metrics.js';
+import { registerOpenApi } from './openapi.js';
 import { authRoutes } from './routes/auth.js';
 import { conversationRoutes } from './routes/conversations.js';
 import { memberRoutes } from './routes/members.js';
@@ -30,6 +31,7 @@ import { opsRoutes } from './routes/ops.js';
 import { streamRoutes } from './routes/streams.js';
 import { Hub } from './sse/hub.js';
 import { Tickets } from './sse/tickets.js';
+import { serializerCompiler, validatorCompiler } from './validation.js';
 
 export interface App {
   fastify: FastifyInstance;
@@ -209,6 +211,12 @@ export async function buildApp(config: ServerConfig, store: Store): Promise<App>
     const api = new ApiError('NOT_FOUND', `No route ${req.method} ${req.url.split('?')[0]}.`);
     return reply.code(404).send(api.body(req.id));
   });
+
+  // Route schemas (schemas/*.ts) are zod: they validate requests and, through the swagger plugin registered before
+  // any route, make the OpenAPI document.
+  fastify.setValidatorCompiler(validatorCompiler);
+  fastify.setSerializerCompiler(serializerCompiler);
+  await registerOpenApi(fastify);
 
   opsRoutes(fastify, ctx, () => closing);
 

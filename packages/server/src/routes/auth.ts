@@ -1,50 +1,53 @@
 import type { ExchangeResponse } from '@concierge/protocol';
 import type { MemberRecord } from '@concierge/store';
 import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { signMemberToken } from '../auth/member-tokens.js';
 import type { AppContext } from '../context.js';
 import { json } from '../render.js';
-import { exchangeBody, parse } from '../validation.js';
-import { requireServer } from './subject.js';
+import { exchangeSchema } from '../schemas/auth.js';
+import { requireServer, serverOnly } from './subject.js';
 import { ApiError } from '../errors.js';
 
 /** `POST /v1/auth/exchange`: the org's backend trades its Org-API-Key for a short-lived member token. */
 export function authRoutes(app: FastifyInstance, ctx: AppContext): void {
-  app.post('/auth/exchange', async (req, reply) => {
-    const server = requireServer(req);
-    const body = parse(exchangeBody, req.body, 'body');
-    const secret = await ctx.auth.orgSecret(server.orgID);
-    if (secret === null) throw new ApiError('API_KEY_INVALID', 'The org of this key no longer exists.');
-    const ttlMs = Math.round(ctx.config.tokenTtlSeconds * 1000);
-    const issuedAt = Date.now();
-    const profile = {
-      ...(body.displayName !== undefined && { displayName: body.displayName }),
-      ...(body.email !== undefined && { email: body.email }),
-      ...(body.tier !== undefined && { tier: body.tier }),
-    };
-    // The token is minted inside the write (render runs in the transaction), so a replay returns the same token.
-    const render = (member: { id: string; externalUserID: string }) => {
-      const expiresAt = issuedAt + ttlMs;
-      const accessToken = signMemberToken(secret, {
-        org: server.orgID,
-        sub: member.id,
-        ext: member.externalUserID,
-        iatms: issuedAt,
-        expms: expiresAt,
-      });
-      const response: ExchangeResponse = { accessToken, expiresAt: new Date(expiresAt).toISOString() };
-      return json(200, response);
-    };
-    return ctx.idempotency.run<MemberRecord>(
-      req,
-      reply,
-      server,
-      async (idem) => {
-        const member = await ctx.store.upsertMember(server.orgID, body.externalUserID, profile, 'merge', idem);
-        ctx.auth.noteMember(member);
-        return member;
-      },
-      render,
-    );
-  });
+  app
+    .withTypeProvider<ZodTypeProvider>()
+    .post('/auth/exchange', { schema: exchangeSchema, preValidation: serverOnly }, async (req, reply) => {
+      const server = requireServer(req);
+      const body = req.body;
+      const secret = await ctx.auth.orgSecret(server.orgID);
+      if (secret === null) throw new ApiError('API_KEY_INVALID', 'The org of this key no longer exists.');
+      const ttlMs = Math.round(ctx.config.tokenTtlSeconds * 1000);
+      const issuedAt = Date.now();
+      const profile = {
+        ...(body.displayName !== undefined && { displayName: body.displayName }),
+        ...(body.email !== undefined && { email: body.email }),
+        ...(body.tier !== undefined && { tier: body.tier }),
+      };
+      // The token is minted inside the write (render runs in the transaction), so a replay returns the same token.
+      const render = (member: { id: string; externalUserID: string }) => {
+        const expiresAt = issuedAt + ttlMs;
+        const accessToken = signMemberToken(secret, {
+          org: server.orgID,
+          sub: member.id,
+          ext: member.externalUserID,
+          iatms: issuedAt,
+          expms: expiresAt,
+        });
+        const response: ExchangeResponse = { accessToken, expiresAt: new Date(expiresAt).toISOString() };
+        return json(200, response);
+      };
+      return ctx.idempotency.run<MemberRecord>(
+        req,
+        reply,
+        server,
+        async (idem) => {
+          const member = await ctx.store.upsertMember(server.orgID, body.externalUserID, profile, 'merge', idem);
+          ctx.auth.noteMember(member);
+          return member;
+        },
+        render,
+      );
+    });
 }

@@ -1,30 +1,29 @@
-import type { ListConversationsResponse } from '@concierge/protocol';
 import type { ConversationRecord } from '@concierge/store';
 import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { AppContext } from '../context.js';
 import { json, renderConversation } from '../render.js';
-import { createConversationBody, memberQuery, parse } from '../validation.js';
+import { getConversationSchema, listConversationsSchema, openConversationSchema } from '../schemas/conversations.js';
 import { memberSubject, visibleConversation } from './subject.js';
 
 const DEFAULT_CONVERSATION_TYPE = 'concierge';
 
-export function conversationRoutes(app: FastifyInstance, ctx: AppContext): void {
+export function conversationRoutes(fastify: FastifyInstance, ctx: AppContext): void {
+  const app = fastify.withTypeProvider<ZodTypeProvider>();
   /** listConversations: the member's conversations, newest activity first, not paginated (as the contract has it). */
-  app.get('/conversations', async (req) => {
-    const query = parse(memberQuery, req.query, 'query');
+  app.get('/conversations', { schema: listConversationsSchema }, async (req) => {
+    const query = req.query;
     const subject = await memberSubject(ctx, req, query.externalUserID);
     const rows = subject.memberID === null ? [] : await ctx.store.listConversations(subject.orgID, subject.memberID);
-    const response: ListConversationsResponse = { conversations: rows.map(renderConversation) };
-    return response;
+    return { conversations: rows.map(renderConversation) };
   });
 
   /**
    * Opens a conversation. A member opens their own; a server credential opens one for `externalUserID` (in the
    * body or the query), creating the member record if the org has not exchanged a token for them yet.
    */
-  app.post('/conversations', async (req, reply) => {
-    const body = parse(createConversationBody, req.body, 'body');
-    const query = parse(memberQuery, req.query, 'query');
+  app.post('/conversations', { schema: openConversationSchema }, async (req, reply) => {
+    const { body, query } = req;
     const subject = await memberSubject(ctx, req, body.externalUserID ?? query.externalUserID);
     let memberID = subject.memberID;
     if (memberID === null) {
@@ -48,15 +47,9 @@ export function conversationRoutes(app: FastifyInstance, ctx: AppContext): void 
   });
 
   /** One conversation (ours: the contract has only the list). */
-  app.get('/conversations/:id', async (req) => {
-    const query = parse(memberQuery, req.query, 'query');
-    const subject = await memberSubject(ctx, req, query.externalUserID);
-    const conversation = await visibleConversation(
-      ctx,
-      subject.orgID,
-      subject.memberID,
-      (req.params as { id: string }).id,
-    );
+  app.get('/conversations/:id', { schema: getConversationSchema }, async (req) => {
+    const subject = await memberSubject(ctx, req, req.query.externalUserID);
+    const conversation = await visibleConversation(ctx, subject.orgID, subject.memberID, req.params.id);
     return renderConversation(conversation);
   });
 }

@@ -1,26 +1,25 @@
 import { LIMITS, type ListMessagesResponse } from '@concierge/protocol';
 import { NotFoundInStore, type MessageRecord, type NewMessage, type ReadMarkResult } from '@concierge/store';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { AppContext } from '../context.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
 import { ApiError, notFound } from '../errors.js';
 import { json, renderConversation, renderMessage } from '../render.js';
-import { listMessagesQuery, memberQuery, parse, readBody, sendBody } from '../validation.js';
+import { listMessagesSchema, markReadSchema, sendMessageSchema, typingSchema } from '../schemas/messages.js';
 import { memberSubject, ownedConversation } from './subject.js';
 
-type Params = { id: string };
-
-export function messageRoutes(app: FastifyInstance, ctx: AppContext): void {
-  const send = sendBody(ctx.config.maxMessageChars);
+export function messageRoutes(fastify: FastifyInstance, ctx: AppContext): void {
+  const app = fastify.withTypeProvider<ZodTypeProvider>();
 
   /**
    * listMessages: newest first, keyset-paged. `nextCursor` names the oldest message of the page; the next page is
    * what is strictly older, so messages arriving meanwhile (always newer) never shift or repeat a page.
    */
-  app.get('/conversations/:id/messages', async (req) => {
-    const query = parse(listMessagesQuery, req.query, 'query');
+  app.get('/conversations/:id/messages', { schema: listMessagesSchema }, async (req) => {
+    const query = req.query;
     const subject = await memberSubject(ctx, req, query.externalUserID);
-    const conversation = await ownedConversation(ctx, subject.orgID, subject.memberID, (req.params as Params).id);
+    const conversation = await ownedConversation(ctx, subject.orgID, subject.memberID, req.params.id);
     let before: number | null = null;
     if (query.cursor !== undefined) {
       const position = decodeCursor(ctx.cursorSecret, query.cursor);
@@ -48,72 +47,73 @@ export function messageRoutes(app: FastifyInstance, ctx: AppContext): void {
    * sendMessage. A member token posts as the member. A server credential posts on the member's behalf when it
    * names them (`?externalUserID=`), and as the concierge otherwise (`authorID` names the agent).
    */
-  app.post('/conversations/:id/messages', async (req, reply) => {
-    const body = parse(send, req.body, 'body');
-    const query = parse(memberQuery, req.query, 'query');
-    const p = req.principal;
-    const id = (req.params as Params).id;
-    let input: NewMessage;
-    if (p.kind === 'server' && query.externalUserID === undefined) {
-      const conversation = await ownedConversation(ctx, p.orgID, 'org', id);
-      input = {
-        orgID: p.orgID,
-        conversationID: conversation.id,
-        type: 'concierge',
-        authorID: body.authorID ?? 'concierge',
-        body: body.message,
-        via: 'server',
-      };
-    } else {
-      if (body.authorID !== undefined)
-        throw new ApiError(
-          'VALIDATION',
-          '`authorID` may only be set when the concierge posts (server credential, no externalUserID).',
-          {
-            field: 'authorID',
-          },
-        );
-      const subject = await memberSubject(ctx, req, query.externalUserID);
-      const conversation = await ownedConversation(ctx, subject.orgID, subject.memberID, id);
-      input = {
-        orgID: subject.orgID,
-        conversationID: conversation.id,
-        type: 'member',
-        authorID: subject.externalUserID,
-        body: body.message,
-        via: p.kind === 'member' ? 'member' : 'server',
-      };
-    }
-    return ctx.idempotency.run<MessageRecord>(
-      req,
-      reply,
-      p,
-      async (idem) => {
-        try {
-          return await ctx.store.insertMessage(input, idem);
-        } catch (error) {
-          // The conversation vanished between the check and the write (its member was removed).
-          if (error instanceof NotFoundInStore) throw notFound('conversation');
-          throw error;
-        }
-      },
-      (message) => json(200, { ok: true, message: renderMessage(message) }),
-    );
-  });
+  app.post(
+    '/conversations/:id/messages',
+    { schema: sendMessageSchema(ctx.config.maxMessageChars) },
+    async (req, reply) => {
+      const { body, query } = req;
+      const p = req.principal;
+      const id = req.params.id;
+      let input: NewMessage;
+      if (p.kind === 'server' && query.externalUserID === undefined) {
+        const conversation = await ownedConversation(ctx, p.orgID, 'org', id);
+        input = {
+          orgID: p.orgID,
+          conversationID: conversation.id,
+          type: 'concierge',
+          authorID: body.authorID ?? 'concierge',
+          body: body.message,
+          via: 'server',
+        };
+      } else {
+        if (body.authorID !== undefined)
+          throw new ApiError(
+            'VALIDATION',
+            '`authorID` may only be set when the concierge posts (server credential, no externalUserID).',
+            {
+              field: 'authorID',
+            },
+          );
+        const subject = await memberSubject(ctx, req, query.externalUserID);
+        const conversation = await ownedConversation(ctx, subject.orgID, subject.memberID, id);
+        input = {
+          orgID: subject.orgID,
+          conversationID: conversation.id,
+          type: 'member',
+          authorID: subject.externalUserID,
+          body: body.message,
+          via: p.kind === 'member' ? 'member' : 'server',
+        };
+      }
+      return ctx.idempotency.run<MessageRecord>(
+        req,
+        reply,
+        p,
+        async (idem) => {
+          try {
+            return await ctx.store.insertMessage(input, idem);
+          } catch (error) {
+            // The conversation vanished between the check and the write (its member was removed).
+            if (error instanceof NotFoundInStore) throw notFound('conversation');
+            throw error;
+          }
+        },
+        (message) => json(200, { ok: true, message: renderMessage(message) }),
+      );
+    },
+  );
 
   /**
    * Which side a read mark or typing signal comes from: a server credential alone acts as the concierge (on any
    * conversation of the org); a member token, or a server credential naming the member, acts as that member.
    */
-  async function actingSide(req: FastifyRequest) {
-    const query = parse(memberQuery, req.query, 'query');
+  async function actingSide(req: FastifyRequest, id: string, externalUserID: string | undefined) {
     const p = req.principal;
-    const id = (req.params as Params).id;
-    if (p.kind === 'server' && query.externalUserID === undefined) {
+    if (p.kind === 'server' && externalUserID === undefined) {
       const conversation = await ownedConversation(ctx, p.orgID, 'org', id);
       return { side: { kind: 'concierge' as const, id: 'concierge' }, conversation };
     }
-    const subject = await memberSubject(ctx, req, query.externalUserID);
+    const subject = await memberSubject(ctx, req, externalUserID);
     const conversation = await ownedConversation(ctx, p.orgID, subject.memberID, id);
     return { side: { kind: 'member' as const, id: subject.externalUserID }, conversation };
   }
@@ -122,10 +122,10 @@ export function messageRoutes(app: FastifyInstance, ctx: AppContext): void {
    * Moves the caller's read mark forward to `messageID` (never back; idempotent). A member (or a server credential
    * naming one) moves the member's mark; a server credential alone moves the concierge's.
    */
-  app.post('/conversations/:id/read', async (req, reply) => {
-    const body = parse(readBody, req.body, 'body');
+  app.post('/conversations/:id/read', { schema: markReadSchema }, async (req, reply) => {
+    const body = req.body;
     const p = req.principal;
-    const { side, conversation } = await actingSide(req);
+    const { side, conversation } = await actingSide(req, req.params.id, req.query.externalUserID);
     if (body.messageID.length > 100 || (await ctx.store.getMessage(conversation.id, body.messageID)) === null)
       throw new ApiError('VALIDATION', '`messageID` names no message of this conversation.', { field: 'messageID' });
     return ctx.idempotency.run<ReadMarkResult>(
@@ -151,9 +151,9 @@ export function messageRoutes(app: FastifyInstance, ctx: AppContext): void {
    * Typing indicator: ephemeral, never stored, so no Idempotency-Key is recorded (a repeat is harmless). It
    * reaches the other side only: the member's typing goes to the org's streams, the concierge's to the member's.
    */
-  app.post('/conversations/:id/typing', async (req) => {
-    const { side, conversation } = await actingSide(req);
+  app.post('/conversations/:id/typing', { schema: typingSchema }, async (req) => {
+    const { side, conversation } = await actingSide(req, req.params.id, req.query.externalUserID);
     ctx.hub.typing(conversation, side.kind, side.id);
-    return { ok: true };
+    return { ok: true as const };
   });
 }

@@ -1,17 +1,21 @@
 import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { AppContext } from '../context.js';
 import { ApiError } from '../errors.js';
+import { healthzSchema, openApiSchema, readyzSchema } from '../schemas/ops.js';
 
 /** Health and readiness: unauthenticated, outside /v1, for load balancers (metrics: metrics-listener.ts). */
-export function opsRoutes(app: FastifyInstance, ctx: AppContext, closing: () => boolean): void {
-  app.get('/healthz', async () => ({ ok: true }));
+export function opsRoutes(fastify: FastifyInstance, ctx: AppContext, closing: () => boolean): void {
+  const app = fastify.withTypeProvider<ZodTypeProvider>();
+
+  app.get('/healthz', { schema: healthzSchema }, async () => ({ ok: true as const }));
 
   /**
    * Ready while the store answers, writes succeed and no shutdown has begun (a load balancer then stops sending
    * work). Once a write failed for lack of storage (a full disk, the database down), each probe tries a tiny
    * write of its own, so readiness comes back as soon as writes do, with or without traffic.
    */
-  app.get('/readyz', async () => {
+  app.get('/readyz', { schema: readyzSchema }, async () => {
     if (closing()) throw new ApiError('UNAVAILABLE', 'Shutting down.');
     try {
       await ctx.store.latestEventSeq('readiness-probe');
@@ -27,6 +31,14 @@ export function opsRoutes(app: FastifyInstance, ctx: AppContext, closing: () => 
         });
       }
     }
-    return { ok: true, store: ctx.store.kind };
+    return { ok: true as const, store: ctx.store.kind };
+  });
+
+  /** The OpenAPI document of this server, built from the route schemas (see openapi.ts). */
+  app.get('/openapi.json', { schema: openApiSchema }, async () => {
+    const document = fastify.swagger();
+    // The plugin is configured for OpenAPI 3.1 (openapi.ts); this narrows its union of document versions.
+    if (!('openapi' in document)) throw new Error('the swagger plugin made no OpenAPI 3 document');
+    return { ...document };
   });
 }

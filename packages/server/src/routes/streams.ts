@@ -1,40 +1,50 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { AppContext } from '../context.js';
 import { decodeCursor } from '../cursor.js';
 import { ApiError } from '../errors.js';
 import type { StreamScope } from '../sse/hub.js';
-import { parse, streamQuery } from '../validation.js';
+import { conversationStreamSchema, eventStreamSchema, streamTicketSchema } from '../schemas/streams.js';
 import { memberSubject, ownedConversation } from './subject.js';
-
-type Params = { id: string };
 
 /** Routes that accept `?ticket=` in place of an Authorization header (see app.ts). */
 export const TICKET_ROUTES = { ticket: true } as const;
 
-export function streamRoutes(app: FastifyInstance, ctx: AppContext): void {
+export function streamRoutes(fastify: FastifyInstance, ctx: AppContext): void {
+  const app = fastify.withTypeProvider<ZodTypeProvider>();
+
   /** A single-use ticket (valid `--ticket-ttl`, 60 s by default) for a browser's EventSource (no Authorization). */
-  app.post('/stream-tickets', async (req, reply) => {
+  app.post('/stream-tickets', { schema: streamTicketSchema }, async (req, reply) => {
     return reply.code(201).send(ctx.tickets.issue(req.principal));
   });
 
   /** streamMessages: each new message of one conversation, `data:` exactly as listMessages has it. */
-  app.get('/conversations/:id/stream', { config: TICKET_ROUTES }, async (req, reply) => {
-    const query = parse(streamQuery, req.query, 'query');
-    const subject = await memberSubject(ctx, req, query.externalUserID);
-    const conversation = await ownedConversation(ctx, subject.orgID, subject.memberID, (req.params as Params).id);
-    const after = resumePoint(ctx, req, query.after, (p) => p.kind === 'm' && p.conversationID === conversation.id);
-    return start(
-      ctx,
-      req,
-      reply,
-      { kind: 'conversation', orgID: subject.orgID, conversationID: conversation.id, memberID: conversation.memberID },
-      after,
-    );
-  });
+  app.get(
+    '/conversations/:id/stream',
+    { schema: conversationStreamSchema, config: TICKET_ROUTES },
+    async (req, reply) => {
+      const query = req.query;
+      const subject = await memberSubject(ctx, req, query.externalUserID);
+      const conversation = await ownedConversation(ctx, subject.orgID, subject.memberID, req.params.id);
+      const after = resumePoint(ctx, req, query.after, (p) => p.kind === 'm' && p.conversationID === conversation.id);
+      return start(
+        ctx,
+        req,
+        reply,
+        {
+          kind: 'conversation',
+          orgID: subject.orgID,
+          conversationID: conversation.id,
+          memberID: conversation.memberID,
+        },
+        after,
+      );
+    },
+  );
 
   /** One connection for everything: a member's events, or with a server credential the whole org's. */
-  app.get('/stream', { config: TICKET_ROUTES }, async (req, reply) => {
-    const query = parse(streamQuery, req.query, 'query');
+  app.get('/stream', { schema: eventStreamSchema, config: TICKET_ROUTES }, async (req, reply) => {
+    const query = req.query;
     const p = req.principal;
     let scope: StreamScope;
     if (p.kind === 'member') {

@@ -21,6 +21,14 @@ export function requireServer(req: FastifyRequest): Extract<Principal, { kind: '
 }
 
 /**
+ * Server-only routes run this before validation, so a member token is refused (403) whatever it sent, as it was
+ * before route schemas: the handler's own `requireServer` then only narrows the type.
+ */
+export async function serverOnly(req: FastifyRequest): Promise<void> {
+  requireServer(req);
+}
+
+/**
  * A member token acts for its own member; `externalUserID` naming anyone else is refused. A server credential
  * must name the member (`externalUserID`), or the call is 422 EXTERNAL_USER_ID_REQUIRED.
  */

@@ -1,0 +1,28 @@
+import { LIMITS } from '@concierge/protocol';
+import { z } from 'zod';
+import { BODY_ERRORS, errorResponses, IDEMPOTENCY_ERRORS, V1_ERRORS } from './errors.js';
+import { identifier, text } from './fields.js';
+import { idempotentHeaders } from './headers.js';
+import { exchangeResponse } from './wire.js';
+
+export const profileField = text(LIMITS.profileFieldMaxChars).nullable().optional();
+
+export const exchangeBody = z.object({
+  externalUserID: identifier(LIMITS.externalUserIDMaxChars),
+  displayName: profileField,
+  email: profileField,
+  tier: profileField,
+});
+
+export const exchangeSchema = {
+  operationId: 'exchangeToken',
+  tags: ['Auth'],
+  summary: 'Trade the Org-API-Key for a member token',
+  description: 'Creates the member if new and merges the given profile fields. Org-API-Key only.',
+  body: exchangeBody,
+  headers: idempotentHeaders,
+  response: {
+    200: exchangeResponse,
+    ...errorResponses(...V1_ERRORS, ...BODY_ERRORS, ...IDEMPOTENCY_ERRORS, 'FORBIDDEN'),
+  },
+};

@@ -1,0 +1,35 @@
+import { z } from 'zod';
+
+/**
+ * The field rules every request schema is built from. Each rule is a zod schema (the validator and the handler's
+ * type) whose `.meta()` carries what JSON Schema can say of it (the OpenAPI document); the rest is in the
+ * description. Messages are phrased to follow the field name: "`message` must not be empty or only whitespace."
+ */
+
+// eslint-disable-next-line no-control-regex -- matching NUL is the point
+const NUL = /\u0000/;
+// eslint-disable-next-line no-control-regex -- refusing control characters is the point
+const CONTROL = /[\u0000-\u001f\u007f]/;
+
+/** Text a person wrote: not blank, at most `max` characters (code points), no NUL (PostgreSQL cannot store it). */
+export const text = (max: number) =>
+  z
+    .string({ error: 'must be a string' })
+    .refine((s) => !NUL.test(s), 'must not contain a NUL character')
+    .refine((s) => s.trim() !== '', 'must not be empty or only whitespace')
+    .refine((s) => s.length <= max || [...s].length <= max, `must be at most ${max} characters`)
+    // JSON Schema counts code points too.
+    .meta({ minLength: 1, maxLength: max, description: 'Not empty or only whitespace; no NUL character.' });
+
+/** An identifier chosen by the org: printable, no surrounding space. */
+export const identifier = (max: number) =>
+  z
+    .string({ error: 'must be a string' })
+    .min(1, 'must not be empty')
+    .max(max, `must be at most ${max} characters`)
+    .refine((s) => !CONTROL.test(s), 'must not contain control characters')
+    .refine((s) => s.trim() === s, 'must not start or end with whitespace')
+    .meta({ description: 'No control characters; no leading or trailing whitespace.' });
+
+/** Query values arrive as strings (or arrays, when repeated: refused). */
+export const queryString = (max: number) => z.string({ error: 'must be given once, as a string' }).max(max);

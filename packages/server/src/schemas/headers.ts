@@ -1,0 +1,36 @@
+import { LIMITS } from '@concierge/protocol';
+import { z } from 'zod';
+
+/**
+ * Request headers a route declares. Loose objects: every other header passes through untouched. The constraints
+ * on `Idempotency-Key` are declared for the document only (`.meta`), not checked here: the idempotency
+ * middleware checks the key after the route's own checks (docs/api.md, "Order of checks"), and a schema check
+ * would move that 422 ahead of them.
+ */
+
+const key = z.string().optional();
+
+/** POST routes that record the key: a retry with the same key replays the first answer. */
+export const idempotentHeaders = z.looseObject({
+  'idempotency-key': key.meta({
+    minLength: 1,
+    maxLength: LIMITS.idempotencyKeyMaxChars,
+    description:
+      'Makes the write happen at most once: a retry with the same key and request gets the first answer again ' +
+      '(`Idempotent-Replayed: true`). Kept 24 hours. See docs/idempotency.md.',
+  }),
+});
+
+/** Routes that are idempotent by themselves or write nothing: the key is accepted and not recorded. */
+export const keyIgnoredHeaders = z.looseObject({
+  'idempotency-key': key.meta({
+    description: 'Accepted (the SDK sends one on every write) and ignored: this route needs none.',
+  }),
+});
+
+/** Stream routes: where EventSource resumes. */
+export const streamHeaders = z.looseObject({
+  'last-event-id': z.string().optional().meta({
+    description: 'The `id:` of the last event received; wins over `?after=`. Sent by EventSource on reconnect.',
+  }),
+});

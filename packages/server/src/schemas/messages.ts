@@ -1,0 +1,89 @@
+import { LIMITS } from '@concierge/protocol';
+import { z } from 'zod';
+import { conversationParams, memberQuery } from './conversations.js';
+import { BODY_ERRORS, errorResponses, IDEMPOTENCY_ERRORS, MEMBER_MODE_ERRORS, V1_ERRORS } from './errors.js';
+import { identifier, queryString, text } from './fields.js';
+import { idempotentHeaders, keyIgnoredHeaders } from './headers.js';
+import { listMessagesResponse, okResponse, readResponse, sendMessageResponse } from './wire.js';
+
+const pageSize = `must be a whole number from 1 to ${LIMITS.pageMax}`;
+
+export const listMessagesQuery = z.object({
+  externalUserID: memberQuery.shape.externalUserID,
+  cursor: queryString(4096)
+    .optional()
+    .meta({ description: '`nextCursor` of the previous page: the page of what is strictly older.' }),
+  limit: queryString(10)
+    .regex(/^\d+$/, pageSize)
+    .transform(Number)
+    .refine((n) => n >= 1 && n <= LIMITS.pageMax, pageSize)
+    .optional()
+    .meta({ description: `Page size, 1 to ${LIMITS.pageMax}; default ${LIMITS.pageDefault}.` }),
+});
+
+/** The message length limit is the server's `--max-message-chars`, so this schema is built per app. */
+export const sendBody = (maxChars: number) =>
+  z.object({
+    message: text(maxChars),
+    authorID: identifier(LIMITS.externalUserIDMaxChars)
+      .optional()
+      .meta({ description: 'Only when the concierge posts (Org-API-Key, no `externalUserID`): the agent.' }),
+  });
+
+export const readBody = z.object({ messageID: identifier(100) });
+
+export const listMessagesSchema = {
+  operationId: 'listMessages',
+  tags: ['Messages'],
+  summary: 'A page of messages, newest first',
+  params: conversationParams,
+  querystring: listMessagesQuery,
+  response: {
+    200: listMessagesResponse,
+    ...errorResponses(...V1_ERRORS, ...MEMBER_MODE_ERRORS, 'VALIDATION', 'INVALID_CURSOR', 'NOT_FOUND'),
+  },
+};
+
+export const sendMessageSchema = (maxChars: number) => ({
+  operationId: 'sendMessage',
+  tags: ['Messages'],
+  summary: 'Post a message',
+  description:
+    'A member token posts as the member; an Org-API-Key posts for the member named by `externalUserID`, or as ' +
+    'the concierge without it.',
+  params: conversationParams,
+  querystring: memberQuery,
+  body: sendBody(maxChars),
+  headers: idempotentHeaders,
+  response: {
+    200: sendMessageResponse,
+    ...errorResponses(...V1_ERRORS, ...BODY_ERRORS, ...MEMBER_MODE_ERRORS, ...IDEMPOTENCY_ERRORS, 'NOT_FOUND'),
+  },
+});
+
+export const markReadSchema = {
+  operationId: 'markRead',
+  tags: ['Messages'],
+  summary: "Move the caller's read mark forward",
+  params: conversationParams,
+  querystring: memberQuery,
+  body: readBody,
+  headers: idempotentHeaders,
+  response: {
+    200: readResponse,
+    ...errorResponses(...V1_ERRORS, ...BODY_ERRORS, ...MEMBER_MODE_ERRORS, ...IDEMPOTENCY_ERRORS, 'NOT_FOUND'),
+  },
+};
+
+export const typingSchema = {
+  operationId: 'sendTyping',
+  tags: ['Messages'],
+  summary: 'Typing indicator (ephemeral, not stored)',
+  params: conversationParams,
+  querystring: memberQuery,
+  headers: keyIgnoredHeaders,
+  response: {
+    200: okResponse,
+    ...errorResponses(...V1_ERRORS, ...BODY_ERRORS, ...MEMBER_MODE_ERRORS, 'VALIDATION', 'NOT_FOUND'),
+  },
+};

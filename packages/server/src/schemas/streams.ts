@@ -1,0 +1,97 @@
+import { LIMITS } from '@concierge/protocol';
+import { z } from 'zod';
+import { conversationParams } from './conversations.js';
+import { BODY_ERRORS, errorResponses, MEMBER_MODE_ERRORS, V1_ERRORS } from './errors.js';
+import { identifier, queryString } from './fields.js';
+import { keyIgnoredHeaders, streamHeaders } from './headers.js';
+import {
+  conversationEventSchema,
+  messageEventSchema,
+  messageSchema,
+  readEventSchema,
+  streamTicketResponse,
+  typingEventSchema,
+} from './wire.js';
+
+export const streamQuery = z.object({
+  externalUserID: identifier(LIMITS.externalUserIDMaxChars).optional(),
+  after: queryString(4096)
+    .optional()
+    .meta({ description: 'Resume after this event id (or a `latestCursor`); `Last-Event-ID` wins over it.' }),
+  ticket: queryString(512)
+    .optional()
+    .meta({ description: 'A stream ticket (`POST /v1/stream-tickets`), in place of `Authorization`.' }),
+});
+
+const STREAM_ERRORS = errorResponses(
+  ...V1_ERRORS,
+  ...MEMBER_MODE_ERRORS,
+  'VALIDATION',
+  'INVALID_CURSOR',
+  'NOT_FOUND',
+  'TICKET_INVALID',
+  'TOO_MANY_STREAMS',
+);
+
+/**
+ * An SSE answer, described one event at a time: OpenAPI has no vocabulary for an event stream, so the schema is
+ * that of one event's fields (`event`, `id`, `data` decoded as JSON). Comments (`: heartbeat`) and `retry:` come
+ * too; see docs/sse.md for the framing.
+ */
+const eventStream = (description: string, event: z.ZodType) => ({
+  description,
+  content: { 'text/event-stream': { schema: event } },
+});
+
+const named = <N extends string>(name: N, data: z.ZodType, what: string) =>
+  z
+    .object({
+      event: z.literal(name),
+      id: z.string().optional().meta({ description: 'Resume point of the whole stream (not on `typing`).' }),
+      data,
+    })
+    .meta({ description: what });
+
+export const conversationStreamSchema = {
+  operationId: 'streamConversation',
+  tags: ['Streams'],
+  summary: 'Server-sent events: each new message of one conversation',
+  params: conversationParams,
+  querystring: streamQuery,
+  headers: streamHeaders,
+  response: {
+    200: eventStream(
+      'One unnamed event per message; `id:` is a listMessages cursor, `data:` the Message exactly.',
+      z.object({ id: z.string(), data: messageSchema }),
+    ),
+    ...STREAM_ERRORS,
+  },
+};
+
+export const eventStreamSchema = {
+  operationId: 'streamEvents',
+  tags: ['Streams'],
+  summary: "Server-sent events: a member's events, or with an Org-API-Key the whole org's",
+  querystring: streamQuery,
+  headers: streamHeaders,
+  response: {
+    200: eventStream(
+      'Named events: `message`, `conversation`, `read`, `typing`.',
+      z.discriminatedUnion('event', [
+        named('message', messageEventSchema, 'A message was posted.'),
+        named('conversation', conversationEventSchema, 'A conversation was opened or changed.'),
+        named('read', readEventSchema, 'A read mark moved.'),
+        named('typing', typingEventSchema, 'The other side is typing (never replayed).'),
+      ]),
+    ),
+    ...STREAM_ERRORS,
+  },
+};
+
+export const streamTicketSchema = {
+  operationId: 'createStreamTicket',
+  tags: ['Streams'],
+  summary: 'A single-use ticket for EventSource (which cannot send Authorization)',
+  headers: keyIgnoredHeaders,
+  response: { 201: streamTicketResponse, ...errorResponses(...V1_ERRORS, ...BODY_ERRORS) },
+};
