@@ -1,0 +1,120 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { after, before, describe, test } from 'node:test';
+import { ERROR_CODES } from '@concierge/protocol';
+import { Api, STORES, withServer } from './harness/index.js';
+
+/**
+ * The OpenAPI document is built from the route schemas. These keep its three copies in step: the one the server
+ * serves, docs/openapi.json (written by `npm run build`), and docs/api.md, the hand-written reference.
+ * (Compiled to packages/tests/dist, hence three levels up to the repository root.)
+ */
+const COMMITTED = new URL('../../../docs/openapi.json', import.meta.url);
+const API_MD = new URL('../../../docs/api.md', import.meta.url);
+
+/* eslint-disable @typescript-eslint/no-explicit-any -- walking a JSON document */
+type Operation = { method: string; path: string; op: any };
+
+function operations(doc: any): Operation[] {
+  return Object.entries(doc.paths as Record<string, Record<string, any>>).flatMap(([path, item]) =>
+    Object.entries(item).map(([method, op]) => ({ method: method.toUpperCase(), path, op })),
+  );
+}
+
+/** The codes an operation declares: its error answers' descriptions name them, one per line (`CODE`: why). */
+function declaredCodes(op: any): string[] {
+  return Object.entries(op.responses as Record<string, { description: string }>)
+    .filter(([status]) => Number(status) >= 400)
+    .flatMap(([, r]) => [...r.description.matchAll(/^`([A-Z_]+)`:/gm)].map((m) => m[1]!));
+}
+
+const committed = (): any => JSON.parse(readFileSync(COMMITTED, 'utf8'));
+
+for (const store of STORES) {
+  describe(`OpenAPI document [${store.name}]`, () => {
+    let close: () => Promise<void>;
+    let api: Api;
+    before(async () => {
+      let server;
+      ({ server, close } = await withServer(store));
+      api = new Api(server.url);
+    });
+    after(() => close());
+
+    test('the served document is docs/openapi.json (run `npm run build` after changing a route schema)', async () => {
+      const r = await api.get('/openapi.json');
+      assert.equal(r.status, 200);
+      assert.match(r.headers.get('content-type') ?? '', /^application\/json/);
+      assert.deepEqual(r.json, committed());
+    });
+  });
+}
+
+describe('OpenAPI document', () => {
+  const doc = committed();
+  const ops = operations(doc);
+
+  test('is OpenAPI 3.1 with bearer security, and the ops routes open', () => {
+    assert.equal(doc.openapi, '3.1.0');
+    assert.equal(doc.components.securitySchemes.bearer.scheme, 'bearer');
+    assert.deepEqual(doc.security, [{ bearer: [] }]);
+    for (const { path, op } of ops.filter((o) => !o.path.startsWith('/v1/'))) assert.deepEqual(op.security, [], path);
+  });
+
+  test('every POST and PUT documents Idempotency-Key, the {id} routes included', () => {
+    const writes = ops.filter((o) => o.method === 'POST' || o.method === 'PUT');
+    assert.ok(writes.some((o) => o.path.includes('{id}')));
+    for (const { method, path, op } of writes) {
+      const header = (op.parameters as any[]).find((p) => p.in === 'header' && p.name === 'idempotency-key');
+      assert.ok(header !== undefined, `${method} ${path} has no Idempotency-Key`);
+      assert.equal(header.required, false);
+    }
+  });
+
+  test('stream routes answer text/event-stream and describe their events', () => {
+    const streams = ops.filter((o) => o.path.endsWith('/stream'));
+    assert.equal(streams.length, 2);
+    for (const { path, op } of streams) {
+      const sse = op.responses['200'].content['text/event-stream'];
+      assert.ok(sse !== undefined, path);
+      assert.ok(sse.schema.properties?.data !== undefined || sse.schema.oneOf !== undefined, path);
+      assert.ok(
+        op.parameters.some((p: any) => p.in === 'header' && p.name === 'last-event-id'),
+        path,
+      );
+    }
+    const events = ops.find((o) => o.path === '/v1/stream')!.op.responses['200'].content['text/event-stream'].schema;
+    assert.deepEqual(
+      events.oneOf.map((e: any) => e.properties.event.enum[0]),
+      ['message', 'conversation', 'read', 'typing'],
+    );
+  });
+
+  test('every error answer is the envelope of its status', () => {
+    for (const { method, path, op } of ops)
+      for (const [status, r] of Object.entries(op.responses as Record<string, any>)) {
+        if (Number(status) < 400) continue;
+        assert.equal(r.content['application/json'].schema.$ref, `#/components/schemas/Error${status}`);
+        for (const code of declaredCodes(op).filter(
+          (c) => ERROR_CODES[c as keyof typeof ERROR_CODES].status === +status,
+        ))
+          assert.ok(r.description.includes(`\`${code}\``), `${method} ${path} ${status} ${code}`);
+      }
+  });
+
+  test('docs/api.md has every route and every code of the document, and no other', () => {
+    const markdown = readFileSync(API_MD, 'utf8');
+    const documented = new Set(
+      [...markdown.matchAll(/^###\s+`(GET|POST|PUT|DELETE) ([^`]+)`/gm)].map((m) => `${m[1]} ${m[2]}`),
+    );
+    const declared = new Set(ops.map((o) => `${o.method} ${o.path}`));
+    assert.deepEqual([...documented].sort(), [...declared].sort());
+
+    const known = new Set(Object.keys(ERROR_CODES));
+    const mentioned = new Set(
+      [...markdown.matchAll(/`([A-Z][A-Z_]+)`/g)].map((m) => m[1]!).filter((c) => known.has(c)),
+    );
+    const codes = new Set(ops.flatMap((o) => declaredCodes(o.op)));
+    assert.deepEqual([...mentioned].sort(), [...codes].sort());
+  });
+});
