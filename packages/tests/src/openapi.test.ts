@@ -12,7 +12,6 @@ import { Api, STORES, withServer } from './harness/index.js';
 const COMMITTED = new URL('../../../docs/openapi.json', import.meta.url);
 const API_MD = new URL('../../../docs/api.md', import.meta.url);
 
-/* eslint-disable @typescript-eslint/no-explicit-any -- walking a JSON document */
 type Operation = { method: string; path: string; op: any };
 
 function operations(doc: any): Operation[] {

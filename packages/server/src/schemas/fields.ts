@@ -18,8 +18,13 @@ export const text = (max: number) =>
     .refine((s) => !NUL.test(s), 'must not contain a NUL character')
     .refine((s) => s.trim() !== '', 'must not be empty or only whitespace')
     .refine((s) => s.length <= max || [...s].length <= max, `must be at most ${max} characters`)
-    // JSON Schema counts code points too.
-    .meta({ minLength: 1, maxLength: max, description: 'Not empty or only whitespace; no NUL character.' });
+    // JSON Schema counts code points too; the pattern says "something other than whitespace, and no NUL".
+    .meta({
+      minLength: 1,
+      maxLength: max,
+      pattern: '^[^\\u0000]*[^\\s\\u0000][^\\u0000]*$',
+      description: 'Not empty or only whitespace; no NUL character.',
+    });
 
 /** An identifier chosen by the org: printable, no surrounding space. */
 export const identifier = (max: number) =>
@@ -29,7 +34,19 @@ export const identifier = (max: number) =>
     .max(max, `must be at most ${max} characters`)
     .refine((s) => !CONTROL.test(s), 'must not contain control characters')
     .refine((s) => s.trim() === s, 'must not start or end with whitespace')
-    .meta({ description: 'No control characters; no leading or trailing whitespace.' });
+    .meta({
+      pattern: '^[^\\s\\u0000-\\u001f\\u007f](?:[^\\u0000-\\u001f\\u007f]*[^\\s\\u0000-\\u001f\\u007f])?$',
+      description: 'No control characters; no leading or trailing whitespace.',
+    });
 
 /** Query values arrive as strings (or arrays, when repeated: refused). */
 export const queryString = (max: number) => z.string({ error: 'must be given once, as a string' }).max(max);
+
+/**
+ * What this server's cursors and event ids look like (base64url, a dot, base64url). Declared for the document only:
+ * anything else is still answered by the route (400 INVALID_CURSOR), as before the schemas.
+ */
+const CURSOR = '[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+';
+export const CURSOR_PATTERN = `^${CURSOR}$`;
+/** A resume point (`after`, `Last-Event-ID`): a cursor, or empty for "start live". */
+export const RESUME_PATTERN = `^(${CURSOR})?$`;

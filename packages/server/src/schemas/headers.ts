@@ -1,5 +1,6 @@
 import { LIMITS } from '@concierge/protocol';
 import { z } from 'zod';
+import { RESUME_PATTERN } from './fields.js';
 
 /**
  * Request headers a route declares. Loose objects: every other header passes through untouched. The constraints
@@ -31,6 +32,7 @@ export const keyIgnoredHeaders = z.looseObject({
 /** Stream routes: where EventSource resumes. */
 export const streamHeaders = z.looseObject({
   'last-event-id': z.string().optional().meta({
+    pattern: RESUME_PATTERN,
     description: 'The `id:` of the last event received; wins over `?after=`. Sent by EventSource on reconnect.',
   }),
 });

@@ -2,7 +2,7 @@ import { LIMITS } from '@concierge/protocol';
 import { z } from 'zod';
 import { conversationParams, memberQuery } from './conversations.js';
 import { BODY_ERRORS, errorResponses, IDEMPOTENCY_ERRORS, MEMBER_MODE_ERRORS, V1_ERRORS } from './errors.js';
-import { identifier, queryString, text } from './fields.js';
+import { CURSOR_PATTERN, identifier, queryString, text } from './fields.js';
 import { idempotentHeaders, keyIgnoredHeaders } from './headers.js';
 import { listMessagesResponse, okResponse, readResponse, sendMessageResponse } from './wire.js';
 
@@ -10,9 +10,10 @@ const pageSize = `must be a whole number from 1 to ${LIMITS.pageMax}`;
 
 export const listMessagesQuery = z.object({
   externalUserID: memberQuery.shape.externalUserID,
-  cursor: queryString(4096)
-    .optional()
-    .meta({ description: '`nextCursor` of the previous page: the page of what is strictly older.' }),
+  cursor: queryString(4096).optional().meta({
+    pattern: CURSOR_PATTERN,
+    description: '`nextCursor` of the previous page: the page of what is strictly older.',
+  }),
   limit: queryString(10)
     .regex(/^\d+$/, pageSize)
     .transform(Number)

@@ -2,7 +2,7 @@ import { LIMITS } from '@concierge/protocol';
 import { z } from 'zod';
 import { conversationParams } from './conversations.js';
 import { BODY_ERRORS, errorResponses, MEMBER_MODE_ERRORS, V1_ERRORS } from './errors.js';
-import { identifier, queryString } from './fields.js';
+import { identifier, queryString, RESUME_PATTERN } from './fields.js';
 import { keyIgnoredHeaders, streamHeaders } from './headers.js';
 import {
   conversationEventSchema,
@@ -15,12 +15,14 @@ import {
 
 export const streamQuery = z.object({
   externalUserID: identifier(LIMITS.externalUserIDMaxChars).optional(),
-  after: queryString(4096)
-    .optional()
-    .meta({ description: 'Resume after this event id (or a `latestCursor`); `Last-Event-ID` wins over it.' }),
-  ticket: queryString(512)
-    .optional()
-    .meta({ description: 'A stream ticket (`POST /v1/stream-tickets`), in place of `Authorization`.' }),
+  after: queryString(4096).optional().meta({
+    pattern: RESUME_PATTERN,
+    description: 'Resume after this event id (or a `latestCursor`); empty means live. `Last-Event-ID` wins over it.',
+  }),
+  ticket: queryString(512).optional().meta({
+    pattern: '^tkt_[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+$',
+    description: 'A stream ticket (`POST /v1/stream-tickets`), in place of `Authorization`.',
+  }),
 });
 
 const STREAM_ERRORS = errorResponses(
