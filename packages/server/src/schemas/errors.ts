@@ -54,16 +54,28 @@ export function errorResponses(...codes: ErrorCode[]): Record<number, ErrorRespo
   return out;
 }
 
-/** Every `/v1` route: the request id, the credential, the rate limit, shutdown, and faults. */
-export const V1_ERRORS: readonly ErrorCode[] = [
+/**
+ * Any route, before it runs: a bad URL, a query that is not well-formed UTF-8, a request too slow or with headers
+ * too large (answered by the client-error handler), one connection too many from the address, and faults.
+ */
+export const ANY_ROUTE_ERRORS: readonly ErrorCode[] = [
   'BAD_REQUEST',
+  'VALIDATION',
+  'REQUEST_TIMEOUT',
+  'HEADERS_TOO_LARGE',
+  'TOO_MANY_CONNECTIONS',
+  'INTERNAL',
+];
+
+/** Every `/v1` route: the above, the credential, the rate limits (per address, per credential), shutdown. */
+export const V1_ERRORS: readonly ErrorCode[] = [
+  ...ANY_ROUTE_ERRORS,
   'UNAUTHORIZED',
   'TOKEN_EXPIRED',
   'TOKEN_INVALID',
   'TOKEN_REVOKED',
   'API_KEY_INVALID',
   'RATE_LIMITED',
-  'INTERNAL',
   'UNAVAILABLE',
 ];
 

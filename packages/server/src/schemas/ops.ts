@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { errorResponses } from './errors.js';
+import { ANY_ROUTE_ERRORS, errorResponses } from './errors.js';
 import { okResponse, readyResponse } from './wire.js';
 
 /** Outside `/v1` and unauthenticated: `security: []` overrides the document's bearer requirement. */
@@ -9,14 +9,14 @@ export const healthzSchema = {
   ...open,
   operationId: 'healthz',
   summary: 'Liveness: the process answers',
-  response: { 200: okResponse, ...errorResponses('INTERNAL') },
+  response: { 200: okResponse, ...errorResponses(...ANY_ROUTE_ERRORS) },
 };
 
 export const readyzSchema = {
   ...open,
   operationId: 'readyz',
-  summary: 'Readiness: the store answers and no shutdown has begun',
-  response: { 200: readyResponse, ...errorResponses('INTERNAL', 'UNAVAILABLE') },
+  summary: 'Readiness: the store answers, writes succeed, and no shutdown has begun',
+  response: { 200: readyResponse, ...errorResponses(...ANY_ROUTE_ERRORS, 'UNAVAILABLE') },
 };
 
 export const openApiSchema = {
@@ -25,6 +25,7 @@ export const openApiSchema = {
   summary: 'This document (OpenAPI 3.1)',
   response: {
     200: z.looseObject({ openapi: z.string() }).meta({ description: 'The OpenAPI document.' }),
-    ...errorResponses('INTERNAL'),
+    // The per-address rate limit spares only the health checks.
+    ...errorResponses(...ANY_ROUTE_ERRORS, 'RATE_LIMITED'),
   },
 };
