@@ -43,7 +43,7 @@ const WHERE: Record<string, Where> = { body: 'body', querystring: 'query', param
  */
 export const validatorCompiler: FastifySchemaCompiler<z.ZodType> = ({ schema, httpPart }) => {
   const where = WHERE[httpPart ?? 'body'] ?? 'body';
-  return (data) => {
+  return (data: unknown) => {
     try {
       const value: unknown = parse(schema, data, where);
       return where === 'headers' ? { value: data } : { value };
