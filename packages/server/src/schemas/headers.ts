@@ -16,9 +16,11 @@ export const idempotentHeaders = z.looseObject({
   'idempotency-key': key.meta({
     minLength: 1,
     maxLength: LIMITS.idempotencyKeyMaxChars,
+    // Printable ASCII is said, not declared as a pattern: HTTP strips spaces at either end in transit, so a
+    // fuzzer's "bad" key " k" would arrive as the good key "k".
     description:
-      'Makes the write happen at most once: a retry with the same key and request gets the first answer again ' +
-      '(`Idempotent-Replayed: true`). Kept 24 hours. See docs/idempotency.md.',
+      'Printable ASCII. Makes the write happen at most once: a retry with the same key and request gets the ' +
+      'first answer again (`Idempotent-Replayed: true`). Kept 24 hours. See docs/idempotency.md.',
   }),
 });
 
