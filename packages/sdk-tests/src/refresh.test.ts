@@ -1,32 +1,53 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Concierge, RefreshError, UnauthorizedError, type ExchangeResponse } from '@concierge/sdk';
-import { STORES } from '@concierge/tests/harness';
+import { clockPast, STORES } from '@concierge/tests/harness';
 import { startFixture, take, until, type Fixture } from './lib/fixture.js';
 
-/** The refresh contract, against a server whose member tokens live two seconds. */
+/**
+ * A fetch for the SDK that counts the 401 answers it hands over, their bodies already read: once the count is
+ * reached, the SDK has acted on every one of them within the same turn of the event loop (its continuations are
+ * promise callbacks only), so a refresh hook can wait on it instead of on the clock.
+ */
+function counting401s() {
+  const seen = { unauthorized: 0 };
+  const fetchFn: typeof fetch = async (input, init) => {
+    const res = await fetch(input, init);
+    if (res.status !== 401) return res;
+    const body = await res.text();
+    const copy = new Response(body, { status: res.status, statusText: res.statusText, headers: res.headers });
+    Object.defineProperty(copy, 'text', { value: () => Promise.resolve(body) });
+    seen.unauthorized++;
+    return copy;
+  };
+  return { seen, fetch: fetchFn };
+}
+
+/** The refresh contract, against a server whose member tokens live three seconds. */
 for (const store of STORES) {
   describe(`SDK token refresh (${store.name})`, () => {
     let f: Fixture;
     before(async () => {
-      f = await startFixture(store, ['--token-ttl', '2']);
+      // Token lifetimes are what these tests are about: short, yet long enough for a call made before the
+      // refresh window to be made before it on a busy machine.
+      f = await startFixture(store, ['--token-ttl', '3']);
     });
     after(async () => {
       await f.close();
     });
 
-    /** A token that has already expired (waits out its two seconds). */
+    /** A token that has already expired (waits out its lifetime, which is what is being tested). */
     async function expiredToken(externalUserID: string): Promise<string> {
       const t = await f.token(externalUserID);
-      await until(() => Date.now() > Date.parse(t.expiresAt) + 50, 'the token to expire', 5000);
+      await clockPast(Date.parse(t.expiresAt) + 50);
       return t.accessToken;
     }
 
-    function countingHook(externalUserID: string) {
+    /** A refresh hook that counts its calls; with `holdUntil`, it stays in flight until that holds. */
+    function countingHook(externalUserID: string, holdUntil?: () => boolean) {
       const hook = async (): Promise<ExchangeResponse> => {
         hook.calls++;
-        // Slow enough that the other callers' 401s arrive while this refresh is in flight.
-        await new Promise((r) => setTimeout(r, 50));
+        if (holdUntil !== undefined) await until(holdUntil, 'the other callers’ 401s');
         return f.token(externalUserID);
       };
       hook.calls = 0;
@@ -35,9 +56,11 @@ for (const store of STORES) {
 
     test('20 concurrent calls with an expired token cause exactly one refresh', async () => {
       const token = await expiredToken('many');
-      const hook = countingHook('many');
+      const counted = counting401s();
+      // In flight until all twenty 401s have reached the SDK, so each of them meets this one refresh.
+      const hook = countingHook('many', () => counted.seen.unauthorized >= 20);
       // No `tokenExpiresAt`: the SDK learns of the expiry from the server's 401s, all twenty of them.
-      const client = new Concierge({ baseURL: f.proxy.url, token, refreshToken: hook });
+      const client = new Concierge({ baseURL: f.proxy.url, token, refreshToken: hook, fetch: counted.fetch });
       const before = f.proxy.seen('GET', '/v1/conversations').length;
       const results = await Promise.all(Array.from({ length: 20 }, () => client.listConversations()));
       assert.equal(results.length, 20);
@@ -59,7 +82,7 @@ for (const store of STORES) {
       });
       await client.listConversations();
       assert.equal(hook.calls, 0, 'not due yet');
-      await until(() => Date.now() >= Date.parse(t.expiresAt) - 1000, 'the refresh window', 5000);
+      await clockPast(Date.parse(t.expiresAt) - 1000);
       const before = f.proxy.seen('GET', '/v1/conversations').length;
       await client.listConversations();
       assert.equal(hook.calls, 1);
@@ -71,13 +94,16 @@ for (const store of STORES) {
     test('a refresh hook that throws ends in RefreshError, once, with its error as the cause', async () => {
       const token = await expiredToken('broken');
       const failure = new Error('the backend is down');
+      const counted = counting401s();
       let calls = 0;
       const client = new Concierge({
         baseURL: f.proxy.url,
         token,
+        fetch: counted.fetch,
         refreshToken: async () => {
           calls++;
-          await new Promise((r) => setTimeout(r, 50));
+          // In flight until all five 401s have reached the SDK, so each of them meets this one refresh.
+          await until(() => counted.seen.unauthorized >= 5, 'the other callers’ 401s');
           throw failure;
         },
       });
@@ -114,12 +140,12 @@ for (const store of STORES) {
       });
       const { id } = await client.openConversation();
       const route = `/v1/conversations/${id}/stream`;
-      const got = take(client.streamMessages(id), 6, 20_000);
+      const got = take(client.streamMessages(id), 6);
       await until(() => f.proxy.open(route) === 1, 'the stream to connect');
       const connections = f.proxy.seen('GET', route).length;
       for (let i = 0; i < 3; i++) await f.admin.sendMessage(id, `before ${i}`);
       // The server ends the stream when the token lapses; messages sent meanwhile must still arrive.
-      await until(() => f.proxy.seen('GET', route).length > connections, 'a reconnect after the token lapsed', 10_000);
+      await until(() => f.proxy.seen('GET', route).length > connections, 'a reconnect after the token lapsed');
       for (let i = 0; i < 3; i++) await f.admin.sendMessage(id, `after ${i}`);
       assert.deepEqual(
         (await got).map((m) => m.body),

@@ -9,6 +9,7 @@ import {
   ResumingClient,
   STORES,
   TestServer,
+  until,
   type CallResult,
   type WireEvent,
 } from './harness/index.js';
@@ -31,18 +32,6 @@ const orgMessageOf = (e: WireEvent): string | null =>
 /** Message ids a stream received, in order. */
 function ids(s: RawStream, pick: (e: WireEvent) => string | null): string[] {
   return s.events.map(pick).filter((x): x is string => x !== null);
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-async function waitUntil(check: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
 }
 
 for (const store of NETWORKED) {
@@ -123,13 +112,16 @@ for (const store of NETWORKED) {
             );
         }),
       );
+      assert.equal((await history(token, id)).length, perInstance * apis.length);
+      // A last message after all the others: each stream is in commit order, so once it has arrived anything
+      // sent twice would have arrived before it.
+      const last = await apis[2]!.send(token, id, 'last');
       const all = await history(token, id);
-      assert.equal(all.length, perInstance * apis.length);
+      const lastID = last.json.message.id as string;
       for (const s of streams.conversation)
-        await s.until(() => ids(s, messageOf).length >= all.length, 20_000, 'messages');
+        await s.until(() => ids(s, messageOf).includes(lastID), undefined, 'messages');
       for (const s of [...streams.member, ...streams.org])
-        await s.until(() => ids(s, orgMessageOf).length >= all.length, 20_000, 'message events');
-      await sleep(200); // anything sent twice would have arrived by now
+        await s.until(() => ids(s, orgMessageOf).includes(lastID), undefined, 'message events');
       for (const s of streams.conversation) assert.deepEqual(ids(s, messageOf), all);
       for (const s of [...streams.member, ...streams.org]) assert.deepEqual(ids(s, orgMessageOf), all);
       // The one-connection streams carry the same seq-ordered ids everywhere: any of them can resume on any instance.
@@ -181,8 +173,9 @@ for (const store of NETWORKED) {
       }
       const r = await apis[0]!.post('/v1/members/revokee/revoke-tokens', { token: key });
       assert.equal(r.status, 200, r.text);
-      // No heartbeat or write needed: the revocation itself crosses instances and ends them.
-      for (const s of streams) await s.waitForEnd(5000);
+      // No heartbeat or write needed: the revocation itself crosses instances and ends them. The guard is generous
+      // yet below the 15 s heartbeat, whose re-check could end them too.
+      for (const s of streams) await s.waitForEnd(10_000);
       for (const api of apis.slice(1)) {
         const again = await api.get('/v1/conversations', { token });
         assert.equal(again.status, 401);
@@ -198,8 +191,12 @@ for (const store of NETWORKED) {
       for (const s of [orgStream, memberStream]) await s.until(() => s.retry !== undefined);
       assert.equal((await apis[0]!.post(`/v1/conversations/${id}/typing`, { token })).status, 200);
       assert.equal((await apis[0]!.post(`/v1/conversations/${id}/typing`, { token: key })).status, 200);
-      await orgStream.until(() => orgStream.events.some((e) => e.event === 'typing'), 5000, 'member typing');
-      await memberStream.until(() => memberStream.events.some((e) => e.event === 'typing'), 5000, 'concierge typing');
+      await orgStream.until(() => orgStream.events.some((e) => e.event === 'typing'), undefined, 'member typing');
+      await memberStream.until(
+        () => memberStream.events.some((e) => e.event === 'typing'),
+        undefined,
+        'concierge typing',
+      );
       const seen = JSON.parse(orgStream.events.find((e) => e.event === 'typing')!.data);
       assert.equal(seen.conversationID, id);
       assert.equal(seen.typist, 'member');
@@ -243,8 +240,8 @@ for (const store of NETWORKED) {
         } finally {
           await admin.query(`ALTER DATABASE ${dbName} ALLOW_CONNECTIONS true`);
         }
-        await waitUntil(async () => (await listenerPid()) !== null, 15_000, 'the LISTEN connection to come back');
-        await stream.until(() => ids(stream, messageOf).length >= total, 15_000, 'the messages sent while deaf');
+        await until(async () => (await listenerPid()) !== null, 'the LISTEN connection to come back');
+        await stream.until(() => ids(stream, messageOf).length >= total, undefined, 'the messages sent while deaf');
         // 2. Cuts racing with sends through two other instances, then live traffic after the last reconnection.
         for (let cut = 0; cut < 2; cut++) {
           const before = await listenerPid();
@@ -257,21 +254,22 @@ for (const store of NETWORKED) {
             }),
           );
           total += 10;
-          await waitUntil(
-            async () => {
-              const now = await listenerPid();
-              return now !== null && now !== before;
-            },
-            15_000,
-            'the LISTEN connection to come back',
-          );
+          await until(async () => {
+            const now = await listenerPid();
+            return now !== null && now !== before;
+          }, 'the LISTEN connection to come back');
         }
-        for (let i = 0; i < 5; i++) assert.equal((await apis[2]!.send(token, id, `after ${i}`)).status, 200);
+        let last = '';
+        for (let i = 0; i < 5; i++) {
+          const r = await apis[2]!.send(token, id, `after ${i}`);
+          assert.equal(r.status, 200);
+          last = r.json.message.id as string;
+        }
         total += 5;
         const all = await history(token, id);
         assert.equal(all.length, total);
-        await stream.until(() => ids(stream, messageOf).length >= total, 20_000, 'every message');
-        await sleep(200);
+        // The stream is in commit order: once the last message is in, a repeat would have come before it.
+        await stream.until(() => ids(stream, messageOf).includes(last), undefined, 'every message');
         assert.deepEqual(ids(stream, messageOf), all);
       } finally {
         stream.close();
@@ -303,18 +301,20 @@ for (const store of NETWORKED) {
           sent++;
         }
       });
-      await waitUntil(() => clients.every((c) => c.received.length >= 30), 20_000, 'clients to receive on the victim');
+      await Promise.all(clients.map((c) => c.until(() => c.received.length >= 30, 'receiving on the victim')));
       await victim.kill();
       victimAlive = false;
-      await waitUntil(() => clients.every((c) => c.connections >= 2), 20_000, 'clients to resume elsewhere');
+      await Promise.all(clients.map((c) => c.until(() => c.connections >= 2, 'resuming elsewhere')));
       const mark = sent;
-      await waitUntil(() => sent >= mark + 60, 20_000, 'more sends after the failover');
+      await until(() => sent >= mark + 60, 'more sends after the failover');
       sending = false;
       await Promise.all(senders);
+      // A last message after all the others: each stream is in commit order, so once it has arrived anything
+      // sent twice would have arrived before it.
+      const last = (await apis[0]!.send(token, id, 'last')).json.message.id as string;
       const all = await history(token, id);
-      assert.equal(all.length, sent);
-      for (const c of clients) await c.waitFor(all.length);
-      await sleep(200);
+      assert.equal(all.length, sent + 1);
+      await Promise.all(clients.map((c) => c.until(() => c.received.includes(last), 'the last message')));
       for (const c of clients) {
         await c.stop();
         assert.deepEqual(c.received, all);

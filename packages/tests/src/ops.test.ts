@@ -122,7 +122,8 @@ for (const store of STORES) {
         const token = await api.memberToken(server.org.apiKey, 'inflight');
         const id = await api.openConversation(token);
         const sends = Array.from({ length: 50 }, (_, i) => api.send(token, id, `m${i}`).catch((e: unknown) => e));
-        await new Promise((r) => setTimeout(r, 5));
+        // SIGTERM once the server is answering the batch: the first answer is in, the rest are in flight.
+        await Promise.race(sends);
         const stopping = server.stop();
         const results = await Promise.all(sends);
         assert.equal(await stopping, 0);

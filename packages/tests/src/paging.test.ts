@@ -65,6 +65,7 @@ for (const store of STORES) {
         cursor = r.json.nextCursor;
         first = false;
         pages++;
+        // Pacing so the writer's inserts land between pages; the assertions hold for any interleaving.
         await new Promise((res) => setTimeout(res, 2));
       }
       writing = false;

@@ -50,9 +50,7 @@ for (const store of STORES) {
       ];
       await Promise.all(clients.map((c) => c.start()));
       // Each live start carries a resume point (an id-only frame); drops begin once every client holds one.
-      const ready = Date.now() + 10_000;
-      while (clients.some((c) => c.currentLastId === undefined) && Date.now() < ready)
-        await new Promise((r) => setTimeout(r, 20));
+      await Promise.all(clients.map((c) => c.until(() => c.currentLastId !== undefined, 'a resume point')));
       let sent = 0;
       const senders = [
         (i: number) => api.send(token, id, `member ${i}`),
@@ -87,9 +85,7 @@ for (const store of STORES) {
       }
       const history = await allMessages(token, id);
       assert.ok(history.length >= 1000);
-      const deadline = Date.now() + 30_000;
-      while (clients.some((c) => c.received.length < history.length) && Date.now() < deadline)
-        await new Promise((r) => setTimeout(r, 50));
+      await Promise.all(clients.map((c) => c.waitFor(history.length, 60_000)));
       for (const c of clients) await c.stop();
       for (const [i, c] of clients.entries()) {
         assert.equal(new Set(c.received).size, c.received.length, `client ${i} saw a repeat`);
@@ -188,15 +184,14 @@ for (const store of STORES) {
         new ResumingClient(() => server.url, '/v1/stream', token, globalMessageID),
       ];
       await Promise.all(clients.map((c) => c.start()));
-      await new Promise((r) => setTimeout(r, 300));
+      // A live start's resume point (its id-only frame) is what lets a client that received nothing yet resume.
+      await Promise.all(clients.map((c) => c.until(() => c.currentLastId !== undefined, 'a resume point')));
       for (let i = 0; i < 100; i++) await api.send(token, id, `before ${i}`);
       await server.restart();
       api = new Api(server.url);
       for (let i = 0; i < 100; i++) await api.send(token, id, `after ${i}`);
       const history = await allMessages(token, id);
-      const deadline = Date.now() + 30_000;
-      while (clients.some((c) => c.received.length < history.length) && Date.now() < deadline)
-        await new Promise((r) => setTimeout(r, 50));
+      await Promise.all(clients.map((c) => c.waitFor(history.length, 60_000)));
       for (const c of clients) await c.stop();
       for (const c of clients) assert.deepEqual(c.received, history);
     });

@@ -39,6 +39,8 @@ interface Pair {
   upstream: net.Socket | null;
   /** The server's answer has started (for a stream: the server has registered it). */
   answering: boolean;
+  /** The answer's head has been passed to the client (for a stream: the client is reading its body). */
+  headPassed: boolean;
   /** Nothing more of the answer passes, though the connection stays open (see `silence`). */
   silenced: boolean;
   /** Some SSE `data:` has passed to the client on this connection. */
@@ -106,6 +108,16 @@ export class FaultProxy {
   delivering(pathPart: string): number {
     let n = 0;
     for (const pair of this.live) if (pair.path.includes(pathPart) && pair.delivered) n++;
+    return n;
+  }
+
+  /**
+   * Open connections whose path contains `pathPart` whose answer head has been passed to the client: a stream
+   * the client is reading (its idle watchdog armed), not one still waiting for its head.
+   */
+  streaming(pathPart: string): number {
+    let n = 0;
+    for (const pair of this.live) if (pair.path.includes(pathPart) && pair.headPassed) n++;
     return n;
   }
 
@@ -184,7 +196,15 @@ export class FaultProxy {
     }
 
     const upstream = net.connect(Number(this.target.port), this.target.hostname);
-    const pair: Pair = { path, client, upstream: null, answering: false, silenced: false, delivered: false };
+    const pair: Pair = {
+      path,
+      client,
+      upstream: null,
+      answering: false,
+      headPassed: false,
+      silenced: false,
+      delivered: false,
+    };
     this.live.add(pair);
     const forget = () => {
       // The client may close first, as soon as it has the whole answer (it was told `Connection: close`).
@@ -234,6 +254,7 @@ export class FaultProxy {
       if (fault === null) {
         if (chunk.includes('data:')) pair.delivered = true;
         client.write(chunk);
+        pair.headPassed = true;
         return;
       }
       const budget = (fault.afterBytes ?? 0) - passed;

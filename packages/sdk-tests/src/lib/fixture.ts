@@ -1,6 +1,6 @@
 import { Concierge, type ConciergeOptions } from '@concierge/sdk';
 import { ConciergeServer } from '@concierge/sdk/server';
-import { Api, withServer, type StoreTarget, type TestServer } from '@concierge/tests/harness';
+import { Api, GUARD_MS, until, withServer, type StoreTarget, type TestServer } from '@concierge/tests/harness';
 import { FaultProxy } from './fault-proxy.js';
 
 /**
@@ -42,17 +42,11 @@ export async function startFixture(store: StoreTarget, args: string[] = []): Pro
   };
 }
 
-/** Polls `check` every 10 ms until it holds, failing after `ms` (a bound, not a timing assertion). */
-export async function until(check: () => boolean | Promise<boolean>, what: string, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+/** Re-checks `check` until it holds, failing after a generous guard (not a timing assertion). */
+export { until };
 
 /** Collects `n` items from an async iterable (then stops it), failing after `ms`. */
-export async function take<T>(iterable: AsyncIterable<T>, n: number, ms = 10_000): Promise<T[]> {
+export async function take<T>(iterable: AsyncIterable<T>, n: number, ms = GUARD_MS): Promise<T[]> {
   const out: T[] = [];
   if (n === 0) return out;
   const timer = new Promise<never>((_, reject) =>

@@ -3,3 +3,4 @@ export * from './server.js';
 export * from './http.js';
 export * from './sse-client.js';
 export * from './resuming-client.js';
+export * from './wait.js';

@@ -1,12 +1,16 @@
 import { RawStream, type WireEvent } from './sse-client.js';
+import { Changes, GUARD_MS } from './wait.js';
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+/** Between failed connection attempts, as a client backs off: a retry delay, not a wait for some state. */
+const RETRY_MS = 50;
+const pause = () => new Promise<void>((r) => setTimeout(r, RETRY_MS));
 
 /**
  * A client that keeps one logical stream alive across drops the way our SDK does: whenever its connection ends it
  * reconnects (to whichever server `base()` names now) with `Last-Event-ID` = the last id it received, an id-only
  * start frame included. `pick` says which events carry a message and returns its id; ids are recorded in the
- * order received, so a test can check "every message, once, in order".
+ * order received, so a test can check "every message, once, in order". Tests wait on its state with `until`,
+ * which re-checks on every byte that arrives and every connection that opens or ends.
  */
 export class ResumingClient {
   received: string[] = [];
@@ -18,6 +22,7 @@ export class ResumingClient {
   private current: RawStream | null = null;
   private stopped = false;
   private loop: Promise<void> | null = null;
+  private readonly changes = new Changes();
 
   constructor(
     private readonly base: () => string,
@@ -26,15 +31,26 @@ export class ResumingClient {
     private readonly pick: (e: WireEvent) => string | null,
   ) {}
 
-  /** Starts the loop; resolves once the first connection is streaming (or throws after 10 s). */
+  /** Starts the loop; resolves once the first connection is streaming. */
   async start(): Promise<void> {
     this.loop = this.run();
-    const deadline = Date.now() + 10_000;
-    while (this.connections === 0 && Date.now() < deadline) await sleep(10);
-    if (this.connections === 0) throw new Error(`stream ${this.path} did not open`);
+    await this.until(() => this.connections > 0, `stream ${this.path} to open`);
+  }
+
+  /** Resolves once `check()` holds; rejects after `ms` (a failure guard, not a timing assertion). */
+  until(check: () => boolean, what: string, ms = GUARD_MS): Promise<void> {
+    return this.changes.until(check, `${what} (${this.path}: ${this.received.length} received)`, ms);
   }
 
   private async run(): Promise<void> {
+    try {
+      await this.connectLoop();
+    } finally {
+      this.changes.notify();
+    }
+  }
+
+  private async connectLoop(): Promise<void> {
     for (let attempt = 0; !this.stopped && attempt < 1000; attempt++) {
       let s: RawStream;
       try {
@@ -43,32 +59,40 @@ export class ResumingClient {
           ...(this.lastId !== undefined && { 'last-event-id': this.lastId }),
         });
       } catch {
-        await sleep(50);
+        await pause();
         continue;
       }
       if (s.status !== 200) {
         s.close();
-        await sleep(50);
+        await pause();
         continue;
       }
       this.current = s;
-      await s.until(() => s.retry !== undefined || s.ended, 10_000).catch(() => undefined);
-      this.connections++;
-      let seen = 0;
-      while (!this.stopped && (!s.ended || seen < s.events.length)) {
-        if (seen < s.events.length) {
-          const e = s.events[seen++]!;
-          const id = this.pick(e);
-          if (id !== null) this.received.push(id);
-          if (e.id !== undefined) this.lastId = e.id;
-          continue;
+      const unsubscribe = s.onChange(() => this.changes.notify());
+      try {
+        await s.until(() => s.retry !== undefined || s.ended, GUARD_MS).catch(() => undefined);
+        this.connections++;
+        this.changes.notify();
+        let seen = 0;
+        while (!this.stopped && (!s.ended || seen < s.events.length)) {
+          if (seen < s.events.length) {
+            const e = s.events[seen++]!;
+            const id = this.pick(e);
+            if (id !== null) this.received.push(id);
+            if (e.id !== undefined) this.lastId = e.id;
+            this.changes.notify();
+            continue;
+          }
+          await s.until(() => s.ended || s.events.length > seen, 60_000).catch(() => undefined);
         }
-        await s.until(() => s.ended || s.events.length > seen, 60_000).catch(() => undefined);
+        // Every event was processed above, so the stream's last id (an id-only start frame too) is where to resume.
+        if (s.lastEventId !== undefined) this.lastId = s.lastEventId;
+      } finally {
+        unsubscribe();
       }
-      // Every event was processed above, so the stream's last id (an id-only start frame too) is where to resume.
-      if (s.lastEventId !== undefined) this.lastId = s.lastEventId;
       this.current = null;
       if (!this.stopped) this.reconnects++;
+      this.changes.notify();
     }
   }
 
@@ -82,9 +106,12 @@ export class ResumingClient {
     this.current?.close();
   }
 
-  async waitFor(n: number, ms = 20_000): Promise<void> {
-    const deadline = Date.now() + ms;
-    while (this.received.length < n && Date.now() < deadline) await sleep(20);
+  /**
+   * Waits until `n` message ids have arrived, or `ms` passed: it does not throw, so the assertion that follows
+   * can say what is missing.
+   */
+  async waitFor(n: number, ms = GUARD_MS): Promise<void> {
+    await this.until(() => this.received.length >= n, `${n} messages`, ms).catch(() => undefined);
   }
 
   async stop(): Promise<void> {

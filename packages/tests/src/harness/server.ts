@@ -75,7 +75,7 @@ export class TestServer {
     this.url = await new Promise<string>((resolve, reject) => {
       const timer = setTimeout(
         () => reject(new Error(`server did not start:\n${this.stdout}\n${this.stderr}`)),
-        30_000,
+        60_000,
       );
       child.stdout.on('data', (d: string) => {
         this.stdout += d;

@@ -1,4 +1,5 @@
 import { request, type ClientRequest, type IncomingMessage } from 'node:http';
+import { GUARD_MS } from './wait.js';
 
 /** One SSE event as it came off the wire. */
 export interface WireEvent {
@@ -28,6 +29,7 @@ export class RawStream {
   private buffer = '';
   private current: { id?: string; event?: string; data: string[] } = { data: [] };
   private waiters: Array<() => void> = [];
+  private readonly listeners = new Set<() => void>();
 
   static open(url: string, headers: Record<string, string> = {}): Promise<RawStream> {
     const s = new RawStream();
@@ -103,10 +105,17 @@ export class RawStream {
     const w = this.waiters;
     this.waiters = [];
     for (const f of w) f();
+    for (const f of this.listeners) f();
   }
 
-  /** Waits until `check` is true (re-checked on every chunk), or rejects after `ms`. */
-  async until(check: () => boolean, ms = 10_000, what = 'condition'): Promise<void> {
+  /** Calls `listener` after every chunk and at the end, until the returned function is called. */
+  onChange(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Waits until `check` is true (re-checked on every chunk), or rejects after `ms` (a failure guard). */
+  async until(check: () => boolean, ms = GUARD_MS, what = 'condition'): Promise<void> {
     const deadline = Date.now() + ms;
     while (!check()) {
       const left = deadline - Date.now();
@@ -122,11 +131,11 @@ export class RawStream {
     }
   }
 
-  waitForEvents(n: number, ms = 10_000): Promise<void> {
+  waitForEvents(n: number, ms = GUARD_MS): Promise<void> {
     return this.until(() => this.events.length >= n, ms, `${n} events`);
   }
 
-  waitForEnd(ms = 10_000): Promise<void> {
+  waitForEnd(ms = GUARD_MS): Promise<void> {
     return this.until(() => this.ended, ms, 'end of stream');
   }
 
@@ -144,6 +153,7 @@ export class RawStream {
     this.req?.destroy();
     this.res?.destroy();
     this.ended = true;
+    this.wake();
   }
 
   /** The last `id:` received, as EventSource would send it back in Last-Event-ID. */
