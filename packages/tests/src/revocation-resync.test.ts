@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
-import { Api, errorCode, RawStream, STORES, TestServer, withServer } from './harness/index.js';
+import { Api, errorCode, until, RawStream, STORES, TestServer, withServer } from './harness/index.js';
 
 /**
  * Security state must not ride on a notification alone (issue 9, defect 2). Revocations, member removals and
@@ -11,18 +11,6 @@ import { Api, errorCode, RawStream, STORES, TestServer, withServer } from './har
  */
 
 const ARGS = ['--rate-limit', '0', '--heartbeat', '1', '--max-streams-per-member', '100'];
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-async function waitUntil(check: () => Promise<boolean>, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(25);
-  }
-}
 
 /** Opens a stream; the caller checks `status` (200 is a stream, anything else an error envelope in `body`). */
 async function stream(url: string, headers: Record<string, string> = {}): Promise<RawStream> {
@@ -132,12 +120,12 @@ for (const store of NETWORKED) {
       await admin.query(`ALTER DATABASE ${dbName} ALLOW_CONNECTIONS false`);
       try {
         assert.equal((await admin.query('SELECT pg_terminate_backend($1) AS ok', [pid])).rows[0].ok, true);
-        await waitUntil(async () => (await listenerPid(b)) === null, 10_000, "B's LISTEN backend to go");
+        await until(async () => (await listenerPid(b)) === null, "B's LISTEN backend to go");
         await during();
       } finally {
         await admin.query(`ALTER DATABASE ${dbName} ALLOW_CONNECTIONS true`);
       }
-      await waitUntil(async () => (await listenerPid(b)) !== null, 15_000, "B's LISTEN connection to come back");
+      await until(async () => (await listenerPid(b)) !== null, "B's LISTEN connection to come back");
     }
 
     /**
@@ -154,14 +142,10 @@ for (const store of NETWORKED) {
 
     /** Polls B until it refuses `token` (each call is a real read through B's authenticator). */
     async function bRefuses(token: string, code: string): Promise<void> {
-      await waitUntil(
-        async () => {
-          const r = await apiB.get('/v1/conversations', { token });
-          return r.status === 401 && errorCode(r) === code;
-        },
-        10_000,
-        `B to refuse the token with ${code}`,
-      );
+      await until(async () => {
+        const r = await apiB.get('/v1/conversations', { token });
+        return r.status === 401 && errorCode(r) === code;
+      }, `B to refuse the token with ${code}`);
     }
 
     test('tokens revoked through A while B is deaf are refused by B for reads and sends, and its stream ends', async () => {
@@ -176,7 +160,7 @@ for (const store of NETWORKED) {
         const send = await apiB.send(token, conv, 'after the revocation');
         assert.equal(send.status, 401, send.text);
         assert.equal(errorCode(send), 'TOKEN_REVOKED');
-        await open.waitForEnd(10_000);
+        await open.waitForEnd();
       });
       // And after B hears again: still refused (the reconnection did not bring a stale cache back).
       const r = await apiB.get('/v1/conversations', { token });
@@ -197,8 +181,8 @@ for (const store of NETWORKED) {
         const del = await apiA.delete('/v1/members/deaf-deleted', { token: key });
         assert.equal(del.status, 200, del.text);
         await bRefuses(token, 'TOKEN_REVOKED');
-        await own.waitForEnd(10_000);
-        await onBehalf.waitForEnd(10_000);
+        await own.waitForEnd();
+        await onBehalf.waitForEnd();
       });
     });
 
@@ -230,15 +214,11 @@ for (const store of NETWORKED) {
       await admin.query('SELECT pg_terminate_backend($1)', [pid]);
       assert.equal((await apiA.post('/v1/members/racer/revoke-tokens', { token: key })).status, 200);
       await bRefuses(token, 'TOKEN_REVOKED');
-      await open.waitForEnd(10_000);
-      await waitUntil(
-        async () => {
-          const now = await listenerPid(b);
-          return now !== null && now !== pid;
-        },
-        15_000,
-        "B's LISTEN connection to come back",
-      );
+      await open.waitForEnd();
+      await until(async () => {
+        const now = await listenerPid(b);
+        return now !== null && now !== pid;
+      }, "B's LISTEN connection to come back");
     });
   });
 }

@@ -4,8 +4,8 @@ import { EventSource } from 'eventsource';
 import { Api, clockPast, errorCode, RawStream, STORES, TestServer, until, withServer } from './harness/index.js';
 
 /** The server's gauge of open SSE streams. */
-async function openStreams(url: string): Promise<number> {
-  const m = /^concierge_sse_streams_open (\d+)$/m.exec(await (await fetch(`${url}/metrics`)).text());
+async function openStreams(server: TestServer): Promise<number> {
+  const m = /^concierge_sse_streams_open (\d+)$/m.exec(await (await fetch(server.metricsURL)).text());
   assert.ok(m !== null, 'concierge_sse_streams_open in /metrics');
   return Number(m[1]);
 }
@@ -128,9 +128,9 @@ for (const store of STORES) {
       assert.equal(errorCode(r), 'TOO_MANY_STREAMS');
       assert.ok(r.headers.get('retry-after'));
       // The server frees the slot when it sees the connection close: its gauge of open streams says when.
-      const openBefore = await openStreams(server.url);
+      const openBefore = await openStreams(server);
       held[0]!.close();
-      await until(async () => (await openStreams(server.url)) === openBefore - 1, 'the closed stream to be released');
+      await until(async () => (await openStreams(server)) === openBefore - 1, 'the closed stream to be released');
       const again = await open('/v1/stream', { authorization: `Bearer ${other}` });
       assert.equal(again.status, 200);
       for (const h of held) h.close();

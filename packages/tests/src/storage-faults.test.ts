@@ -5,25 +5,13 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { Api, errorCode, STORES, TestServer, type CallResult } from './harness/index.js';
+import { Api, errorCode, until, STORES, TestServer, type CallResult } from './harness/index.js';
 
 /**
  * Storage failures are conditions outside the code's control: they answer 503 UNAVAILABLE with Retry-After,
  * never 500 INTERNAL, /readyz turns 503 while writes fail and 200 again when they succeed, and nothing that was
  * acknowledged is lost (issue 9, defect 6).
  */
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-async function waitFor(check: () => Promise<boolean>, ms: number, what: string): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(50);
-  }
-}
 
 function assertUnavailable(r: CallResult, what: string): void {
   assert.equal(r.status, 503, `${what}: ${r.status} ${r.text}`);
@@ -118,7 +106,7 @@ if (STORES.some((s) => s.name === 'sqlite')) {
       assert.deepEqual(await history(api, token, conv), acknowledged);
 
       unlinkSync(filler);
-      await waitFor(async () => (await api.get('/readyz')).status === 200, 10_000, '/readyz to turn 200');
+      await until(async () => (await api.get('/readyz')).status === 200, '/readyz to turn 200');
       const after = await api.send(token, conv, 'after');
       assert.equal(after.status, 200, after.text);
       acknowledged.push(after.json.message.id as string);
@@ -215,17 +203,13 @@ for (const store of STORES.filter((s) => s.name === 'postgres')) {
       }
 
       await proxy.up();
-      await waitFor(async () => (await api.get('/readyz')).status === 200, 20_000, '/readyz to turn 200');
-      await waitFor(
-        async () => {
-          const r = await api.send(token, conv, 'after');
-          if (r.status === 200) acknowledged.push(r.json.message.id as string);
-          else assertUnavailable(r, 'a send while the pool reconnects');
-          return r.status === 200;
-        },
-        20_000,
-        'a send to succeed',
-      );
+      await until(async () => (await api.get('/readyz')).status === 200, '/readyz to turn 200');
+      await until(async () => {
+        const r = await api.send(token, conv, 'after');
+        if (r.status === 200) acknowledged.push(r.json.message.id as string);
+        else assertUnavailable(r, 'a send while the pool reconnects');
+        return r.status === 200;
+      }, 'a send to succeed');
       assert.deepEqual(await history(api, token, conv), acknowledged);
     });
   });
