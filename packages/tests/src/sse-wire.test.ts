@@ -130,7 +130,7 @@ for (const store of STORES) {
       // The server frees the slot when it sees the connection close: its gauge of open streams says when.
       const openBefore = await openStreams(server);
       held[0]!.close();
-      await until(async () => (await openStreams(server)) === openBefore - 1, 'the closed stream to be released');
+      await until(async () => (await openStreams(server)) < openBefore, 'the closed stream to be released');
       const again = await open('/v1/stream', { authorization: `Bearer ${other}` });
       assert.equal(again.status, 200);
       for (const h of held) h.close();
