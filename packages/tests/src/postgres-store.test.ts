@@ -123,7 +123,9 @@ for (const store of POSTGRES) {
         const stream = await RawStream.open(`${server.url}/v1/conversations/${id}/stream`, {
           authorization: `Bearer ${token}`,
         });
-        await stream.until(() => stream.retry !== undefined);
+        // The id-only start frame, not the `retry:` line: it is written after the stream's first database read,
+        // so the cuts below cannot land on that read (which would end the stream, as designed, before it began).
+        await stream.until(() => stream.lastEventId !== undefined, 30_000, 'the start frame');
         const dbName = new URL(server.databaseURL).pathname.slice(1);
         let sent = 0;
         for (let cut = 0; cut < 3; cut++) {
