@@ -46,6 +46,8 @@ class RefreshTest {
         val calls = AtomicInteger()
         val hook: suspend () -> TokenGrant = {
             calls.incrementAndGet()
+            // Not a wait for anything: it holds the refresh open so concurrent callers pile up behind it. The
+            // assertions (one call) hold for any timing; a shorter refresh only tests less concurrency.
             delay(50)
             fixture.token(member)
         }
@@ -112,6 +114,8 @@ class RefreshTest {
                 val hook: suspend () -> TokenGrant = {
                     calls.incrementAndGet()
                     until("all ten 401s") { unauthorized.get() == 10 }
+                    // A margin, not proof: a 401 counted by the interceptor still has to reach the SDK's refresh
+                    // lock. The SDK has no hook that says "waiting on the refresh"; adding one is left for later.
                     delay(50)
                     throw boom
                 }
