@@ -1,6 +1,16 @@
 import type { Rule } from './steps.js';
 import type {
+  Actor,
+  AgentCredentials,
+  AgentRecord,
+  AgentSessionMark,
+  AgentSessionRecord,
   ApiKeyRecord,
+  ConversationStatus,
+  InboxCounts,
+  InboxFilter,
+  InboxRow,
+  NoteRecord,
   CommitListener,
   ConversationRecord,
   Ephemeral,
@@ -66,7 +76,7 @@ export interface WriteTx {
    * count, and appends the `message` event. Returns the seq and the conversation's member, or null (nothing
    * written). One step, because PostgreSQL does it in one round trip on the writer connection.
    */
-  appendMessage(message: Omit<MessageRecord, 'seq'>, unread: 0 | 1): Q<{ seq: number; memberID: string } | null>;
+  appendMessage(message: Omit<MessageRecord, 'seq'>, unread: 0 | 1): Q<AppendedMessage | null>;
   messagePosition(conversationID: string, messageID: string): Q<{ seq: number; orgID: string } | null>;
   /**
    * Moves a read mark forward to `seq` (never back); false if it was there already. The member's mark also recounts
@@ -85,6 +95,41 @@ export interface WriteTx {
   spendTicket(nonce: string, expiresAt: number): Q<boolean>;
   purgeSpentTickets(now: number): Q<number>;
   writeProbe(bytes: Buffer): Q<void>;
+
+  /** False when an agent with this email exists in the org (nothing written). */
+  insertAgent(agent: AgentRecord): Q<boolean>;
+  /** `orgID` null: whichever org (agent ids are unique). */
+  findAgent(orgID: string | null, agentID: string): Q<AgentRecord | null>;
+  updateAgent(agent: AgentRecord): Q<void>;
+  insertSignInLink(hash: string, agentID: string, expiresAt: number): Q<void>;
+  /** Marks the link used if it is unused and unexpired at `now`; its agent id, or null. */
+  spendSignInLink(hash: string, now: number, at: string): Q<string | null>;
+  setAgentPassword(agentID: string, passwordHash: string): Q<void>;
+  insertAgentSession(session: AgentSessionRecord): Q<void>;
+  agentSession(sessionID: string): Q<AgentSessionRecord | null>;
+  rotateAgentSession(
+    sessionID: string,
+    refreshHash: string,
+    previousHash: string,
+    at: string,
+    expiresAt: string,
+  ): Q<void>;
+  /** Revokes live sessions: one (`sessionID`) or every one of the agent's; how many. */
+  revokeAgentSessions(agentID: string, sessionID: string | null, at: string): Q<number>;
+
+  setConversationState(
+    conversationID: string,
+    state: { status: ConversationStatus; assigneeID: string | null; updatedAt: string; updatedBy: Actor },
+  ): Q<void>;
+  insertNote(note: NoteRecord): Q<void>;
+}
+
+/** What appending a message did to its conversation: its seq, its member, and the team state before and after. */
+export interface AppendedMessage {
+  seq: number;
+  memberID: string;
+  /** State before the message: a member's message reopens a closed conversation and sets awaitingReply. */
+  before: { status: ConversationStatus; awaitingReply: boolean };
 }
 
 /** The reads of the Store port, one query each: nothing to decide, only SQL and row mapping per dialect. */
@@ -105,6 +150,17 @@ export interface ReadQueries {
   listEventsAfter(orgID: string, memberID: string | null, afterSeq: number, limit: number): Promise<StoredEvent[]>;
   latestEventSeq(orgID: string): Promise<number>;
   getIdempotency(scope: IdempotencyScope): Promise<IdempotencyRecord | null>;
+
+  listAgents(orgID: string): Promise<AgentRecord[]>;
+  getAgent(orgID: string, agentID: string): Promise<AgentRecord | null>;
+  findAgentsByEmail(email: string, orgID: string | null): Promise<AgentCredentials[]>;
+  getAgentSession(sessionID: string): Promise<AgentSessionMark | null>;
+  listAgentSessions(agentID: string): Promise<AgentSessionRecord[]>;
+  inbox(filter: InboxFilter, snapshot: number, before: number | null, limit: number): Promise<InboxRow[]>;
+  /** `terms` from search-terms.ts, never empty. */
+  searchInbox(filter: InboxFilter, terms: readonly string[], offset: number, limit: number): Promise<InboxRow[]>;
+  inboxCounts(orgID: string, agentID: string | null): Promise<InboxCounts>;
+  listNotes(conversationID: string, beforeSeq: number | null, limit: number): Promise<NoteRecord[]>;
 }
 
 /**

@@ -1,3 +1,5 @@
 export * from './store.js';
 export { openStore, type OpenStoreOptions } from './open-store.js';
 export { SQLITE_MIGRATIONS } from './sqlite/sqlite-migrations.js';
+export { POSTGRES_MIGRATIONS } from './postgres/postgres-migrations.js';
+export { searchTerms } from './search-terms.js';

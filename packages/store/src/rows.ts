@@ -1,4 +1,7 @@
 import type {
+  AgentRecord,
+  AgentSessionRecord,
+  NoteRecord,
   ApiKeyRecord,
   ConversationRecord,
   MemberRecord,
@@ -6,6 +9,7 @@ import type {
   OrgRecord,
   StoredEvent,
   StoredEventType,
+  InboxRow,
 } from './store.js';
 
 /**
@@ -62,7 +66,8 @@ export function toMember(r: Row): MemberRecord {
 
 /** The columns `toConversation` reads, for `conversations c JOIN members m` (the same SQL in both dialects). */
 export const CONVERSATION_COLUMNS = `c.id, c.org_id, c.member_id, m.external_user_id, c.type, c.title, c.created_at,
-  c.last_message_at, c.last_seq, c.member_read_seq, c.concierge_read_seq, c.member_unread AS unread_count`;
+  c.last_message_at, c.last_seq, c.member_read_seq, c.concierge_read_seq, c.member_unread AS unread_count,
+  c.status, c.assignee_id, c.awaiting, c.state_updated_at, c.state_by_kind, c.state_by_id`;
 
 export function toConversation(r: Row): ConversationRecord {
   return {
@@ -78,7 +83,112 @@ export function toConversation(r: Row): ConversationRecord {
     memberReadSeq: Number(r.member_read_seq),
     conciergeReadSeq: Number(r.concierge_read_seq),
     unreadCount: Number(r.unread_count ?? 0),
+    status: r.status === 'closed' ? 'closed' : 'open',
+    assigneeID: textOrNull(r.assignee_id),
+    // SQLite stores 0/1, PostgreSQL a boolean.
+    awaitingReply: r.awaiting === true || r.awaiting === 1,
+    stateUpdatedAt: iso(r.state_updated_at ?? r.created_at),
+    stateUpdatedBy: {
+      kind: (r.state_by_kind ?? 'member') as 'agent' | 'member' | 'key',
+      id: String(r.state_by_id ?? ''),
+    },
   };
+}
+
+export function toAgent(r: Row): AgentRecord {
+  return {
+    id: r.id as string,
+    orgID: r.org_id as string,
+    email: r.email as string,
+    name: r.name as string,
+    role: r.role === 'admin' ? 'admin' : 'agent',
+    createdAt: iso(r.created_at),
+    disabledAt: isoOrNull(r.disabled_at),
+  };
+}
+
+export function toAgentSession(r: Row): AgentSessionRecord {
+  return {
+    id: r.id as string,
+    agentID: r.agent_id as string,
+    orgID: r.org_id as string,
+    refreshHash: r.refresh_hash as string,
+    previousHash: textOrNull(r.previous_hash),
+    createdAt: iso(r.created_at),
+    lastUsedAt: iso(r.last_used_at),
+    expiresAt: iso(r.expires_at),
+    userAgent: textOrNull(r.user_agent),
+    revokedAt: isoOrNull(r.revoked_at),
+  };
+}
+
+/** The agent columns of a session row joined with its agent (`s` sessions, `a` agents). */
+export const SESSION_AGENT_COLUMNS = `s.*, a.id AS a_id, a.org_id AS a_org_id, a.email AS a_email, a.name AS a_name,
+  a.role AS a_role, a.created_at AS a_created_at, a.disabled_at AS a_disabled_at`;
+
+export function toSessionMark(r: Row): { session: AgentSessionRecord; agent: AgentRecord } {
+  return {
+    session: toAgentSession(r),
+    agent: toAgent({
+      id: r.a_id,
+      org_id: r.a_org_id,
+      email: r.a_email,
+      name: r.a_name,
+      role: r.a_role,
+      created_at: r.a_created_at,
+      disabled_at: r.a_disabled_at,
+    }),
+  };
+}
+
+export function toNote(r: Row): NoteRecord {
+  return {
+    id: r.id as string,
+    orgID: r.org_id as string,
+    conversationID: r.conversation_id as string,
+    authorID: r.author_id as string,
+    body: r.body as string,
+    createdAt: iso(r.created_at),
+    seq: Number(r.seq),
+  };
+}
+
+/**
+ * The inbox's row: the conversation (`c`, with `pos`), its member (`m`) and its last message (`lm`, the message
+ * whose seq is the conversation's `last_seq`, if its last activity was one).
+ */
+export const INBOX_COLUMNS = `${CONVERSATION_COLUMNS}, c.pos, m.display_name, m.email, m.tier,
+  lm.id AS lm_id, lm.type AS lm_type, lm.author_id AS lm_author_id, lm.body AS lm_body, lm.via AS lm_via,
+  lm.created_at AS lm_created_at, lm.seq AS lm_seq`;
+
+export function toInboxRow(r: Row): InboxRow {
+  const conversation = toConversation(r);
+  const row: InboxRow = {
+    conversation,
+    member: {
+      externalUserID: conversation.externalUserID,
+      displayName: textOrNull(r.display_name),
+      email: textOrNull(r.email),
+      tier: textOrNull(r.tier),
+    },
+    lastMessage:
+      r.lm_id === null || r.lm_id === undefined
+        ? null
+        : toMessage({
+            id: r.lm_id,
+            org_id: conversation.orgID,
+            conversation_id: conversation.id,
+            seq: r.lm_seq,
+            type: r.lm_type,
+            author_id: r.lm_author_id,
+            body: r.lm_body,
+            via: r.lm_via,
+            created_at: r.lm_created_at,
+          }),
+    position: Number(r.pos),
+  };
+  if (r.snippet !== undefined) row.search = { snippet: String(r.snippet ?? ''), rank: Number(r.rank) };
+  return row;
 }
 
 export function toMessage(r: Row): MessageRecord {

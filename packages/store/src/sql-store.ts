@@ -1,7 +1,23 @@
 import type { Connection, NewApiKey, WriteResult, WriteTx } from './dialect.js';
 import type { Rule } from './steps.js';
+import { searchTerms } from './search-terms.js';
 import {
   StorageUnavailable,
+  type Actor,
+  type AgentCredentials,
+  type AgentRecord,
+  type AgentSessionMark,
+  type AgentSessionRecord,
+  type ConversationState,
+  type InboxCounts,
+  type InboxFilter,
+  type InboxRow,
+  type NewAgent,
+  type NewAgentSession,
+  type NewSignInLink,
+  type NoteRecord,
+  type RefreshOutcome,
+  type StateChange,
   type ApiKeyRecord,
   type CommitListener,
   type ConversationRecord,
@@ -199,6 +215,104 @@ export class SqlStore implements Store {
 
   purgeSpentTickets(now: number): Promise<number> {
     return this.write([], (tx) => rules.purgeSpentTickets(tx, now));
+  }
+
+  // ---- agents ----
+
+  createAgent(agent: NewAgent, link: NewSignInLink): Promise<AgentRecord> {
+    this.storable({ email: agent.email, name: agent.name });
+    return this.write([agent.orgID], (tx) => rules.createAgent(tx, agent, link));
+  }
+
+  addSignInLink(orgID: string, agentID: string, link: NewSignInLink): Promise<boolean> {
+    return this.write([orgID], (tx) => rules.addSignInLink(tx, orgID, agentID, link));
+  }
+
+  listAgents(orgID: string): Promise<AgentRecord[]> {
+    return this.db.reads.listAgents(orgID);
+  }
+
+  getAgent(orgID: string, agentID: string): Promise<AgentRecord | null> {
+    return this.db.reads.getAgent(orgID, agentID);
+  }
+
+  findAgentsByEmail(email: string, orgID: string | null): Promise<AgentCredentials[]> {
+    return this.db.reads.findAgentsByEmail(email, orgID);
+  }
+
+  updateAgent(
+    orgID: string,
+    agentID: string,
+    patch: { name?: string | undefined; role?: AgentRecord['role'] | undefined; disabled?: boolean | undefined },
+  ): Promise<AgentRecord | null> {
+    this.storable({ name: patch.name });
+    return this.write([orgID], (tx) => rules.updateAgent(tx, orgID, agentID, patch));
+  }
+
+  setupAgent(linkHash: string, passwordHash: string, session: NewAgentSession): Promise<AgentSessionMark | null> {
+    this.storable({ userAgent: session.userAgent });
+    return this.write([], (tx) => rules.setupAgent(tx, linkHash, passwordHash, session, Date.now()));
+  }
+
+  openAgentSession(orgID: string, agentID: string, session: NewAgentSession): Promise<AgentSessionRecord> {
+    this.storable({ userAgent: session.userAgent });
+    return this.write([orgID], (tx) => rules.openAgentSession(tx, orgID, agentID, session));
+  }
+
+  refreshAgentSession(
+    sessionID: string,
+    presentedHash: string,
+    next: { hash: string; expiresAt: string },
+  ): Promise<RefreshOutcome> {
+    return this.write([], (tx) => rules.refreshAgentSession(tx, sessionID, presentedHash, next));
+  }
+
+  getAgentSession(sessionID: string): Promise<AgentSessionMark | null> {
+    return this.db.reads.getAgentSession(sessionID);
+  }
+
+  listAgentSessions(agentID: string): Promise<AgentSessionRecord[]> {
+    return this.db.reads.listAgentSessions(agentID);
+  }
+
+  revokeAgentSessions(orgID: string, agentID: string, sessionID: string | null): Promise<number> {
+    return this.write([orgID], (tx) => rules.revokeAgentSessions(tx, orgID, agentID, sessionID));
+  }
+
+  // ---- inbox, state, notes ----
+
+  inbox(filter: InboxFilter, snapshot: number, before: number | null, limit: number): Promise<InboxRow[]> {
+    return this.db.reads.inbox(filter, snapshot, before, limit);
+  }
+
+  async searchInbox(filter: InboxFilter, q: string, offset: number, limit: number): Promise<InboxRow[]> {
+    const terms = searchTerms(q);
+    return terms.length === 0 ? [] : this.db.reads.searchInbox(filter, terms, offset, limit);
+  }
+
+  inboxCounts(orgID: string, agentID: string | null): Promise<InboxCounts> {
+    return this.db.reads.inboxCounts(orgID, agentID);
+  }
+
+  changeState(
+    orgID: string,
+    conversationID: string,
+    change: StateChange,
+    actor: Actor,
+  ): Promise<{ state: ConversationState; changed: boolean }> {
+    return this.write([orgID], (tx) => rules.changeState(tx, orgID, conversationID, change, actor));
+  }
+
+  addNote(
+    note: { orgID: string; conversationID: string; authorID: string; body: string },
+    idem?: IdempotencyWrite<NoteRecord>,
+  ): Promise<NoteRecord> {
+    this.storable({ body: note.body }, idem);
+    return this.write([note.orgID], (tx) => rules.addNote(tx, note, idem));
+  }
+
+  listNotes(conversationID: string, beforeSeq: number | null, limit: number): Promise<NoteRecord[]> {
+    return this.db.reads.listNotes(conversationID, beforeSeq, limit);
   }
 
   // ---- health and notifications ----

@@ -58,7 +58,108 @@ export interface ConversationRecord {
   conciergeReadSeq: number;
   /** Messages not written by the member after the member's read mark. */
   unreadCount: number;
+  /** Team-only state (issue 11): never rendered for a member. */
+  status: ConversationStatus;
+  assigneeID: string | null;
+  /** True when the last message is the member's. */
+  awaitingReply: boolean;
+  stateUpdatedAt: string;
+  stateUpdatedBy: Actor;
 }
+
+export type ConversationStatus = 'open' | 'closed';
+
+/** Who changed something: an agent, the member (their message reopens), or an Org-API-Key acting alone. */
+export interface Actor {
+  kind: 'agent' | 'member' | 'key';
+  id: string;
+}
+
+/** A conversation's team state as the wire carries it (`ConversationState`). */
+export interface ConversationState {
+  conversationID: string;
+  status: ConversationStatus;
+  assigneeID: string | null;
+  awaitingReply: boolean;
+  updatedAt: string;
+  updatedBy: Actor;
+}
+
+export type AgentRole = 'admin' | 'agent';
+
+export interface AgentRecord {
+  id: string;
+  orgID: string;
+  email: string;
+  name: string;
+  role: AgentRole;
+  createdAt: string;
+  disabledAt: string | null;
+}
+
+/** An agent with its password hash (null until the sign-in link was used): only sign-in reads this. */
+export interface AgentCredentials extends AgentRecord {
+  passwordHash: string | null;
+}
+
+export interface AgentSessionRecord {
+  id: string;
+  agentID: string;
+  orgID: string;
+  /** SHA-256 of the current refresh secret. */
+  refreshHash: string;
+  /** SHA-256 of the secret it replaced: shown again, it proves a stolen cookie (the session is revoked). */
+  previousHash: string | null;
+  createdAt: string;
+  lastUsedAt: string;
+  expiresAt: string;
+  userAgent: string | null;
+  revokedAt: string | null;
+}
+
+/** What an agent access token is checked against on every request. */
+export interface AgentSessionMark {
+  session: AgentSessionRecord;
+  agent: AgentRecord;
+}
+
+export interface NoteRecord {
+  id: string;
+  orgID: string;
+  conversationID: string;
+  authorID: string;
+  body: string;
+  createdAt: string;
+  seq: number;
+}
+
+export interface InboxFilter {
+  orgID: string;
+  status?: ConversationStatus | undefined;
+  /** `none`: unassigned; an agent id: theirs. */
+  assignee?: string | undefined;
+  awaiting?: boolean | undefined;
+}
+
+export interface InboxRow {
+  conversation: ConversationRecord;
+  member: { externalUserID: string; displayName: string | null; email: string | null; tier: string | null };
+  lastMessage: MessageRecord | null;
+  /** The keyset position: the conversation's activity as of the snapshot. */
+  position: number;
+  search?: { snippet: string; rank: number };
+}
+
+export interface InboxCounts {
+  unassigned: number;
+  mine: number;
+  open: number;
+  awaiting: number;
+  closed: number;
+}
+
+/** A change of a conversation's team state; `assign` null unassigns. */
+export type StateChange = { assign: string | null } | { status: ConversationStatus };
 
 export type MessageVia = 'member' | 'server';
 
@@ -75,7 +176,10 @@ export interface MessageRecord {
   createdAt: string;
 }
 
-export type StoredEventType = 'message' | 'conversation' | 'read';
+export type StoredEventType = 'message' | 'conversation' | 'read' | 'conversation.updated' | 'note';
+
+/** Events only the team's streams (agents, Org-API-Key) carry: never a member's stream, page or count. */
+export const TEAM_ONLY_EVENTS: readonly StoredEventType[] = ['conversation.updated', 'note'];
 
 /** One row of an org's durable event log: what `GET /v1/stream` replays and fans out. */
 export interface StoredEvent {
@@ -175,6 +279,42 @@ export interface NewMessage {
   authorID: string;
   body: string | null;
   via: MessageVia;
+  /** Who sent it, for the `conversation.updated` event when it flips the state; the member by default. */
+  actor?: Actor | undefined;
+}
+
+export interface NewAgent {
+  orgID: string;
+  email: string;
+  name: string;
+  role: AgentRole;
+}
+
+/** A one-time sign-in link: only its SHA-256 is stored. */
+export interface NewSignInLink {
+  hash: string;
+  expiresAt: number;
+}
+
+export interface NewAgentSession {
+  id: string;
+  refreshHash: string;
+  expiresAt: string;
+  userAgent: string | null;
+}
+
+export type RefreshOutcome =
+  | { kind: 'rotated'; session: AgentSessionRecord; agent: AgentRecord }
+  /** A rotated secret came back: the cookie was copied; the session is now revoked. */
+  | { kind: 'reused' }
+  | { kind: 'invalid' };
+
+/** Thrown when an agent with this email exists in the org already. */
+export class AgentExists extends Error {
+  constructor() {
+    super('agent exists');
+    this.name = 'AgentExists';
+  }
 }
 
 export interface ReadMark {
@@ -209,7 +349,9 @@ export type Ephemeral =
       typistID: string;
       at: string;
     }
-  | { kind: 'revoked'; orgID: string; memberID: string; tokensValidAfter: number; deleted: boolean };
+  | { kind: 'revoked'; orgID: string; memberID: string; tokensValidAfter: number; deleted: boolean }
+  /** An agent disabled (`sessionID` null: all their sessions) or one session revoked: their streams end. */
+  | { kind: 'agent-revoked'; orgID: string; agentID: string; sessionID: string | null };
 
 export type EphemeralListener = (message: Ephemeral) => void;
 
@@ -276,6 +418,63 @@ export interface Store {
   /** The org's latest event seq, or 0. */
   latestEventSeq(orgID: string): Promise<number>;
 
+  // ---- agents (issue 11) ----
+
+  /** Creates the agent and its one-time sign-in link; throws AgentExists when the email is taken in the org. */
+  createAgent(agent: NewAgent, link: NewSignInLink): Promise<AgentRecord>;
+  /** A new sign-in link for an existing agent (the old ones stay valid until used or expired). */
+  addSignInLink(orgID: string, agentID: string, link: NewSignInLink): Promise<boolean>;
+  listAgents(orgID: string): Promise<AgentRecord[]>;
+  getAgent(orgID: string, agentID: string): Promise<AgentRecord | null>;
+  /** Agents with this email (one per org, or the one in `orgID`), with their password hashes. */
+  findAgentsByEmail(email: string, orgID: string | null): Promise<AgentCredentials[]>;
+  /** Name, role, disabled; disabling revokes every session in the same transaction. Null if no such agent. */
+  updateAgent(
+    orgID: string,
+    agentID: string,
+    patch: { name?: string | undefined; role?: AgentRole | undefined; disabled?: boolean | undefined },
+  ): Promise<AgentRecord | null>;
+  /**
+   * Spends a sign-in link (single use, unexpired), sets the password and opens a session, atomically. Null when
+   * the link is unknown, spent or expired, or its agent disabled.
+   */
+  setupAgent(linkHash: string, passwordHash: string, session: NewAgentSession): Promise<AgentSessionMark | null>;
+  openAgentSession(orgID: string, agentID: string, session: NewAgentSession): Promise<AgentSessionRecord>;
+  /** Rotates a session's refresh secret when `presentedHash` is its current one (see RefreshOutcome). */
+  refreshAgentSession(
+    sessionID: string,
+    presentedHash: string,
+    next: { hash: string; expiresAt: string },
+  ): Promise<RefreshOutcome>;
+  getAgentSession(sessionID: string): Promise<AgentSessionMark | null>;
+  listAgentSessions(agentID: string): Promise<AgentSessionRecord[]>;
+  /** Revokes one session (`sessionID`) or all of an agent's; returns how many were live. */
+  revokeAgentSessions(orgID: string, agentID: string, sessionID: string | null): Promise<number>;
+
+  // ---- inbox, state, notes (issue 11) ----
+
+  /**
+   * The org's conversations newest activity first, as of `snapshot` (an org seq): a conversation whose activity
+   * moved after it keeps its position as of the snapshot, so paging neither skips nor repeats one.
+   */
+  inbox(filter: InboxFilter, snapshot: number, before: number | null, limit: number): Promise<InboxRow[]>;
+  /** `q` ranked (best first, ties by activity), `offset` into that order. */
+  searchInbox(filter: InboxFilter, q: string, offset: number, limit: number): Promise<InboxRow[]>;
+  inboxCounts(orgID: string, agentID: string | null): Promise<InboxCounts>;
+  /** Applies a state change; `changed` false (and no event) when it was the state already. */
+  changeState(
+    orgID: string,
+    conversationID: string,
+    change: StateChange,
+    actor: Actor,
+  ): Promise<{ state: ConversationState; changed: boolean }>;
+  addNote(
+    note: { orgID: string; conversationID: string; authorID: string; body: string },
+    idem?: IdempotencyWrite<NoteRecord>,
+  ): Promise<NoteRecord>;
+  /** Newest first, strictly older than `beforeSeq` when given. */
+  listNotes(conversationID: string, beforeSeq: number | null, limit: number): Promise<NoteRecord[]>;
+
   /**
    * Records a stream ticket's nonce as spent, durably, until `expiresAt` (epoch ms). False when it was spent
    * before (on any instance): the unique nonce makes a ticket single-use whatever reaches whom.
@@ -319,4 +518,16 @@ export interface Store {
   onEphemeral(listener: EphemeralListener): () => void;
 
   close(): Promise<void>;
+}
+
+/** The team state of a conversation record, as `conversation.updated` and the state routes carry it. */
+export function conversationState(c: ConversationRecord): ConversationState {
+  return {
+    conversationID: c.id,
+    status: c.status,
+    assigneeID: c.assigneeID,
+    awaitingReply: c.awaitingReply,
+    updatedAt: c.stateUpdatedAt,
+    updatedBy: c.stateUpdatedBy,
+  };
 }

@@ -3,8 +3,21 @@ import { newID, nowISO } from '@concierge/ids';
 import type { NewApiKey, WriteResult, WriteTx } from './dialect.js';
 import { step, type Rule } from './steps.js';
 import {
+  AgentExists,
+  conversationState,
   IdempotencyKeyTaken,
   NotFoundInStore,
+  type Actor,
+  type AgentRecord,
+  type AgentSessionMark,
+  type AgentSessionRecord,
+  type ConversationState,
+  type NewAgent,
+  type NewAgentSession,
+  type NewSignInLink,
+  type NoteRecord,
+  type RefreshOutcome,
+  type StateChange,
   type ApiKeyRecord,
   type ConversationRecord,
   type IdempotencyWrite,
@@ -155,6 +168,11 @@ export function* createConversation(
     memberReadSeq: 0,
     conciergeReadSeq: 0,
     unreadCount: 0,
+    status: 'open',
+    assigneeID: null,
+    awaitingReply: false,
+    stateUpdatedAt: nowISO(),
+    stateUpdatedBy: { kind: 'member', id: head.externalUserID },
   };
   yield* step(tx.insertConversation(conversation));
   const event: StoredEvent = {
@@ -202,8 +220,25 @@ export function* insertMessage(
     message,
     payload: null,
   };
+  const events = [event];
+  // The step set awaitingReply (the member's message: true; the team's: false) and reopened a closed
+  // conversation on the member's message; when that changed the state, the team's streams hear of it.
+  const fromMember = input.type === 'member';
+  const flipped = head.before.awaitingReply !== fromMember || (fromMember && head.before.status === 'closed');
+  if (flipped) {
+    const conversation = yield* step(tx.conversation(input.orgID, input.conversationID));
+    if (conversation === null) throw new NotFoundInStore('conversation');
+    const actor: Actor = input.actor ?? { kind: 'member', id: input.authorID };
+    const state: ConversationState = {
+      ...conversationState(conversation),
+      updatedAt: draft.createdAt,
+      updatedBy: actor,
+    };
+    yield* step(tx.setConversationState(conversation.id, state));
+    events.push(yield* stateEvent(tx, input.orgID, head.memberID, state));
+  }
   yield* recordIdempotency(tx, idem, message);
-  return { value: message, events: [event] };
+  return { value: message, events };
 }
 
 /** A read mark only moves forward; when it moves it takes the next seq and a `read` event carrying the new count. */
@@ -261,4 +296,229 @@ export function* purgeSpentTickets(tx: WriteTx, now: number): Rule<WriteResult<n
 export function* probeWrite(tx: WriteTx): Rule<WriteResult<undefined>> {
   yield* step(tx.writeProbe(randomBytes(64 * 1024)));
   return nothing(undefined);
+}
+
+/** Takes the next seq for a `conversation.updated` event (team streams only) and appends it. */
+function* stateEvent(tx: WriteTx, orgID: string, memberID: string, state: ConversationState): Rule<StoredEvent> {
+  const seq = yield* step(tx.nextSeq(orgID));
+  if (seq === null) throw new NotFoundInStore('org');
+  const event: StoredEvent = {
+    orgID,
+    seq,
+    type: 'conversation.updated',
+    memberID,
+    conversationID: state.conversationID,
+    message: null,
+    payload: state,
+  };
+  yield* step(tx.appendEvent(event));
+  return event;
+}
+
+// ---- agents ----
+
+export function* createAgent(tx: WriteTx, input: NewAgent, link: NewSignInLink): Rule<WriteResult<AgentRecord>> {
+  if (!(yield* step(tx.orgExists(input.orgID)))) throw new NotFoundInStore('org');
+  const agent: AgentRecord = {
+    id: newID('agt'),
+    orgID: input.orgID,
+    email: input.email,
+    name: input.name,
+    role: input.role,
+    createdAt: nowISO(),
+    disabledAt: null,
+  };
+  if (!(yield* step(tx.insertAgent(agent)))) throw new AgentExists();
+  yield* step(tx.insertSignInLink(link.hash, agent.id, link.expiresAt));
+  return nothing(agent);
+}
+
+export function* addSignInLink(
+  tx: WriteTx,
+  orgID: string,
+  agentID: string,
+  link: NewSignInLink,
+): Rule<WriteResult<boolean>> {
+  const agent = yield* step(tx.findAgent(orgID, agentID));
+  if (agent === null || agent.disabledAt !== null) return nothing(false);
+  yield* step(tx.insertSignInLink(link.hash, agent.id, link.expiresAt));
+  return nothing(true);
+}
+
+export function* updateAgent(
+  tx: WriteTx,
+  orgID: string,
+  agentID: string,
+  patch: { name?: string | undefined; role?: AgentRecord['role'] | undefined; disabled?: boolean | undefined },
+): Rule<WriteResult<AgentRecord | null>> {
+  const agent = yield* step(tx.findAgent(orgID, agentID));
+  if (agent === null) return nothing(null);
+  const now = nowISO();
+  const next: AgentRecord = {
+    ...agent,
+    name: patch.name ?? agent.name,
+    role: patch.role ?? agent.role,
+    disabledAt: patch.disabled === undefined ? agent.disabledAt : patch.disabled ? (agent.disabledAt ?? now) : null,
+  };
+  yield* step(tx.updateAgent(next));
+  // Disabling ends every session with it, so re-enabling never revives a session (or a stolen cookie).
+  if (next.disabledAt !== null && agent.disabledAt === null) yield* step(tx.revokeAgentSessions(agent.id, null, now));
+  return nothing(next);
+}
+
+function newSession(agent: AgentRecord, input: NewAgentSession): AgentSessionRecord {
+  const now = nowISO();
+  return {
+    id: input.id,
+    agentID: agent.id,
+    orgID: agent.orgID,
+    refreshHash: input.refreshHash,
+    previousHash: null,
+    createdAt: now,
+    lastUsedAt: now,
+    expiresAt: input.expiresAt,
+    userAgent: input.userAgent,
+    revokedAt: null,
+  };
+}
+
+/** Spends the link, sets the password and opens a session: all or nothing, so a link never half-works. */
+export function* setupAgent(
+  tx: WriteTx,
+  linkHash: string,
+  passwordHash: string,
+  input: NewAgentSession,
+  now: number,
+): Rule<WriteResult<AgentSessionMark | null>> {
+  const agentID = yield* step(tx.spendSignInLink(linkHash, now, new Date(now).toISOString()));
+  if (agentID === null) return nothing(null);
+  const agent = yield* agentByID(tx, agentID);
+  if (agent === null || agent.disabledAt !== null) throw new LinkRefused();
+  yield* step(tx.setAgentPassword(agent.id, passwordHash));
+  const session = newSession(agent, input);
+  yield* step(tx.insertAgentSession(session));
+  return nothing({ session, agent });
+}
+
+/** Thrown to undo a spent link whose agent was disabled meanwhile (the link stays unspent). */
+export class LinkRefused extends Error {
+  constructor() {
+    super('sign-in link refused');
+    this.name = 'LinkRefused';
+  }
+}
+
+function* agentByID(tx: WriteTx, agentID: string): Rule<AgentRecord | null> {
+  // The link names the agent alone; agent ids are unique across orgs.
+  return yield* step(tx.findAgent(null, agentID));
+}
+
+export function* openAgentSession(
+  tx: WriteTx,
+  orgID: string,
+  agentID: string,
+  input: NewAgentSession,
+): Rule<WriteResult<AgentSessionRecord>> {
+  const agent = yield* step(tx.findAgent(orgID, agentID));
+  if (agent === null || agent.disabledAt !== null) throw new NotFoundInStore('agent');
+  const session = newSession(agent, input);
+  yield* step(tx.insertAgentSession(session));
+  return nothing(session);
+}
+
+/**
+ * Refresh-token rotation (OAuth 2.0 Security BCP, "refresh token rotation"): the current secret is swapped for a
+ * new one; the one it replaced, shown again, means two parties hold the cookie, so the session ends for both.
+ */
+export function* refreshAgentSession(
+  tx: WriteTx,
+  sessionID: string,
+  presentedHash: string,
+  next: { hash: string; expiresAt: string },
+): Rule<WriteResult<RefreshOutcome>> {
+  const session = yield* step(tx.agentSession(sessionID));
+  const now = nowISO();
+  if (session === null || session.revokedAt !== null || session.expiresAt <= now) return nothing({ kind: 'invalid' });
+  if (session.previousHash !== null && session.previousHash === presentedHash) {
+    yield* step(tx.revokeAgentSessions(session.agentID, session.id, now));
+    return nothing({ kind: 'reused' });
+  }
+  if (session.refreshHash !== presentedHash) return nothing({ kind: 'invalid' });
+  const agent = yield* step(tx.findAgent(session.orgID, session.agentID));
+  if (agent === null || agent.disabledAt !== null) return nothing({ kind: 'invalid' });
+  yield* step(tx.rotateAgentSession(session.id, next.hash, presentedHash, now, next.expiresAt));
+  return nothing({
+    kind: 'rotated',
+    agent,
+    session: {
+      ...session,
+      refreshHash: next.hash,
+      previousHash: presentedHash,
+      lastUsedAt: now,
+      expiresAt: next.expiresAt,
+    },
+  });
+}
+
+export function* revokeAgentSessions(
+  tx: WriteTx,
+  orgID: string,
+  agentID: string,
+  sessionID: string | null,
+): Rule<WriteResult<number>> {
+  const agent = yield* step(tx.findAgent(orgID, agentID));
+  if (agent === null) return nothing(0);
+  return nothing(yield* step(tx.revokeAgentSessions(agent.id, sessionID, nowISO())));
+}
+
+// ---- conversation state and notes ----
+
+/** Assign, unassign, close, reopen: idempotent; a change takes a seq and a `conversation.updated` event. */
+export function* changeState(
+  tx: WriteTx,
+  orgID: string,
+  conversationID: string,
+  change: StateChange,
+  actor: Actor,
+): Rule<WriteResult<{ state: ConversationState; changed: boolean }>> {
+  const conversation = yield* step(tx.conversation(orgID, conversationID));
+  if (conversation === null) throw new NotFoundInStore('conversation');
+  const current = conversationState(conversation);
+  const status = 'status' in change ? change.status : current.status;
+  const assigneeID = 'assign' in change ? change.assign : current.assigneeID;
+  if (status === current.status && assigneeID === current.assigneeID)
+    return nothing({ state: current, changed: false });
+  if (assigneeID !== null) {
+    const agent = yield* step(tx.findAgent(orgID, assigneeID));
+    if (agent === null) throw new NotFoundInStore('agent');
+  }
+  const state: ConversationState = { ...current, status, assigneeID, updatedAt: nowISO(), updatedBy: actor };
+  yield* step(tx.setConversationState(conversationID, state));
+  const event = yield* stateEvent(tx, orgID, conversation.memberID, state);
+  return { value: { state, changed: true }, events: [event] };
+}
+
+export function* addNote(
+  tx: WriteTx,
+  input: { orgID: string; conversationID: string; authorID: string; body: string },
+  idem: IdempotencyWrite<NoteRecord> | undefined,
+): Rule<WriteResult<NoteRecord>> {
+  const conversation = yield* step(tx.conversation(input.orgID, input.conversationID));
+  if (conversation === null) throw new NotFoundInStore('conversation');
+  const seq = yield* step(tx.nextSeq(input.orgID));
+  if (seq === null) throw new NotFoundInStore('org');
+  const note: NoteRecord = { id: newID('note'), ...input, createdAt: nowISO(), seq };
+  yield* step(tx.insertNote(note));
+  const event: StoredEvent = {
+    orgID: input.orgID,
+    seq,
+    type: 'note',
+    memberID: conversation.memberID,
+    conversationID: input.conversationID,
+    message: null,
+    payload: { conversationID: input.conversationID, note },
+  };
+  yield* step(tx.appendEvent(event));
+  yield* recordIdempotency(tx, idem, note);
+  return { value: note, events: [event] };
 }

@@ -107,6 +107,74 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX IF NOT EXISTS spent_tickets_expiry ON spent_tickets(expires_at);
   `,
+  /* 4: the team's side (issue 11); see the SQLite migration 4. Search: a stored generated tsvector on messages and
+     on members ('simple': no language's stemming, like SQLite's unicode61), each with a GIN index, so the writing
+     transaction maintains it with no code of ours */ `
+  CREATE TABLE agents (
+    id text PRIMARY KEY,
+    org_id text NOT NULL REFERENCES orgs(id),
+    email text NOT NULL,
+    name text NOT NULL,
+    role text NOT NULL,
+    password_hash text,
+    created_at timestamptz NOT NULL,
+    disabled_at timestamptz,
+    UNIQUE (org_id, email)
+  );
+  CREATE INDEX agents_email ON agents(email);
+  CREATE TABLE agent_sessions (
+    id text PRIMARY KEY,
+    agent_id text NOT NULL REFERENCES agents(id),
+    org_id text NOT NULL,
+    refresh_hash text NOT NULL,
+    previous_hash text,
+    created_at timestamptz NOT NULL,
+    last_used_at timestamptz NOT NULL,
+    expires_at timestamptz NOT NULL,
+    user_agent text,
+    revoked_at timestamptz
+  );
+  CREATE INDEX agent_sessions_agent ON agent_sessions(agent_id);
+  CREATE TABLE agent_links (
+    token_hash text PRIMARY KEY,
+    agent_id text NOT NULL REFERENCES agents(id),
+    expires_at bigint NOT NULL,
+    used_at timestamptz
+  );
+  ALTER TABLE conversations
+    ADD COLUMN status text NOT NULL DEFAULT 'open',
+    ADD COLUMN assignee_id text,
+    ADD COLUMN awaiting boolean NOT NULL DEFAULT false,
+    ADD COLUMN state_updated_at timestamptz,
+    ADD COLUMN state_by_kind text NOT NULL DEFAULT 'member',
+    ADD COLUMN state_by_id text NOT NULL DEFAULT '',
+    ADD COLUMN created_seq bigint NOT NULL DEFAULT 0;
+  UPDATE conversations SET
+    awaiting = coalesce((SELECT x.type = 'member' FROM messages x WHERE x.conversation_id = conversations.id
+                         ORDER BY x.seq DESC LIMIT 1), false),
+    state_updated_at = coalesce(last_message_at, created_at),
+    state_by_id = (SELECT m.external_user_id FROM members m WHERE m.id = conversations.member_id);
+  UPDATE conversations SET created_seq = e.seq FROM events e
+    WHERE e.type = 'conversation' AND e.org_id = conversations.org_id AND e.conversation_id = conversations.id;
+  CREATE INDEX conversations_org_activity ON conversations(org_id, last_seq DESC);
+  CREATE INDEX conversations_org_state ON conversations(org_id, status, assignee_id, awaiting);
+  CREATE TABLE notes (
+    id text PRIMARY KEY,
+    org_id text NOT NULL,
+    conversation_id text NOT NULL REFERENCES conversations(id),
+    seq bigint NOT NULL,
+    author_id text NOT NULL,
+    body text NOT NULL,
+    created_at timestamptz NOT NULL
+  );
+  CREATE INDEX notes_conversation ON notes(conversation_id, seq DESC);
+  ALTER TABLE messages ADD COLUMN search tsvector
+    GENERATED ALWAYS AS (to_tsvector('simple', coalesce(body, ''))) STORED;
+  CREATE INDEX messages_search ON messages USING gin (search);
+  ALTER TABLE members ADD COLUMN search tsvector GENERATED ALWAYS AS (
+    to_tsvector('simple', coalesce(display_name, '') || ' ' || coalesce(email, '') || ' ' || external_user_id)) STORED;
+  CREATE INDEX members_search ON members USING gin (search);
+  `,
 ];
 
 /**

@@ -1,6 +1,13 @@
 import type pg from 'pg';
-import type { NewApiKey, ReadQueries, WriteTx } from '../dialect.js';
+import type { AppendedMessage, NewApiKey, ReadQueries, WriteTx } from '../dialect.js';
 import {
+  INBOX_COLUMNS,
+  SESSION_AGENT_COLUMNS,
+  toAgent,
+  toAgentSession,
+  toInboxRow,
+  toNote,
+  toSessionMark,
   CONVERSATION_COLUMNS,
   EVENT_COLUMNS,
   EVENT_JOIN,
@@ -13,7 +20,15 @@ import {
   toOrg,
   type Row,
 } from '../rows.js';
+import { tsQuery } from '../search-terms.js';
 import {
+  TEAM_ONLY_EVENTS,
+  type Actor,
+  type AgentRecord,
+  type AgentSessionRecord,
+  type ConversationStatus,
+  type InboxFilter,
+  type NoteRecord,
   IDEMPOTENCY_TTL_MS,
   type ConversationRecord,
   type IdempotencyScope,
@@ -28,6 +43,11 @@ import { postgresError } from './postgres-errors.js';
 import { query } from './prepared.js';
 
 const NUL = '\u0000';
+
+/** Named, not `*`: the rows also hold a search vector that no read needs to carry over the wire. */
+const MESSAGE_COLUMNS = 'conversation_id, seq, id, org_id, type, author_id, body, via, created_at';
+const MEMBER_COLUMNS =
+  'id, org_id, external_user_id, display_name, email, tier, tokens_valid_after, created_at, updated_at';
 
 /** A lookup by a value holding NUL cannot match a stored row (none can hold one), and would be a SQL error. */
 export function unmatchable(params: readonly unknown[]): boolean {
@@ -56,8 +76,12 @@ export function postgresReads(pool: pg.Pool): ReadQueries {
     findApiKeyByHash: async (hash) =>
       map(await one('SELECT * FROM api_keys WHERE hash = $1 AND revoked_at IS NULL', [hash]), toApiKey),
     getMember: async (orgID, ext) =>
-      map(await one('SELECT * FROM members WHERE org_id = $1 AND external_user_id = $2', [orgID, ext]), toMember),
-    getMemberByID: async (memberID) => map(await one('SELECT * FROM members WHERE id = $1', [memberID]), toMember),
+      map(
+        await one(`SELECT ${MEMBER_COLUMNS} FROM members WHERE org_id = $1 AND external_user_id = $2`, [orgID, ext]),
+        toMember,
+      ),
+    getMemberByID: async (memberID) =>
+      map(await one(`SELECT ${MEMBER_COLUMNS} FROM members WHERE id = $1`, [memberID]), toMember),
     getConversation: async (orgID, id) =>
       map(
         await one(
@@ -76,26 +100,30 @@ export function postgresReads(pool: pg.Pool): ReadQueries {
         )
       ).map(toConversation),
     getMessage: async (conversationID, id) =>
-      map(await one('SELECT * FROM messages WHERE conversation_id = $1 AND id = $2', [conversationID, id]), toMessage),
+      map(
+        await one(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE conversation_id = $1 AND id = $2`, [
+          conversationID,
+          id,
+        ]),
+        toMessage,
+      ),
     listMessagesBefore: async (conversationID, beforeSeq, limit) =>
       (beforeSeq === null
-        ? await rows('SELECT * FROM messages WHERE conversation_id = $1 ORDER BY seq DESC LIMIT $2', [
+        ? await rows(`SELECT ${MESSAGE_COLUMNS} FROM messages WHERE conversation_id = $1 ORDER BY seq DESC LIMIT $2`, [
             conversationID,
             limit,
           ])
-        : await rows('SELECT * FROM messages WHERE conversation_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3', [
-            conversationID,
-            beforeSeq,
-            limit,
-          ])
+        : await rows(
+            `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE conversation_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3`,
+            [conversationID, beforeSeq, limit],
+          )
       ).map(toMessage),
     listMessagesAfter: async (conversationID, afterSeq, limit) =>
       (
-        await rows('SELECT * FROM messages WHERE conversation_id = $1 AND seq > $2 ORDER BY seq LIMIT $3', [
-          conversationID,
-          afterSeq,
-          limit,
-        ])
+        await rows(
+          `SELECT ${MESSAGE_COLUMNS} FROM messages WHERE conversation_id = $1 AND seq > $2 ORDER BY seq LIMIT $3`,
+          [conversationID, afterSeq, limit],
+        )
       ).map(toMessage),
     latestMessageSeq: async (conversationID) =>
       Number(
@@ -109,7 +137,8 @@ export function postgresReads(pool: pg.Pool): ReadQueries {
           )
         : await rows(
             `SELECT ${EVENT_COLUMNS} FROM ${EVENT_JOIN}
-             WHERE e.member_id = $1 AND e.org_id = $2 AND e.seq > $3 ORDER BY e.seq LIMIT $4`,
+             WHERE e.member_id = $1 AND e.org_id = $2 AND e.seq > $3
+               AND e.type NOT IN (${TEAM_ONLY_EVENTS.map((t) => `'${t}'`).join(', ')}) ORDER BY e.seq LIMIT $4`,
             [memberID, orgID, afterSeq, limit],
           )
       ).map(toEvent),
@@ -128,7 +157,126 @@ export function postgresReads(pool: pg.Pool): ReadQueries {
           createdAt: Number(r.created_at),
         }),
       ),
+    listAgents: async (orgID) =>
+      (await rows('SELECT * FROM agents WHERE org_id = $1 ORDER BY created_at, id', [orgID])).map(toAgent),
+    getAgent: async (orgID, id) =>
+      map(await one('SELECT * FROM agents WHERE id = $1 AND org_id = $2', [id, orgID]), toAgent),
+    findAgentsByEmail: async (email, orgID) =>
+      (
+        await rows('SELECT * FROM agents WHERE email = $1 AND ($2::text IS NULL OR org_id = $2) ORDER BY created_at', [
+          email,
+          orgID,
+        ])
+      ).map((r) => ({ ...toAgent(r), passwordHash: (r.password_hash as string | null) ?? null })),
+    getAgentSession: async (id) =>
+      map(
+        await one(
+          `SELECT ${SESSION_AGENT_COLUMNS} FROM agent_sessions s JOIN agents a ON a.id = s.agent_id WHERE s.id = $1`,
+          [id],
+        ),
+        toSessionMark,
+      ),
+    listAgentSessions: async (agentID) =>
+      (
+        await rows(
+          'SELECT * FROM agent_sessions WHERE agent_id = $1 AND revoked_at IS NULL ORDER BY created_at DESC, id',
+          [agentID],
+        )
+      ).map(toAgentSession),
+    listNotes: async (conversationID, beforeSeq, limit) =>
+      (beforeSeq === null
+        ? await rows('SELECT * FROM notes WHERE conversation_id = $1 ORDER BY seq DESC LIMIT $2', [
+            conversationID,
+            limit,
+          ])
+        : await rows('SELECT * FROM notes WHERE conversation_id = $1 AND seq < $2 ORDER BY seq DESC LIMIT $3', [
+            conversationID,
+            beforeSeq,
+            limit,
+          ])
+      ).map(toNote),
+    inboxCounts: async (orgID, agentID) => {
+      const r = (await one(
+        `SELECT
+           count(*) FILTER (WHERE status = 'open' AND assignee_id IS NULL) AS unassigned,
+           count(*) FILTER (WHERE status = 'open' AND assignee_id = $2) AS mine,
+           count(*) FILTER (WHERE status = 'open') AS open,
+           count(*) FILTER (WHERE status = 'open' AND awaiting) AS awaiting,
+           count(*) FILTER (WHERE status = 'closed') AS closed
+         FROM conversations WHERE org_id = $1`,
+        [orgID, agentID],
+      ))!;
+      return {
+        unassigned: Number(r.unassigned),
+        mine: Number(r.mine),
+        open: Number(r.open),
+        awaiting: Number(r.awaiting),
+        closed: Number(r.closed),
+      };
+    },
+    inbox: async (filter, snapshot, before, limit) => {
+      const params: unknown[] = [filter.orgID, snapshot, before ?? Number.MAX_SAFE_INTEGER, limit];
+      const f = filterSQL(filter, params);
+      const sql = `SELECT ${INBOX_COLUMNS} FROM (
+          (SELECT c.*, c.last_seq AS pos FROM conversations c
+            WHERE c.org_id = $1 AND c.last_seq <= $2 AND c.last_seq < $3 ${f}
+            ORDER BY c.last_seq DESC LIMIT $4)
+          UNION ALL
+          (SELECT c.*, coalesce(
+              (SELECT max(x.seq) FROM messages x WHERE x.conversation_id = c.id AND x.seq <= $2),
+              CASE WHEN c.created_seq <= $2 THEN c.created_seq END) AS pos
+            FROM conversations c WHERE c.org_id = $1 AND c.last_seq > $2 ${f})
+        ) c JOIN members m ON m.id = c.member_id
+        LEFT JOIN messages lm ON lm.conversation_id = c.id AND lm.seq = c.last_seq
+        WHERE c.pos IS NOT NULL AND c.pos < $3 ORDER BY c.pos DESC LIMIT $4`;
+      return (await rows(sql, params)).map(toInboxRow);
+    },
+    searchInbox: async (filter, terms, offset, limit) => {
+      const q = tsQuery(terms);
+      const params: unknown[] = [filter.orgID, q, limit, offset];
+      const f = filterSQL(filter, params);
+      // Every hit ranked (a member-name hit counts double), each conversation's best kept; headlines (costly)
+      // only for the page.
+      const sql = `WITH q AS (SELECT to_tsquery('simple', $2) AS q),
+        hits AS (
+          SELECT x.conversation_id AS cid, ts_rank(x.search, q.q) AS score, x.body AS text
+            FROM messages x, q WHERE x.org_id = $1 AND x.search @@ q.q
+          UNION ALL
+          SELECT c.id, 2 * ts_rank(p.search, q.q),
+                 concat_ws(' ', p.display_name, p.email, p.external_user_id)
+            FROM members p JOIN conversations c ON c.member_id = p.id, q
+            WHERE p.org_id = $1 AND p.search @@ q.q
+        ),
+        best AS (SELECT DISTINCT ON (cid) cid, score AS rank, text FROM hits ORDER BY cid, score DESC),
+        page AS (
+          SELECT c.*, c.last_seq AS pos, best.rank, best.text FROM best JOIN conversations c ON c.id = best.cid
+          WHERE c.org_id = $1 ${f} ORDER BY best.rank DESC, c.last_seq DESC LIMIT $3 OFFSET $4
+        )
+        SELECT ${INBOX_COLUMNS}, c.rank,
+          ts_headline('simple', c.text, q.q, 'StartSel=[, StopSel=], MaxWords=16, MinWords=6, MaxFragments=1')
+            AS snippet
+        FROM page c JOIN members m ON m.id = c.member_id
+        LEFT JOIN messages lm ON lm.conversation_id = c.id AND lm.seq = c.last_seq, q
+        ORDER BY c.rank DESC, c.last_seq DESC`;
+      return (await rows(sql, params)).map(toInboxRow);
+    },
   };
+}
+
+/** The inbox filters as SQL over `conversations c`, appending their values to `params`. */
+function filterSQL(filter: InboxFilter, params: unknown[]): string {
+  const parts: string[] = [];
+  if (filter.status !== undefined) {
+    params.push(filter.status);
+    parts.push(`AND c.status = $${params.length}`);
+  }
+  if (filter.assignee === 'none') parts.push('AND c.assignee_id IS NULL');
+  else if (filter.assignee !== undefined) {
+    params.push(filter.assignee);
+    parts.push(`AND c.assignee_id = $${params.length}`);
+  }
+  if (filter.awaiting === true) parts.push('AND c.awaiting');
+  return parts.join(' ');
 }
 
 /** Transaction-level advisory lock key for the first-start org ("orgs" in ASCII). */
@@ -190,7 +338,7 @@ export class PostgresTx implements WriteTx {
 
   async findMember(orgID: string, externalUserID: string): Promise<MemberRecord | null> {
     if (unmatchable([orgID, externalUserID])) return null;
-    const sql = 'SELECT * FROM members WHERE org_id = $1 AND external_user_id = $2';
+    const sql = `SELECT ${MEMBER_COLUMNS} FROM members WHERE org_id = $1 AND external_user_id = $2`;
     const r = (await this.rows(sql, [orgID, externalUserID]))[0];
     return r === undefined ? null : toMember(r);
   }
@@ -218,13 +366,19 @@ export class PostgresTx implements WriteTx {
     if (unmatchable([orgID, ext])) return null;
     const r = await this.rows(
       `UPDATE members SET tokens_valid_after = GREATEST(tokens_valid_after, $1), updated_at = $2
-       WHERE org_id = $3 AND external_user_id = $4 RETURNING *`,
+       WHERE org_id = $3 AND external_user_id = $4 RETURNING ${MEMBER_COLUMNS}`,
       [at, updatedAt, orgID, ext],
     );
     return r[0] === undefined ? null : toMember(r[0]);
   }
 
   async deleteMemberMessages(memberID: string): Promise<void> {
+    // Notes go with the messages (the search vectors live on the rows themselves).
+    await query(
+      this.c,
+      'DELETE FROM notes WHERE conversation_id IN (SELECT id FROM conversations WHERE member_id = $1)',
+      [memberID],
+    );
     const sql = 'DELETE FROM messages WHERE conversation_id IN (SELECT id FROM conversations WHERE member_id = $1)';
     await query(this.c, sql, [memberID]);
   }
@@ -273,34 +427,53 @@ export class PostgresTx implements WriteTx {
   async insertConversation(c: ConversationRecord): Promise<void> {
     await query(
       this.c,
-      `INSERT INTO conversations (id, org_id, member_id, type, title, created_at, last_seq)
-       VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-      [c.id, c.orgID, c.memberID, c.type, c.title, c.createdAt, c.lastSeq],
+      `INSERT INTO conversations (id, org_id, member_id, type, title, created_at, last_seq, created_seq,
+         state_updated_at, state_by_kind, state_by_id)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, $10)`,
+      [
+        c.id,
+        c.orgID,
+        c.memberID,
+        c.type,
+        c.title,
+        c.createdAt,
+        c.lastSeq,
+        c.stateUpdatedAt,
+        c.stateUpdatedBy.kind,
+        c.stateUpdatedBy.id,
+      ],
     );
   }
 
-  async appendMessage(m: Omit<MessageRecord, 'seq'>, unread: 0 | 1): Promise<{ seq: number; memberID: string } | null> {
+  async appendMessage(m: Omit<MessageRecord, 'seq'>, unread: 0 | 1): Promise<AppendedMessage | null> {
     if (unmatchable([m.orgID, m.conversationID])) return null;
     // The hot path in one round trip: take the seq, insert the message and its event, touch the conversation.
     // Every part hangs off `s`, whose UPDATE only happens when the conversation exists in this org.
     const r = (
       await this.rows(
-        `WITH h AS (SELECT member_id FROM conversations WHERE id = $1::text AND org_id = $2::text),
+        `WITH h AS (SELECT member_id, status, awaiting FROM conversations WHERE id = $1::text AND org_id = $2::text),
               s AS (UPDATE orgs SET event_seq = event_seq + 1 WHERE id = $2::text AND EXISTS (SELECT 1 FROM h)
                     RETURNING event_seq),
               m AS (INSERT INTO messages (conversation_id, seq, id, org_id, type, author_id, body, via, created_at)
                     SELECT $1::text, s.event_seq, $3::text, $2::text, $4::text, $5::text, $6::text, $7::text,
                            $8::timestamptz FROM s),
               t AS (UPDATE conversations SET last_message_at = $8::timestamptz, last_seq = s.event_seq,
-                           member_unread = member_unread + $9::int
+                           member_unread = member_unread + $9::int, awaiting = ($4::text = 'member'),
+                           status = CASE WHEN $4::text = 'member' THEN 'open' ELSE status END
                     FROM s WHERE conversations.id = $1::text),
               e AS (INSERT INTO events (org_id, seq, type, member_id, conversation_id, payload)
                     SELECT $2::text, s.event_seq, 'message', h.member_id, $1::text, NULL FROM s, h)
-         SELECT s.event_seq, h.member_id FROM s, h`,
+         SELECT s.event_seq, h.member_id, h.status, h.awaiting FROM s, h`,
         [m.conversationID, m.orgID, m.id, m.type, m.authorID, m.body, m.via, m.createdAt, unread],
       )
     )[0];
-    return r === undefined ? null : { seq: Number(r.event_seq), memberID: r.member_id as string };
+    return r === undefined
+      ? null
+      : {
+          seq: Number(r.event_seq),
+          memberID: r.member_id as string,
+          before: { status: r.status === 'closed' ? 'closed' : 'open', awaitingReply: r.awaiting === true },
+        };
   }
 
   async messagePosition(conversationID: string, messageID: string): Promise<{ seq: number; orgID: string } | null> {
@@ -377,6 +550,104 @@ export class PostgresTx implements WriteTx {
       this.c,
       `INSERT INTO meta (key, value) VALUES ('write_probe', $1) ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value`,
       [bytes],
+    );
+  }
+
+  async insertAgent(a: AgentRecord): Promise<boolean> {
+    const sql = `INSERT INTO agents (id, org_id, email, name, role, created_at) VALUES ($1, $2, $3, $4, $5, $6)
+       ON CONFLICT (org_id, email) DO NOTHING`;
+    return (await this.count(sql, [a.id, a.orgID, a.email, a.name, a.role, a.createdAt])) > 0;
+  }
+
+  async findAgent(orgID: string | null, agentID: string): Promise<AgentRecord | null> {
+    if (unmatchable([orgID, agentID])) return null;
+    const sql = 'SELECT * FROM agents WHERE id = $1 AND ($2::text IS NULL OR org_id = $2)';
+    const r = (await this.rows(sql, [agentID, orgID]))[0];
+    return r === undefined ? null : toAgent(r);
+  }
+
+  async updateAgent(a: AgentRecord): Promise<void> {
+    await query(this.c, 'UPDATE agents SET name = $1, role = $2, disabled_at = $3 WHERE id = $4', [
+      a.name,
+      a.role,
+      a.disabledAt,
+      a.id,
+    ]);
+  }
+
+  async insertSignInLink(hash: string, agentID: string, expiresAt: number): Promise<void> {
+    await query(this.c, 'INSERT INTO agent_links (token_hash, agent_id, expires_at) VALUES ($1, $2, $3)', [
+      hash,
+      agentID,
+      expiresAt,
+    ]);
+  }
+
+  async spendSignInLink(hash: string, now: number, at: string): Promise<string | null> {
+    const sql = `UPDATE agent_links SET used_at = $1 WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $3
+       RETURNING agent_id`;
+    const r = (await this.rows(sql, [at, hash, now]))[0];
+    return r === undefined ? null : (r.agent_id as string);
+  }
+
+  async setAgentPassword(agentID: string, passwordHash: string): Promise<void> {
+    await query(this.c, 'UPDATE agents SET password_hash = $1 WHERE id = $2', [passwordHash, agentID]);
+  }
+
+  async insertAgentSession(x: AgentSessionRecord): Promise<void> {
+    await query(
+      this.c,
+      `INSERT INTO agent_sessions (id, agent_id, org_id, refresh_hash, previous_hash, created_at, last_used_at,
+         expires_at, user_agent) VALUES ($1, $2, $3, $4, NULL, $5, $6, $7, $8)`,
+      [x.id, x.agentID, x.orgID, x.refreshHash, x.createdAt, x.lastUsedAt, x.expiresAt, x.userAgent],
+    );
+  }
+
+  async agentSession(sessionID: string): Promise<AgentSessionRecord | null> {
+    if (unmatchable([sessionID])) return null;
+    const r = (await this.rows('SELECT * FROM agent_sessions WHERE id = $1', [sessionID]))[0];
+    return r === undefined ? null : toAgentSession(r);
+  }
+
+  async rotateAgentSession(
+    sessionID: string,
+    refreshHash: string,
+    previousHash: string,
+    at: string,
+    expiresAt: string,
+  ): Promise<void> {
+    await query(
+      this.c,
+      'UPDATE agent_sessions SET refresh_hash = $1, previous_hash = $2, last_used_at = $3, expires_at = $4 WHERE id = $5',
+      [refreshHash, previousHash, at, expiresAt, sessionID],
+    );
+  }
+
+  revokeAgentSessions(agentID: string, sessionID: string | null, at: string): Promise<number> {
+    return this.count(
+      `UPDATE agent_sessions SET revoked_at = $1
+       WHERE agent_id = $2 AND ($3::text IS NULL OR id = $3) AND revoked_at IS NULL`,
+      [at, agentID, sessionID],
+    );
+  }
+
+  async setConversationState(
+    conversationID: string,
+    st: { status: ConversationStatus; assigneeID: string | null; updatedAt: string; updatedBy: Actor },
+  ): Promise<void> {
+    await query(
+      this.c,
+      `UPDATE conversations SET status = $1, assignee_id = $2, state_updated_at = $3, state_by_kind = $4,
+         state_by_id = $5 WHERE id = $6`,
+      [st.status, st.assigneeID, st.updatedAt, st.updatedBy.kind, st.updatedBy.id, conversationID],
+    );
+  }
+
+  async insertNote(n: NoteRecord): Promise<void> {
+    await query(
+      this.c,
+      'INSERT INTO notes (id, org_id, conversation_id, seq, author_id, body, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)',
+      [n.id, n.orgID, n.conversationID, n.seq, n.authorID, n.body, n.createdAt],
     );
   }
 }

@@ -98,4 +98,82 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX IF NOT EXISTS spent_tickets_expiry ON spent_tickets(expires_at);
   `,
+  /* 4: the team's side (issue 11): agents and their sessions and sign-in links; each conversation's team state
+     (status, assignee, awaiting reply; existing ones open, unassigned, awaiting when their last message is the
+     member's); its creation seq (the inbox's snapshot paging); internal notes; full-text search over message text
+     (FTS5, with a map from conversation to FTS row so a member's erasure finds their rows) and member names */ `
+  CREATE TABLE agents (
+    id TEXT PRIMARY KEY,
+    org_id TEXT NOT NULL REFERENCES orgs(id),
+    email TEXT NOT NULL,
+    name TEXT NOT NULL,
+    role TEXT NOT NULL,
+    password_hash TEXT,
+    created_at TEXT NOT NULL,
+    disabled_at TEXT,
+    UNIQUE (org_id, email)
+  );
+  CREATE INDEX agents_email ON agents(email);
+  CREATE TABLE agent_sessions (
+    id TEXT PRIMARY KEY,
+    agent_id TEXT NOT NULL REFERENCES agents(id),
+    org_id TEXT NOT NULL,
+    refresh_hash TEXT NOT NULL,
+    previous_hash TEXT,
+    created_at TEXT NOT NULL,
+    last_used_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    user_agent TEXT,
+    revoked_at TEXT
+  );
+  CREATE INDEX agent_sessions_agent ON agent_sessions(agent_id);
+  CREATE TABLE agent_links (
+    token_hash TEXT PRIMARY KEY,
+    agent_id TEXT NOT NULL REFERENCES agents(id),
+    expires_at INTEGER NOT NULL,
+    used_at TEXT
+  ) WITHOUT ROWID;
+  ALTER TABLE conversations ADD COLUMN status TEXT NOT NULL DEFAULT 'open';
+  ALTER TABLE conversations ADD COLUMN assignee_id TEXT;
+  ALTER TABLE conversations ADD COLUMN awaiting INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE conversations ADD COLUMN state_updated_at TEXT;
+  ALTER TABLE conversations ADD COLUMN state_by_kind TEXT NOT NULL DEFAULT 'member';
+  ALTER TABLE conversations ADD COLUMN state_by_id TEXT NOT NULL DEFAULT '';
+  ALTER TABLE conversations ADD COLUMN created_seq INTEGER NOT NULL DEFAULT 0;
+  UPDATE conversations SET
+    awaiting = coalesce((SELECT x.type = 'member' FROM messages x WHERE x.conversation_id = conversations.id
+                         ORDER BY x.seq DESC LIMIT 1), 0),
+    state_updated_at = coalesce(last_message_at, created_at),
+    state_by_id = (SELECT m.external_user_id FROM members m WHERE m.id = conversations.member_id);
+  UPDATE conversations SET created_seq = e.seq FROM events e
+    WHERE e.type = 'conversation' AND e.org_id = conversations.org_id AND e.conversation_id = conversations.id;
+  CREATE INDEX conversations_org_activity ON conversations(org_id, last_seq DESC);
+  CREATE INDEX conversations_org_state ON conversations(org_id, status, assignee_id, awaiting);
+  CREATE TABLE notes (
+    id TEXT PRIMARY KEY,
+    org_id TEXT NOT NULL,
+    conversation_id TEXT NOT NULL REFERENCES conversations(id),
+    seq INTEGER NOT NULL,
+    author_id TEXT NOT NULL,
+    body TEXT NOT NULL,
+    created_at TEXT NOT NULL
+  );
+  CREATE INDEX notes_conversation ON notes(conversation_id, seq DESC);
+  CREATE VIRTUAL TABLE message_search USING fts5(body, conversation_id UNINDEXED, tokenize = 'unicode61 remove_diacritics 2');
+  CREATE TABLE message_search_rows (
+    conversation_id TEXT NOT NULL,
+    row INTEGER NOT NULL,
+    PRIMARY KEY (conversation_id, row)
+  ) WITHOUT ROWID;
+  INSERT INTO message_search (body, conversation_id) SELECT body, conversation_id FROM messages WHERE body IS NOT NULL;
+  INSERT INTO message_search_rows (conversation_id, row) SELECT conversation_id, rowid FROM message_search;
+  CREATE VIRTUAL TABLE member_search USING fts5(names, member_id UNINDEXED, tokenize = 'unicode61 remove_diacritics 2');
+  CREATE TABLE member_search_rows (
+    member_id TEXT PRIMARY KEY,
+    row INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  INSERT INTO member_search (names, member_id)
+    SELECT concat_ws(' ', display_name, email, external_user_id), id FROM members;
+  INSERT INTO member_search_rows (member_id, row) SELECT member_id, rowid FROM member_search;
+  `,
 ];

@@ -1,6 +1,13 @@
 import type Database from 'better-sqlite3';
 import type { NewApiKey, ReadQueries, WriteTx } from '../dialect.js';
 import {
+  INBOX_COLUMNS,
+  SESSION_AGENT_COLUMNS,
+  toAgent,
+  toAgentSession,
+  toInboxRow,
+  toNote,
+  toSessionMark,
   CONVERSATION_COLUMNS,
   EVENT_COLUMNS,
   EVENT_JOIN,
@@ -13,7 +20,13 @@ import {
   toOrg,
   type Row,
 } from '../rows.js';
+import { fts5Query } from '../search-terms.js';
 import {
+  TEAM_ONLY_EVENTS,
+  type AgentRecord,
+  type AgentSessionRecord,
+  type InboxFilter,
+  type NoteRecord,
   IDEMPOTENCY_TTL_MS,
   type ConversationRecord,
   type IdempotencyScope,
@@ -82,6 +95,81 @@ export class SqliteQueries {
       deleteMemberMessages: prepare(
         'DELETE FROM messages WHERE conversation_id IN (SELECT id FROM conversations WHERE member_id = ?)',
       ),
+      deleteMemberSearch: prepare(
+        `DELETE FROM message_search WHERE rowid IN (SELECT row FROM message_search_rows
+           WHERE conversation_id IN (SELECT id FROM conversations WHERE member_id = ?))`,
+      ),
+      deleteMemberSearchRows: prepare(
+        'DELETE FROM message_search_rows WHERE conversation_id IN (SELECT id FROM conversations WHERE member_id = ?)',
+      ),
+      deleteMemberNotes: prepare(
+        'DELETE FROM notes WHERE conversation_id IN (SELECT id FROM conversations WHERE member_id = ?)',
+      ),
+      insertMessageSearch: prepare('INSERT INTO message_search (body, conversation_id) VALUES (?, ?)'),
+      insertMessageSearchRow: prepare('INSERT INTO message_search_rows (conversation_id, row) VALUES (?, ?)'),
+      deleteMemberNames: prepare(
+        'DELETE FROM member_search WHERE rowid IN (SELECT row FROM member_search_rows WHERE member_id = ?)',
+      ),
+      deleteMemberNamesRow: prepare('DELETE FROM member_search_rows WHERE member_id = ?'),
+      insertMemberNames: prepare('INSERT INTO member_search (names, member_id) VALUES (?, ?)'),
+      insertMemberNamesRow: prepare('INSERT INTO member_search_rows (member_id, row) VALUES (?, ?)'),
+      insertAgent: prepare(
+        `INSERT INTO agents (id, org_id, email, name, role, created_at) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (org_id, email) DO NOTHING`,
+      ),
+      findAgent: prepare('SELECT * FROM agents WHERE id = ? AND (? IS NULL OR org_id = ?)'),
+      updateAgent: prepare('UPDATE agents SET name = ?, role = ?, disabled_at = ? WHERE id = ?'),
+      listAgents: prepare('SELECT * FROM agents WHERE org_id = ? ORDER BY created_at, id'),
+      agentsByEmail: prepare('SELECT * FROM agents WHERE email = ? AND (? IS NULL OR org_id = ?) ORDER BY created_at'),
+      insertLink: prepare('INSERT INTO agent_links (token_hash, agent_id, expires_at) VALUES (?, ?, ?)'),
+      spendLink: prepare(
+        `UPDATE agent_links SET used_at = ? WHERE token_hash = ? AND used_at IS NULL AND expires_at > ?
+         RETURNING agent_id`,
+      ),
+      setPassword: prepare('UPDATE agents SET password_hash = ? WHERE id = ?'),
+      insertSession: prepare(
+        `INSERT INTO agent_sessions (id, agent_id, org_id, refresh_hash, previous_hash, created_at, last_used_at,
+           expires_at, user_agent) VALUES (?, ?, ?, ?, NULL, ?, ?, ?, ?)`,
+      ),
+      getSession: prepare('SELECT * FROM agent_sessions WHERE id = ?'),
+      rotateSession: prepare(
+        'UPDATE agent_sessions SET refresh_hash = ?, previous_hash = ?, last_used_at = ?, expires_at = ? WHERE id = ?',
+      ),
+      revokeSessions: prepare(
+        `UPDATE agent_sessions SET revoked_at = ? WHERE agent_id = ? AND (? IS NULL OR id = ?) AND revoked_at IS NULL`,
+      ),
+      sessionMark: prepare(
+        `SELECT ${SESSION_AGENT_COLUMNS} FROM agent_sessions s JOIN agents a ON a.id = s.agent_id WHERE s.id = ?`,
+      ),
+      listSessions: prepare(
+        'SELECT * FROM agent_sessions WHERE agent_id = ? AND revoked_at IS NULL ORDER BY created_at DESC, id',
+      ),
+      setState: prepare(
+        `UPDATE conversations SET status = ?, assignee_id = ?, state_updated_at = ?, state_by_kind = ?, state_by_id = ?
+         WHERE id = ?`,
+      ),
+      insertNote: prepare(
+        'INSERT INTO notes (id, org_id, conversation_id, seq, author_id, body, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      ),
+      notesLatest: prepare('SELECT * FROM notes WHERE conversation_id = ? ORDER BY seq DESC LIMIT ?'),
+      notesBefore: prepare('SELECT * FROM notes WHERE conversation_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?'),
+      counts: prepare(
+        `SELECT
+           count(*) FILTER (WHERE status = 'open' AND assignee_id IS NULL) AS unassigned,
+           count(*) FILTER (WHERE status = 'open' AND assignee_id = @agent) AS mine,
+           count(*) FILTER (WHERE status = 'open') AS open,
+           count(*) FILTER (WHERE status = 'open' AND awaiting = 1) AS awaiting,
+           count(*) FILTER (WHERE status = 'closed') AS closed
+         FROM conversations WHERE org_id = @org`,
+      ),
+      messageSnippet: prepare(
+        `SELECT snippet(message_search, 0, '[', ']', '…', 16) AS snippet FROM message_search
+         WHERE message_search MATCH ? AND rowid = ?`,
+      ),
+      memberSnippet: prepare(
+        `SELECT highlight(member_search, 0, '[', ']') AS snippet FROM member_search
+         WHERE member_search MATCH ? AND rowid = ?`,
+      ),
       deleteMemberEvents: prepare('DELETE FROM events WHERE member_id = ?'),
       deleteMemberConversations: prepare('DELETE FROM conversations WHERE member_id = ?'),
       deleteMember: prepare('DELETE FROM members WHERE id = ?'),
@@ -90,8 +178,9 @@ export class SqliteQueries {
         'INSERT INTO events (org_id, seq, type, member_id, conversation_id, payload) VALUES (?, ?, ?, ?, ?, ?)',
       ),
       insertConversation: prepare(
-        `INSERT INTO conversations (id, org_id, member_id, type, title, created_at, last_seq)
-         VALUES (?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO conversations (id, org_id, member_id, type, title, created_at, last_seq, created_seq,
+           state_updated_at, state_by_kind, state_by_id)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       getConversation: prepare(
         `SELECT ${CONVERSATION_COLUMNS} FROM conversations c JOIN members m ON m.id = c.member_id
@@ -101,9 +190,12 @@ export class SqliteQueries {
         `SELECT ${CONVERSATION_COLUMNS} FROM conversations c JOIN members m ON m.id = c.member_id
          WHERE c.member_id = ? AND c.org_id = ? ORDER BY c.last_seq DESC`,
       ),
-      conversationHead: prepare('SELECT member_id FROM conversations WHERE id = ? AND org_id = ?'),
+      conversationHead: prepare('SELECT member_id, status, awaiting FROM conversations WHERE id = ? AND org_id = ?'),
+      // A member's message sets awaiting-reply and reopens a closed conversation; the team's clears awaiting-reply.
       touchConversation: prepare(
-        `UPDATE conversations SET last_message_at = ?, last_seq = ?, member_unread = member_unread + ? WHERE id = ?`,
+        `UPDATE conversations SET last_message_at = ?, last_seq = ?, member_unread = member_unread + ?,
+           awaiting = (? = 'member'), status = CASE WHEN ? = 'member' THEN 'open' ELSE status END
+         WHERE id = ?`,
       ),
       insertMessage: prepare(
         `INSERT INTO messages (conversation_id, seq, id, org_id, type, author_id, body, via, created_at)
@@ -131,9 +223,11 @@ export class SqliteQueries {
       eventsAfterOrg: prepare(
         `SELECT ${EVENT_COLUMNS} FROM ${EVENT_JOIN} WHERE e.org_id = ? AND e.seq > ? ORDER BY e.seq LIMIT ?`,
       ),
+      // A member's own stream never carries the team's events (state changes, notes).
       eventsAfterMember: prepare(
         `SELECT ${EVENT_COLUMNS} FROM ${EVENT_JOIN}
-         WHERE e.member_id = ? AND e.org_id = ? AND e.seq > ? ORDER BY e.seq LIMIT ?`,
+         WHERE e.member_id = ? AND e.org_id = ? AND e.seq > ?
+           AND e.type NOT IN (${TEAM_ONLY_EVENTS.map((t) => `'${t}'`).join(', ')}) ORDER BY e.seq LIMIT ?`,
       ),
       latestEventSeq: prepare('SELECT event_seq FROM orgs WHERE id = ?'),
       insertIdem: prepare(
@@ -191,6 +285,96 @@ export class SqliteQueries {
           body: r.body as string,
           createdAt: Number(r.created_at),
         })),
+      listAgents: async (orgID) => all(s.listAgents, orgID).map(toAgent),
+      getAgent: async (orgID, id) => map(one(s.findAgent, id, orgID, orgID), toAgent),
+      findAgentsByEmail: async (email, orgID) =>
+        all(s.agentsByEmail, email, orgID, orgID).map((r) => ({
+          ...toAgent(r),
+          passwordHash: (r.password_hash as string | null) ?? null,
+        })),
+      getAgentSession: async (id) => map(one(s.sessionMark, id), toSessionMark),
+      listAgentSessions: async (agentID) => all(s.listSessions, agentID).map(toAgentSession),
+      listNotes: async (conversationID, beforeSeq, limit) =>
+        (beforeSeq === null
+          ? all(s.notesLatest, conversationID, limit)
+          : all(s.notesBefore, conversationID, beforeSeq, limit)
+        ).map(toNote),
+      inboxCounts: async (orgID, agentID) => {
+        const r = one(s.counts, { org: orgID, agent: agentID })!;
+        return {
+          unassigned: Number(r.unassigned),
+          mine: Number(r.mine),
+          open: Number(r.open),
+          awaiting: Number(r.awaiting),
+          closed: Number(r.closed),
+        };
+      },
+      inbox: async (filter, snapshot, before, limit) => {
+        const { sql, params } = filterSQL(filter);
+        const stmt = cached(
+          `SELECT ${INBOX_COLUMNS} FROM (
+             SELECT * FROM (SELECT c.*, c.last_seq AS pos FROM conversations c
+               WHERE c.org_id = @org AND c.last_seq <= @snap AND c.last_seq < @before ${sql}
+               ORDER BY c.last_seq DESC LIMIT @limit)
+             UNION ALL
+             SELECT * FROM (SELECT c.*, coalesce(
+                 (SELECT max(x.seq) FROM messages x WHERE x.conversation_id = c.id AND x.seq <= @snap),
+                 CASE WHEN c.created_seq <= @snap THEN c.created_seq END) AS pos
+               FROM conversations c WHERE c.org_id = @org AND c.last_seq > @snap ${sql})
+           ) c JOIN members m ON m.id = c.member_id
+           LEFT JOIN messages lm ON lm.conversation_id = c.id AND lm.seq = c.last_seq
+           WHERE c.pos IS NOT NULL AND c.pos < @before ORDER BY c.pos DESC LIMIT @limit`,
+        );
+        return all(stmt, {
+          ...params,
+          org: filter.orgID,
+          snap: snapshot,
+          before: before ?? Number.MAX_SAFE_INTEGER,
+          limit,
+        }).map(toInboxRow);
+      },
+      searchInbox: async (filter, terms, offset, limit) => {
+        const { sql, params } = filterSQL(filter);
+        // Ranks every hit (bm25, negated so higher is better; a member-name hit counts double), keeps each
+        // conversation's best, and makes snippets only for the page: snippet() over every hit would cost more than
+        // the search itself.
+        const stmt = cached(
+          `WITH hits AS (
+             SELECT conversation_id AS cid, -bm25(message_search) AS score, rowid AS hit, 'm' AS src
+               FROM message_search WHERE message_search MATCH @q
+             UNION ALL
+             SELECT c.id, -2 * bm25(member_search), member_search.rowid, 'p'
+               FROM member_search JOIN conversations c ON c.member_id = member_search.member_id
+               WHERE member_search MATCH @q
+           ), best AS (SELECT cid, max(score) AS rank, hit, src FROM hits GROUP BY cid)
+           SELECT ${INBOX_COLUMNS}, best.rank, best.hit, best.src FROM best
+             JOIN (SELECT c.*, c.last_seq AS pos FROM conversations c) c ON c.id = best.cid
+             JOIN members m ON m.id = c.member_id
+             LEFT JOIN messages lm ON lm.conversation_id = c.id AND lm.seq = c.last_seq
+           WHERE c.org_id = @org ${sql}
+           ORDER BY best.rank DESC, c.last_seq DESC LIMIT @limit OFFSET @offset`,
+        );
+        const q = fts5Query(terms);
+        return all(stmt, { ...params, org: filter.orgID, q, limit, offset }).map((r) => {
+          const snippet = one(r.src === 'm' ? s.messageSnippet : s.memberSnippet, q, r.hit)?.snippet ?? '';
+          return toInboxRow({ ...r, snippet });
+        });
+      },
+    };
+
+    const statements = new Map<string, Statement>();
+    /** The inbox's SQL depends on its filters: one prepared statement per combination, made on first use. */
+    const cached = (sql: string): Statement => {
+      let stmt = statements.get(sql);
+      if (stmt === undefined) statements.set(sql, (stmt = prepare(sql)));
+      return stmt;
+    };
+    const indexMemberNames = (m: MemberRecord): void => {
+      s.deleteMemberNames.run(m.id);
+      s.deleteMemberNamesRow.run(m.id);
+      const names = [m.displayName, m.email, m.externalUserID].filter((x) => x !== null).join(' ');
+      const row = s.insertMemberNames.run(names, m.id).lastInsertRowid;
+      s.insertMemberNamesRow.run(m.id, row);
     };
 
     const nextSeq = (orgID: string): number | null => map(one(s.nextSeq, orgID), (r) => Number(r.event_seq));
@@ -212,15 +396,27 @@ export class SqliteQueries {
       findMember: (orgID, ext) => map(one(s.getMember, orgID, ext), toMember),
       insertMember: (m: MemberRecord) => {
         s.insertMember.run(m.id, m.orgID, m.externalUserID, m.displayName, m.email, m.tier, m.createdAt, m.updatedAt);
+        indexMemberNames(m);
       },
       updateMemberProfile: (m: MemberRecord) => {
         s.updateMember.run(m.displayName, m.email, m.tier, m.updatedAt, m.id);
+        indexMemberNames(m);
       },
       revokeMemberTokens: (orgID, ext, at, updatedAt) => map(one(s.revokeMember, at, updatedAt, orgID, ext), toMember),
-      deleteMemberMessages: (id) => void s.deleteMemberMessages.run(id),
+      deleteMemberMessages: (id) => {
+        // The search index holds the messages' text too: erased with them.
+        s.deleteMemberSearch.run(id);
+        s.deleteMemberSearchRows.run(id);
+        s.deleteMemberNotes.run(id);
+        s.deleteMemberMessages.run(id);
+      },
       deleteMemberEvents: (id) => void s.deleteMemberEvents.run(id),
       deleteMemberConversations: (id) => void s.deleteMemberConversations.run(id),
-      deleteMember: (id) => void s.deleteMember.run(id),
+      deleteMember: (id) => {
+        s.deleteMemberNames.run(id);
+        s.deleteMemberNamesRow.run(id);
+        s.deleteMember.run(id);
+      },
       nextSeq,
       claimSeqForMember: (orgID, memberID) => {
         const member = one(s.getMemberByID, memberID);
@@ -230,7 +426,19 @@ export class SqliteQueries {
       },
       appendEvent: insertEvent,
       insertConversation: (c: ConversationRecord) => {
-        s.insertConversation.run(c.id, c.orgID, c.memberID, c.type, c.title, c.createdAt, c.lastSeq);
+        s.insertConversation.run(
+          c.id,
+          c.orgID,
+          c.memberID,
+          c.type,
+          c.title,
+          c.createdAt,
+          c.lastSeq,
+          c.lastSeq,
+          c.stateUpdatedAt,
+          c.stateUpdatedBy.kind,
+          c.stateUpdatedBy.id,
+        );
       },
       appendMessage: (m: Omit<MessageRecord, 'seq'>, unread) => {
         const head = one(s.conversationHead, m.conversationID, m.orgID);
@@ -238,7 +446,11 @@ export class SqliteQueries {
         const seq = nextSeq(m.orgID);
         if (seq === null) return null;
         s.insertMessage.run(m.conversationID, seq, m.id, m.orgID, m.type, m.authorID, m.body, m.via, m.createdAt);
-        s.touchConversation.run(m.createdAt, seq, unread, m.conversationID);
+        s.touchConversation.run(m.createdAt, seq, unread, m.type, m.type, m.conversationID);
+        if (m.body !== null) {
+          const row = s.insertMessageSearch.run(m.body, m.conversationID).lastInsertRowid;
+          s.insertMessageSearchRow.run(m.conversationID, row);
+        }
         const memberID = head.member_id as string;
         insertEvent({
           orgID: m.orgID,
@@ -249,7 +461,11 @@ export class SqliteQueries {
           message: null,
           payload: null,
         });
-        return { seq, memberID };
+        return {
+          seq,
+          memberID,
+          before: { status: head.status === 'closed' ? 'closed' : 'open', awaitingReply: head.awaiting === 1 },
+        };
       },
       messagePosition: (conversationID, messageID) =>
         map(one(s.getMessage, conversationID, messageID), (r) => ({ seq: Number(r.seq), orgID: r.org_id as string })),
@@ -263,6 +479,49 @@ export class SqliteQueries {
       spendTicket: (nonce, expiresAt) => s.spendTicket.run(nonce, expiresAt).changes > 0,
       purgeSpentTickets: (now) => s.purgeTickets.run(now).changes,
       writeProbe: (bytes) => void s.probe.run(bytes),
+      insertAgent: (a: AgentRecord) =>
+        s.insertAgent.run(a.id, a.orgID, a.email, a.name, a.role, a.createdAt).changes > 0,
+      findAgent: (orgID, id) => map(one(s.findAgent, id, orgID, orgID), toAgent),
+      updateAgent: (a: AgentRecord) => void s.updateAgent.run(a.name, a.role, a.disabledAt, a.id),
+      insertSignInLink: (hash, agentID, expiresAt) => void s.insertLink.run(hash, agentID, expiresAt),
+      spendSignInLink: (hash, now, at) => (one(s.spendLink, at, hash, now)?.agent_id as string | undefined) ?? null,
+      setAgentPassword: (agentID, hash) => void s.setPassword.run(hash, agentID),
+      insertAgentSession: (x: AgentSessionRecord) =>
+        void s.insertSession.run(
+          x.id,
+          x.agentID,
+          x.orgID,
+          x.refreshHash,
+          x.createdAt,
+          x.lastUsedAt,
+          x.expiresAt,
+          x.userAgent,
+        ),
+      agentSession: (id) => map(one(s.getSession, id), toAgentSession),
+      rotateAgentSession: (id, hash, previous, at, expiresAt) =>
+        void s.rotateSession.run(hash, previous, at, expiresAt, id),
+      revokeAgentSessions: (agentID, sessionID, at) => s.revokeSessions.run(at, agentID, sessionID, sessionID).changes,
+      setConversationState: (id, st) =>
+        void s.setState.run(st.status, st.assigneeID, st.updatedAt, st.updatedBy.kind, st.updatedBy.id, id),
+      insertNote: (n: NoteRecord) =>
+        void s.insertNote.run(n.id, n.orgID, n.conversationID, n.seq, n.authorID, n.body, n.createdAt),
     };
   }
+}
+
+/** The inbox filters as SQL over `conversations c`, with named parameters. */
+function filterSQL(filter: InboxFilter): { sql: string; params: Record<string, unknown> } {
+  const parts: string[] = [];
+  const params: Record<string, unknown> = {};
+  if (filter.status !== undefined) {
+    parts.push('AND c.status = @status');
+    params.status = filter.status;
+  }
+  if (filter.assignee === 'none') parts.push('AND c.assignee_id IS NULL');
+  else if (filter.assignee !== undefined) {
+    parts.push('AND c.assignee_id = @assignee');
+    params.assignee = filter.assignee;
+  }
+  if (filter.awaiting === true) parts.push('AND c.awaiting = 1');
+  return { sql: parts.join(' '), params };
 }
