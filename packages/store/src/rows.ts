@@ -90,7 +90,7 @@ export function toConversation(r: Row): ConversationRecord {
     stateUpdatedAt: iso(r.state_updated_at ?? r.created_at),
     stateUpdatedBy: {
       kind: (r.state_by_kind ?? 'member') as 'agent' | 'member' | 'key',
-      id: String(r.state_by_id ?? ''),
+      id: (r.state_by_id as string | null) ?? '',
     },
   };
 }
@@ -187,7 +187,7 @@ export function toInboxRow(r: Row): InboxRow {
           }),
     position: Number(r.pos),
   };
-  if (r.snippet !== undefined) row.search = { snippet: String(r.snippet ?? ''), rank: Number(r.rank) };
+  if (r.snippet !== undefined) row.search = { snippet: (r.snippet as string | null) ?? '', rank: Number(r.rank) };
   return row;
 }
 
