@@ -25,17 +25,33 @@ export const ERROR_CODES = {
   TOKEN_EXPIRED: {
     status: 401,
     retryable: false,
-    summary: 'The member token is past its expiry: refresh it and retry once.',
+    summary: 'The member or agent token is past its expiry: refresh it and retry once.',
   },
   TOKEN_INVALID: {
     status: 401,
     retryable: false,
-    summary: 'The member token is malformed, forged, or signed for another org.',
+    summary: 'The member or agent token is malformed, forged, or signed for another org.',
   },
   TOKEN_REVOKED: {
     status: 401,
     retryable: false,
-    summary: 'The member token was revoked (revoke-tokens) or its member was removed.',
+    summary:
+      'The member token was revoked (revoke-tokens) or its member removed; the agent was disabled or the session ended.',
+  },
+  INVALID_CREDENTIALS: {
+    status: 401,
+    retryable: false,
+    summary: 'Agent sign-in: the email and password do not match an enabled agent (the same answer either way).',
+  },
+  SIGN_IN_LINK_INVALID: {
+    status: 401,
+    retryable: false,
+    summary: 'An agent sign-in link that is unknown, already used or past its 24 hours.',
+  },
+  SESSION_INVALID: {
+    status: 401,
+    retryable: false,
+    summary: 'No agent refresh cookie, or one that is unknown, expired, revoked or already rotated.',
   },
   API_KEY_INVALID: { status: 401, retryable: false, summary: 'The Org-API-Key is unknown or revoked.' },
   TICKET_INVALID: {
@@ -46,7 +62,8 @@ export const ERROR_CODES = {
   FORBIDDEN: {
     status: 403,
     retryable: false,
-    summary: 'The credential is valid but may not call this route (a member token on a server-only route).',
+    summary:
+      'The credential is valid but may not call this route (a member token on a server-only route, an agent on an admin or key-only route).',
   },
   NOT_FOUND: {
     status: 404,
@@ -90,7 +107,8 @@ export const ERROR_CODES = {
   RATE_LIMITED: {
     status: 429,
     retryable: true,
-    summary: 'Too many requests for this credential: wait `Retry-After` seconds.',
+    summary:
+      'Too many requests for this credential (or sign-in failures for this email or address): wait `Retry-After`.',
   },
   TOO_MANY_CONNECTIONS: {
     status: 429,

@@ -1,3 +1,4 @@
+import type { ConversationState, NoteEvent } from './team.js';
 import type { Conversation, Message } from './wire.js';
 
 /**
@@ -37,6 +38,10 @@ export interface StreamEventMap {
   conversation: ConversationEvent;
   read: ReadEvent;
   typing: TypingEvent;
+  /** Team streams only (agents, Org-API-Key): a conversation's state changed. */
+  'conversation.updated': ConversationState;
+  /** Team streams only: an internal note was added. */
+  note: NoteEvent;
 }
 
 export type StreamEventType = keyof StreamEventMap;

@@ -1,3 +1,4 @@
 export * from './error-codes.js';
 export * from './wire.js';
 export * from './events.js';
+export * from './team.js';

@@ -10,6 +10,8 @@ import Fastify, {
   type FastifyRequest,
 } from 'fastify';
 import { Authenticator, principalID } from './auth/authenticator.js';
+import { dummyHash } from './auth/passwords.js';
+import { SignInLimiter } from './auth/sign-in-limiter.js';
 import type { ServerConfig } from './config.js';
 import type { AppContext } from './context.js';
 import { ConversationOwners } from './conversation-owners.js';
@@ -23,6 +25,8 @@ import { Idempotency } from './middleware/idempotency.js';
 import { RateLimiter } from './middleware/rate-limit.js';
 import { Metrics } from './metrics.js';
 import { registerOpenApi } from './openapi.js';
+import { agentAuthRoutes } from './routes/agent-auth.js';
+import { agentRoutes } from './routes/agents.js';
 import { authRoutes } from './routes/auth.js';
 import { conversationRoutes } from './routes/conversations.js';
 import { memberRoutes } from './routes/members.js';
@@ -133,7 +137,10 @@ export async function buildApp(config: ServerConfig, store: Store): Promise<App>
     hub,
     conversations: new ConversationOwners(store),
     tickets: new Tickets(cursorSecret, config.ticketTtlSeconds * 1000, store),
+    signIns: new SignInLimiter(),
   };
+  // Made now, not on the first sign-in with an unknown email, which would otherwise take twice as long.
+  void dummyHash();
   let closing = false;
 
   fastify.decorateRequest('principal', null as never);
@@ -142,8 +149,16 @@ export async function buildApp(config: ServerConfig, store: Store): Promise<App>
 
   await fastify.register(cors, {
     origin: config.corsOrigins.includes('*') ? true : config.corsOrigins,
-    methods: ['GET', 'POST', 'PUT', 'DELETE'],
-    allowedHeaders: ['authorization', 'content-type', 'idempotency-key', 'last-event-id', 'x-request-id', 'accept'],
+    methods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
+    allowedHeaders: [
+      'authorization',
+      'content-type',
+      'idempotency-key',
+      'last-event-id',
+      'x-request-id',
+      'accept',
+      'concierge-agent-id',
+    ],
     exposedHeaders: EXPOSED_HEADERS,
     maxAge: 600,
     strictPreflight: false,
@@ -227,6 +242,11 @@ export async function buildApp(config: ServerConfig, store: Store): Promise<App>
           throw new ApiError('UNAVAILABLE', 'This instance is shutting down; retry.', {
             headers: { 'retry-after': '1' },
           });
+        // Sign-in routes take no bearer; they are limited per address instead of per credential.
+        if ((req.routeOptions.config as { public?: boolean }).public === true) {
+          void reply.headers(ctx.limiter.take(`ip:${req.ip}`));
+          return;
+        }
         const ticket = (req.query as Record<string, unknown> | undefined)?.ticket;
         const viaTicket =
           req.headers.authorization === undefined &&
@@ -246,6 +266,8 @@ export async function buildApp(config: ServerConfig, store: Store): Promise<App>
         void reply.headers(ctx.limiter.take(principalID(req.principal)));
       });
       authRoutes(v1, ctx);
+      agentAuthRoutes(v1, ctx);
+      agentRoutes(v1, ctx);
       memberRoutes(v1, ctx);
       conversationRoutes(v1, ctx);
       messageRoutes(v1, ctx);

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
-import { openStore, type Store } from '@concierge/store';
+import { AgentExists, openStore, type AgentRecord, type Store } from '@concierge/store';
 import { generateApiKey } from './auth/api-keys.js';
+import { newSignInLink, signInURL } from './auth/sign-in-links.js';
 import { buildApp } from './app.js';
 import { listenMetrics } from './metrics-listener.js';
 import { ConfigError, OPTIONS, resolveConfig } from './config.js';
@@ -15,11 +16,22 @@ Commands:
   keys create [--org ID] [--json]   add an Org-API-Key (rotate without downtime: create, deploy, revoke the old)
   keys list [--org ID] [--json]     list an org's keys (hints only; keys are stored as hashes)
   keys revoke <keyID> [--org ID]    revoke a key at once
+  agents create --email E --name N [--role admin|agent] [--org ID] [--json]
+                              add an agent and print their one-time sign-in link (24 hours)
+  agents list [--org ID] [--json]   list an org's agents
+  agents disable --email E|--id ID [--org ID] [--json]
+                              disable an agent: their sessions end, their streams within a heartbeat
+  agents link --email E|--id ID [--org ID] [--json]
+                              a new one-time sign-in link (a forgotten password, an expired link)
+  agents sessions --email E|--id ID [--org ID] [--revoke-all] [--json]
+                              list an agent's sessions, or end them all (sign out everywhere)
 
 Options of serve (each also read from its environment variable):
 ${OPTIONS.map((o) => `  --${o.flag.padEnd(24)} ${o.env.padEnd(34)} ${o.help} (default ${JSON.stringify(o.default)})`).join('\n')}
 
 --database (CONCIERGE_DATABASE_URL) applies to every command. --org may be left out when there is one org.`;
+
+const FIRST_ADMIN_EMAIL = 'admin@localhost';
 
 const out = (s: string): void => void process.stdout.write(`${s}\n`);
 
@@ -29,7 +41,17 @@ export async function main(argv: string[]): Promise<number> {
     args: argv,
     allowPositionals: true,
     strict: true,
-    options: { ...options, json: { type: 'boolean' }, org: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      ...options,
+      json: { type: 'boolean' },
+      org: { type: 'string' },
+      email: { type: 'string' },
+      name: { type: 'string' },
+      role: { type: 'string' },
+      id: { type: 'string' },
+      'revoke-all': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
   });
   const [command, sub, arg] = positionals;
   if (values.help === true || command === undefined || command === 'help') {
@@ -96,6 +118,80 @@ export async function main(argv: string[]): Promise<number> {
         out(`Revoked ${arg}.`);
         return 0;
       }
+      case 'agents create': {
+        const orgID = await pickOrg(store, values.org);
+        const email = values.email?.trim().toLowerCase();
+        const name = values.name?.trim();
+        if (email === undefined || !/^[^@\s]+@[^@\s]+$/.test(email)) throw new Error('agents create needs --email');
+        if (name === undefined || name === '') throw new Error('agents create needs --name');
+        const role = values.role ?? 'agent';
+        if (role !== 'admin' && role !== 'agent') throw new Error("--role is 'admin' or 'agent'");
+        const link = newSignInLink();
+        const agent = await store.createAgent({ orgID, email, name, role }, link.stored).catch((error: unknown) => {
+          throw error instanceof AgentExists ? new Error(`an agent ${email} exists in ${orgID} already`) : error;
+        });
+        const url = signInURL(linkBase(config), link.token);
+        const expires = new Date(link.stored.expiresAt).toISOString();
+        if (values.json === true) out(JSON.stringify({ agent, signInLink: url, signInLinkExpiresAt: expires }));
+        else out(`Created ${role} ${agent.id} (${email}).\nOne-time sign-in link (valid 24 hours): ${url}`);
+        return 0;
+      }
+      case 'agents list': {
+        const orgID = await pickOrg(store, values.org);
+        const agents = await store.listAgents(orgID);
+        out(
+          values.json === true
+            ? JSON.stringify(agents)
+            : agents
+                .map(
+                  (a) => `${a.id}\t${a.email}\t${a.name}\t${a.role}\t${a.disabledAt === null ? 'active' : 'disabled'}`,
+                )
+                .join('\n'),
+        );
+        return 0;
+      }
+      case 'agents disable': {
+        const agent = await pickAgent(store, values);
+        const updated = await store.updateAgent(agent.orgID, agent.id, { disabled: true });
+        // Other instances (PostgreSQL) end the streams at once; any server checks agent streams every heartbeat.
+        store.publishEphemeral({ kind: 'agent-revoked', orgID: agent.orgID, agentID: agent.id, sessionID: null });
+        if (values.json === true) out(JSON.stringify(updated));
+        else out(`Disabled ${agent.id} (${agent.email}); their sessions are ended.`);
+        return 0;
+      }
+      case 'agents link': {
+        const agent = await pickAgent(store, values);
+        const link = newSignInLink();
+        if (!(await store.addSignInLink(agent.orgID, agent.id, link.stored)))
+          throw new Error(`${agent.email} is disabled: enable them first`);
+        const url = signInURL(linkBase(config), link.token);
+        if (values.json === true)
+          out(JSON.stringify({ signInLink: url, signInLinkExpiresAt: new Date(link.stored.expiresAt).toISOString() }));
+        else out(`One-time sign-in link for ${agent.email} (valid 24 hours): ${url}`);
+        return 0;
+      }
+      case 'agents sessions': {
+        const agent = await pickAgent(store, values);
+        if (values['revoke-all'] === true) {
+          const revoked = await store.revokeAgentSessions(agent.orgID, agent.id, null);
+          store.publishEphemeral({ kind: 'agent-revoked', orgID: agent.orgID, agentID: agent.id, sessionID: null });
+          out(values.json === true ? JSON.stringify({ ok: true, revoked }) : `Ended ${revoked} session(s).`);
+          return 0;
+        }
+        const sessions = (await store.listAgentSessions(agent.id)).map((x) => ({
+          id: x.id,
+          createdAt: x.createdAt,
+          lastUsedAt: x.lastUsedAt,
+          expiresAt: x.expiresAt,
+          userAgent: x.userAgent,
+        }));
+        out(
+          values.json === true
+            ? JSON.stringify(sessions)
+            : sessions.map((x) => `${x.id}\t${x.createdAt}\t${x.lastUsedAt}\t${x.userAgent ?? ''}`).join('\n'),
+        );
+        return 0;
+      }
       default:
         process.stderr.write(`concierge: unknown command '${positionals.join(' ')}'\n\n${USAGE}\n`);
         return 2;
@@ -110,6 +206,33 @@ async function createOrgWithKey(store: Store, name: string): Promise<{ orgID: st
   const key = generateApiKey();
   await store.createApiKey(org.id, key);
   return { orgID: org.id, apiKey: key.key };
+}
+
+/** Where sign-in links point when no request says: `--public-url`, or the address the server listens on. */
+function linkBase(config: ReturnType<typeof resolveConfig>, listening?: string): string {
+  if (config.publicUrl !== '') return config.publicUrl;
+  if (listening !== undefined) return listening;
+  const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
+  return `http://${host.includes(':') ? `[${host}]` : host}:${config.port}`;
+}
+
+async function pickAgent(
+  store: Store,
+  values: { org?: string | undefined; email?: string | undefined; id?: string | undefined },
+): Promise<AgentRecord> {
+  if (values.id !== undefined) {
+    const orgs = values.org !== undefined ? [values.org] : (await store.listOrgs()).map((o) => o.id);
+    for (const orgID of orgs) {
+      const agent = await store.getAgent(orgID, values.id);
+      if (agent !== null) return agent;
+    }
+    throw new Error(`no agent ${values.id}`);
+  }
+  if (values.email === undefined) throw new Error('name the agent with --email or --id');
+  const found = await store.findAgentsByEmail(values.email.trim().toLowerCase(), values.org ?? null);
+  if (found.length === 0) throw new Error(`no agent ${values.email}`);
+  if (found.length > 1) throw new Error(`${values.email} is an agent in ${found.length} orgs: name one with --org`);
+  return found[0]!;
 }
 
 async function pickOrg(store: Store, given: string | undefined): Promise<string> {
@@ -150,6 +273,9 @@ async function serve(config: ReturnType<typeof resolveConfig>): Promise<number> 
       : null;
   if (firstOrg !== null) {
     const [orgID, apiKey] = [firstOrg.id, firstKey.key];
+    // The first admin agent, so a newcomer goes from `npm start` to a signed-in console in one click.
+    const link = newSignInLink();
+    await store.createAgent({ orgID, email: FIRST_ADMIN_EMAIL, name: 'Admin', role: 'admin' }, link.stored);
     const line = '='.repeat(78);
     out(
       [
@@ -159,6 +285,9 @@ async function serve(config: ReturnType<typeof resolveConfig>): Promise<number> 
         ` Org-API-Key: ${apiKey}`,
         ' This key is shown only now and stored only as a hash. Keep it in your backend;',
         ' make more with `concierge keys create`.',
+        ` Console:     ${signInURL(linkBase(config, url), link.token)}`,
+        ` One-time sign-in link for the admin agent ${FIRST_ADMIN_EMAIL}, valid 24 hours: it sets the`,
+        ' password. A new one: `concierge agents link --email admin@localhost`.',
         line,
       ].join('\n'),
     );

@@ -25,6 +25,7 @@ export interface ServerConfig {
   headersTimeoutSeconds: number;
   maxConnectionsPerIP: number;
   ipRateLimitPerMinute: number;
+  publicUrl: string;
 }
 
 type Kind = 'int' | 'posnum' | 'string' | 'list' | 'bool';
@@ -208,6 +209,14 @@ export const OPTIONS: readonly OptionSpec[] = [
     default: '127.0.0.1',
     help: 'address of the /metrics listener: loopback, so only this machine (or a sidecar) scrapes it',
   },
+  {
+    key: 'publicUrl',
+    flag: 'public-url',
+    env: 'CONCIERGE_PUBLIC_URL',
+    kind: 'string',
+    default: '',
+    help: "the URL browsers reach this server at, for agents' sign-in links (empty: the address listened on)",
+  },
 ];
 
 export class ConfigError extends Error {}
@@ -269,6 +278,11 @@ export function resolveConfig(
   }
   const config = out as unknown as ServerConfig;
   if (config.port > 65535) throw new ConfigError(`--port: ${config.port} is not a TCP port`);
+  if (config.publicUrl !== '') {
+    if (!/^https?:\/\/[^/?#\s]+(\/[^?#\s]*)?$/.test(config.publicUrl))
+      throw new ConfigError(`--public-url: expected http(s)://host[:port][/path], got '${config.publicUrl}'`);
+    config.publicUrl = config.publicUrl.replace(/\/+$/, '');
+  }
   if (config.metricsPort > 65535) throw new ConfigError(`--metrics-port: ${config.metricsPort} is not a TCP port`);
   if (!LOG_LEVELS.includes(config.logLevel))
     throw new ConfigError(`--log-level: expected one of ${LOG_LEVELS.join(', ')}, got '${config.logLevel}'`);

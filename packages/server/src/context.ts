@@ -1,5 +1,6 @@
 import type { Store } from '@concierge/store';
 import type { Authenticator, Principal } from './auth/authenticator.js';
+import type { SignInLimiter } from './auth/sign-in-limiter.js';
 import type { ServerConfig } from './config.js';
 import type { ConversationOwners } from './conversation-owners.js';
 import type { Idempotency } from './middleware/idempotency.js';
@@ -21,6 +22,8 @@ export interface AppContext {
   hub: Hub;
   conversations: ConversationOwners;
   tickets: Tickets;
+  /** Failed agent sign-ins per email and per address. */
+  signIns: SignInLimiter;
 }
 
 declare module 'fastify' {

@@ -1,5 +1,13 @@
-import type { Conversation, Member, Message } from '@concierge/protocol';
-import type { ConversationRecord, MemberRecord, MessageRecord } from '@concierge/store';
+import type { Agent, AgentSession, Conversation, InboxItem, Member, Message, Note } from '@concierge/protocol';
+import type {
+  AgentRecord,
+  AgentSessionRecord,
+  ConversationRecord,
+  InboxRow,
+  MemberRecord,
+  MessageRecord,
+  NoteRecord,
+} from '@concierge/store';
 
 /**
  * Storage records → wire shapes. Key order and nullability follow the contract; these are the only places a
@@ -29,6 +37,67 @@ export function renderMember(m: MemberRecord): Member {
     createdAt: m.createdAt,
     updatedAt: m.updatedAt,
   };
+}
+
+export function renderAgent(a: AgentRecord): Agent {
+  return {
+    id: a.id,
+    orgID: a.orgID,
+    email: a.email,
+    name: a.name,
+    role: a.role,
+    createdAt: a.createdAt,
+    disabledAt: a.disabledAt,
+  };
+}
+
+export function renderAgentSession(s: AgentSessionRecord, currentID: string | null): AgentSession {
+  return {
+    id: s.id,
+    createdAt: s.createdAt,
+    lastUsedAt: s.lastUsedAt,
+    expiresAt: s.expiresAt,
+    userAgent: s.userAgent,
+    current: s.id === currentID,
+  };
+}
+
+export function renderNote(n: NoteRecord): Note {
+  return { id: n.id, conversationID: n.conversationID, authorID: n.authorID, body: n.body, createdAt: n.createdAt };
+}
+
+export const PREVIEW_CHARS = 140;
+
+/** The first 140 characters (code points, so a surrogate pair is never cut in half). */
+function preview(body: string | null): string {
+  if (body === null) return '';
+  const chars = [...body];
+  return chars.length <= PREVIEW_CHARS ? body : `${chars.slice(0, PREVIEW_CHARS - 1).join('')}…`;
+}
+
+export function renderInboxItem(r: InboxRow): InboxItem {
+  const c = r.conversation;
+  const m = r.lastMessage;
+  const item: InboxItem = {
+    conversation: renderConversation(c),
+    status: c.status,
+    assigneeID: c.assigneeID,
+    awaitingReply: c.awaitingReply,
+    lastActivityAt: c.lastMessageAt ?? c.createdAt,
+    member: r.member,
+    lastMessage:
+      m === null
+        ? null
+        : {
+            id: m.id,
+            authorID: m.authorID,
+            preview: preview(m.body),
+            createdAt: m.createdAt,
+            fromMember: m.type === 'member',
+          },
+  };
+  if (r.search !== undefined) item.search = r.search;
+  return item;
 }
 
 export const json = (status: number, body: unknown) => ({ status, body: JSON.stringify(body) });

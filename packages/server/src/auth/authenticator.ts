@@ -1,5 +1,7 @@
 import { EventEmitter } from 'node:events';
-import type { MemberRecord, Store } from '@concierge/store';
+import type { AgentRecord, AgentRole, MemberRecord, Store } from '@concierge/store';
+import { decodeJwt } from 'jose';
+import { verifyAgentToken } from './agent-tokens.js';
 import { ApiError } from '../errors.js';
 import { hashApiKey, looksLikeApiKey } from './api-keys.js';
 import { tokenOrg, verifyMemberToken, type MemberClaims } from './member-tokens.js';
@@ -12,11 +14,30 @@ function expired(): ApiError {
 
 export type Principal =
   | { kind: 'member'; orgID: string; memberID: string; externalUserID: string; expiresAt: number; iat: number }
-  | { kind: 'server'; orgID: string; keyID: string };
+  | { kind: 'server'; orgID: string; keyID: string }
+  | {
+      kind: 'agent';
+      orgID: string;
+      agentID: string;
+      sessionID: string;
+      role: AgentRole;
+      expiresAt: number;
+      iat: number;
+    };
 
 /** The idempotency and rate-limit identity of a principal. */
 export function principalID(p: Principal): string {
-  return p.kind === 'member' ? `member:${p.memberID}` : `key:${p.keyID}`;
+  return p.kind === 'member' ? `member:${p.memberID}` : p.kind === 'agent' ? `agent:${p.agentID}` : `key:${p.keyID}`;
+}
+
+/** The audience a JWT claims, read before verification to pick the checks; null if unreadable. */
+function audience(token: string): string | null {
+  try {
+    const aud = decodeJwt(token).aud;
+    return typeof aud === 'string' ? aud : null;
+  } catch {
+    return null;
+  }
 }
 
 export interface MemberMark {
@@ -57,6 +78,13 @@ export class Authenticator extends EventEmitter {
   private readonly orgSecrets = new Map<string, Uint8Array | null>();
   private readonly members = new Map<string, MemberMark>();
   /**
+   * Agent sessions ended by a signal (a disable, a revocation) since start: lets a stream's per-write check end
+   * them without I/O. The store stays the authority: every request reads the session.
+   */
+  private readonly endedSessions = new Set<string>();
+  /** Agent id → when all their sessions ended (disable, sign out everywhere): tokens issued before are dead. */
+  private readonly agentsEndedAt = new Map<string, number>();
+  /**
    * Tokens whose signature and claims already verified: an app sends the same token on every call until it
    * refreshes, so the HMAC check runs once per token, not once per request. Expiry and revocation are still
    * checked on every use below.
@@ -77,6 +105,15 @@ export class Authenticator extends EventEmitter {
       this.generation++;
       this.cacheMark(m.memberID, { orgID: m.orgID, tokensValidAfter: m.tokensValidAfter, deleted: m.deleted });
       this.emit('revoked', m.memberID, m.deleted);
+    });
+    store.onEphemeral((m) => {
+      if (m.kind !== 'agent-revoked') return;
+      if (m.sessionID === null) this.agentsEndedAt.set(m.agentID, Date.now());
+      else this.endedSessions.add(m.sessionID);
+      // Only a shortcut for streams (the store decides every request): losing it costs a heartbeat at most.
+      if (this.endedSessions.size > 100_000) this.endedSessions.clear();
+      if (this.agentsEndedAt.size > 100_000) this.agentsEndedAt.clear();
+      this.emit('agent-revoked', m.agentID, m.sessionID);
     });
     store.onResync(() => {
       this.generation++;
@@ -100,7 +137,58 @@ export class Authenticator extends EventEmitter {
       if (key === null) throw new ApiError('API_KEY_INVALID', 'This Org-API-Key is unknown or revoked.');
       return { kind: 'server', orgID: key.orgID, keyID: key.id };
     }
+    if (audience(credential) === 'agent') return this.agentToken(credential);
     return this.memberToken(credential);
+  }
+
+  /**
+   * An agent token is checked against its session in the store on every use, not a cache: agents are a handful
+   * of people, so one indexed read per request is cheap, and a disable or sign-out (from the API, the CLI or
+   * another instance, whatever signal was lost) is then refused on the very next request.
+   */
+  private async agentToken(token: string): Promise<Principal> {
+    const now = Date.now();
+    const invalid = new ApiError('TOKEN_INVALID', 'This agent token is malformed, forged, or not for this server.');
+    if (token.length > 4096) throw invalid;
+    const orgID = tokenOrg(token);
+    if (orgID === null) throw invalid;
+    const secret = await this.orgSecret(orgID);
+    if (secret === null) throw invalid;
+    const result = await verifyAgentToken(secret, token, now);
+    if (!result.ok) {
+      if (result.reason === 'expired')
+        throw new ApiError('TOKEN_EXPIRED', 'This agent token has expired: refresh it and retry.', {
+          headers: { 'www-authenticate': 'Bearer error="invalid_token", error_description="The access token expired"' },
+        });
+      throw invalid;
+    }
+    const { claims } = result;
+    if (claims.org !== orgID) throw invalid;
+    const agent = await this.liveAgent(claims.sid, claims.sub, orgID, now);
+    if (agent === null) throw new ApiError('TOKEN_REVOKED', 'This agent was disabled or signed out.');
+    return {
+      kind: 'agent',
+      orgID,
+      agentID: agent.id,
+      sessionID: claims.sid,
+      role: agent.role,
+      expiresAt: claims.expms,
+      iat: claims.iatms,
+    };
+  }
+
+  /** The agent behind a session if the session is live and the agent enabled; null otherwise. */
+  private async liveAgent(sessionID: string, agentID: string, orgID: string, now: number): Promise<AgentRecord | null> {
+    const mark = await this.store.getAgentSession(sessionID);
+    if (mark === null) return null;
+    const { session, agent } = mark;
+    const live =
+      session.revokedAt === null &&
+      Date.parse(session.expiresAt) > now &&
+      agent.disabledAt === null &&
+      agent.id === agentID &&
+      agent.orgID === orgID;
+    return live ? agent : null;
   }
 
   private async memberToken(token: string): Promise<Principal> {
@@ -148,6 +236,12 @@ export class Authenticator extends EventEmitter {
    * (a mark evicted or never loaded) or while notifications are not live.
    */
   cachedValidity(p: Principal, now = Date.now()): CachedValidity {
+    if (p.kind === 'agent')
+      return p.expiresAt <= now ||
+        this.endedSessions.has(p.sessionID) ||
+        p.iat <= (this.agentsEndedAt.get(p.agentID) ?? -1)
+        ? 'invalid'
+        : 'valid';
     if (p.kind !== 'member') return 'valid';
     if (p.expiresAt <= now) return 'invalid';
     const mark = this.members.get(p.memberID);
@@ -160,6 +254,8 @@ export class Authenticator extends EventEmitter {
    * cannot be trusted (not cached, or notifications not live). A missing member is not valid.
    */
   async stillValid(p: Principal, now = Date.now()): Promise<boolean> {
+    if (p.kind === 'agent')
+      return p.expiresAt > now && (await this.liveAgent(p.sessionID, p.agentID, p.orgID, now)) !== null;
     if (p.kind !== 'member') return true;
     if (p.expiresAt <= now) return false;
     const mark = await this.memberMark(p.memberID);
@@ -222,6 +318,14 @@ export class Authenticator extends EventEmitter {
         deleted: false,
       });
     return mark;
+  }
+
+  /**
+   * An agent disabled (`sessionID` null) or one session ended: tells every instance, whose hubs end the streams
+   * at once. A re-enabled agent signs in afresh (disabling revoked every session), so the mark never needs undoing.
+   */
+  noteAgentRevoked(orgID: string, agentID: string, sessionID: string | null): void {
+    this.store.publishEphemeral({ kind: 'agent-revoked', orgID, agentID, sessionID });
   }
 
   noteDeleted(memberID: string, orgID: string): void {

@@ -7,7 +7,7 @@ import { decodeCursor, encodeCursor } from '../cursor.js';
 import { ApiError, notFound } from '../errors.js';
 import { json, renderConversation, renderMessage } from '../render.js';
 import { listMessagesSchema, markReadSchema, sendMessageSchema, typingSchema } from '../schemas/messages.js';
-import { memberSubject, ownedConversation } from './subject.js';
+import { isTeam, memberSubject, ownedConversation } from './subject.js';
 
 export function messageRoutes(fastify: FastifyInstance, ctx: AppContext): void {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
@@ -55,15 +55,21 @@ export function messageRoutes(fastify: FastifyInstance, ctx: AppContext): void {
       const p = req.principal;
       const id = req.params.id;
       let input: NewMessage;
-      if (p.kind === 'server' && query.externalUserID === undefined) {
+      if (isTeam(p) && query.externalUserID === undefined) {
+        // An agent always posts as themselves: the author is set here, never taken from the body.
+        if (p.kind === 'agent' && body.authorID !== undefined)
+          throw new ApiError('VALIDATION', '`authorID` is set by the server when an agent posts; leave it out.', {
+            field: 'authorID',
+          });
         const conversation = await ownedConversation(ctx, p.orgID, 'org', id);
         input = {
           orgID: p.orgID,
           conversationID: conversation.id,
           type: 'concierge',
-          authorID: body.authorID ?? 'concierge',
+          authorID: p.kind === 'agent' ? p.agentID : (body.authorID ?? 'concierge'),
           body: body.message,
           via: 'server',
+          actor: p.kind === 'agent' ? { kind: 'agent', id: p.agentID } : { kind: 'key', id: p.keyID },
         };
       } else {
         if (body.authorID !== undefined)
@@ -109,9 +115,9 @@ export function messageRoutes(fastify: FastifyInstance, ctx: AppContext): void {
    */
   async function actingSide(req: FastifyRequest, id: string, externalUserID: string | undefined) {
     const p = req.principal;
-    if (p.kind === 'server' && externalUserID === undefined) {
+    if (isTeam(p) && externalUserID === undefined) {
       const conversation = await ownedConversation(ctx, p.orgID, 'org', id);
-      return { side: { kind: 'concierge' as const, id: 'concierge' }, conversation };
+      return { side: { kind: 'concierge' as const, id: p.kind === 'agent' ? p.agentID : 'concierge' }, conversation };
     }
     const subject = await memberSubject(ctx, req, externalUserID);
     const conversation = await ownedConversation(ctx, p.orgID, subject.memberID, id);

@@ -1,4 +1,4 @@
-import type { ConversationRecord } from '@concierge/store';
+import type { Actor, ConversationRecord } from '@concierge/store';
 import type { ConversationOwner } from '../conversation-owners.js';
 import type { FastifyRequest } from 'fastify';
 import type { Principal } from '../auth/authenticator.js';
@@ -16,8 +16,56 @@ export interface Subject {
 export function requireServer(req: FastifyRequest): Extract<Principal, { kind: 'server' }> {
   const p = req.principal;
   if (p.kind !== 'server')
-    throw new ApiError('FORBIDDEN', 'This route needs the Org-API-Key; a member token may not call it.');
+    throw new ApiError('FORBIDDEN', 'This route needs the Org-API-Key; a member or agent token may not call it.');
   return p;
+}
+
+/** The concierge team: an agent, or the Org-API-Key (bots, the org's backend). */
+export type TeamPrincipal = Extract<Principal, { kind: 'server' | 'agent' }>;
+
+export function isTeam(p: Principal): p is TeamPrincipal {
+  return p.kind === 'server' || p.kind === 'agent';
+}
+
+export function requireTeam(req: FastifyRequest): TeamPrincipal {
+  const p = req.principal;
+  if (!isTeam(p))
+    throw new ApiError('FORBIDDEN', 'This route is for the concierge team (an agent or the Org-API-Key).');
+  return p;
+}
+
+/** Team routes run this before validation, so a member token is refused (403) whatever it sent. */
+export async function teamOnly(req: FastifyRequest): Promise<void> {
+  requireTeam(req);
+}
+
+/** Agent management: an admin agent or the Org-API-Key. */
+export function requireAdmin(req: FastifyRequest): TeamPrincipal {
+  const p = requireTeam(req);
+  if (p.kind === 'agent' && p.role !== 'admin')
+    throw new ApiError('FORBIDDEN', 'Only an admin agent (or the Org-API-Key) may manage agents.');
+  return p;
+}
+
+export async function adminOnly(req: FastifyRequest): Promise<void> {
+  requireAdmin(req);
+}
+
+/**
+ * Who acts, for state changes and notes: an agent is always themselves; the Org-API-Key may name an enabled agent
+ * of its org with `Concierge-Agent-ID`, and acts as itself (`key`) without it.
+ */
+export async function teamActor(ctx: AppContext, req: FastifyRequest): Promise<Actor> {
+  const p = requireTeam(req);
+  if (p.kind === 'agent') return { kind: 'agent', id: p.agentID };
+  const named = req.headers['concierge-agent-id'];
+  if (named === undefined) return { kind: 'key', id: p.keyID };
+  const agent = typeof named === 'string' && named.length <= 100 ? await ctx.store.getAgent(p.orgID, named) : null;
+  if (agent === null || agent.disabledAt !== null)
+    throw new ApiError('VALIDATION', '`Concierge-Agent-ID` names no enabled agent of this org.', {
+      field: 'Concierge-Agent-ID',
+    });
+  return { kind: 'agent', id: agent.id };
 }
 
 /**

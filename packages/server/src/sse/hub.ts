@@ -1,9 +1,17 @@
 import type { ServerResponse } from 'node:http';
-import type { ConversationRecord, Ephemeral, MessageRecord, Store, StoredEvent } from '@concierge/store';
+import {
+  TEAM_ONLY_EVENTS,
+  type ConversationRecord,
+  type Ephemeral,
+  type MessageRecord,
+  type NoteRecord,
+  type Store,
+  type StoredEvent,
+} from '@concierge/store';
 import type { Authenticator, Principal } from '../auth/authenticator.js';
 import type { ServerConfig } from '../config.js';
 import { encodeCursor } from '../cursor.js';
-import { renderConversation, renderMessage } from '../render.js';
+import { renderConversation, renderMessage, renderNote } from '../render.js';
 import { frame, HEARTBEAT, retryHint } from './frames.js';
 
 /** What a stream listens to: one conversation's messages, one member's events, or all of an org's events. */
@@ -88,7 +96,18 @@ export class Hub {
       if (deleted) for (const sub of this.all()) if (scopeMember(sub.scope) === memberID) this.end(sub);
     });
     // Revocations and removals signalled while the channel was down are lost: check every stream's member.
-    auth.on('resync', () => void this.recheckMembers());
+    auth.on('resync', () => {
+      void this.recheckMembers();
+      void this.checkAgents();
+    });
+    // A disabled agent, or an ended session: their streams end at once, on every instance.
+    auth.on('agent-revoked', (agentID: string, sessionID: string | null) => {
+      for (const sub of [...this.all()]) {
+        const p = sub.principal;
+        if (p.kind === 'agent' && p.agentID === agentID && (sessionID === null || p.sessionID === sessionID))
+          this.end(sub);
+      }
+    });
   }
 
   get size(): number {
@@ -210,8 +229,14 @@ export class Hub {
         break;
       }
       case 'read':
+      case 'conversation.updated':
         data = e.payload;
         break;
+      case 'note': {
+        const { conversationID, note } = e.payload as { conversationID: string; note: NoteRecord };
+        data = { conversationID, note: renderNote(note) };
+        break;
+      }
     }
     return frame({
       event: e.type,
@@ -236,7 +261,8 @@ export class Hub {
           for (const sub of subs) this.deliver(sub, e.seq, bytes);
         }
       }
-      const members = this.byMember.get(e.memberID);
+      // A member's stream never carries the team's events (state changes, notes), whoever opened it.
+      const members = TEAM_ONLY_EVENTS.includes(e.type) ? undefined : this.byMember.get(e.memberID);
       const orgs = this.byOrg.get(e.orgID);
       if ((members === undefined || members.size === 0) && (orgs === undefined || orgs.size === 0)) continue;
       const bytes = this.eventFrame(e);
@@ -370,7 +396,32 @@ export class Hub {
   private beat(): void {
     for (const sub of this.all()) this.write(sub, HEARTBEAT);
     void this.checkServerKeys();
+    void this.checkAgents();
     if (!this.store.notificationsLive()) void this.recheckMembers();
+  }
+
+  private checkingAgents = false;
+
+  /**
+   * Agent streams are re-checked against the store once per heartbeat: a disable from the CLI (another process)
+   * or a signal lost with the LISTEN connection ends them within one heartbeat; the API's own disable and sign-out
+   * end them at once through the `agent-revoked` signal.
+   */
+  private async checkAgents(): Promise<void> {
+    if (this.checkingAgents) return;
+    this.checkingAgents = true;
+    try {
+      const bySession = new Map<string, Subscriber[]>();
+      for (const sub of this.all())
+        if (sub.principal.kind === 'agent') addToList(bySession, sub.principal.sessionID, sub);
+      for (const subs of bySession.values()) {
+        if (!(await this.auth.stillValid(subs[0]!.principal))) for (const sub of subs) this.end(sub);
+      }
+    } catch {
+      // The store is unreachable: keep the streams; the next heartbeat checks again.
+    } finally {
+      this.checkingAgents = false;
+    }
   }
 
   private checkingKeys = false;

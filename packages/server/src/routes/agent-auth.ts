@@ -1,0 +1,146 @@
+import type { SignedIn } from '@concierge/protocol';
+import type { AgentRecord, AgentSessionRecord } from '@concierge/store';
+import { newID } from '@concierge/ids';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { AGENT_TOKEN_TTL_MS, signAgentToken } from '../auth/agent-tokens.js';
+import { dummyHash, hashPassword, verifyPassword } from '../auth/passwords.js';
+import {
+  clearCookie,
+  hashSecret,
+  newRefreshSecret,
+  readCookie,
+  SESSION_TTL_MS,
+  setCookie,
+} from '../auth/refresh-cookie.js';
+import { hashLinkToken } from '../auth/sign-in-links.js';
+import type { AppContext } from '../context.js';
+import { ApiError } from '../errors.js';
+import { renderAgent } from '../render.js';
+import { refreshSchema, setupSchema, signInSchema, signOutSchema } from '../schemas/agents.js';
+
+/** Routes that need no bearer (app.ts skips authentication for them; they are rate limited per address). */
+export const PUBLIC_ROUTE = { public: true } as const;
+
+/**
+ * Agent sign-in: a one-time link sets the password, then email and password; both answer a short-lived access
+ * token and set the refresh cookie, which `refresh` rotates on every use. See docs/auth.md, "Agents".
+ */
+export function agentAuthRoutes(fastify: FastifyInstance, ctx: AppContext): void {
+  const app = fastify.withTypeProvider<ZodTypeProvider>();
+
+  const userAgent = (req: FastifyRequest): string | null => {
+    const ua = req.headers['user-agent'];
+    // eslint-disable-next-line no-control-regex -- a header is stored and shown back: no control characters
+    return typeof ua === 'string' && ua !== '' ? ua.slice(0, 300).replace(/[\u0000-\u001f\u007f]/g, '') : null;
+  };
+
+  /** A new session's id and refresh secret. */
+  const sessionDraft = (req: FastifyRequest) => {
+    const { secret, hash } = newRefreshSecret();
+    const draft = {
+      id: newID('ags'),
+      refreshHash: hash,
+      expiresAt: new Date(Date.now() + SESSION_TTL_MS).toISOString(),
+      userAgent: userAgent(req),
+    };
+    return { secret, draft };
+  };
+
+  /** The answer of every successful sign-in: an access token, and the refresh cookie. */
+  async function signedIn(
+    req: FastifyRequest,
+    reply: FastifyReply,
+    agent: AgentRecord,
+    session: AgentSessionRecord,
+    secret: string,
+  ): Promise<SignedIn> {
+    const orgSecret = await ctx.auth.orgSecret(agent.orgID);
+    if (orgSecret === null) throw new ApiError('SESSION_INVALID', 'The org of this agent no longer exists.');
+    const now = Date.now();
+    const expiresAt = now + AGENT_TOKEN_TTL_MS;
+    const accessToken = signAgentToken(orgSecret, {
+      org: agent.orgID,
+      sub: agent.id,
+      sid: session.id,
+      iatms: now,
+      expms: expiresAt,
+    });
+    void reply.header('set-cookie', setCookie(req, session.id, secret)).header('cache-control', 'no-store');
+    return { accessToken, expiresAt: new Date(expiresAt).toISOString(), agent: renderAgent(agent) };
+  }
+
+  app.post('/agent-auth/setup', { schema: setupSchema, config: PUBLIC_ROUTE }, async (req, reply) => {
+    const passwordHash = await hashPassword(req.body.password);
+    const { secret, draft } = sessionDraft(req);
+    const refused = new ApiError('SIGN_IN_LINK_INVALID', 'This sign-in link is unknown, already used, or expired.');
+    let mark;
+    try {
+      mark = await ctx.store.setupAgent(hashLinkToken(req.body.token), passwordHash, draft);
+    } catch (error) {
+      if (error instanceof Error && error.name === 'LinkRefused') throw refused;
+      throw error;
+    }
+    if (mark === null) throw refused;
+    return signedIn(req, reply, mark.agent, mark.session, secret);
+  });
+
+  app.post('/agent-auth/sign-in', { schema: signInSchema, config: PUBLIC_ROUTE }, async (req, reply) => {
+    const email = req.body.email.toLowerCase();
+    ctx.signIns.check(email, req.ip);
+    const found = await ctx.store.findAgentsByEmail(email, req.body.orgID ?? null);
+    const agent = found.length === 1 ? found[0]! : null;
+    // The KDF runs whatever was found (a dummy hash for an unknown email or a link not yet used), so a wrong email
+    // and a wrong password cost the same time and get the same answer.
+    const ok = await verifyPassword(req.body.password, agent?.passwordHash ?? (await dummyHash()));
+    if (!ok || agent === null || agent.passwordHash === null || agent.disabledAt !== null) {
+      ctx.signIns.fail(email, req.ip);
+      throw new ApiError('INVALID_CREDENTIALS', 'The email or password is wrong.');
+    }
+    ctx.signIns.succeed(email);
+    const { secret, draft } = sessionDraft(req);
+    const session = await ctx.store.openAgentSession(agent.orgID, agent.id, draft);
+    return signedIn(req, reply, agent, session, secret);
+  });
+
+  app.post('/agent-auth/refresh', { schema: refreshSchema, config: PUBLIC_ROUTE }, async (req, reply) => {
+    const cookie = readCookie(req);
+    const invalid = () => {
+      void reply.header('set-cookie', clearCookie(req));
+      return new ApiError('SESSION_INVALID', 'Sign in again: this session is unknown, expired or ended.');
+    };
+    if (cookie === null) throw invalid();
+    const { secret, hash } = newRefreshSecret();
+    const outcome = await ctx.store.refreshAgentSession(cookie.sessionID, hashSecret(cookie.secret), {
+      hash,
+      expiresAt: new Date(Date.now() + SESSION_TTL_MS).toISOString(),
+    });
+    if (outcome.kind === 'reused') {
+      // The cookie was copied: the session is revoked, and whoever holds an access token of it loses it now.
+      const mark = await ctx.store.getAgentSession(cookie.sessionID);
+      if (mark !== null) ctx.auth.noteAgentRevoked(mark.agent.orgID, mark.agent.id, mark.session.id);
+    }
+    if (outcome.kind !== 'rotated') throw invalid();
+    return signedIn(req, reply, outcome.agent, outcome.session, secret);
+  });
+
+  app.post('/agent-auth/sign-out', { schema: signOutSchema, config: PUBLIC_ROUTE }, async (req, reply) => {
+    let ended: { orgID: string; agentID: string; sessionID: string } | null = null;
+    if (req.headers.authorization !== undefined) {
+      const p = await ctx.auth.authenticate(req.headers.authorization);
+      if (p.kind === 'agent') ended = { orgID: p.orgID, agentID: p.agentID, sessionID: p.sessionID };
+    } else {
+      const cookie = readCookie(req);
+      const mark = cookie === null ? null : await ctx.store.getAgentSession(cookie.sessionID);
+      // Only the cookie's current secret ends the session: its id alone (shown in listings) is not enough.
+      if (cookie !== null && mark !== null && mark.session.refreshHash === hashSecret(cookie.secret))
+        ended = { orgID: mark.agent.orgID, agentID: mark.agent.id, sessionID: mark.session.id };
+    }
+    if (ended !== null) {
+      await ctx.store.revokeAgentSessions(ended.orgID, ended.agentID, ended.sessionID);
+      ctx.auth.noteAgentRevoked(ended.orgID, ended.agentID, ended.sessionID);
+    }
+    void reply.header('set-cookie', clearCookie(req));
+    return { ok: true as const };
+  });
+}
