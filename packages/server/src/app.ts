@@ -29,6 +29,7 @@ import { agentAuthRoutes } from './routes/agent-auth.js';
 import { agentRoutes } from './routes/agents.js';
 import { authRoutes } from './routes/auth.js';
 import { conversationRoutes } from './routes/conversations.js';
+import { inboxRoutes } from './routes/inbox.js';
 import { memberRoutes } from './routes/members.js';
 import { messageRoutes } from './routes/messages.js';
 import { opsRoutes } from './routes/ops.js';
@@ -268,6 +269,7 @@ export async function buildApp(config: ServerConfig, store: Store): Promise<App>
       authRoutes(v1, ctx);
       agentAuthRoutes(v1, ctx);
       agentRoutes(v1, ctx);
+      inboxRoutes(v1, ctx);
       memberRoutes(v1, ctx);
       conversationRoutes(v1, ctx);
       messageRoutes(v1, ctx);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import { decodeCursor, encodeCursor, type CursorPosition } from './cursor.js';
+import { decodeCursor, encodeCursor, scopeOf, type CursorPosition } from './cursor.js';
 
 const secret = randomBytes(32);
 const BASE64URL = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
@@ -14,6 +14,9 @@ const seq = fc.nat({ max: Number.MAX_SAFE_INTEGER });
 const position: fc.Arbitrary<CursorPosition> = fc.oneof(
   fc.record({ kind: fc.constant('m' as const), conversationID: id, seq }),
   fc.record({ kind: fc.constant('e' as const), stream: id, seq }),
+  fc.record({ kind: fc.constant('n' as const), conversationID: id, seq }),
+  fc.record({ kind: fc.constant('s' as const), orgID: id, seq }),
+  fc.record({ kind: fc.constant('i' as const), orgID: id, seq, snapshot: seq }),
 );
 
 /** Every cursor that differs from `cursor` by one substituted, deleted or inserted character. */
@@ -61,18 +64,17 @@ describe('cursors', () => {
         // The routes refuse a position of another kind or scope (routes/messages.ts, routes/streams.ts); this is
         // what they compare against.
         assert.equal(decoded?.kind, p.kind);
-        assert.equal(
-          decoded?.kind === 'm' ? decoded.conversationID : decoded?.stream,
-          p.kind === 'm' ? p.conversationID : p.stream,
-        );
+        assert.deepEqual(decoded, { ...p });
         // Swapping the visible payload for another scope or kind while keeping the MAC is refused.
         const mac = cursor.slice(cursor.indexOf('.') + 1);
-        const scope = p.kind === 'm' ? p.conversationID : p.stream;
+        const scope = scopeOf(p);
+        const tail = p.kind === 'i' ? `:${p.snapshot.toString(36)}` : '';
+        const own = `${p.kind}:${scope}:${p.seq.toString(36)}${tail}`;
         const forged = [
-          `${p.kind}:${other}:${p.seq.toString(36)}`,
+          `${p.kind}:${other}:${p.seq.toString(36)}${tail}`,
           `${p.kind === 'm' ? 'e' : 'm'}:${scope}:${p.seq.toString(36)}`,
-          `${p.kind}:${scope}:${(p.seq + 1).toString(36)}`,
-        ].filter((payload) => payload !== `${p.kind}:${scope}:${p.seq.toString(36)}`);
+          `${p.kind}:${scope}:${(p.seq + 1).toString(36)}${tail}`,
+        ].filter((payload) => payload !== own);
         for (const payload of forged)
           assert.equal(decodeCursor(secret, `${Buffer.from(payload).toString('base64url')}.${mac}`), null, payload);
       }),

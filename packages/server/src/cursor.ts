@@ -11,7 +11,19 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
  * somewhere else. It is a keyset position, never an offset: rows inserted meanwhile cannot shift it.
  */
 export type CursorPosition =
-  { kind: 'm'; conversationID: string; seq: number } | { kind: 'e'; stream: string; seq: number };
+  | { kind: 'm'; conversationID: string; seq: number }
+  | { kind: 'e'; stream: string; seq: number }
+  /** Notes of one conversation (seq: the oldest note seen). */
+  | { kind: 'n'; conversationID: string; seq: number }
+  /** The inbox of an org: the activity position of the last item seen, as of the first page's snapshot. */
+  | { kind: 'i'; orgID: string; seq: number; snapshot: number }
+  /** A ranked inbox search: how many results were seen (ranks move, so a search pages by offset). */
+  | { kind: 's'; orgID: string; seq: number };
+
+/** The conversation, stream or org a position belongs to. */
+export function scopeOf(p: CursorPosition): string {
+  return p.kind === 'm' || p.kind === 'n' ? p.conversationID : p.kind === 'e' ? p.stream : p.orgID;
+}
 
 const MAC_BYTES = 12;
 
@@ -20,8 +32,8 @@ function mac(secret: Uint8Array, payload: string): Buffer {
 }
 
 export function encodeCursor(secret: Uint8Array, position: CursorPosition): string {
-  const scope = position.kind === 'm' ? position.conversationID : position.stream;
-  const payload = `${position.kind}:${scope}:${position.seq.toString(36)}`;
+  const tail = position.kind === 'i' ? `:${position.snapshot.toString(36)}` : '';
+  const payload = `${position.kind}:${scopeOf(position)}:${position.seq.toString(36)}${tail}`;
   const body = Buffer.from(payload, 'utf8').toString('base64url');
   return `${body}.${mac(secret, payload).toString('base64url')}`;
 }
@@ -38,9 +50,23 @@ export function decodeCursor(secret: Uint8Array, cursor: string): CursorPosition
   const given = Buffer.from(cursor.slice(dot + 1), 'utf8');
   const want = Buffer.from(mac(secret, payload).toString('base64url'), 'utf8');
   if (given.length !== want.length || !timingSafeEqual(given, want)) return null;
-  const m = /^([me]):([^:]+):([0-9a-z]{1,11})$/.exec(payload);
-  if (m === null) return null;
+  const m = /^([mensi]):([^:]+):([0-9a-z]{1,11})(?::([0-9a-z]{1,11}))?$/.exec(payload);
+  if (m === null || (m[1] === 'i') !== (m[4] !== undefined)) return null;
   const seq = parseInt(m[3]!, 36);
   if (!Number.isSafeInteger(seq) || seq < 0) return null;
-  return m[1] === 'm' ? { kind: 'm', conversationID: m[2]!, seq } : { kind: 'e', stream: m[2]!, seq };
+  const scope = m[2]!;
+  switch (m[1]) {
+    case 'm':
+      return { kind: 'm', conversationID: scope, seq };
+    case 'e':
+      return { kind: 'e', stream: scope, seq };
+    case 'n':
+      return { kind: 'n', conversationID: scope, seq };
+    case 's':
+      return { kind: 's', orgID: scope, seq };
+    default: {
+      const snapshot = parseInt(m[4]!, 36);
+      return Number.isSafeInteger(snapshot) ? { kind: 'i', orgID: scope, seq, snapshot } : null;
+    }
+  }
 }
