@@ -4,3 +4,4 @@ export * from './http.js';
 export * from './sse-client.js';
 export * from './resuming-client.js';
 export * from './wait.js';
+export * from './agents.js';
