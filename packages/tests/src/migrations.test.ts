@@ -1,12 +1,23 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { test } from 'node:test';
-import { SQLITE_MIGRATIONS } from '@concierge/store';
+import { describe, test } from 'node:test';
+import { POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS } from '@concierge/store';
 import Database from 'better-sqlite3';
-import { Api, cli, TestServer } from './harness/index.js';
+import { Api, cli, STORES, TestServer } from './harness/index.js';
+
+/** What migration 4 added, taken away again, so a database can be set back to v1 by hand (3 is idempotent). */
+const UNDO_AFTER_V2 = `
+  DROP INDEX conversations_org_activity;
+  DROP INDEX conversations_org_state;
+  ${['status', 'assignee_id', 'awaiting', 'state_updated_at', 'state_by_kind', 'state_by_id', 'created_seq']
+    .map((c) => `ALTER TABLE conversations DROP COLUMN ${c};`)
+    .join('\n')}
+  DROP TABLE notes; DROP TABLE agent_links; DROP TABLE agent_sessions; DROP TABLE agents;
+  DROP TABLE message_search; DROP TABLE message_search_rows; DROP TABLE member_search; DROP TABLE member_search_rows;
+`;
 
 test('a database made by schema v1 is migrated at start-up with its data intact (unread counts backfilled)', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'concierge-migrate-'));
@@ -40,6 +51,7 @@ test('a database made by schema v1 is migrated at start-up with its data intact 
     // Simulate a database still at v1 holding these rows: forget the column's value and the version, then start.
     const back = new Database(file);
     back.prepare('UPDATE conversations SET member_unread = 0').run();
+    back.exec(UNDO_AFTER_V2);
     back.exec('ALTER TABLE conversations DROP COLUMN member_unread');
     back.pragma('user_version = 1');
     back.close();
@@ -58,6 +70,7 @@ test('a database made by schema v1 is migrated at start-up with its data intact 
     }
     // --migrate false refuses a database behind the code instead of running on a schema it does not know.
     const v1 = new Database(file);
+    v1.exec(UNDO_AFTER_V2);
     v1.exec('ALTER TABLE conversations DROP COLUMN member_unread');
     v1.pragma('user_version = 1');
     v1.close();
@@ -66,3 +79,112 @@ test('a database made by schema v1 is migrated at start-up with its data intact 
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+/**
+ * Rows as schema v3 (the release before the team's side) left them: one org with a key, one member, two
+ * conversations, one whose last message is the member's (awaiting a reply) and one answered by the concierge.
+ */
+const V3_KEY = `ck_live_${'v3'.repeat(20)}`;
+const V3_ROWS = (secret: string) => `
+  INSERT INTO orgs (id, name, signing_secret, created_at, event_seq)
+    VALUES ('org_v3', 'Old', ${secret}, '2026-01-01T00:00:00.000Z', 5);
+  INSERT INTO api_keys (id, org_id, hash, hint, created_at)
+    VALUES ('key_v3', 'org_v3', '${createHash('sha256').update(V3_KEY).digest('hex')}', 'ck_live_v3v3…',
+            '2026-01-01T00:00:00.000Z');
+  INSERT INTO members (id, org_id, external_user_id, display_name, email, tier, created_at, updated_at)
+    VALUES ('mem_v3', 'org_v3', 'old-ada', 'Ada Oldtimer', NULL, NULL, '2026-01-01T00:00:00.000Z',
+            '2026-01-01T00:00:00.000Z');
+  INSERT INTO conversations (id, org_id, member_id, type, title, created_at, last_message_at, last_seq, member_unread)
+    VALUES ('conv_v3a', 'org_v3', 'mem_v3', 'concierge', 'caviar', '2026-01-01T00:00:01.000Z',
+            '2026-01-01T00:00:03.000Z', 3, 0),
+           ('conv_v3b', 'org_v3', 'mem_v3', 'concierge', NULL, '2026-01-01T00:00:02.000Z',
+            '2026-01-01T00:00:05.000Z', 5, 1);
+  INSERT INTO messages (conversation_id, seq, id, org_id, type, author_id, body, via, created_at)
+    VALUES ('conv_v3a', 3, 'msg_v3a', 'org_v3', 'member', 'old-ada', 'A legacy question about caviar', 'member',
+            '2026-01-01T00:00:03.000Z'),
+           ('conv_v3b', 4, 'msg_v3b', 'org_v3', 'member', 'old-ada', 'hello', 'member', '2026-01-01T00:00:04.000Z'),
+           ('conv_v3b', 5, 'msg_v3c', 'org_v3', 'concierge', 'agent-x', 'A legacy answer', 'server',
+            '2026-01-01T00:00:05.000Z');
+  INSERT INTO events (org_id, seq, type, member_id, conversation_id, payload)
+    VALUES ('org_v3', 1, 'conversation', 'mem_v3', 'conv_v3a', NULL),
+           ('org_v3', 2, 'conversation', 'mem_v3', 'conv_v3b', NULL),
+           ('org_v3', 3, 'message', 'mem_v3', 'conv_v3a', NULL),
+           ('org_v3', 4, 'message', 'mem_v3', 'conv_v3b', NULL),
+           ('org_v3', 5, 'message', 'mem_v3', 'conv_v3b', NULL);
+`;
+
+/** A database at schema v3 holding V3_ROWS, made by hand as that release would have left it. */
+async function v3Database(store: (typeof STORES)[number]): Promise<{ url: string; drop(): Promise<void> }> {
+  const db = await store.fresh();
+  if (store.name === 'sqlite') {
+    const raw = new Database(db.url.slice('sqlite:'.length));
+    raw.pragma('journal_mode = WAL');
+    for (const sql of SQLITE_MIGRATIONS.slice(0, 3)) raw.exec(sql);
+    raw.prepare(`INSERT INTO meta (key, value) VALUES ('server_secret', ?)`).run(randomBytes(32));
+    raw.exec(V3_ROWS('randomblob(32)'));
+    raw.pragma('user_version = 3');
+    raw.close();
+  } else {
+    const pg = (await import('pg')).default;
+    const client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+    await client.query(
+      'CREATE TABLE concierge_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())',
+    );
+    for (const sql of POSTGRES_MIGRATIONS.slice(0, 3)) await client.query(sql);
+    await client.query('INSERT INTO concierge_migrations (version) VALUES (1), (2), (3)');
+    await client.query(`INSERT INTO meta (key, value) VALUES ('server_secret', $1)`, [randomBytes(32)]);
+    await client.query(V3_ROWS(`'\\x${randomBytes(32).toString('hex')}'::bytea`));
+    await client.end();
+  }
+  return db;
+}
+
+for (const store of STORES) {
+  describe(`migration 4 [${store.name}]`, () => {
+    test('a v3 database with data gets team state, the inbox order and search, carried forward', async () => {
+      const db = await v3Database(store);
+      const server = await TestServer.start(db.url, { args: ['--rate-limit', '0'] });
+      try {
+        const api = new Api(server.url);
+        const inbox = await api.get('/v1/inbox', { token: V3_KEY });
+        assert.equal(inbox.status, 200, inbox.text);
+        const items = inbox.json.data as Array<Record<string, any>>;
+        assert.deepEqual(
+          items.map((i) => [i.conversation.id, i.status, i.assigneeID, i.awaitingReply, i.lastMessage?.id]),
+          [
+            ['conv_v3b', 'open', null, false, 'msg_v3c'],
+            ['conv_v3a', 'open', null, true, 'msg_v3a'],
+          ],
+        );
+        assert.equal(items[0]!.conversation.unreadCount, 1);
+        assert.deepEqual(await api.get('/v1/inbox/counts', { token: V3_KEY }).then((r) => r.json), {
+          unassigned: 2,
+          mine: 0,
+          open: 2,
+          awaiting: 1,
+          closed: 0,
+        });
+        const search = async (q: string) =>
+          ((await api.get('/v1/inbox', { token: V3_KEY, query: { q } })).json.data as Array<Record<string, any>>).map(
+            (i) => i.conversation.id as string,
+          );
+        assert.deepEqual(await search('caviar'), ['conv_v3a']);
+        assert.deepEqual((await search('oldtimer')).sort(), ['conv_v3a', 'conv_v3b']);
+        // Paging over old rows uses their creation seqs, filled from the event log.
+        const first = await api.get('/v1/inbox', { token: V3_KEY, query: { limit: '1' } });
+        const second = await api.get('/v1/inbox', {
+          token: V3_KEY,
+          query: { limit: '1', cursor: first.json.nextCursor },
+        });
+        assert.equal(second.json.data[0].conversation.id, 'conv_v3a');
+        // The new columns take part in new writes: the concierge answers, the flag clears.
+        await api.post('/v1/conversations/conv_v3a/messages', { token: V3_KEY, body: { message: 'Noted.' } });
+        assert.equal((await api.get('/v1/inbox/counts', { token: V3_KEY })).json.awaiting, 0);
+      } finally {
+        await server.stop();
+        await db.drop();
+      }
+    });
+  });
+}
