@@ -85,7 +85,7 @@ describe('OpenAPI document', () => {
     const events = ops.find((o) => o.path === '/v1/stream')!.op.responses['200'].content['text/event-stream'].schema;
     assert.deepEqual(
       events.oneOf.map((e: any) => e.properties.event.enum[0]),
-      ['message', 'conversation', 'read', 'typing'],
+      ['message', 'conversation', 'read', 'typing', 'conversation.updated', 'note'],
     );
   });
 
@@ -104,7 +104,7 @@ describe('OpenAPI document', () => {
   test('docs/api.md has every route and every code of the document, and no other', () => {
     const markdown = readFileSync(API_MD, 'utf8');
     const documented = new Set(
-      [...markdown.matchAll(/^###\s+`(GET|POST|PUT|DELETE) ([^`]+)`/gm)].map((m) => `${m[1]} ${m[2]}`),
+      [...markdown.matchAll(/^###\s+`(GET|POST|PUT|PATCH|DELETE) ([^`]+)`/gm)].map((m) => `${m[1]} ${m[2]}`),
     );
     // `GET /metrics` is on the metrics listener (its own port), not on the server the document describes.
     documented.delete('GET /metrics');

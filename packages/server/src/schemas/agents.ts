@@ -110,9 +110,10 @@ export const signOutSchema = {
   operationId: 'agentSignOut',
   tags: ['Agents'],
   summary: 'End the session of the refresh cookie or of the agent token',
+  description: 'Takes the refresh cookie, or an agent bearer token (optional; a bad one is refused as anywhere).',
   security: [],
   headers: keyIgnoredHeaders,
-  response: { 200: okResponse, ...errorResponses(...AUTH_ROUTE_ERRORS) },
+  response: { 200: okResponse, ...errorResponses(...V1_ERRORS) },
 };
 
 const agentParams = z.object({ id: z.string() });

@@ -4,6 +4,7 @@ import { conversationParams } from './conversations.js';
 import { BODY_ERRORS, errorResponses, MEMBER_MODE_ERRORS, V1_ERRORS } from './errors.js';
 import { identifier, queryString, RESUME_PATTERN } from './fields.js';
 import { keyIgnoredHeaders, streamHeaders } from './headers.js';
+import { conversationStateSchema, noteSchema } from './inbox.js';
 import {
   conversationEventSchema,
   messageEventSchema,
@@ -73,17 +74,20 @@ export const conversationStreamSchema = {
 export const eventStreamSchema = {
   operationId: 'streamEvents',
   tags: ['Streams'],
-  summary: "Server-sent events: a member's events, or with an Org-API-Key the whole org's",
+  summary: "Server-sent events: a member's events, or with an Org-API-Key or agent token the whole org's",
   querystring: streamQuery,
   headers: streamHeaders,
   response: {
     200: eventStream(
-      'Named events: `message`, `conversation`, `read`, `typing`.',
+      'Named events: `message`, `conversation`, `read`, `typing`; on the org-wide stream of an agent or the ' +
+        "Org-API-Key also `conversation.updated` and `note` (never on a member's stream).",
       z.discriminatedUnion('event', [
         named('message', messageEventSchema, 'A message was posted.'),
         named('conversation', conversationEventSchema, 'A conversation was opened or changed.'),
         named('read', readEventSchema, 'A read mark moved.'),
         named('typing', typingEventSchema, 'The other side is typing (never replayed).'),
+        named('conversation.updated', conversationStateSchema, 'Team only: assigned, closed, reopened, awaiting.'),
+        named('note', z.object({ conversationID: z.string(), note: noteSchema }), 'Team only: an internal note.'),
       ]),
     ),
     ...STREAM_ERRORS,
