@@ -5,6 +5,13 @@
  */
 export const MAX_SEARCH_TERMS = 8;
 
+/**
+ * How many of the newest matching messages (and member records) a search ranks. A word found in half of a million
+ * messages would otherwise be ranked half a million times per keystroke; the newest thousand matches are what an
+ * inbox search is for, and ranking them stays within milliseconds whatever the word.
+ */
+export const SEARCH_WINDOW = 1000;
+
 export function searchTerms(q: string): string[] {
   return (q.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []).slice(0, MAX_SEARCH_TERMS).map((t) => t.slice(0, 64));
 }

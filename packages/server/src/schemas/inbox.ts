@@ -139,7 +139,7 @@ const stateRoute = (operationId: string, summary: string, body?: z.ZodType) => (
   description: 'Idempotent: repeating it answers the same state and makes no new event.',
   params: conversationParams,
   ...(body !== undefined && { body }),
-  headers: keyIgnoredHeaders.extend(agentHeader),
+  headers: z.looseObject({ ...keyIgnoredHeaders.shape, ...agentHeader }),
   response: {
     200: conversationStateSchema,
     ...errorResponses(...TEAM_ERRORS, ...BODY_ERRORS, 'VALIDATION', 'NOT_FOUND'),
@@ -164,7 +164,7 @@ export const addNoteSchema = (maxChars: number) => ({
   summary: 'Add an internal note (never shown to the member)',
   params: conversationParams,
   body: z.object({ body: text(maxChars) }),
-  headers: idempotentHeaders.extend(agentHeader),
+  headers: z.looseObject({ ...idempotentHeaders.shape, ...agentHeader }),
   response: {
     201: noteSchema,
     ...errorResponses(...TEAM_ERRORS, ...BODY_ERRORS, ...IDEMPOTENCY_ERRORS, 'NOT_FOUND'),

@@ -20,7 +20,7 @@ import {
   toOrg,
   type Row,
 } from '../rows.js';
-import { tsQuery } from '../search-terms.js';
+import { SEARCH_WINDOW, tsQuery } from '../search-terms.js';
 import {
   TEAM_ONLY_EVENTS,
   type Actor,
@@ -233,19 +233,19 @@ export function postgresReads(pool: pg.Pool): ReadQueries {
     },
     searchInbox: async (filter, terms, offset, limit) => {
       const q = tsQuery(terms);
-      const params: unknown[] = [filter.orgID, q, limit, offset];
+      const params: unknown[] = [filter.orgID, q, limit, offset, SEARCH_WINDOW];
       const f = filterSQL(filter, params);
-      // Every hit ranked (a member-name hit counts double), each conversation's best kept; headlines (costly)
-      // only for the page.
+      // The newest SEARCH_WINDOW hits ranked (ts_rank; a match in the member's name, email or id above any match
+      // in text; see search-terms.ts), each conversation's best kept; headlines (costly) only for the page.
       const sql = `WITH q AS (SELECT to_tsquery('simple', $2) AS q),
         hits AS (
-          SELECT x.conversation_id AS cid, ts_rank(x.search, q.q) AS score, x.body AS text
-            FROM messages x, q WHERE x.org_id = $1 AND x.search @@ q.q
+          (SELECT x.conversation_id AS cid, ts_rank(x.search, q.q) AS score, x.body AS text
+            FROM messages x, q WHERE x.org_id = $1 AND x.search @@ q.q ORDER BY x.seq DESC LIMIT $5)
           UNION ALL
-          SELECT c.id, 2 * ts_rank(p.search, q.q),
+          (SELECT c.id, 1e9 + ts_rank(p.search, q.q),
                  concat_ws(' ', p.display_name, p.email, p.external_user_id)
             FROM members p JOIN conversations c ON c.member_id = p.id, q
-            WHERE p.org_id = $1 AND p.search @@ q.q
+            WHERE p.org_id = $1 AND p.search @@ q.q ORDER BY c.last_seq DESC LIMIT $5)
         ),
         best AS (SELECT DISTINCT ON (cid) cid, score AS rank, text FROM hits ORDER BY cid, score DESC),
         page AS (

@@ -101,7 +101,8 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   /* 4: the team's side (issue 11): agents and their sessions and sign-in links; each conversation's team state
      (status, assignee, awaiting reply; existing ones open, unassigned, awaiting when their last message is the
      member's); its creation seq (the inbox's snapshot paging); internal notes; full-text search over message text
-     (FTS5, with a map from conversation to FTS row so a member's erasure finds their rows) and member names */ `
+     (FTS5, with a map from conversation to FTS row so a member's erasure finds their rows; rowids count down, so
+     FTS5's natural order is newest first) and member names */ `
   CREATE TABLE agents (
     id TEXT PRIMARY KEY,
     org_id TEXT NOT NULL REFERENCES orgs(id),
@@ -159,21 +160,25 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
     created_at TEXT NOT NULL
   );
   CREATE INDEX notes_conversation ON notes(conversation_id, seq DESC);
-  CREATE VIRTUAL TABLE message_search USING fts5(body, conversation_id UNINDEXED, tokenize = 'unicode61 remove_diacritics 2');
+  CREATE VIRTUAL TABLE message_search USING fts5(body, conversation_id UNINDEXED, org_id UNINDEXED,
+    tokenize = 'unicode61 remove_diacritics 2');
   CREATE TABLE message_search_rows (
     conversation_id TEXT NOT NULL,
     row INTEGER NOT NULL,
     PRIMARY KEY (conversation_id, row)
   ) WITHOUT ROWID;
-  INSERT INTO message_search (body, conversation_id) SELECT body, conversation_id FROM messages WHERE body IS NOT NULL;
+  INSERT INTO message_search (rowid, body, conversation_id, org_id)
+    SELECT -row_number() OVER (ORDER BY created_at, seq), body, conversation_id, org_id FROM messages
+    WHERE body IS NOT NULL;
   INSERT INTO message_search_rows (conversation_id, row) SELECT conversation_id, rowid FROM message_search;
-  CREATE VIRTUAL TABLE member_search USING fts5(names, member_id UNINDEXED, tokenize = 'unicode61 remove_diacritics 2');
+  CREATE VIRTUAL TABLE member_search USING fts5(names, member_id UNINDEXED, org_id UNINDEXED,
+    tokenize = 'unicode61 remove_diacritics 2');
   CREATE TABLE member_search_rows (
     member_id TEXT PRIMARY KEY,
     row INTEGER NOT NULL
   ) WITHOUT ROWID;
-  INSERT INTO member_search (names, member_id)
-    SELECT concat_ws(' ', display_name, email, external_user_id), id FROM members;
+  INSERT INTO member_search (names, member_id, org_id)
+    SELECT concat_ws(' ', display_name, email, external_user_id), id, org_id FROM members;
   INSERT INTO member_search_rows (member_id, row) SELECT member_id, rowid FROM member_search;
   `,
 ];

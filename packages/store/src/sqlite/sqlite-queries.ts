@@ -20,7 +20,10 @@ import {
   toOrg,
   type Row,
 } from '../rows.js';
-import { fts5Query } from '../search-terms.js';
+import { fts5Query, SEARCH_WINDOW } from '../search-terms.js';
+
+/** Up to this many matches (in every org) a text search is ranked by bm25; past it, by matches among the newest. */
+const BM25_MAX_MATCHES = 5000;
 import {
   TEAM_ONLY_EVENTS,
   type AgentRecord,
@@ -105,13 +108,21 @@ export class SqliteQueries {
       deleteMemberNotes: prepare(
         'DELETE FROM notes WHERE conversation_id IN (SELECT id FROM conversations WHERE member_id = ?)',
       ),
-      insertMessageSearch: prepare('INSERT INTO message_search (body, conversation_id) VALUES (?, ?)'),
+      // Rowids count down: FTS5 walks matches in rowid order, so the newest come first and a search that wants
+      // the newest matches stops early instead of reading a common word's whole list.
+      insertMessageSearch: prepare(
+        `INSERT INTO message_search (rowid, body, conversation_id, org_id)
+         VALUES (coalesce((SELECT rowid FROM message_search ORDER BY rowid LIMIT 1), 0) - 1, ?, ?, ?)`,
+      ),
+      countMatches: prepare(
+        'SELECT count(*) AS n FROM (SELECT 1 FROM message_search WHERE message_search MATCH ? LIMIT ?)',
+      ),
       insertMessageSearchRow: prepare('INSERT INTO message_search_rows (conversation_id, row) VALUES (?, ?)'),
       deleteMemberNames: prepare(
         'DELETE FROM member_search WHERE rowid IN (SELECT row FROM member_search_rows WHERE member_id = ?)',
       ),
       deleteMemberNamesRow: prepare('DELETE FROM member_search_rows WHERE member_id = ?'),
-      insertMemberNames: prepare('INSERT INTO member_search (names, member_id) VALUES (?, ?)'),
+      insertMemberNames: prepare('INSERT INTO member_search (names, member_id, org_id) VALUES (?, ?, ?)'),
       insertMemberNamesRow: prepare('INSERT INTO member_search_rows (member_id, row) VALUES (?, ?)'),
       insertAgent: prepare(
         `INSERT INTO agents (id, org_id, email, name, role, created_at) VALUES (?, ?, ?, ?, ?, ?)
@@ -335,27 +346,33 @@ export class SqliteQueries {
       },
       searchInbox: async (filter, terms, offset, limit) => {
         const { sql, params } = filterSQL(filter);
-        // Ranks every hit (bm25, negated so higher is better; a member-name hit counts double), keeps each
-        // conversation's best, and makes snippets only for the page: snippet() over every hit would cost more than
-        // the search itself.
-        const stmt = cached(
-          `WITH hits AS (
-             SELECT conversation_id AS cid, -bm25(message_search) AS score, rowid AS hit, 'm' AS src
-               FROM message_search WHERE message_search MATCH @q
-             UNION ALL
-             SELECT c.id, -2 * bm25(member_search), member_search.rowid, 'p'
-               FROM member_search JOIN conversations c ON c.member_id = member_search.member_id
-               WHERE member_search MATCH @q
-           ), best AS (SELECT cid, max(score) AS rank, hit, src FROM hits GROUP BY cid)
-           SELECT ${INBOX_COLUMNS}, best.rank, best.hit, best.src FROM best
-             JOIN (SELECT c.*, c.last_seq AS pos FROM conversations c) c ON c.id = best.cid
-             JOIN members m ON m.id = c.member_id
-             LEFT JOIN messages lm ON lm.conversation_id = c.id AND lm.seq = c.last_seq
-           WHERE c.org_id = @org ${sql}
-           ORDER BY best.rank DESC, c.last_seq DESC LIMIT @limit OFFSET @offset`,
-        );
+        // The newest SEARCH_WINDOW matching messages of the org, each conversation's best kept. A match in the member's
+        // name, email or id ranks above any match in text. Text is ranked by bm25 when the words are rare enough
+        // (FTS5's bm25 reads every match of a word once per query, to weigh it); for a word in thousands of
+        // messages, by how many of the newest matches the conversation holds. Snippets are made for the page only.
+        const textScore = (bm25: boolean) => (bm25 ? '-bm25(message_search)' : '1.0');
+        const stmt = (bm25: boolean) =>
+          cached(
+            `WITH hits AS MATERIALIZED (
+               SELECT * FROM (SELECT conversation_id AS cid, ${textScore(bm25)} AS score, rowid AS hit, 'm' AS src
+                 FROM message_search WHERE message_search MATCH @q AND org_id = @org LIMIT @window)
+               UNION ALL
+               SELECT * FROM (SELECT c.id AS cid, 1e9 - bm25(member_search) AS score, member_search.rowid AS hit,
+                   'p' AS src
+                 FROM member_search JOIN conversations c ON c.member_id = member_search.member_id
+                 WHERE member_search MATCH @q AND member_search.org_id = @org LIMIT @window)
+             ), best AS (SELECT cid, max(score) + ${bm25 ? '0' : 'count(*)'} AS rank, hit, src FROM hits GROUP BY cid)
+             SELECT ${INBOX_COLUMNS}, best.rank, best.hit, best.src FROM best
+               JOIN (SELECT c.*, c.last_seq AS pos FROM conversations c) c ON c.id = best.cid
+               JOIN members m ON m.id = c.member_id
+               LEFT JOIN messages lm ON lm.conversation_id = c.id AND lm.seq = c.last_seq
+             WHERE c.org_id = @org ${sql}
+             ORDER BY best.rank DESC, c.last_seq DESC LIMIT @limit OFFSET @offset`,
+          );
         const q = fts5Query(terms);
-        return all(stmt, { ...params, org: filter.orgID, q, limit, offset }).map((r) => {
+        const common = Number(one(s.countMatches, q, BM25_MAX_MATCHES + 1)?.n ?? 0) > BM25_MAX_MATCHES;
+        const rows = all(stmt(!common), { ...params, org: filter.orgID, q, limit, offset, window: SEARCH_WINDOW });
+        return rows.map((r) => {
           const snippet = one(r.src === 'm' ? s.messageSnippet : s.memberSnippet, q, r.hit)?.snippet ?? '';
           return toInboxRow({ ...r, snippet });
         });
@@ -373,7 +390,7 @@ export class SqliteQueries {
       s.deleteMemberNames.run(m.id);
       s.deleteMemberNamesRow.run(m.id);
       const names = [m.displayName, m.email, m.externalUserID].filter((x) => x !== null).join(' ');
-      const row = s.insertMemberNames.run(names, m.id).lastInsertRowid;
+      const row = s.insertMemberNames.run(names, m.id, m.orgID).lastInsertRowid;
       s.insertMemberNamesRow.run(m.id, row);
     };
 
@@ -448,7 +465,7 @@ export class SqliteQueries {
         s.insertMessage.run(m.conversationID, seq, m.id, m.orgID, m.type, m.authorID, m.body, m.via, m.createdAt);
         s.touchConversation.run(m.createdAt, seq, unread, m.type, m.type, m.conversationID);
         if (m.body !== null) {
-          const row = s.insertMessageSearch.run(m.body, m.conversationID).lastInsertRowid;
+          const row = s.insertMessageSearch.run(m.body, m.conversationID, m.orgID).lastInsertRowid;
           s.insertMessageSearchRow.run(m.conversationID, row);
         }
         const memberID = head.member_id as string;
