@@ -25,23 +25,26 @@ export function conversationRoutes(fastify: FastifyInstance, ctx: AppContext): v
   app.post('/conversations', { schema: openConversationSchema }, async (req, reply) => {
     const { body, query } = req;
     const subject = await memberSubject(ctx, req, body.externalUserID ?? query.externalUserID);
-    let memberID = subject.memberID;
-    if (memberID === null) {
-      const member = await ctx.store.upsertMember(subject.orgID, subject.externalUserID, {}, 'merge');
-      ctx.auth.noteMember(member);
-      memberID = member.id;
-    }
-    const input = {
-      orgID: subject.orgID,
-      memberID,
-      type: body.type ?? DEFAULT_CONVERSATION_TYPE,
-      title: body.title ?? null,
-    };
     return ctx.idempotency.run<ConversationRecord>(
       req,
       reply,
       req.principal,
-      (idem) => ctx.store.createConversation(input, idem),
+      async (idem) => {
+        // The member is made here, once the Idempotency-Key passed its checks: a refused request stores nothing.
+        let memberID = subject.memberID;
+        if (memberID === null) {
+          const member = await ctx.store.upsertMember(subject.orgID, subject.externalUserID, {}, 'merge');
+          ctx.auth.noteMember(member);
+          memberID = member.id;
+        }
+        const input = {
+          orgID: subject.orgID,
+          memberID,
+          type: body.type ?? DEFAULT_CONVERSATION_TYPE,
+          title: body.title ?? null,
+        };
+        return ctx.store.createConversation(input, idem);
+      },
       (conversation) => json(201, renderConversation(conversation)),
     );
   });
