@@ -13,8 +13,8 @@ import { fileURLToPath } from 'node:url';
  */
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const CATALOGUE = ['send', 'list', 'fanout', 'resume', 'cross-instance', 'search'] as const;
-/** Only this one may be skipped, and only with a stated reason: it needs a PostgreSQL server and adapter. */
+const CATALOGUE = ['send', 'list', 'fanout', 'resume', 'cross-instance', 'search', 'send-postgres'] as const;
+/** Only these may be skipped, and only with a stated reason: they need a PostgreSQL server. */
 const MAY_SKIP = new Set<string>(['cross-instance', 'send-postgres']);
 
 interface Row {
