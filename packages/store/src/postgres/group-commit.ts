@@ -1,15 +1,17 @@
-import type pg from 'pg';
-import type { WriteResult } from '../dialect.js';
+import pg from 'pg';
+import type { WriteResult, WriteTx } from '../dialect.js';
+import type { Rule } from '../steps.js';
 import type { StoredEvent } from '../store.js';
-import { query } from './prepared.js';
+import { runOpsTogether, runRule, startRule, type Started } from './op-driver.js';
+import { PostgresTx } from './postgres-queries.js';
 
-/** A write: runs its statements on the batch's connection, inside the batch's transaction. */
-export type WriteFn<T> = (client: pg.ClientBase) => Promise<WriteResult<T>>;
+/** A write rule, run by the batch on its connection inside its transaction. */
+export type WriteRule<T> = (tx: WriteTx) => Rule<WriteResult<T>>;
 
 interface Op {
   /** Orgs whose rows the write locks (its event counter, or rows that belong to the org); sorted at batch start. */
   orgs: readonly string[];
-  run: WriteFn<unknown>;
+  rule: WriteRule<unknown>;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
   attempts: number;
@@ -24,11 +26,22 @@ export interface CommittedBatch {
 const RETRYABLE = new Set(['40P01', '40001']);
 const MAX_ATTEMPTS = 3;
 
+/**
+ * How a batch's ops run inside its transaction:
+ * - `together`: ops whose steps have a many-op form (sends) run in lockstep, one statement per step for all of
+ *   them (op-driver.ts); the others one after another before them. No savepoints.
+ * - `one-by-one`: every op after the other, no savepoints (when the ops could not run together).
+ * - `savepoints`: one after the other with a SAVEPOINT around each, so a failing op is undone alone.
+ */
+type Mode = 'together' | 'one-by-one' | 'savepoints';
+
 /** How one attempt at a batch ended. */
 type Attempt =
   | { kind: 'committed'; done: { op: Op; result: WriteResult<unknown> }[]; failed: { op: Op; error: unknown }[] }
   /** Without savepoints an op failed, so the whole transaction was rolled back (nothing is durable). */
   | { kind: 'op-failed'; op: Op; error: unknown }
+  /** The ops could not run together (a step without a many-op form): rolled back, nothing is durable. */
+  | { kind: 'not-together' }
   /** The transaction itself failed (connection lost, COMMIT refused): nothing is durable, or COMMIT's fate is unknown. */
   | { kind: 'broken'; error: Error };
 
@@ -37,16 +50,19 @@ type Attempt =
  * event-loop turn) shares one transaction, committed once, and each caller's promise settles only after that
  * COMMIT. As in the SQLite adapter, this is where the throughput comes from: one commit (one WAL flush) per batch.
  *
+ * The writer connection spends its time on round trips, so a batch makes as few as it can: BEGIN and the org
+ * locks in one, each step of the batch's sends once for all of them (op-driver.ts, batched-steps.ts), the NOTIFY
+ * and COMMIT in one. A batch of sends is four round trips whatever its size.
+ *
  * - An op that throws (a missing row, an idempotency key already taken) fails alone; the others still commit.
- *   Per-op SAVEPOINTs give that, but each costs round trips on a networked database, and the writer connection
- *   is the bottleneck. So a batch first runs without them; only if an op fails is the transaction rolled back and
- *   the batch run again with a SAVEPOINT around each op (ops are closures over their inputs, so running one again
- *   is safe: nothing of the first run was committed).
+ *   Per-op SAVEPOINTs give that, but each costs round trips. So a batch first runs without them; only if an op
+ *   fails is the transaction rolled back and the batch run again with a SAVEPOINT around each op (a rule writes
+ *   nothing outside the transaction, so running it again is safe: nothing of the first run was committed).
  * - The batch first locks the org rows its ops declared, in id order. Every org-scoped write of every instance
  *   does the same, so writers never deadlock on each other (they queue on the org row, which they must do anyway:
  *   the org's event counter serializes its writers).
- * - `beforeCommit` runs last inside the transaction: the notifier adds its one NOTIFY there, so the wake-up is
- *   sent exactly when (and only if) the rows become visible.
+ * - `notice` gives the NOTIFY payload for the batch's events, sent just before COMMIT in the same round trip, so
+ *   the wake-up is sent exactly when (and only if) the rows become visible.
  */
 export class GroupCommit {
   private queue: Op[] = [];
@@ -55,15 +71,15 @@ export class GroupCommit {
 
   constructor(
     private readonly pool: pg.Pool,
-    private readonly beforeCommit: (client: pg.ClientBase, events: readonly StoredEvent[]) => Promise<void>,
+    private readonly notice: { channel: string; payload: (events: readonly StoredEvent[]) => string },
     private readonly afterCommit: (batch: CommittedBatch) => void,
   ) {}
 
-  run<T>(orgs: readonly string[], fn: WriteFn<T>): Promise<T> {
+  run<T>(orgs: readonly string[], rule: WriteRule<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       this.queue.push({
         orgs,
-        run: fn,
+        rule: rule,
         resolve: resolve as (v: unknown) => void,
         reject,
         attempts: 0,
@@ -97,12 +113,13 @@ export class GroupCommit {
     const batch = this.queue;
     if (batch.length === 0) return;
     this.queue = [];
-    let outcome = await this.attempt(batch, false);
+    let outcome = await this.attempt(batch, 'together');
+    if (outcome.kind === 'not-together') outcome = await this.attempt(batch, 'one-by-one');
     if (outcome.kind === 'op-failed') {
       // A batch of one has nobody to protect: its error is the answer. Otherwise isolate the failure.
       if (batch.length === 1)
         outcome = { kind: 'committed', done: [], failed: [{ op: outcome.op, error: outcome.error }] };
-      else outcome = await this.attempt(batch, true);
+      else outcome = await this.attempt(batch, 'savepoints');
     }
     if (outcome.kind === 'broken') {
       // The transaction is gone: none of the batch is durable (or, if COMMIT itself was cut off, the outcome is
@@ -110,9 +127,10 @@ export class GroupCommit {
       for (const op of batch) this.fail(op, outcome.error);
       return;
     }
-    if (outcome.kind === 'op-failed') {
-      // Cannot happen with savepoints; settle the batch rather than leave callers hanging.
-      for (const op of batch) this.fail(op, outcome.error);
+    if (outcome.kind !== 'committed') {
+      // Cannot happen one by one with savepoints; settle the batch rather than leave callers hanging.
+      const error = outcome.kind === 'op-failed' ? outcome.error : new Error('batch could not run');
+      for (const op of batch) this.fail(op, error);
       return;
     }
     for (const { op, error } of outcome.failed) this.fail(op, error);
@@ -121,7 +139,7 @@ export class GroupCommit {
       for (const e of result.events) events.push(e);
       op.resolve(result.value);
     }
-    if (events.length > 0) this.afterCommit({ events });
+    if (events.length > 0) this.afterCommit({ events: inSeqOrder(events) });
   }
 
   /** Rejects an op, or queues it for the next batch when its error says running it again may succeed. */
@@ -131,7 +149,7 @@ export class GroupCommit {
     else op.reject(error);
   }
 
-  private async attempt(batch: readonly Op[], savepoints: boolean): Promise<Attempt> {
+  private async attempt(batch: readonly Op[], mode: Mode): Promise<Attempt> {
     let client: pg.PoolClient;
     try {
       client = await this.pool.connect();
@@ -147,30 +165,64 @@ export class GroupCommit {
     };
     client.on('error', onError);
     try {
-      await client.query('BEGIN');
       const orgs = [...new Set(batch.flatMap((op) => op.orgs))].sort();
-      if (orgs.length > 0)
-        await query(client, 'SELECT 1 FROM orgs WHERE id = ANY($1::text[]) ORDER BY id FOR NO KEY UPDATE', [orgs]);
+      // One round trip (simple protocol, so no parameters: the ids are quoted as literals).
+      await client.query(
+        orgs.length === 0
+          ? 'BEGIN'
+          : `BEGIN; SELECT 1 FROM orgs WHERE id IN (${orgs.map((o) => pg.escapeLiteral(o)).join(', ')}) ORDER BY id FOR NO KEY UPDATE`,
+      );
+      const tx = new PostgresTx(client);
       const done: { op: Op; result: WriteResult<unknown> }[] = [];
       const failed: { op: Op; error: unknown }[] = [];
-      for (const [i, op] of batch.entries()) {
-        // One round trip per op for the savepoints: release the previous one and open the next together.
-        if (savepoints) await client.query(i === 0 ? 'SAVEPOINT op' : 'RELEASE SAVEPOINT op; SAVEPOINT op');
-        try {
-          done.push({ op, result: await op.run(client) });
-        } catch (error) {
-          if (!savepoints) {
+      if (mode === 'savepoints') {
+        for (const [i, op] of batch.entries()) {
+          // One round trip per op for the savepoints: release the previous one and open the next together.
+          await client.query(i === 0 ? 'SAVEPOINT op' : 'RELEASE SAVEPOINT op; SAVEPOINT op');
+          try {
+            done.push({ op, result: await runRule(startRule(op.rule), tx) });
+          } catch (error) {
+            // If the connection itself failed, ROLLBACK TO throws too and the whole batch fails below.
+            await client.query('ROLLBACK TO SAVEPOINT op');
+            failed.push({ op, error });
+          }
+        }
+      } else {
+        const started: Started<Op>[] = [];
+        for (const op of batch) {
+          try {
+            started.push({ ...startRule(op.rule), op });
+          } catch (error) {
             await client.query('ROLLBACK');
             return { kind: 'op-failed', op, error };
           }
-          // If the connection itself failed, ROLLBACK TO throws too and the whole batch fails below.
-          await client.query('ROLLBACK TO SAVEPOINT op');
-          failed.push({ op, error });
+        }
+        const together = mode === 'together' ? started.filter((s) => s.canRunTogether) : [];
+        for (const s of started) {
+          if (together.includes(s)) continue;
+          try {
+            done.push({ op: s.op, result: await runRule(s, tx) });
+          } catch (error) {
+            await client.query('ROLLBACK');
+            return { kind: 'op-failed', op: s.op, error };
+          }
+        }
+        if (together.length > 0) {
+          const outcome = await runOpsTogether(together, client);
+          if (outcome.kind !== 'done') {
+            await client.query('ROLLBACK');
+            return outcome.kind === 'failed' ? { kind: 'op-failed', op: outcome.op, error: outcome.error } : outcome;
+          }
+          for (const { op, result } of outcome.results) done.push({ op, result });
         }
       }
       const events = done.flatMap((d) => d.result.events);
-      if (events.length > 0) await this.beforeCommit(client, events);
-      await client.query('COMMIT');
+      // The wake-up and the commit in one round trip: if the NOTIFY failed, COMMIT is not run and we roll back.
+      await client.query(
+        events.length === 0
+          ? 'COMMIT'
+          : `SELECT pg_notify(${pg.escapeLiteral(this.notice.channel)}, ${pg.escapeLiteral(this.notice.payload(events))}); COMMIT`,
+      );
       return { kind: 'committed', done, failed };
     } catch (error) {
       broken = error as Error;
@@ -182,6 +234,11 @@ export class GroupCommit {
       client.release(broken !== undefined && isConnectionError(broken) ? broken : undefined);
     }
   }
+}
+
+/** Ops that ran together may have taken their seqs in another order than the batch's: publish by seq. */
+function inSeqOrder(events: StoredEvent[]): StoredEvent[] {
+  return events.sort((a, b) => (a.orgID === b.orgID ? a.seq - b.seq : a.orgID < b.orgID ? -1 : 1));
 }
 
 function isConnectionError(error: Error): boolean {

@@ -1,14 +1,14 @@
 import pg from 'pg';
 import type { Connection, ReadQueries, WriteResult, WriteTx } from '../dialect.js';
 import { migrate } from '../migrator.js';
-import { runAsync, type Rule } from '../steps.js';
+import type { Rule } from '../steps.js';
 import { UnstorableValue, type CommitListener, type Ephemeral, type EphemeralListener } from '../store.js';
 import { EventFeed } from './event-feed.js';
 import { GroupCommit } from './group-commit.js';
 import { EPHEMERAL_CHANNEL, EVENTS_CHANNEL, Notifier } from './notifier.js';
 import { postgresError } from './postgres-errors.js';
 import { POSTGRES_MIGRATIONS, postgresMigrationTarget } from './postgres-migrations.js';
-import { PostgresTx, postgresReads } from './postgres-queries.js';
+import { postgresReads } from './postgres-queries.js';
 import { query } from './prepared.js';
 
 export interface PostgresStoreOptions {
@@ -94,9 +94,7 @@ export class PostgresConnection implements Connection {
     });
     this.writer = new GroupCommit(
       writerPool,
-      async (client, events) => {
-        await query(client, 'SELECT pg_notify($1, $2)', [EVENTS_CHANNEL, this.notifier.eventsPayload(events)]);
-      },
+      { channel: EVENTS_CHANNEL, payload: (events) => this.notifier.eventsPayload(events) },
       ({ events }) => this.feed.local(events),
     );
   }
@@ -162,7 +160,7 @@ export class PostgresConnection implements Connection {
     try {
       return await this.writer.run(
         orgs.filter((o) => !o.includes(NUL)),
-        (client) => runAsync(rule(new PostgresTx(client))),
+        rule,
       );
     } catch (error) {
       // A NUL that slipped past the explicit checks (character_not_in_repertoire, untranslatable_character).
