@@ -4,11 +4,18 @@
 // (bench/reference/node-http-sse.mjs) measured the same way, alternating, each round on a freshly started process.
 import { join } from 'node:path';
 import { Api } from '../lib/api.mjs';
-import { rssKiB, startConcierge, startLoadgen, startReference, tempDir, using } from '../lib/procs.mjs';
+import { rssKiB, startConcierge, startReference, tempDir, using } from '../lib/procs.mjs';
 import { alternate, fmt, medians } from '../lib/stats.mjs';
+import { openFilesHardLimit, startSwarm, STREAMS_PER_PROCESS } from '../lib/swarm.mjs';
 
 export const description =
-  '1,000 and 10,000 open SSE streams on one conversation; open time, server RSS per idle stream, delivery latency commit → receipt';
+  '1,000, 10,000 and 50,000 open SSE streams on one conversation; open time, server RSS per idle stream, delivery latency commit → receipt';
+
+/** Issue 14's targets: Centrifugo's density (about 50,000 connections per process) at a small cost per stream. */
+const RSS_TARGET_KIB = 15;
+const P99_TARGET = 1.1;
+/** Descriptors the server needs besides its streams (database, listeners, metrics, the warm-up streams). */
+const FD_MARGIN = 500;
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -21,25 +28,25 @@ async function measure({ start, send, streamPath, headers, count, messages, spac
   const server = await start();
   try {
     // Warm-up: JIT the stream and send paths so the baseline RSS already holds the code, not just the streams.
-    const warm = await clients.call({ type: 'open', url: server.url, path: streamPath, headers, count: 20 });
+    const warm = await clients.open({ url: server.url, path: streamPath, headers, count: 20 });
     if (warm.failed > 0) throw new Error(`warm-up streams failed to open: ${warm.firstError}`);
-    await clients.call({ type: 'reset' });
+    await clients.reset();
     for (let i = 0; i < 3; i++) await send(server, i);
-    await clients.call({ type: 'collect', messages: 3, timeoutMs: 10_000 });
-    await clients.call({ type: 'close' });
+    await clients.collect({ messages: 3, timeoutMs: 10_000 });
+    await clients.close();
     await sleep(500);
     const before = rssKiB(server.pid);
-    const opened = await clients.call({ type: 'open', url: server.url, path: streamPath, headers, count }, 600_000);
+    const opened = await clients.open({ url: server.url, path: streamPath, headers, count }, 600_000);
     if (opened.failed > 0) throw new Error(`${opened.failed} of ${count} streams failed to open: ${opened.firstError}`);
     await sleep(2_000);
     const after = rssKiB(server.pid);
-    await clients.call({ type: 'reset' });
+    await clients.reset();
     for (let i = 0; i < messages; i++) {
       await send(server, i);
       await sleep(spacingMs);
     }
-    const d = await clients.call({ type: 'collect', messages, timeoutMs: 60_000 });
-    await clients.call({ type: 'close' });
+    const d = await clients.collect({ messages, timeoutMs: 60_000 + count });
+    await clients.close();
     return {
       openMs: opened.ms,
       rssPerStreamKiB: (after - before) / opened.opened,
@@ -52,14 +59,22 @@ async function measure({ start, send, streamPath, headers, count, messages, spac
       complete: d.complete ? 1 : 0,
     };
   } finally {
-    await clients.call({ type: 'close' }).catch(() => {});
+    await clients.close().catch(() => {});
     await server.stop();
   }
 }
 
 export async function run({ rounds, smoke, profile, log }) {
-  const sizes = smoke ? [50, 200] : [1_000, 10_000];
   const messages = smoke ? 3 : 20;
+  // The server holds one descriptor per stream. Where the machine's open-files hard limit (which no benchmark can
+  // raise) is below a size, the largest size it allows is measured instead, and the table says so.
+  const fdLimit = openFilesHardLimit();
+  const fits = (n) => n + FD_MARGIN <= fdLimit;
+  const largest = Math.floor((fdLimit - FD_MARGIN) / 1_000) * 1_000;
+  const sizes = (smoke ? [50, 200] : [1_000, 10_000, 50_000]).map((n) => ({
+    count: fits(n) ? n : largest,
+    wanted: n,
+  }));
 
   return using(async (track) => {
     const tmp = track(tempDir());
@@ -73,13 +88,19 @@ export async function run({ rounds, smoke, profile, log }) {
     const conversationID = await api.openConversation(token);
     await first.stop();
 
-    const clients = track(startLoadgen('sse-clients.mjs'));
     const rows = [];
     const raw = {};
-    for (const count of sizes) {
+    const notes = [];
+    for (const [index, { count, wanted }] of sizes.entries()) {
+      const last = index === sizes.length - 1;
       log(`  ${count.toLocaleString('en-US')} streams`);
+      if (count !== wanted)
+        notes.push(
+          `${wanted.toLocaleString('en-US')} streams need more descriptors than this machine's open-files hard limit (${fdLimit.toLocaleString('en-US')}, \`ulimit -Hn\`, which the benchmark's processes cannot raise) allows one process, so ${count.toLocaleString('en-US')} were measured instead.`,
+        );
+      const clients = startSwarm(Math.ceil(count / STREAMS_PER_PROCESS));
       // Spaced so one broadcast finishes before the next starts: this measures latency, not queueing.
-      const spacingMs = count >= 10_000 ? 300 : 100;
+      const spacingMs = Math.max(100, count * 0.03);
       const r = await alternate(
         rounds,
         {
@@ -120,7 +141,7 @@ export async function run({ rounds, smoke, profile, log }) {
             }),
         },
         log,
-      );
+      ).finally(() => clients.stop());
       raw[count] = r;
       const o = medians(r.ours);
       const f = medians(r.reference);
@@ -134,9 +155,13 @@ export async function run({ rounds, smoke, profile, log }) {
           ours: o.rssPerStreamKiB,
           reference: f.rssPerStreamKiB,
           ratio: o.rssPerStreamKiB / f.rssPerStreamKiB,
-          target: '≤ 25 KiB',
-          met: o.rssPerStreamKiB <= 25,
-          missedBy: o.rssPerStreamKiB > 25 ? `${fmt(o.rssPerStreamKiB - 25)} KiB over` : undefined,
+          // Judged where fixed costs are amortised: at 1,000 streams V8's heap steps swing the figure.
+          ...(last && {
+            target: `≤ ${RSS_TARGET_KIB} KiB`,
+            met: o.rssPerStreamKiB <= RSS_TARGET_KIB,
+            missedBy:
+              o.rssPerStreamKiB > RSS_TARGET_KIB ? `${fmt(o.rssPerStreamKiB - RSS_TARGET_KIB)} KiB over` : undefined,
+          }),
         },
         {
           case: c,
@@ -151,12 +176,12 @@ export async function run({ rounds, smoke, profile, log }) {
           ours: o.deliveryP99,
           reference: f.deliveryP99,
           ratio: o.deliveryP99 / f.deliveryP99,
-          ...(count === sizes[0] && {
-            target: '≤ 1.1× reference',
-            met: o.deliveryP99 / f.deliveryP99 <= 1.1,
+          ...(last && {
+            target: `≤ ${P99_TARGET}× reference`,
+            met: o.deliveryP99 / f.deliveryP99 <= P99_TARGET,
             missedBy:
-              o.deliveryP99 / f.deliveryP99 > 1.1
-                ? `${(o.deliveryP99 / f.deliveryP99).toFixed(2)}× instead of ≤ 1.1×`
+              o.deliveryP99 / f.deliveryP99 > P99_TARGET
+                ? `${(o.deliveryP99 / f.deliveryP99).toFixed(2)}× instead of ≤ ${P99_TARGET}×`
                 : undefined,
           }),
         },
@@ -165,19 +190,21 @@ export async function run({ rounds, smoke, profile, log }) {
           metric: 'every message on every stream (rounds)',
           ours: `${r.ours.filter((x) => x.complete === 1).length}/${rounds}`,
           reference: `${r.reference.filter((x) => x.complete === 1).length}/${rounds}`,
-          ...(count === sizes[sizes.length - 1] && {
-            target: `${count.toLocaleString('en-US')} streams on one process`,
-            met: allOpen,
+          ...(last && {
+            target: `${wanted.toLocaleString('en-US')} streams on one process`,
+            met: allOpen && count === wanted,
+            missedBy: count !== wanted ? 'not measurable on this machine' : undefined,
           }),
         },
       );
     }
     return {
-      config: { sizes, messages, rounds },
+      config: { sizes: sizes.map((x) => x.count), messages, rounds },
       rows,
       notes: [
-        "All streams are one member's streams of one conversation (`GET /v1/conversations/{id}/stream`, member token, `--max-streams-per-member` raised), opened 200 at a time by a separate client process (bench/loadgen/sse-clients.mjs); the reference is `GET /stream` on the broadcaster.",
-        `Per round and side: a fresh server process, warmed with 20 streams and 3 messages; RSS (VmRSS) read before opening and 2 s after the last stream opened; then ${messages} concierge replies (server credential), one every 100 ms (300 ms at 10,000), each awaited before the next.`,
+        ...notes,
+        `All streams are one member's streams of one conversation (\`GET /v1/conversations/{id}/stream\`, member token, \`--max-streams-per-member\` raised), opened 200 at a time per client process (bench/loadgen/sse-clients.mjs; one process per ${STREAMS_PER_PROCESS.toLocaleString('en-US')} streams, each socket bound to a loopback source address of its own run, 127.0.0.2 and up, at most 10,000 per address); the reference is \`GET /stream\` on the broadcaster.`,
+        `Per round and side: a fresh server process, warmed with 20 streams and 3 messages; RSS (VmRSS) read before opening and 2 s after the last stream opened; then ${messages} concierge replies (server credential), one every 100 ms or 0.03 ms per stream if longer (300 ms at 10,000), each awaited before the next.`,
         "Delivery latency = receipt time in the client process − the message's `createdAt` (ms precision, stamped inside the committing transaction, so ours includes the fsync: about 0.2 ms on this disk). The reference stamps `createdAt` when it starts the broadcast.",
       ],
       raw,

@@ -4,11 +4,17 @@ import { request } from 'node:http';
 
 /**
  * Opens one stream and hands every complete event block (the text between blank lines) to `onBlock`. Resolves
- * once the response is a 200 stream; the load generator's swarm (bench/loadgen/sse-clients.mjs) uses it directly.
+ * once the response is a 200 stream; the load generator's swarm (bench/loadgen/sse-clients.mjs) uses it directly,
+ * with a `localAddress` (127.0.0.2, 127.0.0.3, …) per socket so that tens of thousands of streams fit.
  */
-export function openRaw(url, path, headers, onBlock) {
+export function openRaw(url, path, headers, onBlock, localAddress = undefined) {
   return new Promise((resolve, reject) => {
-    const req = request(new URL(path, url), { headers: { accept: 'text/event-stream', ...headers }, agent: false });
+    const req = request(new URL(path, url), {
+      headers: { accept: 'text/event-stream', ...headers },
+      agent: false,
+      // A source address of its own for this socket: one address has only ~28,000 ephemeral ports.
+      ...(localAddress !== undefined && { localAddress }),
+    });
     req.once('error', reject);
     req.once('response', (res) => {
       if (res.statusCode !== 200) {

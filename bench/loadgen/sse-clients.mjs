@@ -26,12 +26,14 @@ function onEvent(text) {
   counts.set(message.id, (counts.get(message.id) ?? 0) + 1);
 }
 
-function openOne(url, path, headers) {
-  return openRaw(url, path, headers, onEvent);
-}
-
-async function open({ url, path, headers = {}, count, concurrency = 200, timeoutMs = 120_000 }) {
+/**
+ * Opens `count` streams, `concurrency` at a time. `localAddresses` (loopback only) are the source addresses the
+ * sockets are spread over, round-robin: one address has about 28,000 ephemeral ports (and a closed socket holds
+ * its port in TIME_WAIT for a minute), so the benchmark hands every `open` fresh ones.
+ */
+async function open({ url, path, headers = {}, count, concurrency = 200, timeoutMs = 120_000, localAddresses = [] }) {
   if (!/^http:\/\/127\.0\.0\.1:\d+/.test(url)) throw new Error(`loopback only: ${url}`);
+  for (const a of localAddresses) if (!/^127\.\d+\.\d+\.\d+$/.test(a)) throw new Error(`loopback only: ${a}`);
   const started = now();
   const deadline = Date.now() + timeoutMs;
   let next = 0;
@@ -39,9 +41,10 @@ async function open({ url, path, headers = {}, count, concurrency = 200, timeout
   let firstError = null;
   const worker = async () => {
     while (next < count && Date.now() < deadline) {
-      next++;
+      const i = next++;
+      const from = localAddresses.length === 0 ? undefined : localAddresses[i % localAddresses.length];
       try {
-        streams.push(await openOne(url, path, headers));
+        streams.push(await openRaw(url, path, headers, onEvent, from));
       } catch (error) {
         failed++;
         firstError ??= String(error.message ?? error);
@@ -59,8 +62,11 @@ function reset() {
   return { streams: streams.length };
 }
 
-/** Waits until `messages` distinct messages have each reached every open stream (or the timeout), then reports. */
-async function collect({ messages, timeoutMs = 30_000 }) {
+/**
+ * Waits until `messages` distinct messages have each reached every open stream (or the timeout), then reports;
+ * with `raw`, the latencies themselves too, so a benchmark driving several of these processes can pool them.
+ */
+async function collect({ messages, timeoutMs = 30_000, raw = false }) {
   const deadline = Date.now() + timeoutMs;
   const complete = () => counts.size >= messages && [...counts.values()].every((n) => n >= streams.length);
   while (!complete() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
@@ -73,6 +79,7 @@ async function collect({ messages, timeoutMs = 30_000 }) {
     p50: percentile(latencies, 50),
     p99: percentile(latencies, 99),
     max: percentile(latencies, 100),
+    ...(raw && { latencies }),
   };
 }
 
