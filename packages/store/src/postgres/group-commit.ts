@@ -2,6 +2,7 @@ import pg from 'pg';
 import type { WriteResult, WriteTx } from '../dialect.js';
 import type { Rule } from '../steps.js';
 import type { StoredEvent } from '../store.js';
+import { allSends, runFusedSends } from './fused-sends.js';
 import { runOpsTogether, runRule, startRule, type Started } from './op-driver.js';
 import { PostgresTx } from './postgres-queries.js';
 
@@ -28,20 +29,21 @@ const MAX_ATTEMPTS = 3;
 
 /**
  * How a batch's ops run inside its transaction:
+ * - `fused`: a batch of sends only, in two round trips whatever its size (fused-sends.ts).
  * - `together`: ops whose steps have a many-op form (sends) run in lockstep, one statement per step for all of
  *   them (op-driver.ts); the others one after another before them. No savepoints.
  * - `one-by-one`: every op after the other, no savepoints (when the ops could not run together).
  * - `savepoints`: one after the other with a SAVEPOINT around each, so a failing op is undone alone.
  */
-type Mode = 'together' | 'one-by-one' | 'savepoints';
+type Mode = 'fused' | 'together' | 'one-by-one' | 'savepoints';
 
 /** How one attempt at a batch ended. */
 type Attempt =
   | { kind: 'committed'; done: { op: Op; result: WriteResult<unknown> }[]; failed: { op: Op; error: unknown }[] }
   /** Without savepoints an op failed, so the whole transaction was rolled back (nothing is durable). */
   | { kind: 'op-failed'; op: Op; error: unknown }
-  /** The ops could not run together (a step without a many-op form): rolled back, nothing is durable. */
-  | { kind: 'not-together' }
+  /** The mode does not suit these ops (say, a step without a many-op form): rolled back, nothing is durable. */
+  | { kind: 'next-mode' }
   /** The transaction itself failed (connection lost, COMMIT refused): nothing is durable, or COMMIT's fate is unknown. */
   | { kind: 'broken'; error: Error };
 
@@ -50,9 +52,10 @@ type Attempt =
  * event-loop turn) shares one transaction, committed once, and each caller's promise settles only after that
  * COMMIT. As in the SQLite adapter, this is where the throughput comes from: one commit (one WAL flush) per batch.
  *
- * The writer connection spends its time on round trips, so a batch makes as few as it can: BEGIN and the org
- * locks in one, each step of the batch's sends once for all of them (op-driver.ts, batched-steps.ts), the NOTIFY
- * and COMMIT in one. A batch of sends is four round trips whatever its size.
+ * The writer connection spends its time on round trips, so a batch makes as few as it can. A batch of sends
+ * only (the hot path) takes two, whatever its size (fused-sends.ts). Any other batch takes BEGIN and the org locks
+ * in one, each step of its sends once for all of them (op-driver.ts, batched-steps.ts), each step of its other
+ * ops, and the NOTIFY with COMMIT in one.
  *
  * - An op that throws (a missing row, an idempotency key already taken) fails alone; the others still commit.
  *   Per-op SAVEPOINTs give that, but each costs round trips. So a batch first runs without them; only if an op
@@ -113,8 +116,9 @@ export class GroupCommit {
     const batch = this.queue;
     if (batch.length === 0) return;
     this.queue = [];
-    let outcome = await this.attempt(batch, 'together');
-    if (outcome.kind === 'not-together') outcome = await this.attempt(batch, 'one-by-one');
+    let outcome = await this.attempt(batch, 'fused');
+    if (outcome.kind === 'next-mode') outcome = await this.attempt(batch, 'together');
+    if (outcome.kind === 'next-mode') outcome = await this.attempt(batch, 'one-by-one');
     if (outcome.kind === 'op-failed') {
       // A batch of one has nobody to protect: its error is the answer. Otherwise isolate the failure.
       if (batch.length === 1)
@@ -165,6 +169,14 @@ export class GroupCommit {
     };
     client.on('error', onError);
     try {
+      if (mode === 'fused') {
+        const started = startAll(batch);
+        if (started === null || !allSends(started)) return { kind: 'next-mode' };
+        const fused = await runFusedSends(started, client, this.notice);
+        if (fused.kind === 'broken') broken = fused.error;
+        if (fused.kind !== 'committed') return fused.kind === 'broken' ? fused : { kind: 'next-mode' };
+        return { kind: 'committed', done: fused.results, failed: [] };
+      }
       const orgs = [...new Set(batch.flatMap((op) => op.orgs))].sort();
       // One round trip (simple protocol, so no parameters: the ids are quoted as literals).
       await client.query(
@@ -211,7 +223,9 @@ export class GroupCommit {
           const outcome = await runOpsTogether(together, client);
           if (outcome.kind !== 'done') {
             await client.query('ROLLBACK');
-            return outcome.kind === 'failed' ? { kind: 'op-failed', op: outcome.op, error: outcome.error } : outcome;
+            return outcome.kind === 'failed'
+              ? { kind: 'op-failed', op: outcome.op, error: outcome.error }
+              : { kind: 'next-mode' };
           }
           for (const { op, result } of outcome.results) done.push({ op, result });
         }
@@ -233,6 +247,15 @@ export class GroupCommit {
       // A connection that failed mid-batch is discarded rather than returned to the pool in an unknown state.
       client.release(broken !== undefined && isConnectionError(broken) ? broken : undefined);
     }
+  }
+}
+
+/** Starts every op's rule up to its first step, or null if one throws before it (the general path reports it). */
+function startAll(batch: readonly Op[]): Started<Op>[] | null {
+  try {
+    return batch.map((op) => ({ ...startRule(op.rule), op }));
+  } catch {
+    return null;
   }
 }
 

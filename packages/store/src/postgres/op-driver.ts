@@ -14,11 +14,11 @@ import type { PostgresTx } from './postgres-queries.js';
  * (`runOpsTogether`). That equals running the ops one after another in batch order, because each many-op statement
  * equals its steps run in op order, and the steps with a many-op form touch disjoint tables (the org counter,
  * messages, conversations and events; the idempotency keys), so a later op's step 1 and an earlier op's step 2
- * commute. A step with another method, or a round whose ops ask for different steps, gives up (`not-together`):
+ * commute. A step with another method, or a round whose ops ask for different steps, gives up (`next-mode`):
  * the batch is rolled back and runs again one op at a time.
  */
 
-interface StepRequest {
+export interface StepRequest {
   readonly method: string;
   readonly args: unknown[];
 }
@@ -72,7 +72,7 @@ export type TogetherOutcome<O> =
   | { kind: 'done'; results: { op: O; result: WriteResult<unknown> }[] }
   /** An op's rule threw (or the statement of its round failed): the transaction must be rolled back. */
   | { kind: 'failed'; op: O; error: unknown }
-  | { kind: 'not-together' };
+  | { kind: 'next-mode' };
 
 /** Runs started rules in lockstep, one statement per round for all (see above). */
 export async function runOpsTogether<O>(started: readonly Started<O>[], c: pg.ClientBase): Promise<TogetherOutcome<O>> {
@@ -82,7 +82,7 @@ export async function runOpsTogether<O>(started: readonly Started<O>[], c: pg.Cl
     const steps = active.map((s) => s.next.value as StepRequest);
     const method = steps[0]!.method;
     const many = BATCHED_STEPS.get(method);
-    if (many === undefined || steps.some((s) => s.method !== method)) return { kind: 'not-together' };
+    if (many === undefined || steps.some((s) => s.method !== method)) return { kind: 'next-mode' };
     let answers: unknown[];
     try {
       answers = await many(c, steps.map((s) => s.args) as never[]);

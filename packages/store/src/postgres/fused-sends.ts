@@ -1,0 +1,269 @@
+import pg from 'pg';
+import type { WriteResult } from '../dialect.js';
+import {
+  IDEMPOTENCY_TTL_MS,
+  type IdempotencyScope,
+  type MessageRecord,
+  type StoredEvent,
+  type StoredResponse,
+} from '../store.js';
+import { unmatchable } from './postgres-queries.js';
+import type { Started, StepRequest } from './op-driver.js';
+
+/**
+ * A batch made only of sends, in two round trips on the writer connection, however many sends it holds:
+ *
+ * 1. `BEGIN`, the org rows locked in id order (returning their counters), and the owners of the conversations
+ *    written to. Under the org row lock nobody else can move the counter, so the seq each send will take is known
+ *    here: the counter plus its place among the batch's sends of that org, exactly as running them one by one.
+ * 2. With those answers the rules run to their end in JavaScript (their `appendMessage` answered from the read,
+ *    their `recordIdempotency` answered "recorded"), and everything they asked to write goes in ONE statement,
+ *    followed by `COMMIT` in the same round trip: the messages, their events, the conversations' activity and
+ *    unread counts, the org counters, the idempotency records and the NOTIFY. That statement checks what was
+ *    assumed (every counter still where it was read, every idempotency key recorded) and raises an error if not,
+ *    so the COMMIT behind it never runs on a wrong guess.
+ *
+ * The simple query protocol is what lets several statements share a round trip, and it takes no parameters:
+ * every value is quoted as a literal by node-postgres' `escapeLiteral`. Anything this path does not expect (a
+ * missing conversation, a key taken, another step) makes it give up: the transaction is rolled back and the
+ * batch runs again through the general paths of group-commit.ts, which decide each op's fate exactly.
+ */
+
+type AppendArgs = [message: Omit<MessageRecord, 'seq'>, unread: 0 | 1];
+type RecordArgs = [scope: IdempotencyScope, fingerprint: string, response: StoredResponse, now: number];
+
+export type FusedOutcome<O> =
+  | { kind: 'committed'; results: { op: O; result: WriteResult<unknown> }[]; events: StoredEvent[] }
+  /** Nothing is durable; the batch must run through the general path. */
+  | { kind: 'give-up' }
+  /** The connection failed: nothing is durable, or COMMIT's fate is unknown. */
+  | { kind: 'broken'; error: Error };
+
+/** The error the write statement raises when an assumption failed (a text that is not an integer, on purpose). */
+const CONFLICT = 'concierge: fused batch conflict';
+
+const lit = (v: string | null): string => (v === null ? 'NULL' : pg.escapeLiteral(v));
+const int = (n: number): string => {
+  if (!Number.isSafeInteger(n)) throw new Error(`not an integer: ${n}`);
+  return String(n);
+};
+const texts = (vs: readonly (string | null)[], type: string): string => `ARRAY[${vs.map(lit).join(',')}]::${type}[]`;
+const ints = (vs: readonly number[], type: string): string => `ARRAY[${vs.map(int).join(',')}]::${type}[]`;
+
+/** Whether every op's first step is an `appendMessage` this path can take. */
+export function allSends(started: readonly Started<unknown>[]): boolean {
+  return started.every((s) => {
+    if (s.next.done === true) return false;
+    const step = s.next.value as StepRequest;
+    if (step.method !== 'appendMessage') return false;
+    const [m] = step.args as AppendArgs;
+    return !unmatchable([m.orgID, m.conversationID]);
+  });
+}
+
+interface Send<O> {
+  started: Started<O>;
+  message: MessageRecord;
+  memberID: string;
+  unread: 0 | 1;
+  idem: RecordArgs | null;
+}
+
+export async function runFusedSends<O>(
+  started: readonly Started<O>[],
+  client: pg.ClientBase,
+  notice: { channel: string; payload: (events: readonly StoredEvent[]) => string },
+): Promise<FusedOutcome<O>> {
+  const appends = started.map((s) => (s.next.value as StepRequest).args as AppendArgs);
+  const orgs = [...new Set(appends.map(([m]) => m.orgID))].sort();
+  const conversations = [...new Set(appends.map(([m]) => m.conversationID))];
+  type Rows<R> = { rows: R[] };
+  let read: [
+    Rows<unknown>,
+    Rows<{ id: string; event_seq: string }>,
+    Rows<{ id: string; org_id: string; member_id: string }>,
+  ];
+  try {
+    read = (await client.query(
+      `BEGIN; SELECT id, event_seq FROM orgs WHERE id IN (${orgs.map(lit).join(',')}) ORDER BY id FOR NO KEY UPDATE;
+       SELECT id, org_id, member_id FROM conversations WHERE id IN (${conversations.map(lit).join(',')})`,
+    )) as unknown as typeof read;
+  } catch (error) {
+    return giveUp(client, error);
+  }
+  const counters = new Map(read[1].rows.map((r) => [r.id, Number(r.event_seq)]));
+  const owners = new Map(read[2].rows.map((r) => [r.id, r]));
+  const expected = new Map(counters);
+
+  // The rules run on, answered from the read, in batch order: the seqs they take are the ones they would take.
+  const sends: Send<O>[] = [];
+  const results: { op: O; result: WriteResult<unknown> }[] = [];
+  try {
+    for (const [i, s] of started.entries()) {
+      const [draft, unread] = appends[i]!;
+      const owner = owners.get(draft.conversationID);
+      const counter = counters.get(draft.orgID);
+      if (owner === undefined || owner.org_id !== draft.orgID || counter === undefined) return rollBack(client);
+      counters.set(draft.orgID, counter + 1);
+      const send: Send<O> = {
+        started: s,
+        message: { ...draft, seq: counter + 1 },
+        memberID: owner.member_id,
+        unread,
+        idem: null,
+      };
+      s.next = s.gen.next({ seq: counter + 1, memberID: owner.member_id });
+      if (s.next.done !== true) {
+        const step = s.next.value as StepRequest;
+        if (step.method !== 'recordIdempotency') return rollBack(client);
+        send.idem = step.args as RecordArgs;
+        s.next = s.gen.next(true);
+      }
+      if (s.next.done !== true) return rollBack(client);
+      sends.push(send);
+      results.push({ op: s.op, result: s.next.value });
+    }
+  } catch {
+    // A rule threw on its answers (it would have alone too): the general path gives that op its error.
+    return rollBack(client);
+  }
+  const events = results.flatMap((r) => r.result.events).sort((a, b) => a.seq - b.seq);
+  const sql = writeStatement(sends, orgs, expected, counters, notice.channel, notice.payload(events));
+  try {
+    await client.query(`${sql}; COMMIT`);
+  } catch (error) {
+    return giveUp(client, error);
+  }
+  return { kind: 'committed', results, events };
+}
+
+/** Rolls back after a failed statement: a lost connection breaks the batch, anything else sends it the long way. */
+async function giveUp<O>(client: pg.ClientBase, error: unknown): Promise<FusedOutcome<O>> {
+  const code = (error as { code?: string }).code;
+  if (code === undefined || code.startsWith('08') || code.startsWith('57P'))
+    return { kind: 'broken', error: error as Error };
+  return rollBack(client);
+}
+
+async function rollBack<O>(client: pg.ClientBase): Promise<FusedOutcome<O>> {
+  try {
+    await client.query('ROLLBACK');
+  } catch (error) {
+    return { kind: 'broken', error: error as Error };
+  }
+  return { kind: 'give-up' };
+}
+
+/** The batch's writes as one statement; see postgres-queries.ts (`appendMessage`, `recordIdempotency`). */
+function writeStatement<O>(
+  sends: readonly Send<O>[],
+  orgs: readonly string[],
+  expected: ReadonlyMap<string, number>,
+  last: ReadonlyMap<string, number>,
+  channel: string,
+  payload: string,
+): string {
+  const m = sends.map((s) => s.message);
+  const keyed = sends.flatMap((s) => (s.idem === null ? [] : [s.idem]));
+  const counterRows = orgs.map((o) => `(${lit(o)}, ${int(expected.get(o)!)}::bigint, ${int(last.get(o)!)}::bigint)`);
+  const keys =
+    keyed.length === 0
+      ? ''
+      : `,
+    k AS (
+      INSERT INTO idempotency_keys (org_id, principal, key, fingerprint, status, body, created_at)
+      SELECT * FROM unnest(${texts(
+        keyed.map(([s]) => s.orgID),
+        'text',
+      )}, ${texts(
+        keyed.map(([s]) => s.principal),
+        'text',
+      )}, ${texts(
+        keyed.map(([s]) => s.key),
+        'text',
+      )},
+        ${texts(
+          keyed.map(([, f]) => f),
+          'text',
+        )}, ${ints(
+          keyed.map(([, , r]) => r.status),
+          'int',
+        )}, ${texts(
+          keyed.map(([, , r]) => r.body),
+          'text',
+        )},
+        ${ints(
+          keyed.map(([, , , now]) => now),
+          'bigint',
+        )})
+      ON CONFLICT (org_id, principal, key) DO UPDATE
+        SET fingerprint = EXCLUDED.fingerprint, status = EXCLUDED.status, body = EXCLUDED.body,
+            created_at = EXCLUDED.created_at
+        WHERE idempotency_keys.created_at < EXCLUDED.created_at - ${int(IDEMPOTENCY_TTL_MS)}
+      RETURNING 1
+    )`;
+  return `
+    WITH o AS (
+      UPDATE orgs SET event_seq = x.last FROM (VALUES ${counterRows.join(', ')}) AS x(id, expected, last)
+      WHERE orgs.id = x.id AND orgs.event_seq = x.expected RETURNING 1
+    ),
+    i AS (
+      SELECT * FROM unnest(${texts(
+        m.map((x) => x.conversationID),
+        'text',
+      )}, ${ints(
+        m.map((x) => x.seq),
+        'bigint',
+      )}, ${texts(
+        m.map((x) => x.id),
+        'text',
+      )}, ${texts(
+        m.map((x) => x.orgID),
+        'text',
+      )},
+        ${texts(
+          m.map((x) => x.type),
+          'text',
+        )}, ${texts(
+          m.map((x) => x.authorID),
+          'text',
+        )}, ${texts(
+          m.map((x) => x.body),
+          'text',
+        )}, ${texts(
+          m.map((x) => x.via),
+          'text',
+        )},
+        ${texts(
+          m.map((x) => x.createdAt),
+          'timestamptz',
+        )}, ${ints(
+          sends.map((s) => s.unread),
+          'int',
+        )}, ${texts(
+          sends.map((s) => s.memberID),
+          'text',
+        )})
+        AS i(conversation_id, seq, id, org_id, type, author_id, body, via, created_at, unread, member_id)
+    ),
+    m AS (
+      INSERT INTO messages (conversation_id, seq, id, org_id, type, author_id, body, via, created_at)
+      SELECT conversation_id, seq, id, org_id, type, author_id, body, via, created_at FROM i
+    ),
+    t AS (
+      UPDATE conversations SET last_message_at = x.created_at, last_seq = x.seq,
+                               member_unread = member_unread + x.unread
+      FROM (SELECT DISTINCT ON (conversation_id) conversation_id, seq, created_at,
+                   sum(unread) OVER (PARTITION BY conversation_id) AS unread
+            FROM i ORDER BY conversation_id, seq DESC) x
+      WHERE conversations.id = x.conversation_id
+    ),
+    e AS (
+      INSERT INTO events (org_id, seq, type, member_id, conversation_id, payload)
+      SELECT org_id, seq, 'message', member_id, conversation_id, NULL FROM i
+    )${keys}
+    SELECT pg_notify(${lit(channel)}, ${lit(payload)}), CASE
+      WHEN (SELECT count(*) FROM o) = ${int(orgs.length)}${keyed.length === 0 ? '' : ` AND (SELECT count(*) FROM k) = ${int(keyed.length)}`}
+      THEN 0 ELSE (${lit(CONFLICT)} || (SELECT count(*) FROM o))::int
+    END`;
+}
