@@ -123,11 +123,13 @@ for (const store of POSTGRES) {
         const stream = await RawStream.open(`${server.url}/v1/conversations/${id}/stream`, {
           authorization: `Bearer ${token}`,
         });
-        // The id-only start frame, not the `retry:` line: it is written after the stream's first database read,
-        // so the cuts below cannot land on that read (which would end the stream, as designed, before it began).
-        await stream.until(() => stream.lastEventId !== undefined, 30_000, 'the start frame');
+        // A first message on the stream proves it is live: its catch-up read (after the id-only start frame) is
+        // done, so the cuts below cannot land on that read (which would end the stream, as designed, before it
+        // began). The start frame alone did not prove it: the read runs after it is written.
+        assert.equal((await api.send(token, id, 'before the cuts')).status, 200);
+        await stream.until(() => stream.events.length >= 1, 30_000, 'the first message');
         const dbName = new URL(server.databaseURL).pathname.slice(1);
-        let sent = 0;
+        let sent = 1;
         for (let cut = 0; cut < 3; cut++) {
           const killed = await admin.query(
             `SELECT application_name, pg_terminate_backend(pid) FROM pg_stat_activity
