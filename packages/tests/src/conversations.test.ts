@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { Api, errorCode, STORES, TestServer, withServer, type Org } from './harness/index.js';
+import { Api, errorCode, RawStream, STORES, TestServer, withServer, type Org } from './harness/index.js';
 
 for (const store of STORES) {
   describe(`conversations and messages [${store.name}]`, () => {
@@ -188,6 +188,46 @@ for (const store of STORES) {
         headers: { authorization: `Bearer ${key}` },
       });
       assert.equal(m.status, 200);
+    });
+
+    test('sends made at once each post once, in one order: the history, the unread count and the stream agree', async () => {
+      // Many sends to a few conversations at the same instant share group-commit batches (on PostgreSQL the
+      // batch's writes are one statement): each must take its own seq, and the conversation rows must add up.
+      const token = await api.memberToken(key, 'crowd');
+      const ids = [await api.openConversation(token), await api.openConversation(token)];
+      const stream = await RawStream.open(`${server.url}/v1/stream`, { authorization: `Bearer ${token}` });
+      await stream.until(() => stream.lastEventId !== undefined, undefined, 'the start frame');
+      const sends = ids.flatMap((id, c) =>
+        Array.from({ length: 20 }, (_, i) =>
+          i % 2 === 0
+            ? api.send(token, id, `member ${c}.${i}`)
+            : api.post(`/v1/conversations/${id}/messages`, { token: key, body: { message: `concierge ${c}.${i}` } }),
+        ),
+      );
+      const answers = await Promise.all(sends);
+      for (const r of answers) assert.equal(r.status, 200, r.text);
+      const sentIDs = new Set(answers.map((r) => r.json.message.id as string));
+      assert.equal(sentIDs.size, 40);
+      for (const id of ids) {
+        const page = await api.get(`/v1/conversations/${id}/messages`, { token, query: { limit: '100' } });
+        assert.equal(page.json.messages.length, 20);
+        const conv = await api.get(`/v1/conversations/${id}`, { token });
+        assert.equal(conv.json.unreadCount, 10, 'the concierge replies are unread');
+      }
+      await stream.until(
+        () => stream.events.filter((e) => e.event === 'message').length >= 40,
+        undefined,
+        'every message on the stream',
+      );
+      const streamed = stream.events.filter((e) => e.event === 'message');
+      assert.deepEqual(
+        new Set(streamed.map((e) => (JSON.parse(e.data) as { message: { id: string } }).message.id)),
+        sentIDs,
+      );
+      // Ids are positions in one org-wide order: strictly increasing, so nothing was repeated or reordered.
+      const seqs = streamed.map((e) => e.id);
+      assert.equal(new Set(seqs).size, 40);
+      stream.close();
     });
 
     test('read marks move forward only and drive unreadCount', async () => {
