@@ -11,7 +11,8 @@ import { unmatchable } from './postgres-queries.js';
 import type { Started, StepRequest } from './op-driver.js';
 
 /**
- * A batch made only of sends, in two round trips on the writer connection, however many sends it holds:
+ * A batch made only of sends, in two round trips on the writer connection, however many sends it holds (one when
+ * the first one's answers are remembered from the last batch: see `FusedCache`):
  *
  * 1. `BEGIN`, the org rows locked in id order (returning their counters), and the owners of the conversations
  *    written to. Under the org row lock nobody else can move the counter, so the seq each send will take is known
@@ -34,6 +35,8 @@ type RecordArgs = [scope: IdempotencyScope, fingerprint: string, response: Store
 
 export type FusedOutcome<O> =
   | { kind: 'committed'; results: { op: O; result: WriteResult<unknown> }[]; events: StoredEvent[] }
+  /** A guess from the cache was wrong (or could not be checked): nothing is durable; run again with the read. */
+  | { kind: 'read-first' }
   /** Nothing is durable; the batch must run through the general path. */
   | { kind: 'give-up' }
   /** The connection failed: nothing is durable, or COMMIT's fate is unknown. */
@@ -61,6 +64,44 @@ export function allSends(started: readonly Started<unknown>[]): boolean {
   });
 }
 
+type Owner = { org_id: string; member_id: string };
+
+/**
+ * What the first round trip reads, remembered for the next batches: the org counters as this instance's last
+ * commit left them, and the conversations' owners (which never change while the conversation exists). With both
+ * known, a batch of sends is one round trip (`BEGIN`, the lock, the statement and `COMMIT` in one string), as the
+ * bare reference's is. A guess is only a guess: the statement checks each counter, a deleted conversation fails its
+ * foreign key, and a failed guess forgets what it assumed and runs again with the read. Another instance's
+ * commits, or any batch of this one that took the general path, make the counters stale: the group commit forgets
+ * them then (or the check catches it).
+ */
+export class FusedCache {
+  private readonly counters = new Map<string, number>();
+  private readonly owners = new Map<string, Owner>();
+
+  counter(orgID: string): number | undefined {
+    return this.counters.get(orgID);
+  }
+
+  owner(conversationID: string): Owner | undefined {
+    return this.owners.get(conversationID);
+  }
+
+  noteCounter(orgID: string, seq: number): void {
+    this.counters.set(orgID, seq);
+  }
+
+  noteOwner(conversationID: string, owner: Owner): void {
+    if (this.owners.size >= 100_000) this.owners.clear();
+    this.owners.set(conversationID, { org_id: owner.org_id, member_id: owner.member_id });
+  }
+
+  forget(orgs: Iterable<string>, conversations: Iterable<string> = []): void {
+    for (const o of orgs) this.counters.delete(o);
+    for (const c of conversations) this.owners.delete(c);
+  }
+}
+
 interface Send<O> {
   started: Started<O>;
   message: MessageRecord;
@@ -73,27 +114,41 @@ export async function runFusedSends<O>(
   started: readonly Started<O>[],
   client: pg.ClientBase,
   notice: { channel: string; payload: (events: readonly StoredEvent[]) => string },
+  cache: FusedCache,
+  mayGuess: boolean,
 ): Promise<FusedOutcome<O>> {
   const appends = started.map((s) => (s.next.value as StepRequest).args as AppendArgs);
   const orgs = [...new Set(appends.map(([m]) => m.orgID))].sort();
   const conversations = [...new Set(appends.map(([m]) => m.conversationID))];
-  type Rows<R> = { rows: R[] };
-  let read: [
-    Rows<unknown>,
-    Rows<{ id: string; event_seq: string }>,
-    Rows<{ id: string; org_id: string; member_id: string }>,
-  ];
-  try {
-    read = (await client.query(
-      `BEGIN; SELECT id, event_seq FROM orgs WHERE id IN (${orgs.map(lit).join(',')}) ORDER BY id FOR NO KEY UPDATE;
-       SELECT id, org_id, member_id FROM conversations WHERE id IN (${conversations.map(lit).join(',')})`,
-    )) as unknown as typeof read;
-  } catch (error) {
-    return giveUp(client, error);
+  const lock = `BEGIN; SELECT id, event_seq FROM orgs WHERE id IN (${orgs.map(lit).join(',')}) ORDER BY id FOR NO KEY UPDATE`;
+  const guess =
+    mayGuess &&
+    orgs.every((o) => cache.counter(o) !== undefined) &&
+    conversations.every((c) => cache.owner(c) !== undefined);
+  const counters = new Map<string, number>();
+  const owners = new Map<string, Owner>();
+  if (guess) {
+    for (const o of orgs) counters.set(o, cache.counter(o)!);
+    for (const c of conversations) owners.set(c, cache.owner(c)!);
+  } else {
+    type Rows<R> = { rows: R[] };
+    let read: [Rows<unknown>, Rows<{ id: string; event_seq: string }>, Rows<{ id: string } & Owner>];
+    try {
+      read = (await client.query(
+        `${lock}; SELECT id, org_id, member_id FROM conversations WHERE id IN (${conversations.map(lit).join(',')})`,
+      )) as unknown as typeof read;
+    } catch (error) {
+      return giveUp(client, error);
+    }
+    for (const r of read[1].rows) counters.set(r.id, Number(r.event_seq));
+    for (const r of read[2].rows) {
+      owners.set(r.id, r);
+      cache.noteOwner(r.id, r);
+    }
   }
-  const counters = new Map(read[1].rows.map((r) => [r.id, Number(r.event_seq)]));
-  const owners = new Map(read[2].rows.map((r) => [r.id, r]));
   const expected = new Map(counters);
+  // Before anything is sent on a guess there is no transaction to roll back.
+  const abandon = (): Promise<FusedOutcome<O>> => (guess ? Promise.resolve({ kind: 'read-first' }) : rollBack(client));
 
   // The rules run on, answered from the read, in batch order: the seqs they take are the ones they would take.
   const sends: Send<O>[] = [];
@@ -103,7 +158,7 @@ export async function runFusedSends<O>(
       const [draft, unread] = appends[i]!;
       const owner = owners.get(draft.conversationID);
       const counter = counters.get(draft.orgID);
-      if (owner === undefined || owner.org_id !== draft.orgID || counter === undefined) return rollBack(client);
+      if (owner === undefined || owner.org_id !== draft.orgID || counter === undefined) return abandon();
       counters.set(draft.orgID, counter + 1);
       const send: Send<O> = {
         started: s,
@@ -115,25 +170,28 @@ export async function runFusedSends<O>(
       s.next = s.gen.next({ seq: counter + 1, memberID: owner.member_id });
       if (s.next.done !== true) {
         const step = s.next.value as StepRequest;
-        if (step.method !== 'recordIdempotency') return rollBack(client);
+        if (step.method !== 'recordIdempotency') return abandon();
         send.idem = step.args as RecordArgs;
         s.next = s.gen.next(true);
       }
-      if (s.next.done !== true) return rollBack(client);
+      if (s.next.done !== true) return abandon();
       sends.push(send);
       results.push({ op: s.op, result: s.next.value });
     }
   } catch {
     // A rule threw on its answers (it would have alone too): the general path gives that op its error.
-    return rollBack(client);
+    return abandon();
   }
   const events = results.flatMap((r) => r.result.events).sort((a, b) => a.seq - b.seq);
   const sql = writeStatement(sends, orgs, expected, counters, notice.channel, notice.payload(events));
   try {
-    await client.query(`${sql}; COMMIT`);
+    await client.query(guess ? `${lock}; ${sql}; COMMIT` : `${sql}; COMMIT`);
   } catch (error) {
-    return giveUp(client, error);
+    cache.forget(orgs, conversations);
+    const outcome = await giveUp<O>(client, error);
+    return guess && outcome.kind === 'give-up' ? { kind: 'read-first' } : outcome;
   }
+  for (const [o, seq] of counters) cache.noteCounter(o, seq);
   return { kind: 'committed', results, events };
 }
 

@@ -2,7 +2,7 @@ import pg from 'pg';
 import type { WriteResult, WriteTx } from '../dialect.js';
 import type { Rule } from '../steps.js';
 import type { StoredEvent } from '../store.js';
-import { allSends, runFusedSends } from './fused-sends.js';
+import { allSends, FusedCache, runFusedSends } from './fused-sends.js';
 import { runOpsTogether, runRule, startRule, type Started } from './op-driver.js';
 import { PostgresTx } from './postgres-queries.js';
 
@@ -53,7 +53,7 @@ type Attempt =
  * COMMIT. As in the SQLite adapter, this is where the throughput comes from: one commit (one WAL flush) per batch.
  *
  * The writer connection spends its time on round trips, so a batch makes as few as it can. A batch of sends
- * only (the hot path) takes two, whatever its size (fused-sends.ts). Any other batch takes BEGIN and the org locks
+ * only (the hot path) takes one or two, whatever its size (fused-sends.ts). Any other batch takes BEGIN and the org locks
  * in one, each step of its sends once for all of them (op-driver.ts, batched-steps.ts), each step of its other
  * ops, and the NOTIFY with COMMIT in one.
  *
@@ -71,6 +71,7 @@ export class GroupCommit {
   private queue: Op[] = [];
   private scheduled = false;
   private running: Promise<void> | null = null;
+  private readonly fusedCache = new FusedCache();
 
   constructor(
     private readonly pool: pg.Pool,
@@ -170,13 +171,20 @@ export class GroupCommit {
     client.on('error', onError);
     try {
       if (mode === 'fused') {
-        const started = startAll(batch);
-        if (started === null || !allSends(started)) return { kind: 'next-mode' };
-        const fused = await runFusedSends(started, client, this.notice);
-        if (fused.kind === 'broken') broken = fused.error;
-        if (fused.kind !== 'committed') return fused.kind === 'broken' ? fused : { kind: 'next-mode' };
-        return { kind: 'committed', done: fused.results, failed: [] };
+        // A wrong guess from the cache runs once more, reading first (each run starts the rules afresh).
+        for (const mayGuess of [true, false]) {
+          const started = startAll(batch);
+          if (started === null || !allSends(started)) return { kind: 'next-mode' };
+          const fused = await runFusedSends(started, client, this.notice, this.fusedCache, mayGuess);
+          if (fused.kind === 'read-first') continue;
+          if (fused.kind === 'broken') broken = fused.error;
+          if (fused.kind !== 'committed') return fused.kind === 'broken' ? fused : { kind: 'next-mode' };
+          return { kind: 'committed', done: fused.results, failed: [] };
+        }
+        return { kind: 'next-mode' };
       }
+      // This batch may move org counters in ways the fused path's cache does not follow.
+      this.fusedCache.forget(batch.flatMap((op) => op.orgs));
       const orgs = [...new Set(batch.flatMap((op) => op.orgs))].sort();
       // One round trip (simple protocol, so no parameters: the ids are quoted as literals).
       await client.query(
