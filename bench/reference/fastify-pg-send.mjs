@@ -21,15 +21,17 @@ if (url === undefined) throw new Error('usage: fastify-pg-send.mjs <postgres-url
 
 const db = new pg.Client({ connectionString: url, application_name: 'reference-writer' });
 await db.connect();
-// The columns of the server's messages and events tables (packages/store/src/postgres/postgres-migrations.ts),
-// without the foreign keys (no conversations or members here).
+// The columns and indexes of the server's messages and events tables (packages/store/src/postgres/
+// postgres-migrations.ts: the search vector and its GIN index included), without the foreign keys.
 await db.query(`
   CREATE TABLE IF NOT EXISTS orgs (id text PRIMARY KEY, event_seq bigint NOT NULL DEFAULT 0);
   INSERT INTO orgs (id) VALUES ('org') ON CONFLICT DO NOTHING;
   CREATE TABLE IF NOT EXISTS messages (
     conversation_id text NOT NULL, seq bigint NOT NULL, id text NOT NULL UNIQUE, org_id text NOT NULL,
     type text NOT NULL, author_id text NOT NULL, body text, via text NOT NULL, created_at timestamptz NOT NULL,
-    PRIMARY KEY (conversation_id, seq));
+    PRIMARY KEY (conversation_id, seq),
+    search tsvector GENERATED ALWAYS AS (to_tsvector('simple', coalesce(body, ''))) STORED);
+  CREATE INDEX IF NOT EXISTS messages_search ON messages USING gin (search);
   CREATE TABLE IF NOT EXISTS events (
     org_id text NOT NULL, seq bigint NOT NULL, type text NOT NULL, member_id text NOT NULL,
     conversation_id text NOT NULL, payload text, PRIMARY KEY (org_id, seq));

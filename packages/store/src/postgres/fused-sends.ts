@@ -64,16 +64,17 @@ export function allSends(started: readonly Started<unknown>[]): boolean {
   });
 }
 
-type Owner = { org_id: string; member_id: string };
+/** A conversation as a send needs it: its org and member, and its state (which a send changes, and reports). */
+type Owner = { org_id: string; member_id: string; status: string; awaiting: boolean };
 
 /**
  * What the first round trip reads, remembered for the next batches: the org counters as this instance's last
- * commit left them, and the conversations' owners (which never change while the conversation exists). With both
- * known, a batch of sends is one round trip (`BEGIN`, the lock, the statement and `COMMIT` in one string), as the
- * bare reference's is. A guess is only a guess: the statement checks each counter, a deleted conversation fails its
- * foreign key, and a failed guess forgets what it assumed and runs again with the read. Another instance's
- * commits, or any batch of this one that took the general path, make the counters stale: the group commit forgets
- * them then (or the check catches it).
+ * commit left them, and the conversations' owners and state (status, awaiting a reply) as it last wrote them. With
+ * both known, a batch of sends is one round trip (`BEGIN`, the lock, the statement and `COMMIT` in one string), as
+ * the bare reference's is. A guess is only a guess: the statement checks each counter and each conversation's state,
+ * a deleted conversation fails the messages' foreign key, and a failed guess forgets what it assumed and runs again
+ * with the read. Another instance's commits, or any batch of this one that took the general path, make the
+ * counters stale: the group commit forgets them then (or the check catches it).
  */
 export class FusedCache {
   private readonly counters = new Map<string, number>();
@@ -93,7 +94,12 @@ export class FusedCache {
 
   noteOwner(conversationID: string, owner: Owner): void {
     if (this.owners.size >= 100_000) this.owners.clear();
-    this.owners.set(conversationID, { org_id: owner.org_id, member_id: owner.member_id });
+    this.owners.set(conversationID, {
+      org_id: owner.org_id,
+      member_id: owner.member_id,
+      status: owner.status,
+      awaiting: owner.awaiting,
+    });
   }
 
   forget(orgs: Iterable<string>, conversations: Iterable<string> = []): void {
@@ -135,7 +141,8 @@ export async function runFusedSends<O>(
     let read: [Rows<unknown>, Rows<{ id: string; event_seq: string }>, Rows<{ id: string } & Owner>];
     try {
       read = (await client.query(
-        `${lock}; SELECT id, org_id, member_id FROM conversations WHERE id IN (${conversations.map(lit).join(',')})`,
+        `${lock}; SELECT id, org_id, member_id, status, awaiting FROM conversations
+         WHERE id IN (${conversations.map(lit).join(',')})`,
       )) as unknown as typeof read;
     } catch (error) {
       return giveUp(client, error);
@@ -147,6 +154,9 @@ export async function runFusedSends<O>(
     }
   }
   const expected = new Map(counters);
+  // Each conversation's state as assumed at the start (checked by the statement) and as each send leaves it.
+  const assumed = new Map([...owners].map(([id, o]) => [id, { status: o.status, awaiting: o.awaiting }]));
+  const states = new Map(assumed);
   // Before anything is sent on a guess there is no transaction to roll back.
   const abandon = (): Promise<FusedOutcome<O>> => (guess ? Promise.resolve({ kind: 'read-first' }) : rollBack(client));
 
@@ -160,6 +170,10 @@ export async function runFusedSends<O>(
       const counter = counters.get(draft.orgID);
       if (owner === undefined || owner.org_id !== draft.orgID || counter === undefined) return abandon();
       counters.set(draft.orgID, counter + 1);
+      // As `appendMessage` alone: it reports the state before, a member's message sets awaiting and reopens.
+      const state = states.get(draft.conversationID)!;
+      const fromMember = draft.type === 'member';
+      states.set(draft.conversationID, { status: fromMember ? 'open' : state.status, awaiting: fromMember });
       const send: Send<O> = {
         started: s,
         message: { ...draft, seq: counter + 1 },
@@ -167,7 +181,8 @@ export async function runFusedSends<O>(
         unread,
         idem: null,
       };
-      s.next = s.gen.next({ seq: counter + 1, memberID: owner.member_id });
+      const before = { status: state.status === 'closed' ? 'closed' : 'open', awaitingReply: state.awaiting };
+      s.next = s.gen.next({ seq: counter + 1, memberID: owner.member_id, before });
       if (s.next.done !== true) {
         const step = s.next.value as StepRequest;
         if (step.method !== 'recordIdempotency') return abandon();
@@ -183,7 +198,7 @@ export async function runFusedSends<O>(
     return abandon();
   }
   const events = results.flatMap((r) => r.result.events).sort((a, b) => a.seq - b.seq);
-  const sql = writeStatement(sends, orgs, expected, counters, notice.channel, notice.payload(events));
+  const sql = writeStatement(sends, orgs, expected, counters, assumed, notice.channel, notice.payload(events));
   try {
     await client.query(guess ? `${lock}; ${sql}; COMMIT` : `${sql}; COMMIT`);
   } catch (error) {
@@ -192,6 +207,7 @@ export async function runFusedSends<O>(
     return guess && outcome.kind === 'give-up' ? { kind: 'read-first' } : outcome;
   }
   for (const [o, seq] of counters) cache.noteCounter(o, seq);
+  for (const [id, state] of states) cache.noteOwner(id, { ...owners.get(id)!, ...state });
   return { kind: 'committed', results, events };
 }
 
@@ -218,11 +234,15 @@ function writeStatement<O>(
   orgs: readonly string[],
   expected: ReadonlyMap<string, number>,
   last: ReadonlyMap<string, number>,
+  assumed: ReadonlyMap<string, { status: string; awaiting: boolean }>,
   channel: string,
   payload: string,
 ): string {
   const m = sends.map((s) => s.message);
   const keyed = sends.flatMap((s) => (s.idem === null ? [] : [s.idem]));
+  const stateRows = [...assumed].map(
+    ([id, st]) => `(${lit(id)}, ${lit(st.status)}, ${st.awaiting ? 'true' : 'false'})`,
+  );
   const counterRows = orgs.map((o) => `(${lit(o)}, ${int(expected.get(o)!)}::bigint, ${int(last.get(o)!)}::bigint)`);
   const keys =
     keyed.length === 0
@@ -310,18 +330,24 @@ function writeStatement<O>(
     ),
     t AS (
       UPDATE conversations SET last_message_at = x.created_at, last_seq = x.seq,
-                               member_unread = member_unread + x.unread
+                               member_unread = member_unread + x.unread, awaiting = x.last_from_member,
+                               status = CASE WHEN x.any_from_member THEN 'open' ELSE conversations.status END
       FROM (SELECT DISTINCT ON (conversation_id) conversation_id, seq, created_at,
-                   sum(unread) OVER (PARTITION BY conversation_id) AS unread
-            FROM i ORDER BY conversation_id, seq DESC) x
-      WHERE conversations.id = x.conversation_id
+                   type = 'member' AS last_from_member,
+                   sum(unread) OVER (PARTITION BY conversation_id) AS unread,
+                   bool_or(type = 'member') OVER (PARTITION BY conversation_id) AS any_from_member
+            FROM i ORDER BY conversation_id, seq DESC) x,
+           (VALUES ${stateRows.join(', ')}) AS b(id, status, awaiting)
+      WHERE conversations.id = x.conversation_id AND b.id = x.conversation_id
+        AND conversations.status = b.status AND conversations.awaiting = b.awaiting
+      RETURNING 1
     ),
     e AS (
       INSERT INTO events (org_id, seq, type, member_id, conversation_id, payload)
       SELECT org_id, seq, 'message', member_id, conversation_id, NULL FROM i
     )${keys}
     SELECT pg_notify(${lit(channel)}, ${lit(payload)}), CASE
-      WHEN (SELECT count(*) FROM o) = ${int(orgs.length)}${keyed.length === 0 ? '' : ` AND (SELECT count(*) FROM k) = ${int(keyed.length)}`}
+      WHEN (SELECT count(*) FROM o) = ${int(orgs.length)} AND (SELECT count(*) FROM t) = ${int(assumed.size)}${keyed.length === 0 ? '' : ` AND (SELECT count(*) FROM k) = ${int(keyed.length)}`}
       THEN 0 ELSE (${lit(CONFLICT)} || (SELECT count(*) FROM o))::int
     END`;
 }

@@ -3,7 +3,7 @@ import type { WriteResult, WriteTx } from '../dialect.js';
 import type { Rule } from '../steps.js';
 import type { StoredEvent } from '../store.js';
 import { allSends, FusedCache, runFusedSends } from './fused-sends.js';
-import { runOpsTogether, runRule, startRule, type Started } from './op-driver.js';
+import { runRule, startRule, type Started } from './op-driver.js';
 import { PostgresTx } from './postgres-queries.js';
 
 /** A write rule, run by the batch on its connection inside its transaction. */
@@ -29,20 +29,18 @@ const MAX_ATTEMPTS = 3;
 
 /**
  * How a batch's ops run inside its transaction:
- * - `fused`: a batch of sends only, in two round trips whatever its size (fused-sends.ts).
- * - `together`: ops whose steps have a many-op form (sends) run in lockstep, one statement per step for all of
- *   them (op-driver.ts); the others one after another before them. No savepoints.
- * - `one-by-one`: every op after the other, no savepoints (when the ops could not run together).
+ * - `fused`: a batch of sends only, in one or two round trips whatever its size (fused-sends.ts).
+ * - `one-by-one`: every op after the other, no savepoints.
  * - `savepoints`: one after the other with a SAVEPOINT around each, so a failing op is undone alone.
  */
-type Mode = 'fused' | 'together' | 'one-by-one' | 'savepoints';
+type Mode = 'fused' | 'one-by-one' | 'savepoints';
 
 /** How one attempt at a batch ended. */
 type Attempt =
   | { kind: 'committed'; done: { op: Op; result: WriteResult<unknown> }[]; failed: { op: Op; error: unknown }[] }
   /** Without savepoints an op failed, so the whole transaction was rolled back (nothing is durable). */
   | { kind: 'op-failed'; op: Op; error: unknown }
-  /** The mode does not suit these ops (say, a step without a many-op form): rolled back, nothing is durable. */
+  /** The mode does not suit these ops (not all sends, or not as expected): rolled back, nothing is durable. */
   | { kind: 'next-mode' }
   /** The transaction itself failed (connection lost, COMMIT refused): nothing is durable, or COMMIT's fate is unknown. */
   | { kind: 'broken'; error: Error };
@@ -53,9 +51,8 @@ type Attempt =
  * COMMIT. As in the SQLite adapter, this is where the throughput comes from: one commit (one WAL flush) per batch.
  *
  * The writer connection spends its time on round trips, so a batch makes as few as it can. A batch of sends
- * only (the hot path) takes one or two, whatever its size (fused-sends.ts). Any other batch takes BEGIN and the org locks
- * in one, each step of its sends once for all of them (op-driver.ts, batched-steps.ts), each step of its other
- * ops, and the NOTIFY with COMMIT in one.
+ * only (the hot path) takes one or two, whatever its size (fused-sends.ts). Any other batch takes BEGIN and the
+ * org locks in one, then each step of each op, then the NOTIFY with COMMIT in one.
  *
  * - An op that throws (a missing row, an idempotency key already taken) fails alone; the others still commit.
  *   Per-op SAVEPOINTs give that, but each costs round trips. So a batch first runs without them; only if an op
@@ -118,7 +115,6 @@ export class GroupCommit {
     if (batch.length === 0) return;
     this.queue = [];
     let outcome = await this.attempt(batch, 'fused');
-    if (outcome.kind === 'next-mode') outcome = await this.attempt(batch, 'together');
     if (outcome.kind === 'next-mode') outcome = await this.attempt(batch, 'one-by-one');
     if (outcome.kind === 'op-failed') {
       // A batch of one has nobody to protect: its error is the answer. Otherwise isolate the failure.
@@ -217,25 +213,13 @@ export class GroupCommit {
             return { kind: 'op-failed', op, error };
           }
         }
-        const together = mode === 'together' ? started.filter((s) => s.canRunTogether) : [];
         for (const s of started) {
-          if (together.includes(s)) continue;
           try {
             done.push({ op: s.op, result: await runRule(s, tx) });
           } catch (error) {
             await client.query('ROLLBACK');
             return { kind: 'op-failed', op: s.op, error };
           }
-        }
-        if (together.length > 0) {
-          const outcome = await runOpsTogether(together, client);
-          if (outcome.kind !== 'done') {
-            await client.query('ROLLBACK');
-            return outcome.kind === 'failed'
-              ? { kind: 'op-failed', op: outcome.op, error: outcome.error }
-              : { kind: 'next-mode' };
-          }
-          for (const { op, result } of outcome.results) done.push({ op, result });
         }
       }
       const events = done.flatMap((d) => d.result.events);
@@ -267,7 +251,7 @@ function startAll(batch: readonly Op[]): Started<Op>[] | null {
   }
 }
 
-/** Ops that ran together may have taken their seqs in another order than the batch's: publish by seq. */
+/** The feed takes each org's events in seq order; a batch lists them op by op, orgs interleaved. */
 function inSeqOrder(events: StoredEvent[]): StoredEvent[] {
   return events.sort((a, b) => (a.orgID === b.orgID ? a.seq - b.seq : a.orgID < b.orgID ? -1 : 1));
 }
