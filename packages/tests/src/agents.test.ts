@@ -269,5 +269,23 @@ for (const store of STORES) {
       // Another process disabled the agent: the server reads the session on every request.
       assert.equal(errorCode(await api.get('/v1/agents/me', { token: agent.token })), 'TOKEN_REVOKED');
     });
+
+    test('an agent disabled by another process loses their open stream within a heartbeat', async () => {
+      // The CLI's signal cannot reach a SQLite server (another process): the heartbeat's check of agent streams
+      // against the store is what ends the stream, as for a signal lost with a PostgreSQL LISTEN connection.
+      const quick = await withServer(store, { args: ['--rate-limit', '0', '--heartbeat', '1'] });
+      try {
+        const api2 = new Api(quick.server.url);
+        const agent = await newAgent(api2, quick.server.org.apiKey, 'gone@club.example');
+        const stream = await RawStream.open(`${quick.server.url}/v1/stream`, {
+          authorization: `Bearer ${agent.token}`,
+        });
+        assert.equal(stream.status, 200);
+        await cli(['agents', 'disable', '--email', 'gone@club.example'], quick.server.databaseURL);
+        await stream.waitForEnd();
+      } finally {
+        await quick.close();
+      }
+    });
   });
 }

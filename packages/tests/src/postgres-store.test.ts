@@ -282,6 +282,15 @@ for (const store of POSTGRES) {
         // Put the database back to schema v1, as a database made before migration 2 would be.
         const client = new pg.Client({ connectionString: db.url });
         await client.connect();
+        // What migration 4 added goes too (3 is idempotent), so migrations 2 to the latest run again.
+        await client.query(`
+          DROP TABLE notes, agent_links, agent_sessions, agents;
+          DROP INDEX conversations_org_activity;
+          ALTER TABLE conversations DROP COLUMN status, DROP COLUMN assignee_id, DROP COLUMN awaiting,
+            DROP COLUMN state_updated_at, DROP COLUMN state_by_kind, DROP COLUMN state_by_id, DROP COLUMN created_seq;
+          ALTER TABLE messages DROP COLUMN search;
+          ALTER TABLE members DROP COLUMN search;
+        `);
         await client.query('ALTER TABLE conversations DROP COLUMN member_unread');
         await client.query('DELETE FROM concierge_migrations WHERE version >= 2');
         await client.end();
