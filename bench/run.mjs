@@ -10,7 +10,16 @@ import { parseArgs } from 'node:util';
 import { PROFILE_DIR, ROOT } from './lib/procs.mjs';
 import { machine, printResult, section, writeDoc } from './lib/report.mjs';
 
-const CATALOGUE = ['send', 'list', 'fanout', 'resume', 'cross-instance', 'send-postgres', 'search'];
+const CATALOGUE = [
+  'send',
+  'send-worker-writer',
+  'list',
+  'fanout',
+  'resume',
+  'cross-instance',
+  'send-postgres',
+  'search',
+];
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,

@@ -2,26 +2,54 @@
 // connections, against the bare Fastify + better-sqlite3 group-commit route (bench/reference/fastify-sqlite-send.mjs).
 import { join } from 'node:path';
 import { Api } from '../lib/api.mjs';
-import { diskWriteBytes, startConcierge, startLoadgen, startReference, tempDir, using } from '../lib/procs.mjs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  cpuMs,
+  diskWriteBytes,
+  rssKiB,
+  startConcierge,
+  startLoadgen,
+  startReference,
+  tempDir,
+  using,
+} from '../lib/procs.mjs';
 import { freshDatabase, postgres } from '../lib/postgres.mjs';
 import { alternate, medians } from '../lib/stats.mjs';
 
 export const description =
   'POST a message (member token, fresh Idempotency-Key, persisted with fsync), 100 connections';
 
-/** Runs one load round and adds the KiB the server wrote to storage per 2xx answer (WAL frames, checkpoints). */
+/**
+ * Runs one load round and adds the KiB the server wrote to storage per 2xx answer (WAL frames, checkpoints) and
+ * the server's peak resident set size during the round (VmRSS sampled every 100 ms: what the load costs in memory).
+ */
 async function withDisk(pid, round) {
   const before = diskWriteBytes(pid);
-  const result = await round();
-  return { ...result, diskKiBPerReq: (diskWriteBytes(pid) - before) / 1024 / Math.max(1, result.ok) };
+  const cpuBefore = cpuMs(pid);
+  let peak = rssKiB(pid);
+  const sampler = setInterval(() => (peak = Math.max(peak, rssKiB(pid))), 100);
+  try {
+    const result = await round();
+    return {
+      ...result,
+      diskKiBPerReq: (diskWriteBytes(pid) - before) / 1024 / Math.max(1, result.ok),
+      rssPeakMiB: peak / 1024,
+      cpuMsPerReq: (cpuMs(pid) - cpuBefore) / Math.max(1, result.ok),
+    };
+  } finally {
+    clearInterval(sampler);
+  }
 }
 
 export async function run(options) {
   return runSend({ ...options, store: 'sqlite' });
 }
 
-/** The send benchmark on either store; the reference is the same bare SQLite route in both cases. */
-export async function runSend({ rounds, smoke, profile, log, store }) {
+/**
+ * The send benchmark on either store; the reference is the same bare SQLite route in both cases. `writer` picks the
+ * SQLite writer (`--sqlite-writer`); without it the server's default runs.
+ */
+export async function runSend({ rounds, smoke, profile, log, store, writer }) {
   const connections = smoke ? 10 : 100;
   const durationSec = smoke ? 1 : 10;
   // Load spreads over this many members, one conversation each, as real traffic from many members would.
@@ -41,7 +69,7 @@ export async function runSend({ rounds, smoke, profile, log, store }) {
     const ours = track(
       await startConcierge({
         database,
-        args: ['--rate-limit', '0'],
+        args: ['--rate-limit', '0', ...(writer !== undefined ? ['--sqlite-writer', writer] : [])],
         profile,
       }),
     );
@@ -80,6 +108,9 @@ export async function runSend({ rounds, smoke, profile, log, store }) {
       },
       log,
     );
+    // Memory once the load is over: a second for in-flight answers and a garbage collection to settle.
+    await sleep(1000);
+    const after = { ours: rssKiB(ours.pid) / 1024, reference: rssKiB(ref.pid) / 1024 };
     const o = medians(raw.ours);
     const r = medians(raw.reference);
     const failures = raw.ours.reduce((n, x) => n + x.non2xx + x.errors + x.timeouts, 0);
@@ -105,7 +136,25 @@ export async function runSend({ rounds, smoke, profile, log, store }) {
               },
             ]
           : []),
+        {
+          metric: 'server CPU per request, all threads (ms)',
+          ours: o.cpuMsPerReq,
+          reference: r.cpuMsPerReq,
+          ratio: o.cpuMsPerReq / r.cpuMsPerReq,
+        },
         { metric: 'latency p50 (ms)', ours: o.p50, reference: r.p50, ratio: o.p50 / r.p50 },
+        {
+          metric: 'server RSS under load, peak (MiB)',
+          ours: o.rssPeakMiB,
+          reference: r.rssPeakMiB,
+          ratio: o.rssPeakMiB / r.rssPeakMiB,
+        },
+        {
+          metric: 'server RSS 1 s after the load (MiB)',
+          ours: after.ours,
+          reference: after.reference,
+          ratio: after.ours / after.reference,
+        },
         {
           metric: 'latency p99 (ms)',
           ours: o.p99,
@@ -116,6 +165,11 @@ export async function runSend({ rounds, smoke, profile, log, store }) {
       ],
       notes: [
         `${connections} connections for ${durationSec} s per round, spread round-robin over ${memberCount} members (one conversation each).`,
+        ...(store === 'sqlite'
+          ? [
+              `SQLite writer: ${writer === undefined ? "the server's default" : `\`--sqlite-writer ${writer}\``}. Server RSS is VmRSS, sampled every 100 ms during each round (peak) and once 1 s after the last round; CPU is the server process's, all threads (/proc utime + stime).`,
+            ]
+          : []),
         ...(store === 'postgres'
           ? [
               'Ours on PostgreSQL (a throw-away local cluster with fsync on, one instance); the reference is the same bare SQLite route as in `send`, so the ratio says what moving to PostgreSQL costs on one machine.',

@@ -34,6 +34,17 @@ export function diskWriteBytes(pid) {
   return Number(m[1]);
 }
 
+/**
+ * CPU time a process has used, all its threads, in ms (/proc/<pid>/stat utime + stime, in clock ticks of 10 ms):
+ * on a shared machine, CPU per request says more about a change than requests/s, which the neighbours move.
+ */
+export function cpuMs(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // The command name (field 2) may hold spaces; fields are counted after its closing parenthesis.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
 export function tempDir(prefix = 'concierge-bench-') {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };

@@ -1,7 +1,13 @@
 import cors from '@fastify/cors';
 import rateLimit from '@fastify/rate-limit';
 import { GENERIC_CODE_BY_STATUS, isErrorCode } from '@concierge/protocol';
-import { IDEMPOTENCY_TTL_MS, StorageUnavailable, UnstorableValue, type Store } from '@concierge/store';
+import {
+  IDEMPOTENCY_TTL_MS,
+  StorageUnavailable,
+  UnstorableValue,
+  WriterOverloaded,
+  type Store,
+} from '@concierge/store';
 import Fastify, {
   LogController,
   type FastifyError,
@@ -67,6 +73,11 @@ function toApiError(error: FastifyError | Error): ApiError | null {
     return new ApiError('UNAVAILABLE', 'Storage is unavailable right now; retry shortly.', {
       headers: { 'retry-after': '2' },
     });
+  // More writes wait for the disk than the server queues (--sqlite-write-queue): refused before anything was written.
+  if (error instanceof WriterOverloaded)
+    return new ApiError('UNAVAILABLE', 'The server is busy writing; retry shortly.', {
+      headers: { 'retry-after': '1' },
+    });
   const code = (error as FastifyError).code;
   switch (code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
@@ -125,7 +136,10 @@ export async function buildApp(config: ServerConfig, store: Store): Promise<App>
   const auth = new Authenticator(store);
   const cursorSecret = await store.serverSecret();
   let hub: Hub | null = null;
-  const metrics = new Metrics(() => hub?.size ?? 0);
+  const metrics = new Metrics(
+    () => hub?.size ?? 0,
+    () => store.pendingWrites(),
+  );
   hub = new Hub(store, auth, config, cursorSecret);
   const ctx: AppContext = {
     config,

@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { AgentExists, openStore, type AgentRecord, type Store } from '@concierge/store';
+import { REPLAY_RENDERERS_URL } from './replay-renderers.js';
 import { generateApiKey } from './auth/api-keys.js';
 import { newSignInLink, signInURL } from './auth/sign-in-links.js';
 import { buildApp } from './app.js';
@@ -251,7 +252,12 @@ async function pickOrg(store: Store, given: string | undefined): Promise<string>
  * Org-API-Key is ever shown.
  */
 async function serve(config: ReturnType<typeof resolveConfig>): Promise<number> {
-  const store = await openStore(config.database, { migrate: config.migrate });
+  const store = await openStore(config.database, {
+    migrate: config.migrate,
+    sqliteWriter: config.sqliteWriter,
+    writeQueueMax: config.sqliteWriteQueue,
+    replayRenderers: REPLAY_RENDERERS_URL,
+  });
   let app;
   let url: string;
   let metrics;

@@ -26,6 +26,8 @@ export interface ServerConfig {
   maxConnectionsPerIP: number;
   ipRateLimitPerMinute: number;
   publicUrl: string;
+  sqliteWriter: 'worker' | 'main';
+  sqliteWriteQueue: number;
 }
 
 type Kind = 'int' | 'posnum' | 'string' | 'list' | 'bool';
@@ -194,6 +196,22 @@ export const OPTIONS: readonly OptionSpec[] = [
     help: 'apply schema migrations at start-up (safe when several instances start at once)',
   },
   {
+    key: 'sqliteWriter',
+    flag: 'sqlite-writer',
+    env: 'CONCIERGE_SQLITE_WRITER',
+    kind: 'string',
+    default: 'main',
+    help: "SQLite: where writes run, 'main' (group commit on the event loop) or 'worker' (a writer thread with its own connection)",
+  },
+  {
+    key: 'sqliteWriteQueue',
+    flag: 'sqlite-write-queue',
+    env: 'CONCIERGE_SQLITE_WRITE_QUEUE',
+    kind: 'int',
+    default: '2000',
+    help: 'SQLite: writes that may wait for the writer at once; past it a write is refused with 503 UNAVAILABLE',
+  },
+  {
     key: 'metricsPort',
     flag: 'metrics-port',
     env: 'CONCIERGE_METRICS_PORT',
@@ -286,6 +304,9 @@ export function resolveConfig(
   if (config.metricsPort > 65535) throw new ConfigError(`--metrics-port: ${config.metricsPort} is not a TCP port`);
   if (!LOG_LEVELS.includes(config.logLevel))
     throw new ConfigError(`--log-level: expected one of ${LOG_LEVELS.join(', ')}, got '${config.logLevel}'`);
+  if (config.sqliteWriter !== 'worker' && config.sqliteWriter !== 'main')
+    throw new ConfigError(`--sqlite-writer: expected worker or main, got '${String(config.sqliteWriter)}'`);
+  if (config.sqliteWriteQueue < 1) throw new ConfigError('--sqlite-write-queue: expected at least 1');
   config.database = databaseURL(config.database);
   return Object.freeze(config);
 }

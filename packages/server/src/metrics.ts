@@ -23,7 +23,16 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  constructor(openStreams: () => number) {
+  constructor(openStreams: () => number, pendingWrites: () => number | null) {
+    new Gauge({
+      name: 'concierge_store_pending_writes',
+      help: 'writes submitted to the store and not yet answered (SQLite; bounded by --sqlite-write-queue)',
+      registers: [this.registry],
+      collect() {
+        const pending = pendingWrites();
+        if (pending !== null) this.set(pending);
+      },
+    });
     new Gauge({
       name: 'concierge_sse_streams_open',
       help: 'SSE streams open now',

@@ -1,4 +1,4 @@
-import type { Rule } from './steps.js';
+import type { BoundRule } from './write-calls.js';
 import type {
   Actor,
   AgentCredentials,
@@ -171,8 +171,13 @@ export interface ReadQueries {
 export interface Connection {
   readonly kind: 'sqlite' | 'postgres';
   readonly reads: ReadQueries;
-  /** Runs a rule in the next group-commit batch, after locking the rows of `orgs` (PostgreSQL). */
-  write<T>(orgs: readonly string[], rule: (tx: WriteTx) => Rule<WriteResult<T>>): Promise<T>;
+  /**
+   * Runs a rule in the next group-commit batch, after locking the rows of `orgs` (PostgreSQL). The rule is bound to
+   * its arguments and is also data (`rule.call`), for a connection whose writer runs in another thread.
+   */
+  write<T>(orgs: readonly string[], rule: BoundRule<T>): Promise<T>;
+  /** Writes submitted and not yet answered (queued, running or waiting for the disk), where the adapter counts them. */
+  pendingWrites?(): number;
   /** Throws `UnstorableValue` for a value this dialect cannot store (PostgreSQL text cannot hold NUL). */
   storable(fields: Record<string, string | null | undefined>): void;
 

@@ -1,5 +1,4 @@
-import type { Connection, NewApiKey, WriteResult, WriteTx } from './dialect.js';
-import type { Rule } from './steps.js';
+import type { Connection, NewApiKey } from './dialect.js';
 import { searchTerms } from './search-terms.js';
 import {
   StorageUnavailable,
@@ -37,7 +36,7 @@ import {
   type Store,
   type StoredEvent,
 } from './store.js';
-import * as rules from './write-rules.js';
+import { bindRule, type BoundRule } from './write-calls.js';
 
 /**
  * The Store port over either dialect's connection. Writes are the rules of write-rules.ts, run through the
@@ -54,7 +53,7 @@ export class SqlStore implements Store {
   }
 
   /** Runs a rule; remembers whether writes fail for lack of storage (for /readyz), and that they succeed again. */
-  private async write<T>(orgs: readonly string[], rule: (tx: WriteTx) => Rule<WriteResult<T>>): Promise<T> {
+  private async write<T>(orgs: readonly string[], rule: BoundRule<T>): Promise<T> {
     try {
       const value = await this.db.write(orgs, rule);
       this.failing = false;
@@ -83,12 +82,12 @@ export class SqlStore implements Store {
 
   createOrg(name: string): Promise<OrgRecord> {
     this.storable({ name });
-    return this.write([], (tx) => rules.createOrg(tx, name));
+    return this.write([], bindRule('createOrg', name));
   }
 
   createFirstOrg(name: string, key: NewApiKey): Promise<OrgRecord | null> {
     this.storable({ name });
-    return this.write([], (tx) => rules.createFirstOrg(tx, name, key));
+    return this.write([], bindRule('createFirstOrg', name, key));
   }
 
   getOrg(orgID: string): Promise<OrgRecord | null> {
@@ -100,7 +99,7 @@ export class SqlStore implements Store {
   }
 
   createApiKey(orgID: string, key: NewApiKey): Promise<ApiKeyRecord> {
-    return this.write([orgID], (tx) => rules.createApiKey(tx, orgID, key));
+    return this.write([orgID], bindRule('createApiKey', orgID, key));
   }
 
   listApiKeys(orgID: string): Promise<ApiKeyRecord[]> {
@@ -108,7 +107,7 @@ export class SqlStore implements Store {
   }
 
   revokeApiKey(orgID: string, keyID: string): Promise<boolean> {
-    return this.write([orgID], (tx) => rules.revokeApiKey(tx, orgID, keyID));
+    return this.write([orgID], bindRule('revokeApiKey', orgID, keyID));
   }
 
   findApiKeyByHash(hash: string): Promise<ApiKeyRecord | null> {
@@ -125,7 +124,7 @@ export class SqlStore implements Store {
     idem?: IdempotencyWrite<MemberRecord>,
   ): Promise<MemberRecord> {
     this.storable({ externalUserID, displayName: profile.displayName, email: profile.email, tier: profile.tier }, idem);
-    return this.write([orgID], (tx) => rules.upsertMember(tx, orgID, externalUserID, profile, mode, idem));
+    return this.write([orgID], bindRule('upsertMember', orgID, externalUserID, profile, mode, idem));
   }
 
   getMember(orgID: string, externalUserID: string): Promise<MemberRecord | null> {
@@ -137,7 +136,7 @@ export class SqlStore implements Store {
   }
 
   deleteMember(orgID: string, externalUserID: string): Promise<boolean> {
-    return this.write([orgID], (tx) => rules.deleteMember(tx, orgID, externalUserID));
+    return this.write([orgID], bindRule('deleteMember', orgID, externalUserID));
   }
 
   revokeMemberTokens(
@@ -147,14 +146,14 @@ export class SqlStore implements Store {
     idem?: IdempotencyWrite<MemberRecord | null>,
   ): Promise<MemberRecord | null> {
     this.storable({}, idem);
-    return this.write([orgID], (tx) => rules.revokeMemberTokens(tx, orgID, externalUserID, at, idem));
+    return this.write([orgID], bindRule('revokeMemberTokens', orgID, externalUserID, at, idem));
   }
 
   // ---- conversations and messages ----
 
   createConversation(input: NewConversation, idem?: IdempotencyWrite<ConversationRecord>): Promise<ConversationRecord> {
     this.storable({ type: input.type, title: input.title }, idem);
-    return this.write([input.orgID], (tx) => rules.createConversation(tx, input, idem));
+    return this.write([input.orgID], bindRule('createConversation', input, idem));
   }
 
   getConversation(orgID: string, conversationID: string): Promise<ConversationRecord | null> {
@@ -167,7 +166,7 @@ export class SqlStore implements Store {
 
   insertMessage(input: NewMessage, idem?: IdempotencyWrite<MessageRecord>): Promise<MessageRecord> {
     this.storable({ message: input.body, type: input.type, authorID: input.authorID }, idem);
-    return this.write([input.orgID], (tx) => rules.insertMessage(tx, input, idem));
+    return this.write([input.orgID], bindRule('insertMessage', input, idem));
   }
 
   getMessage(conversationID: string, messageID: string): Promise<MessageRecord | null> {
@@ -188,7 +187,7 @@ export class SqlStore implements Store {
 
   markRead(mark: ReadMark, idem?: IdempotencyWrite<ReadMarkResult>): Promise<ReadMarkResult> {
     this.storable({ readerID: mark.readerID }, idem);
-    return this.write([mark.orgID], (tx) => rules.markRead(tx, mark, idem));
+    return this.write([mark.orgID], bindRule('markRead', mark, idem));
   }
 
   // ---- the event log, idempotency, tickets ----
@@ -206,26 +205,26 @@ export class SqlStore implements Store {
   }
 
   purgeIdempotency(before: number): Promise<number> {
-    return this.write([], (tx) => rules.purgeIdempotency(tx, before));
+    return this.write([], bindRule('purgeIdempotency', before));
   }
 
   spendTicket(nonce: string, expiresAt: number): Promise<boolean> {
-    return this.write([], (tx) => rules.spendTicket(tx, nonce, expiresAt));
+    return this.write([], bindRule('spendTicket', nonce, expiresAt));
   }
 
   purgeSpentTickets(now: number): Promise<number> {
-    return this.write([], (tx) => rules.purgeSpentTickets(tx, now));
+    return this.write([], bindRule('purgeSpentTickets', now));
   }
 
   // ---- agents ----
 
   createAgent(agent: NewAgent, link: NewSignInLink): Promise<AgentRecord> {
     this.storable({ email: agent.email, name: agent.name });
-    return this.write([agent.orgID], (tx) => rules.createAgent(tx, agent, link));
+    return this.write([agent.orgID], bindRule('createAgent', agent, link));
   }
 
   addSignInLink(orgID: string, agentID: string, link: NewSignInLink): Promise<boolean> {
-    return this.write([orgID], (tx) => rules.addSignInLink(tx, orgID, agentID, link));
+    return this.write([orgID], bindRule('addSignInLink', orgID, agentID, link));
   }
 
   listAgents(orgID: string): Promise<AgentRecord[]> {
@@ -246,17 +245,17 @@ export class SqlStore implements Store {
     patch: { name?: string | undefined; role?: AgentRecord['role'] | undefined; disabled?: boolean | undefined },
   ): Promise<AgentRecord | null> {
     this.storable({ name: patch.name });
-    return this.write([orgID], (tx) => rules.updateAgent(tx, orgID, agentID, patch));
+    return this.write([orgID], bindRule('updateAgent', orgID, agentID, patch));
   }
 
   setupAgent(linkHash: string, passwordHash: string, session: NewAgentSession): Promise<AgentSessionMark | null> {
     this.storable({ userAgent: session.userAgent });
-    return this.write([], (tx) => rules.setupAgent(tx, linkHash, passwordHash, session, Date.now()));
+    return this.write([], bindRule('setupAgent', linkHash, passwordHash, session, Date.now()));
   }
 
   openAgentSession(orgID: string, agentID: string, session: NewAgentSession): Promise<AgentSessionRecord> {
     this.storable({ userAgent: session.userAgent });
-    return this.write([orgID], (tx) => rules.openAgentSession(tx, orgID, agentID, session));
+    return this.write([orgID], bindRule('openAgentSession', orgID, agentID, session));
   }
 
   refreshAgentSession(
@@ -264,7 +263,7 @@ export class SqlStore implements Store {
     presentedHash: string,
     next: { hash: string; expiresAt: string },
   ): Promise<RefreshOutcome> {
-    return this.write([], (tx) => rules.refreshAgentSession(tx, sessionID, presentedHash, next));
+    return this.write([], bindRule('refreshAgentSession', sessionID, presentedHash, next));
   }
 
   getAgentSession(sessionID: string): Promise<AgentSessionMark | null> {
@@ -276,7 +275,7 @@ export class SqlStore implements Store {
   }
 
   revokeAgentSessions(orgID: string, agentID: string, sessionID: string | null): Promise<number> {
-    return this.write([orgID], (tx) => rules.revokeAgentSessions(tx, orgID, agentID, sessionID));
+    return this.write([orgID], bindRule('revokeAgentSessions', orgID, agentID, sessionID));
   }
 
   // ---- inbox, state, notes ----
@@ -300,7 +299,7 @@ export class SqlStore implements Store {
     change: StateChange,
     actor: Actor,
   ): Promise<{ state: ConversationState; changed: boolean }> {
-    return this.write([orgID], (tx) => rules.changeState(tx, orgID, conversationID, change, actor));
+    return this.write([orgID], bindRule('changeState', orgID, conversationID, change, actor));
   }
 
   addNote(
@@ -308,7 +307,7 @@ export class SqlStore implements Store {
     idem?: IdempotencyWrite<NoteRecord>,
   ): Promise<NoteRecord> {
     this.storable({ body: note.body }, idem);
-    return this.write([note.orgID], (tx) => rules.addNote(tx, note, idem));
+    return this.write([note.orgID], bindRule('addNote', note, idem));
   }
 
   listNotes(conversationID: string, beforeSeq: number | null, limit: number): Promise<NoteRecord[]> {
@@ -317,12 +316,16 @@ export class SqlStore implements Store {
 
   // ---- health and notifications ----
 
+  pendingWrites(): number | null {
+    return this.db.pendingWrites?.() ?? null;
+  }
+
   writesFailing(): boolean {
     return this.failing;
   }
 
   async probeWrite(): Promise<void> {
-    await this.write([], (tx) => rules.probeWrite(tx));
+    await this.write([], bindRule('probeWrite'));
   }
 
   onCommit(listener: CommitListener): () => void {

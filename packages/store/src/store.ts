@@ -7,6 +7,8 @@
  * strictly increasing in commit order within an org: that is what makes keyset paging and SSE resume exact.
  */
 
+import type { ReplayRendering } from './replay-renderers.js';
+
 export interface OrgRecord {
   id: string;
   name: string;
@@ -214,13 +216,14 @@ export interface IdempotencyRecord extends StoredResponse {
 }
 
 /**
- * Asks a mutation to record its idempotency key in the same transaction as its write. `render` turns the
- * mutation's result into the response that a replay will send back; it runs inside the transaction.
+ * Asks a mutation to record its idempotency key in the same transaction as its write. `render` names the renderer
+ * (replay-renderers.ts) that turns the mutation's result into the response a replay will send back; it runs inside
+ * the transaction, in whichever thread writes, so it is data, not a closure. `T` is the result it renders.
  */
 export interface IdempotencyWrite<T> {
   scope: IdempotencyScope;
   fingerprint: string;
-  render(result: T): StoredResponse;
+  render: ReplayRendering & { readonly __result?: T };
 }
 
 /** Thrown by a mutation when its idempotency key was committed by another request first (nothing was written). */
@@ -233,7 +236,7 @@ export class IdempotencyKeyTaken extends Error {
 
 /** Thrown when a referenced row does not exist (for example the conversation of a message). */
 export class NotFoundInStore extends Error {
-  constructor(what: string) {
+  constructor(readonly what: string) {
     super(`${what} not found`);
     this.name = 'NotFoundInStore';
   }
@@ -262,6 +265,18 @@ export class StorageUnavailable extends Error {
   ) {
     super(`storage unavailable: ${reason}`, options);
     this.name = 'StorageUnavailable';
+  }
+}
+
+/**
+ * Thrown, with nothing written, when more writes wait for the writer than it may queue (`writeQueueMax`): clients
+ * send faster than the disk flushes, and queueing more would only grow memory. Retrying shortly may succeed (503
+ * UNAVAILABLE with Retry-After). Not a storage fault: the disk works, it is busy.
+ */
+export class WriterOverloaded extends Error {
+  constructor(readonly limit: number) {
+    super(`${limit} writes already wait for the writer`);
+    this.name = 'WriterOverloaded';
   }
 }
 
@@ -510,6 +525,8 @@ export interface Store {
    * sending work here meanwhile, see /readyz).
    */
   writesFailing(): boolean;
+  /** Writes submitted and not yet answered, where the adapter bounds them (SQLite); null where it does not. */
+  pendingWrites(): number | null;
   /** A tiny durable write, to find out whether writes succeed again; throws `StorageUnavailable` if not. */
   probeWrite(): Promise<void>;
 

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { newID, nowISO } from '@concierge/ids';
 import type { NewApiKey, WriteResult, WriteTx } from './dialect.js';
+import { renderReplay } from './replay-renderers.js';
 import { step, type Rule } from './steps.js';
 import {
   AgentExists,
@@ -44,11 +45,12 @@ const nothing = <T>(value: T): WriteResult<T> => ({ value, events: [] });
 /**
  * Records the idempotency key in the write's own transaction, after the write: a live record already there means
  * another request (on any instance) committed first, so throwing rolls this write back and the caller replays
- * the winner's answer. `render` makes the exact answer a replay will send.
+ * the winner's answer. `render` names the renderer that makes the exact answer a replay will send.
  */
 function* recordIdempotency<T>(tx: WriteTx, idem: IdempotencyWrite<T> | undefined, value: T): Rule<void> {
   if (idem === undefined) return;
-  const recorded = yield* step(tx.recordIdempotency(idem.scope, idem.fingerprint, idem.render(value), Date.now()));
+  const response = renderReplay(idem.render, value);
+  const recorded = yield* step(tx.recordIdempotency(idem.scope, idem.fingerprint, response, Date.now()));
   if (!recorded) throw new IdempotencyKeyTaken();
 }
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
 import { request, type ClientRequest } from 'node:http';
 import { after, before, describe, test } from 'node:test';
-import { Api, STORES, TestServer, withServer } from './harness/index.js';
+import { Api, STORES, TestServer, withServer, writerVariants } from './harness/index.js';
 
 /**
  * The reliability suite (issue 9, "Proof"): failures an operator will meet, bounded in time so that it runs in
@@ -27,65 +27,68 @@ const openFds = (pid: number) => readdirSync(`/proc/${pid}/fd`).length;
 
 for (const store of STORES) {
   describe(`reliability [${store.name}]`, () => {
-    test('SIGKILL under 50 concurrent senders: every acknowledged message is there exactly once after restart, and retrying the in-flight keys never duplicates one', async () => {
-      const { server, close } = await withServer(store, {
-        args: ['--rate-limit', '0', '--ip-rate-limit', '0', '--max-connections-per-ip', '0'],
-      });
-      try {
-        const api = new Api(server.url);
-        const token = await api.memberToken(server.org.apiKey, 'killed');
-        const conversations = await Promise.all(Array.from({ length: 5 }, () => api.openConversation(token)));
-        const acked = new Map<string, string>(); // body → conversation
-        const inFlight = new Map<string, string>(); // body (= key) → conversation
-        let reached!: () => void;
-        const enough = new Promise<void>((resolve) => (reached = resolve));
-        const sender = async (i: number) => {
-          const conversation = conversations[i % conversations.length]!;
-          for (let n = 0; ; n++) {
-            const body = `s${i}-${n}`;
-            inFlight.set(body, conversation);
-            try {
-              const r = await api.send(token, conversation, body, { 'idempotency-key': body });
-              if (r.status !== 200) throw new Error(`send ${r.status}`);
-            } catch {
-              return; // the server is gone: this key stays in flight
+    // Both SQLite writers (the writer thread and the main thread) make the same promise: acknowledged means on disk.
+    for (const writer of writerVariants(store)) {
+      test(`SIGKILL under 50 concurrent senders${writer.name === '' ? '' : ` (${writer.name})`}: every acknowledged message is there exactly once after restart, and retrying the in-flight keys never duplicates one`, async () => {
+        const { server, close } = await withServer(store, {
+          args: ['--rate-limit', '0', '--ip-rate-limit', '0', '--max-connections-per-ip', '0', ...writer.args],
+        });
+        try {
+          const api = new Api(server.url);
+          const token = await api.memberToken(server.org.apiKey, 'killed');
+          const conversations = await Promise.all(Array.from({ length: 5 }, () => api.openConversation(token)));
+          const acked = new Map<string, string>(); // body → conversation
+          const inFlight = new Map<string, string>(); // body (= key) → conversation
+          let reached!: () => void;
+          const enough = new Promise<void>((resolve) => (reached = resolve));
+          const sender = async (i: number) => {
+            const conversation = conversations[i % conversations.length]!;
+            for (let n = 0; ; n++) {
+              const body = `s${i}-${n}`;
+              inFlight.set(body, conversation);
+              try {
+                const r = await api.send(token, conversation, body, { 'idempotency-key': body });
+                if (r.status !== 200) throw new Error(`send ${r.status}`);
+              } catch {
+                return; // the server is gone: this key stays in flight
+              }
+              inFlight.delete(body);
+              acked.set(body, conversation);
+              if (acked.size >= 400) reached();
             }
-            inFlight.delete(body);
-            acked.set(body, conversation);
-            if (acked.size >= 400) reached();
+          };
+          const senders = Array.from({ length: 50 }, (_, i) => sender(i));
+          await enough;
+          await server.kill();
+          await Promise.all(senders);
+          assert.equal(inFlight.size, 50, 'each sender has exactly one request in flight when the server dies');
+          await server.restart();
+          const again = new Api(server.url); // a new port
+          // A client retries what it never got an answer for, with the same key: at most once, whatever happened.
+          for (const [body, conversation] of inFlight) {
+            const r = await again.send(token, conversation, body, { 'idempotency-key': body });
+            assert.equal(r.status, 200, r.text);
+            assert.equal(r.json.message.body, body);
           }
-        };
-        const senders = Array.from({ length: 50 }, (_, i) => sender(i));
-        await enough;
-        await server.kill();
-        await Promise.all(senders);
-        assert.equal(inFlight.size, 50, 'each sender has exactly one request in flight when the server dies');
-        await server.restart();
-        const again = new Api(server.url); // a new port
-        // A client retries what it never got an answer for, with the same key: at most once, whatever happened.
-        for (const [body, conversation] of inFlight) {
-          const r = await again.send(token, conversation, body, { 'idempotency-key': body });
-          assert.equal(r.status, 200, r.text);
-          assert.equal(r.json.message.body, body);
+          const seen = new Map<string, number>();
+          for (const conversation of conversations) {
+            let cursor: string | null = null;
+            do {
+              const query: Record<string, string> = { limit: '100', ...(cursor !== null && { cursor }) };
+              const page = await again.get(`/v1/conversations/${conversation}/messages`, { token, query });
+              for (const m of page.json.messages as Array<{ body: string }>)
+                seen.set(m.body, (seen.get(m.body) ?? 0) + 1);
+              cursor = page.json.nextCursor as string | null;
+            } while (cursor !== null);
+          }
+          for (const body of acked.keys()) assert.equal(seen.get(body), 1, `acknowledged ${body}`);
+          for (const body of inFlight.keys()) assert.equal(seen.get(body), 1, `retried ${body}`);
+          assert.equal(seen.size, acked.size + inFlight.size, 'nothing else was stored');
+        } finally {
+          await close();
         }
-        const seen = new Map<string, number>();
-        for (const conversation of conversations) {
-          let cursor: string | null = null;
-          do {
-            const query: Record<string, string> = { limit: '100', ...(cursor !== null && { cursor }) };
-            const page = await again.get(`/v1/conversations/${conversation}/messages`, { token, query });
-            for (const m of page.json.messages as Array<{ body: string }>)
-              seen.set(m.body, (seen.get(m.body) ?? 0) + 1);
-            cursor = page.json.nextCursor as string | null;
-          } while (cursor !== null);
-        }
-        for (const body of acked.keys()) assert.equal(seen.get(body), 1, `acknowledged ${body}`);
-        for (const body of inFlight.keys()) assert.equal(seen.get(body), 1, `retried ${body}`);
-        assert.equal(seen.size, acked.size + inFlight.size, 'nothing else was stored');
-      } finally {
-        await close();
-      }
-    });
+      });
+    }
 
     describe('10,000 streams opened and dropped', () => {
       let server: TestServer;

@@ -5,7 +5,7 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { Api, errorCode, until, STORES, TestServer, type CallResult } from './harness/index.js';
+import { Api, errorCode, until, STORES, TestServer, writerVariants, type CallResult } from './harness/index.js';
 
 /**
  * Storage failures are conditions outside the code's control: they answer 503 UNAVAILABLE with Retry-After,
@@ -217,47 +217,48 @@ for (const store of STORES.filter((s) => s.name === 'postgres')) {
 
 for (const store of STORES.filter((s) => s.name === 'sqlite')) {
   describe(`a failed flush of the write-ahead log [${store.name}]`, () => {
-    test('the server exits unanswered and recovers on restart, rather than carry on past a failed fsync', async () => {
-      const db = await store.fresh();
-      // Fault injection (wal-flush-fault.ts): flushes fail while this file exists.
-      const marker = join(mkdtempSync(join(tmpdir(), 'concierge-fault-')), 'fail-flush');
-      const server = await TestServer.start(db.url, {
-        args: ['--rate-limit', '0'],
-        env: { CONCIERGE_FAULT_WAL_FLUSH: marker },
+    for (const writer of writerVariants(store))
+      test(`the server exits unanswered and recovers on restart, rather than carry on past a failed fsync (${writer.name})`, async () => {
+        const db = await store.fresh();
+        // Fault injection (wal-flush-fault.ts): flushes fail while this file exists.
+        const marker = join(mkdtempSync(join(tmpdir(), 'concierge-fault-')), 'fail-flush');
+        const server = await TestServer.start(db.url, {
+          args: ['--rate-limit', '0', ...writer.args],
+          env: { CONCIERGE_FAULT_WAL_FLUSH: marker },
+        });
+        try {
+          let api = new Api(server.url);
+          const token = await api.memberToken(server.org.apiKey, 'fsyncgate');
+          const conv = await api.openConversation(token);
+          const kept = await api.send(token, conv, 'durable');
+          assert.equal(kept.status, 200, kept.text);
+
+          closeSync(openSync(marker, 'w'));
+          const lost = await api.send(token, conv, 'never answered').then(
+            (r) => r.status,
+            () => 'no answer' as const,
+          );
+          assert.equal(lost, 'no answer', 'a write whose flush failed is not answered, neither 200 nor an error');
+          assert.equal(await server.stop(), 70, 'the process exited with EX_SOFTWARE');
+          assert.match(server.stderr, /fatal: the write-ahead log could not be flushed/);
+
+          unlinkSync(marker);
+          await server.restart();
+          api = new Api(server.url);
+          const after = await api.send(token, conv, 'after recovery');
+          assert.equal(after.status, 200, after.text);
+          const bodies = await api.get(`/v1/conversations/${conv}/messages`, { token, query: { limit: '100' } });
+          const texts = (bodies.json.messages as Array<{ body: string }>).map((m) => m.body).reverse();
+          // The unanswered write may or may not have reached the disk: recovery decides, and never twice.
+          assert.ok(
+            JSON.stringify(texts) === JSON.stringify(['durable', 'after recovery']) ||
+              JSON.stringify(texts) === JSON.stringify(['durable', 'never answered', 'after recovery']),
+            JSON.stringify(texts),
+          );
+        } finally {
+          await server.stop();
+          await db.drop();
+        }
       });
-      try {
-        let api = new Api(server.url);
-        const token = await api.memberToken(server.org.apiKey, 'fsyncgate');
-        const conv = await api.openConversation(token);
-        const kept = await api.send(token, conv, 'durable');
-        assert.equal(kept.status, 200, kept.text);
-
-        closeSync(openSync(marker, 'w'));
-        const lost = await api.send(token, conv, 'never answered').then(
-          (r) => r.status,
-          () => 'no answer' as const,
-        );
-        assert.equal(lost, 'no answer', 'a write whose flush failed is not answered, neither 200 nor an error');
-        assert.equal(await server.stop(), 70, 'the process exited with EX_SOFTWARE');
-        assert.match(server.stderr, /fatal: the write-ahead log could not be flushed/);
-
-        unlinkSync(marker);
-        await server.restart();
-        api = new Api(server.url);
-        const after = await api.send(token, conv, 'after recovery');
-        assert.equal(after.status, 200, after.text);
-        const bodies = await api.get(`/v1/conversations/${conv}/messages`, { token, query: { limit: '100' } });
-        const texts = (bodies.json.messages as Array<{ body: string }>).map((m) => m.body).reverse();
-        // The unanswered write may or may not have reached the disk: recovery decides, and never twice.
-        assert.ok(
-          JSON.stringify(texts) === JSON.stringify(['durable', 'after recovery']) ||
-            JSON.stringify(texts) === JSON.stringify(['durable', 'never answered', 'after recovery']),
-          JSON.stringify(texts),
-        );
-      } finally {
-        await server.stop();
-        await db.drop();
-      }
-    });
   });
 }

@@ -3,6 +3,7 @@ import { LIMITS } from '@concierge/protocol';
 import {
   IDEMPOTENCY_TTL_MS,
   IdempotencyKeyTaken,
+  renderReplay,
   type IdempotencyScope,
   type IdempotencyWrite,
   type Store,
@@ -65,6 +66,8 @@ function fingerprint(req: FastifyRequest): string {
 }
 
 /**
+ * `render` names the answer's renderer (replay-renderers.ts), which the store also runs to record it.
+ *
  * Runs a write at most once per (org, principal, `Idempotency-Key`). The key is recorded by the store in the
  * same transaction as the write (see IdempotencyWrite), so a crash can never leave one without the other:
  *
@@ -86,16 +89,10 @@ export class Idempotency {
     reply: FastifyReply,
     principal: Principal,
     write: (idem: IdempotencyWrite<NoInfer<T>> | undefined) => Promise<T>,
-    render: (result: NoInfer<T>) => StoredResponse,
+    render: IdempotencyWrite<NoInfer<T>>['render'],
   ): Promise<FastifyReply> {
     const header = req.headers['idempotency-key'];
-    if (header === undefined) return send(reply, render(await write(undefined)));
-    // The store renders the response inside the transaction to record it; the same rendering is sent.
-    let rendered: { input: T; output: StoredResponse } | null = null;
-    const renderOnce = (result: T): StoredResponse => {
-      if (rendered === null || rendered.input !== result) rendered = { input: result, output: render(result) };
-      return rendered.output;
-    };
+    if (header === undefined) return send(reply, renderReplay(render, await write(undefined)));
     // The key is stored and compared byte for byte: printable ASCII only (a UUID, a ULID, a hash), since HTTP
     // headers carry bytes, not text, and a non-ASCII key would depend on how each client encodes it.
     if (typeof header !== 'string' || !IDEMPOTENCY_KEY.test(header))
@@ -113,7 +110,9 @@ export class Idempotency {
       // No lookup first: the write records the key in its own transaction and fails with IdempotencyKeyTaken
       // (rolled back) if the key is already there, so a first request costs no extra read; a retry pays for it.
       try {
-        return send(reply, renderOnce(await write({ scope, fingerprint: print, render: renderOnce })));
+        // The store renders the answer inside the transaction to record it (replay-renderers.ts); the same
+        // renderer on the same result makes the answer sent now, byte for byte.
+        return send(reply, renderReplay(render, await write({ scope, fingerprint: print, render })));
       } catch (error) {
         if (!(error instanceof IdempotencyKeyTaken)) throw error;
         const winner = await this.lookup(scope);

@@ -1,10 +1,8 @@
-import type { ExchangeResponse } from '@concierge/protocol';
 import type { MemberRecord } from '@concierge/store';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
-import { signMemberToken } from '../auth/member-tokens.js';
 import type { AppContext } from '../context.js';
-import { json } from '../render.js';
+import { rendering } from '../replay-renderers.js';
 import { exchangeSchema } from '../schemas/auth.js';
 import { requireServer, serverOnly } from './subject.js';
 import { ApiError } from '../errors.js';
@@ -25,19 +23,8 @@ export function authRoutes(app: FastifyInstance, ctx: AppContext): void {
         ...(body.email !== undefined && { email: body.email }),
         ...(body.tier !== undefined && { tier: body.tier }),
       };
-      // The token is minted inside the write (render runs in the transaction), so a replay returns the same token.
-      const render = (member: { id: string; externalUserID: string }) => {
-        const expiresAt = issuedAt + ttlMs;
-        const accessToken = signMemberToken(secret, {
-          org: server.orgID,
-          sub: member.id,
-          ext: member.externalUserID,
-          iatms: issuedAt,
-          expms: expiresAt,
-        });
-        const response: ExchangeResponse = { accessToken, expiresAt: new Date(expiresAt).toISOString() };
-        return json(200, response);
-      };
+      // The token is minted inside the write (its renderer runs in the transaction), so a replay returns the same token.
+      const render = rendering('exchangedToken', { secret, orgID: server.orgID, issuedAt, ttlMs });
       return ctx.idempotency.run<MemberRecord>(
         req,
         reply,

@@ -2,7 +2,8 @@ import type { ConversationRecord } from '@concierge/store';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { AppContext } from '../context.js';
-import { json, renderConversation } from '../render.js';
+import { renderConversation } from '../render.js';
+import { rendering } from '../replay-renderers.js';
 import { getConversationSchema, listConversationsSchema, openConversationSchema } from '../schemas/conversations.js';
 import { memberSubject, visibleConversation } from './subject.js';
 
@@ -45,7 +46,7 @@ export function conversationRoutes(fastify: FastifyInstance, ctx: AppContext): v
         };
         return ctx.store.createConversation(input, idem);
       },
-      (conversation) => json(201, renderConversation(conversation)),
+      rendering('createdConversation'),
     );
   });
 

@@ -5,7 +5,8 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { AppContext } from '../context.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
 import { ApiError, notFound } from '../errors.js';
-import { json, renderInboxItem, renderNote } from '../render.js';
+import { renderInboxItem, renderNote } from '../render.js';
+import { rendering } from '../replay-renderers.js';
 import {
   addNoteSchema,
   assignSchema,
@@ -158,7 +159,7 @@ export function inboxRoutes(fastify: FastifyInstance, ctx: AppContext): void {
             throw error;
           }
         },
-        (note) => json(201, renderNote(note)),
+        rendering('createdNote'),
       );
     },
   );

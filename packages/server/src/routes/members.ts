@@ -3,7 +3,8 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { AppContext } from '../context.js';
 import { notFound } from '../errors.js';
-import { json, renderMember } from '../render.js';
+import { renderMember } from '../render.js';
+import { rendering } from '../replay-renderers.js';
 import { deleteMemberSchema, getMemberSchema, putMemberSchema, revokeTokensSchema } from '../schemas/members.js';
 import { requireServer, serverOnly } from './subject.js';
 
@@ -55,10 +56,7 @@ export function memberRoutes(fastify: FastifyInstance, ctx: AppContext): void {
           if (member !== null) ctx.auth.noteMember(member, true);
           return member;
         },
-        (member) =>
-          member === null
-            ? json(404, notFound('member').body(req.id))
-            : json(200, { ok: true, revokedAt: new Date(member.tokensValidAfter).toISOString() }),
+        rendering('revokedTokens', { requestID: req.id }),
       );
     },
   );

@@ -5,7 +5,8 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { AppContext } from '../context.js';
 import { decodeCursor, encodeCursor } from '../cursor.js';
 import { ApiError, notFound } from '../errors.js';
-import { json, renderConversation, renderMessage } from '../render.js';
+import { renderMessage } from '../render.js';
+import { rendering } from '../replay-renderers.js';
 import { listMessagesSchema, markReadSchema, sendMessageSchema, typingSchema } from '../schemas/messages.js';
 import { isTeam, memberSubject, ownedConversation } from './subject.js';
 
@@ -104,7 +105,7 @@ export function messageRoutes(fastify: FastifyInstance, ctx: AppContext): void {
             throw error;
           }
         },
-        (message) => json(200, { ok: true, message: renderMessage(message) }),
+        rendering('sentMessage'),
       );
     },
   );
@@ -149,7 +150,7 @@ export function messageRoutes(fastify: FastifyInstance, ctx: AppContext): void {
           },
           idem,
         ),
-      (result) => json(200, { ok: true, conversation: renderConversation(result.conversation) }),
+      rendering('readMark'),
     );
   });
 

@@ -11,3 +11,16 @@ export function fatalFlushFailure(error: Error): never {
   );
   process.exit(70);
 }
+
+/**
+ * The writer thread ended without being asked to (a bug, or out of memory). The writes it held were answered 503
+ * already; whether the last of them committed, and whether their events reached the streams, only the database
+ * knows. So, as after a failed flush, the process stops (status 70) and the supervisor restarts it on the file as
+ * it is: a stream then resumes from the log, exactly. The short delay lets those 503s leave the sockets first.
+ */
+export function fatalWriterLost(error: Error): void {
+  process.stderr.write(
+    `${JSON.stringify({ level: 60, time: Date.now(), msg: 'fatal: the SQLite writer thread stopped; exiting so that the server restarts on the database as it is', err: { message: error.message } })}\n`,
+  );
+  setTimeout(() => process.exit(70), 200);
+}

@@ -1,17 +1,29 @@
-import { closeSync, fdatasync, openSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
-import type { Connection, WriteResult, WriteTx } from '../dialect.js';
+import type { Connection, WriteTx } from '../dialect.js';
 import { migrate, type MigrationTarget } from '../migrator.js';
-import { runSync, type Rule } from '../steps.js';
-import type { CommitListener, Ephemeral, EphemeralListener } from '../store.js';
-import { fatalFlushFailure } from './fatal-flush.js';
+import { replayRenderersURL } from '../replay-renderers.js';
+import { runSync } from '../steps.js';
+import {
+  WriterOverloaded,
+  type CommitListener,
+  type Ephemeral,
+  type EphemeralListener,
+  type StoredEvent,
+} from '../store.js';
+import type { BoundRule } from '../write-calls.js';
+import { fatalFlushFailure, fatalWriterLost } from './fatal-flush.js';
 import { GroupCommit } from './group-commit.js';
 import { sqliteError } from './sqlite-errors.js';
 import { secureFiles, warnFileMode } from './sqlite-files.js';
 import { SQLITE_MIGRATIONS } from './sqlite-migrations.js';
+import { writerPragmas } from './sqlite-pragmas.js';
 import { SqliteQueries } from './sqlite-queries.js';
-import { walFlushFault } from './wal-flush-fault.js';
+import { ThreadWriter } from './thread-writer.js';
+import { WalFlush } from './wal-flush.js';
+
+/** The default bound on writes waiting for the writer (see `writeQueueMax`). */
+export const DEFAULT_WRITE_QUEUE_MAX = 2000;
 
 export interface SqliteStoreOptions {
   /** A file path, or `:memory:`. */
@@ -21,6 +33,18 @@ export interface SqliteStoreOptions {
    * off the event loop. `FULL`: SQLite fsyncs inside COMMIT, blocking. Both lose nothing acknowledged on power loss.
    */
   durability?: 'wal-flush' | 'FULL';
+  /**
+   * Where writes run: `main` (default), group commit on the event loop, on the connection the reads use; `worker`, a
+   * worker thread with its own connection (thread-writer.ts), so that SQLite's statements leave the event loop.
+   * `:memory:` is always `main` (another connection would open another database). Why `main` is the default:
+   * docs/benchmarks.md.
+   */
+  writer?: 'worker' | 'main';
+  /**
+   * Writes that may wait for the writer at once (queued, running, or waiting for the disk); one more is refused
+   * at once with `WriterOverloaded`, nothing written. Default DEFAULT_WRITE_QUEUE_MAX.
+   */
+  writeQueueMax?: number;
   /** Apply pending migrations (default true); when false, a schema behind the code is refused. */
   migrate?: boolean;
   /** Copy the log back into the database file from a worker thread (default true; see checkpointer.ts). */
@@ -29,43 +53,39 @@ export interface SqliteStoreOptions {
   onWarning?: (message: string) => void;
   /** Called when the write-ahead log could not be flushed after a commit; the default exits (fatal-flush.ts). */
   onFatal?: (error: Error) => void;
+  /** Called when the writer thread ended unasked, its writes failed; the default exits (fatal-flush.ts). */
+  onWriterLost?: (error: Error) => void;
+}
+
+/** One of the two ways of running writes: group commit here, or in the writer thread. */
+interface Writer {
+  run<T>(rule: BoundRule<T>): Promise<T>;
+  close(): Promise<void>;
 }
 
 /**
- * The embedded dialect's connection: one SQLite file in WAL mode, written through group commit on the same
- * connection the reads use, with the log flushed off the event loop (see group-commit.ts and ARCHITECTURE.md).
- * One process owns the file, so notifications are delivered in place and can never be missed.
+ * The embedded dialect's connection: one SQLite file in WAL mode, read on this connection, written through group
+ * commit either on it or by a writer thread on its own (see ARCHITECTURE.md, "The SQLite writer thread"), with
+ * the log flushed before any answer. One process owns the file, so notifications are delivered in place and can
+ * never be missed.
  */
 export class SqliteConnection implements Connection {
   readonly kind = 'sqlite' as const;
   readonly reads: SqliteQueries['reads'];
-  private readonly tx: WriteTx;
-  private readonly writer: GroupCommit;
   private readonly listeners = new Set<CommitListener>();
   private readonly ephemeralListeners = new Set<EphemeralListener>();
   private checkpointer: Worker | null = null;
-  private readonly walPath: string;
-  private walFd: number | null = null;
+  private writer!: Writer;
+  private pending = 0;
+  private readonly queueMax: number;
   private closed = false;
 
   private constructor(
     private readonly db: Database.Database,
     options: SqliteStoreOptions,
-    syncWal: boolean,
   ) {
-    const queries = new SqliteQueries(db);
-    this.reads = queries.reads;
-    this.tx = queries.tx;
-    this.walPath = `${options.filename}-wal`;
-    const onFatal = options.onFatal ?? fatalFlushFailure;
-    this.writer = new GroupCommit(
-      db,
-      (events) => {
-        for (const l of this.listeners) l(events);
-      },
-      syncWal ? (done) => this.flushWal(done) : null,
-      onFatal,
-    );
+    this.reads = new SqliteQueries(db).reads;
+    this.queueMax = options.writeQueueMax ?? DEFAULT_WRITE_QUEUE_MAX;
     if (options.filename !== ':memory:' && options.backgroundCheckpoints !== false) {
       this.checkpointer = new Worker(new URL('./checkpointer.js', import.meta.url), {
         workerData: { filename: options.filename, intervalMs: 20 },
@@ -80,54 +100,45 @@ export class SqliteConnection implements Connection {
     const memory = options.filename === ':memory:';
     if (!memory) secureFiles(options.filename, options.onWarning ?? warnFileMode);
     const db = new Database(options.filename);
+    let connection: SqliteConnection | null = null;
     try {
-      db.pragma('journal_mode = WAL');
       const durability = memory ? 'FULL' : (options.durability ?? 'wal-flush');
-      // In wal-flush mode SQLite does not sync at commit (NORMAL); GroupCommit flushes the log before answering.
-      db.pragma(`synchronous = ${durability === 'FULL' ? 'FULL' : 'NORMAL'}`);
-      // Checkpoint less often: a page rewritten by many commits is copied back to the database once, not each time.
-      db.pragma('wal_autocheckpoint = 10000');
-      db.pragma('foreign_keys = ON');
-      // Another process (the CLI creating a key while the server runs) may hold the write lock briefly.
-      db.pragma('busy_timeout = 5000');
+      writerPragmas(db, durability);
       await migrate(migrationTarget(db), SQLITE_MIGRATIONS, options.migrate ?? true);
-      return new SqliteConnection(db, options, durability === 'wal-flush');
+      connection = new SqliteConnection(db, options);
+      const publish = (events: StoredEvent[]) => connection!.publish(events);
+      const onFatal = options.onFatal ?? fatalFlushFailure;
+      connection.writer =
+        memory || options.writer !== 'worker'
+          ? mainWriter(db, durability, options.filename, publish, onFatal)
+          : await threadWriter(options.filename, durability, publish, onFatal, options.onWriterLost ?? fatalWriterLost);
+      return connection;
     } catch (error) {
+      if (connection !== null) await connection.stopCheckpointer();
       db.close();
       throw error;
     }
   }
 
-  /**
-   * fdatasync of the write-ahead log on the libuv thread pool. Flushing a file flushes all of it, whichever
-   * descriptor asks, so our own read-only descriptor serves; SQLite keeps the `-wal` file (same inode) for as long
-   * as a connection is open, and this one is open until close().
-   */
-  private flushWal(done: (error: Error | null) => void): void {
-    const fault = walFlushFault();
-    if (fault !== null) {
-      setImmediate(() => done(fault));
-      return;
-    }
-    if (this.walFd === null) {
-      try {
-        this.walFd = openSync(this.walPath, 'r');
-      } catch (error) {
-        done(error as Error);
-        return;
-      }
-    }
-    fdatasync(this.walFd, (error) => done(error));
+  private publish(events: StoredEvent[]): void {
+    for (const l of this.listeners) l(events);
   }
 
-  async write<T>(_orgs: readonly string[], rule: (tx: WriteTx) => Rule<WriteResult<T>>): Promise<T> {
+  async write<T>(_orgs: readonly string[], rule: BoundRule<T>): Promise<T> {
     if (this.closed) throw new Error('store is closed');
+    // Back-pressure: past the bound, a write is refused before it is queued, so memory stays bounded however far
+    // the clients outrun the disk.
+    if (this.pending >= this.queueMax) throw new WriterOverloaded(this.queueMax);
+    this.pending++;
     try {
-      return await this.writer.run(() => runSync(rule(this.tx)));
-    } catch (error) {
-      // BEGIN and COMMIT fail outside the guarded statements (group-commit.ts): classify here too.
-      throw sqliteError(error);
+      return await this.writer.run(rule);
+    } finally {
+      this.pending--;
     }
+  }
+
+  pendingWrites(): number {
+    return this.pending;
   }
 
   /** SQLite stores any text, NUL included. */
@@ -159,29 +170,78 @@ export class SqliteConnection implements Connection {
 
   async close(): Promise<void> {
     if (this.closed) return;
-    this.writer.flush();
     this.closed = true;
-    await this.writer.drain();
-    if (this.checkpointer !== null) {
-      const worker = this.checkpointer;
-      this.checkpointer = null;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(() => void worker.terminate().then(() => resolve()), 2000);
-        worker.once('message', () => {
-          clearTimeout(timer);
-          resolve();
-        });
-        worker.once('exit', () => {
-          clearTimeout(timer);
-          resolve();
-        });
-        worker.postMessage('stop');
-      });
-      await worker.terminate();
-    }
-    if (this.walFd !== null) closeSync(this.walFd);
+    // Queued writes still commit (their callers are waiting), then the threads and the connection go.
+    await this.writer.close();
+    await this.stopCheckpointer();
     this.db.close();
   }
+
+  private async stopCheckpointer(): Promise<void> {
+    if (this.checkpointer === null) return;
+    const worker = this.checkpointer;
+    this.checkpointer = null;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => void worker.terminate().then(() => resolve()), 2000);
+      worker.once('message', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      worker.once('exit', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      worker.postMessage('stop');
+    });
+    await worker.terminate();
+  }
+}
+
+/** Group commit on this thread, on the connection the reads use. */
+function mainWriter(
+  db: Database.Database,
+  durability: 'wal-flush' | 'FULL',
+  filename: string,
+  publish: (events: StoredEvent[]) => void,
+  onFatal: (error: Error) => void,
+): Writer {
+  const tx: WriteTx = new SqliteQueries(db).tx;
+  const wal = durability === 'wal-flush' ? new WalFlush(`${filename}-wal`) : null;
+  const commit = new GroupCommit(db, publish, wal === null ? null : (done) => wal.flush(done), onFatal);
+  return {
+    async run<T>(rule: BoundRule<T>): Promise<T> {
+      try {
+        return await commit.run(() => runSync(rule(tx)));
+      } catch (error) {
+        // BEGIN and COMMIT fail outside the guarded statements (group-commit.ts): classify here too.
+        throw sqliteError(error);
+      }
+    },
+    async close() {
+      commit.flush();
+      await commit.drain();
+      wal?.close();
+    },
+  };
+}
+
+/** Group commit in the writer thread, on its own connection (thread-writer.ts, writer-thread.ts). */
+async function threadWriter(
+  filename: string,
+  durability: 'wal-flush' | 'FULL',
+  publish: (events: StoredEvent[]) => void,
+  onFatal: (error: Error) => void,
+  onLost: (error: Error) => void,
+): Promise<Writer> {
+  const thread = await ThreadWriter.start({
+    filename,
+    durability,
+    replayRenderers: replayRenderersURL(),
+    onCommit: publish,
+    onFatal,
+    onLost,
+  });
+  return { run: (rule) => thread.run(rule.call), close: () => thread.close() };
 }
 
 /** `PRAGMA user_version` is the schema version; BEGIN IMMEDIATE keeps other processes out of each step. */

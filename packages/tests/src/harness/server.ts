@@ -110,6 +110,15 @@ export class TestServer {
     return code;
   }
 
+  /** Waits for the process to end by itself (no signal sent); returns its exit code. */
+  async exited(): Promise<number | null> {
+    const child = this.child;
+    if (child === null) return null;
+    if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+    const [code] = (await once(child, 'exit')) as [number | null];
+    return code;
+  }
+
   async kill(): Promise<void> {
     const child = this.child;
     if (child === null || child.exitCode !== null) return;

@@ -60,3 +60,21 @@ function selected(): StoreTarget[] {
 }
 
 export const STORES: readonly StoreTarget[] = selected();
+
+/**
+ * The ways a store can run its writes, as server flags: SQLite has two writers (a worker thread, the default, and
+ * the main thread: `--sqlite-writer`), and a suite that proves durability runs against each; PostgreSQL has one.
+ */
+export interface WriterVariant {
+  /** '' for a store with one writer, else `worker writer` / `main-thread writer`, for test names. */
+  name: string;
+  args: string[];
+}
+
+export function writerVariants(store: StoreTarget): WriterVariant[] {
+  if (store.name !== 'sqlite') return [{ name: '', args: [] }];
+  return [
+    { name: 'worker writer', args: ['--sqlite-writer', 'worker'] },
+    { name: 'main-thread writer', args: ['--sqlite-writer', 'main'] },
+  ];
+}
