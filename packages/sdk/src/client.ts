@@ -146,7 +146,7 @@ export abstract class ClientCore {
       );
     return new LiveStream(
       (state, signal, caller) =>
-        messageStream(this.streams, list, p, { externalUserID }, history, state, signal, caller),
+        messageStream(this.streams, list, p, { externalUserID }, history, state, signal, caller, options.onStatus),
       options,
     );
   }
@@ -154,7 +154,8 @@ export abstract class ClientCore {
   /** @internal */
   protected events(externalUserID: string | undefined, options: StreamOptions): LiveStream<StreamEvent> {
     return new LiveStream(
-      (state, signal, caller) => eventStream(this.streams, '/v1/stream', { externalUserID }, state, signal, caller),
+      (state, signal, caller) =>
+        eventStream(this.streams, '/v1/stream', { externalUserID }, state, signal, caller, options.onStatus),
       options,
     );
   }
@@ -252,7 +253,10 @@ export class Concierge extends ClientCore {
     conversationID: string,
     options: Omit<StreamOptions, 'after'> & { limit?: number } = {},
   ): LiveStream<Message> {
-    return this.messages(conversationID, undefined, options.limit ?? 50, { signal: options.signal });
+    return this.messages(conversationID, undefined, options.limit ?? 50, {
+      signal: options.signal,
+      onStatus: options.onStatus,
+    });
   }
 
   /** Every event of the member on one connection: messages, conversations, read marks, typing. */

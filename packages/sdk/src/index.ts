@@ -22,6 +22,7 @@ export {
 export { MessagePages } from './core/pagination.js';
 export { LiveStream } from './core/streams.js';
 export type { StreamOptions } from './core/streams.js';
+export type { StreamStatus } from './internal/sse.js';
 export type { RefreshHook, RefreshResult } from './internal/credentials.js';
 export type { RequestOptions, WriteOptions } from './internal/transport.js';
 export type {

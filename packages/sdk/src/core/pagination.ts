@@ -1,37 +1,38 @@
 import type { ListMessagesResponse, Message } from '@concierge/protocol';
 
 /**
- * What `listMessages` returns: await it for one page, or `for await` it for every message of the history, newest
- * first, page after page (docs/STYLE.md, pattern 9, after openai-node's PagePromise). Nothing is fetched until it is
- * awaited or iterated; each iteration starts again from the first page.
+ * A cursor-paged list: await it for one page, or `for await` it for every item, page after page (docs/STYLE.md,
+ * pattern 9, after openai-node's PagePromise). Nothing is fetched until it is awaited or iterated; each iteration
+ * starts again from the first page. `items` picks a page's items (each list route names its array itself).
  */
-export class MessagePages implements Promise<ListMessagesResponse>, AsyncIterable<Message> {
-  private first: Promise<ListMessagesResponse> | null = null;
-  readonly [Symbol.toStringTag] = 'MessagePages';
+export class CursorPages<P extends { nextCursor: string | null }, T> implements Promise<P>, AsyncIterable<T> {
+  private first: Promise<P> | null = null;
+  readonly [Symbol.toStringTag]: string = 'CursorPages';
 
   constructor(
-    private readonly fetchPage: (cursor: string | undefined) => Promise<ListMessagesResponse>,
+    private readonly fetchPage: (cursor: string | undefined) => Promise<P>,
     private readonly cursor: string | undefined,
+    private readonly items: (page: P) => readonly T[],
   ) {}
 
-  then<A = ListMessagesResponse, B = never>(
-    onfulfilled?: ((value: ListMessagesResponse) => A | PromiseLike<A>) | null,
+  then<A = P, B = never>(
+    onfulfilled?: ((value: P) => A | PromiseLike<A>) | null,
     onrejected?: ((reason: unknown) => B | PromiseLike<B>) | null,
   ): Promise<A | B> {
     this.first ??= this.fetchPage(this.cursor);
     return this.first.then(onfulfilled, onrejected);
   }
 
-  catch<B = never>(onrejected?: ((reason: unknown) => B | PromiseLike<B>) | null): Promise<ListMessagesResponse | B> {
+  catch<B = never>(onrejected?: ((reason: unknown) => B | PromiseLike<B>) | null): Promise<P | B> {
     return this.then(undefined, onrejected);
   }
 
-  finally(onfinally?: (() => void) | null): Promise<ListMessagesResponse> {
+  finally(onfinally?: (() => void) | null): Promise<P> {
     return this.then().finally(onfinally);
   }
 
   /** Every page in turn, each fetched when the previous one has been consumed. */
-  async *pages(): AsyncGenerator<ListMessagesResponse, void, undefined> {
+  async *pages(): AsyncGenerator<P, void, undefined> {
     let page = await this.fetchPage(this.cursor);
     for (;;) {
       yield page;
@@ -40,7 +41,16 @@ export class MessagePages implements Promise<ListMessagesResponse>, AsyncIterabl
     }
   }
 
-  async *[Symbol.asyncIterator](): AsyncGenerator<Message, void, undefined> {
-    for await (const page of this.pages()) yield* page.messages;
+  async *[Symbol.asyncIterator](): AsyncGenerator<T, void, undefined> {
+    for await (const page of this.pages()) yield* this.items(page);
+  }
+}
+
+/** What `listMessages` returns: one page of history (newest first) when awaited, every message when iterated. */
+export class MessagePages extends CursorPages<ListMessagesResponse, Message> {
+  override readonly [Symbol.toStringTag] = 'MessagePages';
+
+  constructor(fetchPage: (cursor: string | undefined) => Promise<ListMessagesResponse>, cursor: string | undefined) {
+    super(fetchPage, cursor, (page) => page.messages);
   }
 }

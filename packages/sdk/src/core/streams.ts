@@ -1,7 +1,7 @@
 import type { ListMessagesResponse, Message, StreamEvent, StreamEventMap } from '@concierge/protocol';
 import { RecentIDs } from '../internal/ids.js';
 import { sleep } from '../internal/backoff.js';
-import { backoff, ended, fatal, resumable, type RawEvent } from '../internal/sse.js';
+import { backoff, ended, fatal, resumable, type RawEvent, type StreamStatus } from '../internal/sse.js';
 import type { Query, Transport } from '../internal/transport.js';
 import { ConciergeError } from './errors.js';
 
@@ -10,6 +10,8 @@ export interface StreamOptions {
   after?: string | undefined;
   /** Aborting ends the iteration with AbortError. `break` or `close()` end it quietly. */
   signal?: AbortSignal | undefined;
+  /** Called with `open` when a connection is up and `reconnecting` when it dropped (a UI's "reconnecting…"). */
+  onStatus?: ((status: StreamStatus) => void) | undefined;
 }
 
 /**
@@ -88,6 +90,7 @@ export async function* messageStream(
   state: { lastEventID: string | null },
   signal: AbortSignal,
   callerSignal: AbortSignal | undefined,
+  onStatus?: StreamOptions['onStatus'],
 ): AsyncGenerator<Message, void, undefined> {
   const seen = new RecentIDs();
   let anchor: string | null = null;
@@ -117,7 +120,8 @@ export async function* messageStream(
     }
     return missed.reverse();
   };
-  for await (const item of resumable<Message>({ ...ctx, path, query, state, signal, callerSignal, onOpen })) {
+  const o = { ...ctx, path, query, state, signal, callerSignal, onOpen, onStatus };
+  for await (const item of resumable<Message>(o)) {
     const message = item.kind === 'fill' ? item.value : parseData<Message>(item.event);
     if (seen.has(message.id)) continue;
     seen.add(message.id);
@@ -148,32 +152,39 @@ async function firstPage(
   }
 }
 
-const EVENT_TYPES: ReadonlySet<string> = new Set<keyof StreamEventMap>(['message', 'conversation', 'read', 'typing']);
+export const EVENT_TYPES: ReadonlySet<string> = new Set<keyof StreamEventMap>([
+  'message',
+  'conversation',
+  'read',
+  'typing',
+]);
 
 /**
  * The one-connection stream of typed events, resumed by id after every drop, duplicates dropped. Event types
  * this SDK does not know yet are skipped (the server may add some). Typing events carry no id: they are not
  * replayed after a drop.
  */
-export async function* eventStream(
+export async function* eventStream<E = StreamEvent>(
   ctx: StreamContext,
   path: string,
   query: Query,
   state: { lastEventID: string | null },
   signal: AbortSignal,
   callerSignal: AbortSignal | undefined,
-): AsyncGenerator<StreamEvent, void, undefined> {
+  onStatus?: StreamOptions['onStatus'],
+  types: ReadonlySet<string> = EVENT_TYPES,
+): AsyncGenerator<E, void, undefined> {
   const seen = new RecentIDs();
-  for await (const item of resumable<never>({ ...ctx, path, query, state, signal, callerSignal })) {
+  for await (const item of resumable<never>({ ...ctx, path, query, state, signal, callerSignal, onStatus })) {
     if (item.kind !== 'event') continue;
     const { event } = item;
-    if (event.event === undefined || !EVENT_TYPES.has(event.event)) continue;
+    if (event.event === undefined || !types.has(event.event)) continue;
     const id = event.id ?? null;
     if (id !== null) {
       if (seen.has(id)) continue;
       seen.add(id);
     }
-    yield { type: event.event, id, data: parseData(event) } as StreamEvent;
+    yield { type: event.event, id, data: parseData(event) } as E;
   }
 }
 

@@ -32,7 +32,12 @@ export interface ResumableOptions<F> {
    * events are handed out; what it returns is yielded first. The message streams fill gaps with it.
    */
   onOpen?: ((resumeID: string | null, signal: AbortSignal) => Promise<readonly F[]>) | undefined;
+  /** Told when a connection is up (`open`) and when it dropped and the stream is trying again (`reconnecting`). */
+  onStatus?: ((status: StreamStatus) => void) | undefined;
 }
+
+/** What a UI shows about a live stream: up, or down and being retried. */
+export type StreamStatus = 'open' | 'reconnecting';
 
 /** The reconnection time until the server sends `retry:` (WHATWG leaves the default to the user agent). */
 const DEFAULT_RETRY_MS = 2000;
@@ -69,6 +74,7 @@ export async function* resumable<F>(o: ResumableOptions<F>): AsyncGenerator<Item
     } catch (error) {
       if (o.signal.aborted) return ended(o);
       if (fatal(error)) throw error;
+      o.onStatus?.('reconnecting');
       failures++;
       waitMs =
         (error instanceof APIError ? parseRetryAfter(error.headers.get('retry-after')) : null) ??
@@ -77,6 +83,7 @@ export async function* resumable<F>(o: ResumableOptions<F>): AsyncGenerator<Item
     }
 
     const { res, controller, release } = opened;
+    o.onStatus?.('open');
     const queue: RawEvent[] = [];
     const feed = frameDecoder({
       onEvent: (e) => queue.push(e),
@@ -124,6 +131,7 @@ export async function* resumable<F>(o: ResumableOptions<F>): AsyncGenerator<Item
       release();
       controller.abort();
     }
+    if (!o.signal.aborted) o.onStatus?.('reconnecting');
     // A connection that delivered events, or stayed up for a reconnection period, was healthy: resume at once.
     // One that keeps ending early without events is flapping and backs off like a failed attempt.
     failures = delivered || Date.now() - openedAt >= retryMs ? 0 : failures + 1;

@@ -33,6 +33,11 @@ export interface Call {
   path: string;
   query?: Query | undefined;
   body?: unknown;
+  /**
+   * `false` sends no bearer and never renews on a 401: the agent sign-in routes, which a cookie or the body
+   * authenticates (an agent's refresh must not wait on the credential it is refreshing).
+   */
+  auth?: false | undefined;
 }
 
 export interface Answer<T> {
@@ -84,12 +89,17 @@ export class Transport {
     const url = this.url(call.path, call.query);
     let retries = 0;
     let renewed = false;
-    let bearer = await this.config.credential.current(signal);
+    const anonymous = call.auth === false;
+    let bearer = anonymous ? '' : await this.config.credential.current(signal);
     for (;;) {
       let res: Response;
       let text: string;
       try {
-        const init = { method: call.method, headers: { ...headers, authorization: `Bearer ${bearer}` }, body };
+        const init = {
+          method: call.method,
+          headers: anonymous ? headers : { ...headers, authorization: `Bearer ${bearer}` },
+          body,
+        };
         ({ res, text } = await this.attempt(url, init, signal, timeoutMs, true));
       } catch (error) {
         if (!(error instanceof NetworkError || error instanceof TimeoutError) || retries >= maxRetries) throw error;
@@ -117,7 +127,7 @@ export class Transport {
       }
       const retryAfterMs = parseRetryAfter(res.headers.get('retry-after'));
       const error = APIError.from(res.status, parseJSON(text), res.headers, retryAfterMs);
-      if (res.status === 401 && !renewed && !NOT_REFRESHABLE.has(error.code)) {
+      if (res.status === 401 && !anonymous && !renewed && !NOT_REFRESHABLE.has(error.code)) {
         const next = await this.config.credential.renew(bearer, signal);
         if (next !== null) {
           renewed = true;
@@ -128,7 +138,7 @@ export class Transport {
       if (retries >= maxRetries || !shouldRetry(error)) throw error;
       await sleep(retryAfterMs ?? fullJitter(retries), signal);
       retries++;
-      bearer = await this.config.credential.current(signal);
+      if (!anonymous) bearer = await this.config.credential.current(signal);
     }
   }
 

@@ -1,0 +1,251 @@
+import type {
+  Agent,
+  AgentStreamEvent,
+  ConversationState,
+  InboxCounts,
+  InboxItem,
+  InboxPage,
+  Note,
+  NotesPage,
+  SignedIn,
+} from './agent-types.js';
+import { ClientCore, type SendResult } from './client.js';
+import { ConciergeError, UnauthorizedError } from './core/errors.js';
+import { CursorPages, type MessagePages } from './core/pagination.js';
+import { EVENT_TYPES, eventStream, LiveStream, type StreamOptions } from './core/streams.js';
+import type { MarkReadResponse, Member } from '@concierge/protocol';
+import { TokenCredential } from './internal/credentials.js';
+import { path } from './internal/ids.js';
+import type { Call, RequestOptions, WriteOptions } from './internal/transport.js';
+
+export interface ConciergeAgentOptions {
+  /** Where the Concierge server answers. The console passes its own origin: the refresh cookie is same-site. */
+  baseURL: string;
+  /** Retries after the first attempt for 429, 5xx and network failures. Default 2. */
+  maxRetries?: number | undefined;
+  /** Per attempt. Default 30 000. */
+  timeoutMs?: number | undefined;
+  /** The server's SSE heartbeat period (its `--heartbeat`). Default 15 000. */
+  heartbeatMs?: number | undefined;
+  /** How long before the access token expires to refresh it. Default 30 000. */
+  refreshSkewMs?: number | undefined;
+  fetch?: typeof fetch | undefined;
+}
+
+export interface InboxQuery {
+  status?: 'open' | 'closed' | undefined;
+  /** `me`, `none`, or an agent id. */
+  assignee?: string | undefined;
+  awaiting?: boolean | undefined;
+  /** Search text: matches message text and member names, ranked. */
+  q?: string | undefined;
+  limit?: number | undefined;
+  cursor?: string | undefined;
+}
+
+const AGENT_EVENT_TYPES: ReadonlySet<string> = new Set([...EVENT_TYPES, 'conversation.updated', 'note']);
+
+/** The Web Locks API where there is one: the refresh of one tab must not race another tab's (the secret rotates). */
+interface Locks {
+  request<T>(name: string, callback: () => Promise<T>): Promise<T>;
+}
+
+/**
+ * The agent client: a named member of the concierge team, signed in with email and password (never the
+ * Org-API-Key), for the console and team tools in a browser. It holds a short-lived access token and renews it
+ * through the `HttpOnly` refresh cookie (`POST /v1/agent-auth/refresh`), so a reload resumes the session without
+ * the password: the first call after construction refreshes, and `resume()` says whether a session exists.
+ */
+export class ConciergeAgent extends ClientCore {
+  private readonly credential: TokenCredential;
+  private current: Agent | null = null;
+
+  constructor(options: ConciergeAgentOptions) {
+    // The token starts empty and already due, so the first call refreshes through the cookie.
+    let refresh: () => Promise<SignedIn> = () => Promise.reject(new ConciergeError('not constructed'));
+    const credential = new TokenCredential('', 0, () => refresh(), options.refreshSkewMs ?? 30_000);
+    super(options, credential);
+    this.credential = credential;
+    refresh = () => this.refreshSession();
+  }
+
+  /** The signed-in agent, once a sign-in, setup, resume or refresh has answered. */
+  get agent(): Agent | null {
+    return this.current;
+  }
+
+  /** Sets the password from a one-time sign-in link's token (`/console/setup#token=…`) and signs in. */
+  setup(params: { token: string; password: string } & WriteOptions): Promise<SignedIn> {
+    return this.signInWith('/v1/agent-auth/setup', { token: params.token, password: params.password }, params);
+  }
+
+  signIn(params: { email: string; password: string; orgID?: string | undefined } & WriteOptions): Promise<SignedIn> {
+    const body = {
+      email: params.email,
+      password: params.password,
+      ...(params.orgID !== undefined && { orgID: params.orgID }),
+    };
+    return this.signInWith('/v1/agent-auth/sign-in', body, params);
+  }
+
+  /** Resumes the session the refresh cookie holds; null when there is none (sign in then). */
+  async resume(): Promise<SignedIn | null> {
+    try {
+      return await this.refreshSession();
+    } catch (error) {
+      if (error instanceof UnauthorizedError) return null;
+      throw error;
+    }
+  }
+
+  /** Ends this session on the server (the cookie names it) and clears the cookie. */
+  async signOut(options: WriteOptions = {}): Promise<void> {
+    try {
+      await this.transport.request({ method: 'POST', path: '/v1/agent-auth/sign-out', auth: false }, options);
+    } finally {
+      this.current = null;
+      this.credential.set('', 0);
+    }
+  }
+
+  getMe(options: RequestOptions = {}): Promise<Agent> {
+    return this.get('/v1/agents/me', {}, options);
+  }
+
+  /** The org's agents (admins only: a plain agent gets ForbiddenError). */
+  async listAgents(options: RequestOptions = {}): Promise<Agent[]> {
+    return (await this.get<{ data: Agent[] }>('/v1/agents', {}, options)).data;
+  }
+
+  /** The org's conversations, newest activity first (ranked by relevance with `q`): await a page or iterate all. */
+  inbox(params: InboxQuery & RequestOptions = {}): CursorPages<InboxPage, InboxItem> {
+    const fetchPage = (cursor: string | undefined) =>
+      this.get<InboxPage>(
+        '/v1/inbox',
+        {
+          status: params.status,
+          assignee: params.assignee,
+          awaiting: params.awaiting === true ? 'true' : undefined,
+          q: params.q,
+          limit: params.limit,
+          cursor,
+        },
+        params,
+      );
+    return new CursorPages(fetchPage, params.cursor, (page) => page.data);
+  }
+
+  /** How many conversations each view holds; cheap enough to call after every state change. */
+  counts(options: RequestOptions = {}): Promise<InboxCounts> {
+    return this.get('/v1/inbox/counts', {}, options);
+  }
+
+  /** Assigns the conversation (`me` by default). Idempotent. */
+  assign(conversationID: string, assigneeID = 'me', options: WriteOptions = {}): Promise<ConversationState> {
+    return this.post(path`/v1/conversations/${conversationID}/assign`, { assigneeID }, options);
+  }
+
+  unassign(conversationID: string, options: WriteOptions = {}): Promise<ConversationState> {
+    return this.post(path`/v1/conversations/${conversationID}/unassign`, undefined, options);
+  }
+
+  close(conversationID: string, options: WriteOptions = {}): Promise<ConversationState> {
+    return this.post(path`/v1/conversations/${conversationID}/close`, undefined, options);
+  }
+
+  reopen(conversationID: string, options: WriteOptions = {}): Promise<ConversationState> {
+    return this.post(path`/v1/conversations/${conversationID}/reopen`, undefined, options);
+  }
+
+  /** Internal notes, newest first: the team sees them, the member never does. */
+  listNotes(
+    conversationID: string,
+    params: { limit?: number | undefined; cursor?: string | undefined } & RequestOptions = {},
+  ): CursorPages<NotesPage, Note> {
+    const fetchPage = (cursor: string | undefined) =>
+      this.get<NotesPage>(path`/v1/conversations/${conversationID}/notes`, { limit: params.limit, cursor }, params);
+    return new CursorPages(fetchPage, params.cursor, (page) => page.notes);
+  }
+
+  /** Adds an internal note; posts once however often it is retried (pass the same `idempotencyKey` to retry). */
+  addNote(conversationID: string, body: string, options: WriteOptions = {}): Promise<Note> {
+    return this.post(path`/v1/conversations/${conversationID}/notes`, { body }, options);
+  }
+
+  /** A page of a conversation's history, newest first (or every message, iterated). */
+  listMessages(
+    conversationID: string,
+    params: { limit?: number | undefined; cursor?: string | undefined } & RequestOptions = {},
+  ): MessagePages {
+    return this.pages(conversationID, params);
+  }
+
+  /**
+   * Replies as this agent (the server sets `authorID`). One Idempotency-Key per call, reused on every retry; a
+   * failed send retried by the user later must pass the same `idempotencyKey` so it can never post twice.
+   */
+  sendMessage(conversationID: string, message: string, options: WriteOptions = {}): Promise<SendResult> {
+    return this.send(conversationID, message, {}, options);
+  }
+
+  /** Moves this agent's read mark (the member sees "read" on their side). */
+  async markRead(conversationID: string, messageID: string, options: WriteOptions = {}): Promise<MarkReadResponse> {
+    return this.post(path`/v1/conversations/${conversationID}/read`, { messageID }, options);
+  }
+
+  /** Tells the member this agent is typing (the server sends at most one a second). */
+  typing(conversationID: string, options: WriteOptions = {}): Promise<{ ok: boolean }> {
+    return this.post(path`/v1/conversations/${conversationID}/typing`, undefined, options);
+  }
+
+  /** A member's profile (the inbox items carry the same fields). */
+  getMember(externalUserID: string, options: RequestOptions = {}): Promise<Member> {
+    return this.get(path`/v1/members/${externalUserID}`, {}, options);
+  }
+
+  /**
+   * The whole org's events on one connection, team-only ones included (`conversation.updated`, `note`), resumed
+   * after every drop with nothing missed or repeated. `onStatus` reports drops for a "reconnecting…" banner.
+   */
+  stream(options: StreamOptions = {}): LiveStream<AgentStreamEvent> {
+    return new LiveStream(
+      (state, signal, caller) =>
+        eventStream<AgentStreamEvent>(
+          this.streams,
+          '/v1/stream',
+          {},
+          state,
+          signal,
+          caller,
+          options.onStatus,
+          AGENT_EVENT_TYPES,
+        ),
+      options,
+    );
+  }
+
+  private async post<T>(p: string, body: unknown, options: WriteOptions): Promise<T> {
+    return (await this.transport.request<T>({ method: 'POST', path: p, body }, options)).data;
+  }
+
+  private async signInWith(p: string, body: Record<string, unknown>, options: WriteOptions): Promise<SignedIn> {
+    const answer = await this.transport.request<SignedIn>({ method: 'POST', path: p, body, auth: false }, options);
+    return this.adopt(answer.data);
+  }
+
+  private adopt(signedIn: SignedIn): SignedIn {
+    this.credential.set(signedIn.accessToken, signedIn.expiresAt);
+    this.current = signedIn.agent;
+    return signedIn;
+  }
+
+  /** One refresh at a time across tabs: two tabs spending the same rotated secret would end the session. */
+  private refreshSession(): Promise<SignedIn> {
+    const run = async () => {
+      const call: Call = { method: 'POST', path: '/v1/agent-auth/refresh', auth: false };
+      return this.adopt((await this.transport.request<SignedIn>(call, { maxRetries: 2 })).data);
+    };
+    const locks = (globalThis.navigator as { locks?: Locks } | undefined)?.locks;
+    return locks === undefined ? run() : locks.request('concierge-agent-refresh', run);
+  }
+}
