@@ -20,6 +20,7 @@ import { dummyHash } from './auth/passwords.js';
 import { SignInLimiter } from './auth/sign-in-limiter.js';
 import type { ServerConfig } from './config.js';
 import type { AppContext } from './context.js';
+import { registerConsole } from './console.js';
 import { ConversationOwners } from './conversation-owners.js';
 import { ApiError } from './errors.js';
 import { capConnectionsPerAddress, clientErrorHandler } from './input/client-errors.js';
@@ -249,6 +250,7 @@ export async function buildApp(config: ServerConfig, store: Store): Promise<App>
   await registerOpenApi(fastify);
 
   opsRoutes(fastify, ctx, () => closing);
+  if (config.console) await registerConsole(fastify);
 
   await fastify.register(
     async (v1) => {

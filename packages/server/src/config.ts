@@ -28,6 +28,7 @@ export interface ServerConfig {
   publicUrl: string;
   sqliteWriter: 'worker' | 'main';
   sqliteWriteQueue: number;
+  console: boolean;
 }
 
 type Kind = 'int' | 'posnum' | 'string' | 'list' | 'bool';
@@ -178,6 +179,14 @@ export const OPTIONS: readonly OptionSpec[] = [
     kind: 'bool',
     default: 'true',
     help: "on a database with no org, create 'default' and print its key once",
+  },
+  {
+    key: 'console',
+    flag: 'console',
+    env: 'CONCIERGE_CONSOLE',
+    kind: 'bool',
+    default: 'true',
+    help: "serve the team's web console at /console (false turns it off)",
   },
   {
     key: 'ticketTtlSeconds',
