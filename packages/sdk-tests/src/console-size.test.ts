@@ -1,0 +1,25 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { brotliCompressSync, constants } from 'node:zlib';
+
+/** The console's build (`npm run build -w @concierge/console`, which `npm test` runs before the suites). */
+const CONSOLE_WEB = fileURLToPath(new URL('dist/web/', import.meta.resolve('@concierge/console/package.json')));
+
+const LIMIT = 150 * 1024;
+
+function brotli(bytes: Buffer): number {
+  return brotliCompressSync(bytes, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }).length;
+}
+
+test('the console’s first load (page, scripts, styles it references) stays under 150 KiB brotli', () => {
+  const page = readFileSync(`${CONSOLE_WEB}index.html`);
+  // Everything the page pulls in before it can draw: its scripts, module preloads and stylesheets.
+  const refs = [...page.toString().matchAll(/(?:src|href)="\/console\/([^"]+)"/g)].map((m) => m[1]!);
+  assert.ok(refs.some((r) => r.endsWith('.js')) && refs.some((r) => r.endsWith('.css')), refs.join(', '));
+  let total = brotli(page);
+  for (const ref of refs) total += brotli(readFileSync(`${CONSOLE_WEB}${ref}`));
+  console.log(`# console first load: ${refs.length + 1} files, ${total} bytes brotli (limit ${LIMIT})`);
+  assert.ok(total < LIMIT, `${total} bytes brotli is over the ${LIMIT}-byte budget`);
+});
