@@ -71,6 +71,7 @@ export function App(props: { me: Agent; onSignedOut: () => void }) {
         return page.data.find((i) => i.conversation.id === sel.conversation.id) ?? sel;
       });
     } catch (e) {
+      if (listKeyRef.current === key) setList((prev) => ({ ...prev, loading: false }));
       fail(e);
     }
   }, [listKey, fail]);

@@ -14,6 +14,12 @@ export interface InboxListProps {
   onMore: () => void;
 }
 
+/** A search snippet marks its matches with `[` `]` (docs/api.md, "Inbox"): shown highlighted. */
+function Snippet(props: { text: string }) {
+  const parts = props.text.split(/\[([^\]]*)\]/);
+  return <>{parts.map((part, i) => (i % 2 === 1 ? <mark key={i}>{part}</mark> : part))}</>;
+}
+
 /** One row per conversation: who, what was said last, when, and its state at a glance. */
 export function InboxList(props: InboxListProps) {
   if (props.loading && props.items.length === 0)
@@ -36,7 +42,9 @@ export function InboxList(props: InboxListProps) {
           const name = memberName(item.member);
           const isUnread = props.unread.has(id);
           const last = item.lastMessage;
-          const preview = item.search?.snippet ?? last?.preview ?? item.conversation.title ?? 'No messages yet';
+          const snippet = item.search?.snippet;
+          const preview =
+            snippet?.replace(/[[\]]/g, '') ?? last?.preview ?? item.conversation.title ?? 'No messages yet';
           return (
             <li key={id}>
               <button
@@ -60,8 +68,8 @@ export function InboxList(props: InboxListProps) {
                   </span>
                   {item.conversation.title !== null && <span class="row-title">{item.conversation.title}</span>}
                   <span class="row-preview">
-                    {last !== null && !last.fromMember && <span class="you">↩ </span>}
-                    {preview}
+                    {snippet === undefined && last !== null && !last.fromMember && <span class="you">↩ </span>}
+                    {snippet === undefined ? preview : <Snippet text={snippet} />}
                   </span>
                   <span class="row-tags">
                     {item.status === 'closed' && <span class="tag closed">Closed</span>}
