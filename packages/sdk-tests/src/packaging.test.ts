@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { test } from 'node:test';
 import * as esm from '@concierge/sdk';
+import * as esmAgent from '@concierge/sdk/agent';
 import * as esmServer from '@concierge/sdk/server';
 
 const require = createRequire(import.meta.url);
@@ -22,6 +23,16 @@ test('both entry points load by name as ESM and as CommonJS', () => {
   assert.equal(esm.APIError, esmServer.APIError);
   assert.equal(cjs.APIError, cjsServer.APIError);
   assert.match(require.resolve('@concierge/sdk'), /[/\\]cjs[/\\]index\.js$/);
+});
+
+test('the agent entry loads as ESM and as CommonJS, shares the errors and holds no server client', () => {
+  const cjsAgent = require('@concierge/sdk/agent') as typeof esmAgent;
+  for (const mod of [esmAgent, cjsAgent]) {
+    assert.equal(typeof mod.ConciergeAgent, 'function');
+    assert.equal((mod as Record<string, unknown>).ConciergeServer, undefined);
+  }
+  assert.equal(esmAgent.APIError, esm.APIError);
+  assert.equal(cjsAgent.RefreshError, (require('@concierge/sdk') as typeof esm).RefreshError);
 });
 
 test('errors: one class per status, unknown codes and non-envelopes fall back by status', () => {
