@@ -283,8 +283,9 @@ export function App(props: { me: Agent; onSignedOut: () => void }) {
                 }}
               >
                 <span>{v.label}</span>
-                <span class="count" aria-label={`${counts?.[v.count] ?? 0} conversations`}>
+                <span class="count">
                   {counts === null ? '·' : counts[v.count]}
+                  <span class="visually-hidden"> conversations</span>
                 </span>
               </button>
             </li>

@@ -277,7 +277,14 @@ export function Thread(props: ThreadProps) {
           )}
         </div>
       </header>
-      <div class="timeline" ref={scrollRef} onScroll={onScroll} tabIndex={0} aria-label={`Messages with ${name}`}>
+      <div
+        class="timeline"
+        role="log"
+        ref={scrollRef}
+        onScroll={onScroll}
+        tabIndex={0}
+        aria-label={`Messages with ${name}`}
+      >
         {cursor !== null && (
           <button type="button" class="older" onClick={() => void loadOlder()} disabled={loadingOlder}>
             {loadingOlder ? 'Loading…' : 'Load older messages'}
