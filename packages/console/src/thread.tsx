@@ -106,7 +106,7 @@ export function Thread(props: ThreadProps) {
     void (async () => {
       try {
         const [page, notePage] = await Promise.all([
-          agent.listMessages(id, { limit: PAGE }),
+          agent.listMessages(id, { externalUserID: item.member.externalUserID, limit: PAGE }),
           agent.listNotes(id, { limit: 100 }),
         ]);
         if (cancelled) return;
@@ -131,7 +131,7 @@ export function Thread(props: ThreadProps) {
     if (cursor === null || loadingOlder) return;
     setLoadingOlder(true);
     try {
-      const page = await agent.listMessages(id, { limit: PAGE, cursor });
+      const page = await agent.listMessages(id, { externalUserID: item.member.externalUserID, limit: PAGE, cursor });
       restoreFrom.current = scrollRef.current?.scrollHeight ?? null;
       setMessages((ms) => {
         const have = new Set(ms.map((m) => m.id));

@@ -172,10 +172,13 @@ export class ConciergeAgent extends ClientCore {
     return this.post(path`/v1/conversations/${conversationID}/notes`, { body }, options);
   }
 
-  /** A page of a conversation's history, newest first (or every message, iterated). */
+  /**
+   * A page of a conversation's history, newest first (or every message, iterated). The messages route reads a
+   * member's history, so it names the member (`InboxItem.member.externalUserID`).
+   */
   listMessages(
     conversationID: string,
-    params: { limit?: number | undefined; cursor?: string | undefined } & RequestOptions = {},
+    params: { externalUserID: string; limit?: number | undefined; cursor?: string | undefined } & RequestOptions,
   ): MessagePages {
     return this.pages(conversationID, params);
   }
