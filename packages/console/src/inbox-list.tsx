@@ -52,7 +52,6 @@ export function InboxList(props: InboxListProps) {
                 id={`row-${id}`}
                 class={`row${isUnread ? ' unread' : ''}`}
                 aria-current={props.selectedID === id ? 'true' : undefined}
-                aria-label={`${name}${isUnread ? ', unread' : ''}: ${preview}`}
                 data-conversation={id}
                 onClick={() => props.onOpen(item)}
               >
@@ -61,7 +60,10 @@ export function InboxList(props: InboxListProps) {
                 </span>
                 <span class="row-main">
                   <span class="row-top">
-                    <span class="row-name">{name}</span>
+                    <span class="row-name">
+                      {name}
+                      {isUnread && <span class="visually-hidden"> (unread)</span>}
+                    </span>
                     <time class="row-time" dateTime={item.lastActivityAt}>
                       {shortTime(item.lastActivityAt)}
                     </time>
