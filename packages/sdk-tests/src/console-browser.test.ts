@@ -259,4 +259,23 @@ describe('the console in a real browser (headless Chromium)', { skip: missing },
     adaStream.close();
     console.log(`# screenshots in ${SHOTS}`);
   });
+
+  test('a long thread loads older pages as the agent scrolls up, through the cursor', async () => {
+    const t = await f.admin.exchangeToken({ externalUserID: 'alan', displayName: 'Alan Turing' });
+    const alan = new Concierge({ baseURL: f.server.url, token: t.accessToken });
+    const conv = await alan.openConversation({ title: 'A long story' });
+    for (let i = 1; i <= 60; i++) await alan.sendMessage(conv.id, `Part ${i} of the story.`);
+    await ann.getByRole('button', { name: /^All open/ }).click();
+    await row(ann, conv.id).click();
+    await entry(ann, 'Part 60 of the story.').waitFor();
+    // The first page is the newest 50: part 10 is not loaded until the agent scrolls to the top.
+    assert.equal(await ann.locator('.timeline .entries > li.msg').count(), 50);
+    await ann.locator('.timeline').evaluate((el) => el.scrollTo({ top: 0 }));
+    await entry(ann, 'Part 1 of the story.').waitFor();
+    assert.equal(await ann.locator('.timeline .entries > li.msg').count(), 60);
+    // The view stayed where the agent was reading instead of jumping to the oldest message.
+    const top = await ann.locator('.timeline').evaluate((el) => el.scrollTop);
+    assert.ok(top > 0, `scrollTop ${top}`);
+    assert.deepEqual(pageErrors, []);
+  });
 });
