@@ -5,6 +5,8 @@ import { agent } from './client.js';
 import { InboxList } from './inbox-list.js';
 import { LiveEvents } from './live.js';
 import { MemberPanel } from './member-panel.js';
+import { SessionsPanel } from './sessions.js';
+import { TeamPanel } from './team.js';
 import { Thread } from './thread.js';
 import { VIEWS, type ViewID } from './views.js';
 
@@ -32,6 +34,7 @@ export function App(props: { me: Agent; onSignedOut: () => void }) {
   const [team, setTeam] = useState<ReadonlyMap<string, Agent>>(new Map());
   const [unread, setUnread] = useState<ReadonlySet<string>>(new Set());
   const [error, setError] = useState<string | null>(null);
+  const [panel, setPanel] = useState<'thread' | 'team' | 'sessions'>('thread');
   const searchRef = useRef<HTMLInputElement>(null);
   const replyRef = useRef<HTMLTextAreaElement>(null);
   const selectedRef = useRef<InboxItem | null>(null);
@@ -137,7 +140,7 @@ export function App(props: { me: Agent; onSignedOut: () => void }) {
     return () => stream.close();
   }, []);
 
-  useEffect(() => {
+  const loadTeam = useCallback(() => {
     // Only admins may list the team; everyone else sees "You" and "Another agent".
     if (me.role !== 'admin') return;
     agent.listAgents().then(
@@ -146,7 +149,8 @@ export function App(props: { me: Agent; onSignedOut: () => void }) {
         if (!(e instanceof ForbiddenError)) fail(e);
       },
     );
-  }, [me.id]);
+  }, [me.id, fail]);
+  useEffect(loadTeam, [loadTeam]);
 
   // The unread badge in the tab's title: conversations with a member message the agent has not opened since.
   useEffect(() => {
@@ -154,6 +158,7 @@ export function App(props: { me: Agent; onSignedOut: () => void }) {
   }, [unread]);
 
   const open = useCallback((item: InboxItem) => {
+    setPanel('thread');
     setSelected(item);
     setUnread((u) => {
       if (!u.has(item.conversation.id)) return u;
@@ -291,6 +296,30 @@ export function App(props: { me: Agent; onSignedOut: () => void }) {
             </li>
           ))}
         </ul>
+        <ul class="rail-links">
+          {me.role === 'admin' && (
+            <li>
+              <button
+                type="button"
+                class="view"
+                aria-current={panel === 'team' ? 'page' : undefined}
+                onClick={() => setPanel('team')}
+              >
+                Team
+              </button>
+            </li>
+          )}
+          <li>
+            <button
+              type="button"
+              class="view"
+              aria-current={panel === 'sessions' ? 'page' : undefined}
+              onClick={() => setPanel('sessions')}
+            >
+              Sessions
+            </button>
+          </li>
+        </ul>
         <div class="me">
           <div class="me-name">{me.name}</div>
           <div class="me-email">{me.email}</div>
@@ -342,8 +371,15 @@ export function App(props: { me: Agent; onSignedOut: () => void }) {
           label={searching ? 'Search results' : current.label}
         />
       </section>
-      <main class="thread-pane" aria-label="Conversation">
-        {selected === null ? (
+      <main
+        class="thread-pane"
+        aria-label={panel === 'thread' ? 'Conversation' : panel === 'team' ? 'Team' : 'Sessions'}
+      >
+        {panel === 'team' ? (
+          <TeamPanel me={me} onError={fail} onChanged={loadTeam} />
+        ) : panel === 'sessions' ? (
+          <SessionsPanel me={me} onError={fail} onSignedOut={props.onSignedOut} />
+        ) : selected === null ? (
           <div class="empty">
             <p>Select a conversation</p>
             <p class="hint">
@@ -364,7 +400,7 @@ export function App(props: { me: Agent; onSignedOut: () => void }) {
           />
         )}
       </main>
-      {selected !== null && <MemberPanel item={selected} me={me} team={team} />}
+      {panel === 'thread' && selected !== null && <MemberPanel item={selected} me={me} team={team} />}
     </div>
   );
 }

@@ -1,6 +1,6 @@
-import type { Agent, InboxMember } from '@concierge/sdk/agent';
+import type { Agent, InboxItem } from '@concierge/sdk/agent';
 
-export function memberName(member: InboxMember): string {
+export function memberName(member: InboxItem['member']): string {
   return member.displayName ?? member.email ?? member.externalUserID;
 }
 

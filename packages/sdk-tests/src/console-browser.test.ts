@@ -255,8 +255,23 @@ describe('the console in a real browser (headless Chromium)', { skip: missing },
 
     // Every control labelled, nothing serious for axe, on the busiest screen.
     assert.deepEqual(await seriousViolations(ann), []);
-    assert.deepEqual(pageErrors, []);
     adaStream.close();
+
+    // An admin manages the team in the console: adds an agent (and gets their link), and disables one, whose
+    // open console is signed out at once.
+    await ann.getByRole('button', { name: 'Team' }).click();
+    await ann.getByRole('cell', { name: 'bea@club.example' }).waitFor();
+    await ann.getByLabel('Name').fill('Cy');
+    await ann.getByLabel('Email').fill('cy@club.example');
+    await ann.getByRole('button', { name: 'Add agent' }).click();
+    const link = await ann.getByLabel(/One-time sign-in link for cy@club.example/).inputValue();
+    assert.match(link, /\/console\/setup#token=/);
+    assert.deepEqual(await seriousViolations(ann), [], 'the team panel');
+    await ann.getByRole('button', { name: 'Disable Bea' }).click();
+    await bea.getByRole('heading', { name: 'Sign in' }).waitFor();
+    await ann.getByRole('button', { name: 'Sessions' }).click();
+    await ann.getByText('This browser').waitFor();
+    assert.deepEqual(pageErrors, []);
     console.log(`# screenshots in ${SHOTS}`);
   });
 

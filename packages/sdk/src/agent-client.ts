@@ -1,19 +1,22 @@
-import type {
-  Agent,
-  AgentStreamEvent,
-  ConversationState,
-  InboxCounts,
-  InboxItem,
-  InboxPage,
-  Note,
-  NotesPage,
-  SignedIn,
-} from './agent-types.js';
+import type { AgentStreamEvent } from './agent-types.js';
 import { ClientCore, type SendResult } from './client.js';
 import { ConciergeError, UnauthorizedError } from './core/errors.js';
 import { CursorPages, type MessagePages } from './core/pagination.js';
 import { EVENT_TYPES, eventStream, LiveStream, type StreamOptions } from './core/streams.js';
-import type { MarkReadResponse, Member } from '@concierge/protocol';
+import type {
+  Agent,
+  AgentSession,
+  ConversationState,
+  CreateAgentResponse,
+  InboxCounts,
+  InboxItem,
+  InboxPage,
+  MarkReadResponse,
+  Member,
+  Note,
+  NotesPage,
+  SignedIn,
+} from '@concierge/protocol';
 import { TokenCredential } from './internal/credentials.js';
 import { path } from './internal/ids.js';
 import type { Call, RequestOptions, WriteOptions } from './internal/transport.js';
@@ -115,6 +118,40 @@ export class ConciergeAgent extends ClientCore {
   /** The org's agents (admins only: a plain agent gets ForbiddenError). */
   async listAgents(options: RequestOptions = {}): Promise<Agent[]> {
     return (await this.get<{ data: Agent[] }>('/v1/agents', {}, options)).data;
+  }
+
+  /** Adds an agent (admins): the answer carries their one-time sign-in link, to hand to them. */
+  async createAgent(
+    params: { email: string; name: string; role?: 'admin' | 'agent' | undefined } & WriteOptions,
+  ): Promise<CreateAgentResponse> {
+    const body = { email: params.email, name: params.name, ...(params.role !== undefined && { role: params.role }) };
+    return this.post('/v1/agents', body, params);
+  }
+
+  /** Renames, promotes or disables an agent (admins). Disabling ends their sessions and streams at once. */
+  async updateAgent(
+    agentID: string,
+    params: { name?: string; role?: 'admin' | 'agent'; disabled?: boolean } & RequestOptions,
+  ): Promise<Agent> {
+    const { signal: _s, timeoutMs: _t, maxRetries: _m, ...body } = params;
+    const call = { method: 'PATCH', path: path`/v1/agents/${agentID}`, body } as const;
+    return (await this.transport.request<Agent>(call, params)).data;
+  }
+
+  /** An agent's sessions (their own, or anyone's for an admin); `current` marks this one. */
+  async listSessions(agentID: string, options: RequestOptions = {}): Promise<AgentSession[]> {
+    return (await this.get<{ data: AgentSession[] }>(path`/v1/agents/${agentID}/sessions`, {}, options)).data;
+  }
+
+  /** Ends one session. */
+  async revokeSession(sessionID: string, options: RequestOptions = {}): Promise<void> {
+    await this.transport.request({ method: 'DELETE', path: path`/v1/agent-sessions/${sessionID}` }, options);
+  }
+
+  /** Signs the agent out everywhere: every session ends, this one included. */
+  async revokeAllSessions(agentID: string, options: RequestOptions = {}): Promise<number> {
+    const call = { method: 'DELETE', path: path`/v1/agents/${agentID}/sessions` } as const;
+    return (await this.transport.request<{ ok: boolean; revoked: number }>(call, options)).data.revoked;
   }
 
   /** The org's conversations, newest activity first (ranked by relevance with `q`): await a page or iterate all. */

@@ -5,23 +5,22 @@
  */
 export { ConciergeAgent } from './agent-client.js';
 export type { ConciergeAgentOptions, InboxQuery } from './agent-client.js';
+export type { AgentStreamEvent, AgentStreamEventMap, AgentStreamEventType } from './agent-types.js';
 export type {
+  Actor,
   Agent,
   AgentRole,
-  AgentStreamEvent,
-  AgentStreamEventMap,
-  AgentStreamEventType,
+  AgentSession,
   ConversationState,
   ConversationStatus,
+  CreateAgentResponse,
   InboxCounts,
   InboxItem,
-  InboxLastMessage,
-  InboxMember,
   InboxPage,
   Note,
   NoteEvent,
   NotesPage,
   SignedIn,
-} from './agent-types.js';
+} from '@concierge/protocol';
 export { CursorPages } from './core/pagination.js';
 export * from './index.js';

@@ -29,7 +29,7 @@ export interface TransportConfig {
 export type Query = Record<string, string | number | undefined>;
 
 export interface Call {
-  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   path: string;
   query?: Query | undefined;
   body?: unknown;
