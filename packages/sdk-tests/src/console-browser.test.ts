@@ -267,6 +267,7 @@ describe('the console in a real browser (headless Chromium)', { skip: missing },
     const link = await ann.getByLabel(/One-time sign-in link for cy@club.example/).inputValue();
     assert.match(link, /\/console\/setup#token=/);
     assert.deepEqual(await seriousViolations(ann), [], 'the team panel');
+    await ann.screenshot({ path: `${SHOTS}team.png` });
     await ann.getByRole('button', { name: 'Disable Bea' }).click();
     await bea.getByRole('heading', { name: 'Sign in' }).waitFor();
     await ann.getByRole('button', { name: 'Sessions' }).click();
