@@ -97,7 +97,7 @@ export function App(props: { me: Agent; onSignedOut: () => void }) {
       pending.current = null;
       void loadListRef.current();
       void loadCounts();
-    }, 60);
+    }, 200);
   }, [loadCounts]);
 
   useEffect(() => {
