@@ -52,13 +52,16 @@ export function App(props: { me: Agent; onSignedOut: () => void }) {
   const listKey = `${view}\u0000${query}`;
   const listKeyRef = useRef(listKey);
   listKeyRef.current = listKey;
+  // Reloads can overlap (an event during a fetch): only the newest one's answer is shown.
+  const loadSeq = useRef(0);
   const loadList = useCallback(async () => {
     const key = listKey;
+    const seq = ++loadSeq.current;
     const base = VIEWS.find((v) => v.id === view)!.query;
     const q = query.trim();
     try {
       const page: InboxPage = await agent.inbox(q === '' ? { ...base, limit: 50 } : { q, limit: 50 });
-      if (listKeyRef.current !== key) return;
+      if (listKeyRef.current !== key || loadSeq.current !== seq) return;
       setList((prev) => {
         // Keep older pages the agent already scrolled to, minus whatever the fresh first page now holds.
         const fresh = new Set(page.data.map((i) => i.conversation.id));
