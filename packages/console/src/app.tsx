@@ -82,9 +82,12 @@ export function App(props: { me: Agent; onSignedOut: () => void }) {
     }
   }, [listKey, fail]);
 
+  const countsSeq = useRef(0);
   const loadCounts = useCallback(async () => {
+    const seq = ++countsSeq.current;
     try {
-      setCounts(await agent.counts());
+      const next = await agent.counts();
+      if (countsSeq.current === seq) setCounts(next);
     } catch (e) {
       fail(e);
     }
