@@ -15,6 +15,12 @@ interface Pending {
   note: boolean;
   state: 'sending' | 'failed';
   error?: string;
+  /**
+   * The stream already brought a message of ours with this text while the send was waiting for its answer: it is
+   * shown once, as that message. Should the answer then fail, the entry comes back marked (Retry is harmless: the
+   * key makes the server replay the stored send).
+   */
+  echoed?: boolean;
 }
 
 type Entry = { kind: 'message'; at: string; message: Message } | { kind: 'note'; at: string; note: Note };
@@ -67,13 +73,27 @@ export function Thread(props: ThreadProps) {
   const buffer = useRef<AgentStreamEvent[] | null>([]);
   const apply = useCallback((event: AgentStreamEvent) => {
     switch (event.type) {
-      case 'message':
-        setMessages((ms) => addUnique(ms, event.data.message));
-        if (event.data.message.type === 'member') setTypingUntil(0);
+      case 'message': {
+        const message = event.data.message;
+        setMessages((ms) => addUnique(ms, message));
+        if (message.type === 'member') setTypingUntil(0);
+        else if (message.authorID === props.me.id)
+          setPending((ps) => {
+            const at = ps.findIndex((p) => !p.note && p.state === 'sending' && !p.echoed && p.body === message.body);
+            return at < 0 ? ps : ps.map((p, i) => (i === at ? { ...p, echoed: true } : p));
+          });
         break;
-      case 'note':
-        setNotes((ns) => addUnique(ns, event.data.note));
+      }
+      case 'note': {
+        const note = event.data.note;
+        setNotes((ns) => addUnique(ns, note));
+        if (note.authorID === props.me.id)
+          setPending((ps) => {
+            const at = ps.findIndex((p) => p.note && p.state === 'sending' && !p.echoed && p.body === note.body);
+            return at < 0 ? ps : ps.map((p, i) => (i === at ? { ...p, echoed: true } : p));
+          });
         break;
+      }
       case 'typing':
         if (event.data.typist === 'member') setTypingUntil(Date.now() + TYPING_SHOWN_MS);
         break;
@@ -193,7 +213,9 @@ export function Thread(props: ThreadProps) {
     } catch (e) {
       if (e instanceof RefreshError) props.onError(e);
       const error = e instanceof Error ? e.message : String(e);
-      setPending((ps) => ps.map((x) => (x.localID === p.localID ? { ...x, state: 'failed', error } : x)));
+      setPending((ps) =>
+        ps.map((x) => (x.localID === p.localID ? { ...x, state: 'failed', error, echoed: false } : x)),
+      );
     }
   };
 
@@ -320,24 +342,26 @@ export function Thread(props: ThreadProps) {
               </li>
             ),
           )}
-          {pending.map((p) => (
-            <li key={p.localID} class={`entry ${p.note ? 'note' : 'msg ours'} pending ${p.state}`}>
-              {p.note ? <div class="note-head">Internal note · You</div> : null}
-              <div class={p.note ? 'body' : 'bubble'}>{p.note ? p.body : <div class="body">{p.body}</div>}</div>
-              <div class="meta">
-                {p.state === 'sending' ? (
-                  'Sending…'
-                ) : (
-                  <span role="alert">
-                    Not sent{p.error !== undefined ? ` (${p.error})` : ''}.{' '}
-                    <button type="button" class="link" onClick={() => void send(p)}>
-                      Retry
-                    </button>
-                  </span>
-                )}
-              </div>
-            </li>
-          ))}
+          {pending
+            .filter((p) => !(p.echoed === true && p.state === 'sending'))
+            .map((p) => (
+              <li key={p.localID} class={`entry ${p.note ? 'note' : 'msg ours'} pending ${p.state}`}>
+                {p.note ? <div class="note-head">Internal note · You</div> : null}
+                <div class={p.note ? 'body' : 'bubble'}>{p.note ? p.body : <div class="body">{p.body}</div>}</div>
+                <div class="meta">
+                  {p.state === 'sending' ? (
+                    'Sending…'
+                  ) : (
+                    <span role="alert">
+                      Not sent{p.error !== undefined ? ` (${p.error})` : ''}.{' '}
+                      <button type="button" class="link" onClick={() => void send(p)}>
+                        Retry
+                      </button>
+                    </span>
+                  )}
+                </div>
+              </li>
+            ))}
         </ol>
         {typingUntil > 0 && (
           <p class="typing" role="status">

@@ -67,6 +67,7 @@ describe('the console in a real browser (headless Chromium)', { skip: missing },
   let bea: Page;
   let base: string;
   const pageErrors: string[] = [];
+  const streams: { close(): void }[] = [];
 
   before(async () => {
     f = await startFixture(store);
@@ -81,6 +82,7 @@ describe('the console in a real browser (headless Chromium)', { skip: missing },
     for (const page of [ann, bea]) page.on('pageerror', (e) => pageErrors.push(e.message));
   });
   after(async () => {
+    for (const stream of streams) stream.close();
     await browser?.close();
     await f?.close();
   });
@@ -123,6 +125,7 @@ describe('the console in a real browser (headless Chromium)', { skip: missing },
         opened.notify();
       },
     });
+    streams.push(adaStream);
     void (async () => {
       for await (const e of adaStream) {
         adaEvents.push(e);
