@@ -19,6 +19,7 @@ const CATALOGUE = [
   'cross-instance',
   'send-postgres',
   'search',
+  'webhooks',
 ];
 
 const { values, positionals } = parseArgs({

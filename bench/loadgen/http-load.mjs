@@ -7,8 +7,18 @@ import { serveIPC } from '../lib/procs.mjs';
 /**
  * targets: [{path, token?}] used round-robin, one per request, so load spreads over many members and
  * conversations. `freshIdempotencyKey` gives every request a new `Idempotency-Key` (each send is a new post).
+ * `rate` fixes the offered load in requests per second (all connections together).
  */
-async function run({ url, method = 'GET', targets, body, connections, durationSec, freshIdempotencyKey = false }) {
+async function run({
+  url,
+  method = 'GET',
+  targets,
+  body,
+  connections,
+  durationSec,
+  freshIdempotencyKey = false,
+  rate,
+}) {
   if (!/^http:\/\/127\.0\.0\.1:\d+/.test(url)) throw new Error(`loopback only: ${url}`);
   let next = 0;
   const bodyText = body === undefined ? undefined : JSON.stringify(body);
@@ -16,6 +26,8 @@ async function run({ url, method = 'GET', targets, body, connections, durationSe
     url,
     connections,
     duration: durationSec,
+    // An offered load (requests/s over all connections) instead of as fast as the server answers.
+    ...(rate !== undefined && { overallRate: rate }),
     // A bounded run: it also stops by itself if the server stops answering.
     timeout: 10,
     requests: [

@@ -24,7 +24,9 @@ export function randomChunk(n: number): Buffer {
  * 14 base64url characters; folding `-` and `_` into `x` (ids stay one word when double-clicked) leaves each of the
  * 13 full characters about 5.93 bits instead of 6, plus 2 bits in the last: 79.0 bits.
  */
-export function newID(prefix: 'org' | 'key' | 'mem' | 'conv' | 'msg' | 'agt' | 'ags' | 'note'): string {
+export function newID(
+  prefix: 'org' | 'key' | 'mem' | 'conv' | 'msg' | 'agt' | 'ags' | 'note' | 'wh' | 'whmsg',
+): string {
   return `${prefix}_${Date.now().toString(36).padStart(9, '0')}${randomChunk(10).toString('base64url').replace(/[-_]/g, 'x')}`;
 }
 

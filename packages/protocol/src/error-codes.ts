@@ -104,6 +104,13 @@ export const ERROR_CODES = {
     retryable: false,
     summary: 'A server credential called a member-mode route without naming the member (`externalUserID`).',
   },
+  WEBHOOK_URL_REFUSED: {
+    status: 422,
+    retryable: false,
+    summary:
+      'A webhook URL this server will not call: not `https` (without `--webhooks-allow-http`), or a host that is or ' +
+      'resolves to a loopback, private, link-local or metadata address (without `--webhooks-allow-private`).',
+  },
   RATE_LIMITED: {
     status: 429,
     retryable: true,

@@ -41,9 +41,11 @@ import { memberRoutes } from './routes/members.js';
 import { messageRoutes } from './routes/messages.js';
 import { opsRoutes } from './routes/ops.js';
 import { streamRoutes } from './routes/streams.js';
+import { webhookRoutes } from './routes/webhooks.js';
 import { Hub } from './sse/hub.js';
 import { Tickets } from './sse/tickets.js';
 import { serializerCompiler, validatorCompiler } from './validation.js';
+import { Deliverer } from './webhooks/deliverer.js';
 
 export interface App {
   fastify: FastifyInstance;
@@ -154,6 +156,17 @@ export async function buildApp(config: ServerConfig, store: Store): Promise<App>
     conversations: new ConversationOwners(store),
     tickets: new Tickets(cursorSecret, config.ticketTtlSeconds * 1000, store),
     signIns: new SignInLimiter(),
+    // An endpoint disabled by its failures is announced on the org's streams, on every instance.
+    webhooks: new Deliverer(store, config, fastify.log, (e) =>
+      store.publishEphemeral({
+        kind: 'webhook-disabled',
+        orgID: e.orgID,
+        endpointID: e.id,
+        url: e.url,
+        reason: e.disabledReason ?? 'failing',
+        at: e.disabledAt ?? new Date().toISOString(),
+      }),
+    ),
   };
   // Made now, not on the first sign-in with an unknown email, which would otherwise take twice as long.
   void dummyHash();
@@ -290,6 +303,7 @@ export async function buildApp(config: ServerConfig, store: Store): Promise<App>
       conversationRoutes(v1, ctx);
       messageRoutes(v1, ctx);
       streamRoutes(v1, ctx);
+      webhookRoutes(v1, ctx);
     },
     { prefix: '/v1' },
   );
@@ -316,6 +330,9 @@ export async function buildApp(config: ServerConfig, store: Store): Promise<App>
       grace.unref();
       await fastify.close();
       clearTimeout(grace);
+      // Attempts in flight get the grace period to be recorded; any still running then are attempted again by
+      // whichever instance claims them after their lease.
+      await ctx.webhooks.close(config.shutdownGraceSeconds * 1000);
       await store.close();
     },
   };

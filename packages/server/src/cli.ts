@@ -28,7 +28,9 @@ Commands:
                               list an agent's sessions, or end them all (sign out everywhere)
 
 Options of serve (each also read from its environment variable):
-${OPTIONS.map((o) => `  --${o.flag.padEnd(24)} ${o.env.padEnd(34)} ${o.help} (default ${JSON.stringify(o.default)})`).join('\n')}
+${OPTIONS.filter((o) => o.hidden !== true)
+  .map((o) => `  --${o.flag.padEnd(24)} ${o.env.padEnd(34)} ${o.help} (default ${JSON.stringify(o.default)})`)
+  .join('\n')}
 
 --database (CONCIERGE_DATABASE_URL) applies to every command. --org may be left out when there is one org.`;
 
@@ -39,7 +41,7 @@ const out = (s: string): void => void process.stdout.write(`${s}\n`);
 export async function main(argv: string[]): Promise<number> {
   const options = Object.fromEntries(OPTIONS.map((o) => [o.flag, { type: 'string' as const }]));
   const { values, positionals } = parseArgs({
-    args: argv,
+    args: bareBooleans(argv),
     allowPositionals: true,
     strict: true,
     options: {
@@ -200,6 +202,18 @@ export async function main(argv: string[]): Promise<number> {
   } finally {
     await store.close();
   }
+}
+
+/** `--webhooks-allow-http` alone means `--webhooks-allow-http true`: a yes/no option may be given bare. */
+function bareBooleans(argv: string[]): string[] {
+  const bools = new Set(OPTIONS.filter((o) => o.kind === 'bool').map((o) => `--${o.flag}`));
+  const out: string[] = [];
+  argv.forEach((arg, i) => {
+    out.push(arg);
+    const next = argv[i + 1];
+    if (bools.has(arg) && (next === undefined || next.startsWith('--'))) out.push('true');
+  });
+  return out;
 }
 
 async function createOrgWithKey(store: Store, name: string): Promise<{ orgID: string; apiKey: string }> {

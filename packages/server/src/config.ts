@@ -29,6 +29,16 @@ export interface ServerConfig {
   sqliteWriter: 'worker' | 'main';
   sqliteWriteQueue: number;
   console: boolean;
+  webhookTimeoutSeconds: number;
+  webhooksAllowHttp: boolean;
+  webhooksAllowPrivate: boolean;
+  webhookConcurrency: number;
+  webhookRetentionDays: number;
+  /** Seconds before each attempt: the first (normally 0) is the first attempt, then one per retry. */
+  webhookRetrySchedule: number[];
+  webhookDisableAfterSeconds: number;
+  webhookLeaseSeconds: number;
+  webhookPollSeconds: number;
 }
 
 type Kind = 'int' | 'posnum' | 'string' | 'list' | 'bool';
@@ -40,6 +50,8 @@ interface OptionSpec {
   kind: Kind;
   default: string;
   help: string;
+  /** For tests only: parsed like any option, left out of `--help` (docs/configuration.md says so). */
+  hidden?: true;
 }
 
 export const OPTIONS: readonly OptionSpec[] = [
@@ -244,6 +256,82 @@ export const OPTIONS: readonly OptionSpec[] = [
     default: '',
     help: "the URL browsers reach this server at, for agents' sign-in links (empty: the address listened on)",
   },
+  {
+    key: 'webhookTimeoutSeconds',
+    flag: 'webhook-timeout',
+    env: 'CONCIERGE_WEBHOOK_TIMEOUT_SECONDS',
+    kind: 'posnum',
+    default: '15',
+    help: 'seconds a webhook receiver has to answer (headers and body) before the attempt counts as failed',
+  },
+  {
+    key: 'webhooksAllowHttp',
+    flag: 'webhooks-allow-http',
+    env: 'CONCIERGE_WEBHOOKS_ALLOW_HTTP',
+    kind: 'bool',
+    default: 'false',
+    help: 'accept http:// webhook URLs (https only otherwise)',
+  },
+  {
+    key: 'webhooksAllowPrivate',
+    flag: 'webhooks-allow-private',
+    env: 'CONCIERGE_WEBHOOKS_ALLOW_PRIVATE',
+    kind: 'bool',
+    default: 'false',
+    help: 'deliver webhooks to loopback, private, link-local and metadata addresses (refused otherwise)',
+  },
+  {
+    key: 'webhookConcurrency',
+    flag: 'webhook-concurrency',
+    env: 'CONCIERGE_WEBHOOK_CONCURRENCY',
+    kind: 'int',
+    default: '4',
+    help: 'webhook deliveries in flight per endpoint on each instance',
+  },
+  {
+    key: 'webhookRetentionDays',
+    flag: 'webhook-retention',
+    env: 'CONCIERGE_WEBHOOK_RETENTION_DAYS',
+    kind: 'posnum',
+    default: '30',
+    help: 'days delivered and failed webhook deliveries stay listed before they are deleted',
+  },
+  {
+    key: 'webhookRetrySchedule',
+    flag: 'webhook-retry-schedule',
+    env: 'CONCIERGE_WEBHOOK_RETRY_SCHEDULE',
+    kind: 'list',
+    default: '0,5,300,1800,7200,18000,36000,36000',
+    help: 'seconds before each webhook attempt (tests only)',
+    hidden: true,
+  },
+  {
+    key: 'webhookDisableAfterSeconds',
+    flag: 'webhook-disable-after',
+    env: 'CONCIERGE_WEBHOOK_DISABLE_AFTER_SECONDS',
+    kind: 'posnum',
+    default: '432000',
+    help: 'seconds of failing deliveries after which an endpoint is disabled (tests only)',
+    hidden: true,
+  },
+  {
+    key: 'webhookLeaseSeconds',
+    flag: 'webhook-lease',
+    env: 'CONCIERGE_WEBHOOK_LEASE_SECONDS',
+    kind: 'posnum',
+    default: '60',
+    help: 'seconds an instance holds a delivery it claimed; must exceed --webhook-timeout (tests only)',
+    hidden: true,
+  },
+  {
+    key: 'webhookPollSeconds',
+    flag: 'webhook-poll',
+    env: 'CONCIERGE_WEBHOOK_POLL_SECONDS',
+    kind: 'posnum',
+    default: '1',
+    help: 'seconds between looks for due webhook deliveries besides those commits announce (tests only)',
+    hidden: true,
+  },
 ];
 
 export class ConfigError extends Error {}
@@ -317,5 +405,13 @@ export function resolveConfig(
     throw new ConfigError(`--sqlite-writer: expected worker or main, got '${String(config.sqliteWriter)}'`);
   if (config.sqliteWriteQueue < 1) throw new ConfigError('--sqlite-write-queue: expected at least 1');
   config.database = databaseURL(config.database);
+  const schedule = (config.webhookRetrySchedule as unknown as string[]).map(Number);
+  if (schedule.length === 0 || schedule.some((n) => !Number.isFinite(n) || n < 0))
+    throw new ConfigError('--webhook-retry-schedule: expected comma-separated seconds ≥ 0');
+  config.webhookRetrySchedule = schedule;
+  if (config.webhookConcurrency < 1) throw new ConfigError('--webhook-concurrency: expected at least 1');
+  // A lease shorter than an attempt would let another instance send the same delivery while this one still waits.
+  if (config.webhookLeaseSeconds <= config.webhookTimeoutSeconds)
+    throw new ConfigError('--webhook-lease: must be longer than --webhook-timeout');
   return Object.freeze(config);
 }

@@ -8,6 +8,7 @@ import type { RateLimiter } from './middleware/rate-limit.js';
 import type { Metrics } from './metrics.js';
 import type { Hub } from './sse/hub.js';
 import type { Tickets } from './sse/tickets.js';
+import type { Deliverer } from './webhooks/deliverer.js';
 
 /** What every route may use. Built once in app.ts; routes never reach past it into SQL or sockets. */
 export interface AppContext {
@@ -24,6 +25,8 @@ export interface AppContext {
   tickets: Tickets;
   /** Failed agent sign-ins per email and per address. */
   signIns: SignInLimiter;
+  /** Sends webhook deliveries; routes wake it when they make deliveries due. */
+  webhooks: Deliverer;
 }
 
 declare module 'fastify' {

@@ -1,4 +1,14 @@
-import type { Agent, AgentSession, Conversation, InboxItem, Member, Message, Note } from '@concierge/protocol';
+import type {
+  Agent,
+  AgentSession,
+  Conversation,
+  InboxItem,
+  Member,
+  Message,
+  Note,
+  WebhookDelivery,
+  WebhookEndpoint,
+} from '@concierge/protocol';
 import type {
   AgentRecord,
   AgentSessionRecord,
@@ -7,6 +17,8 @@ import type {
   MemberRecord,
   MessageRecord,
   NoteRecord,
+  WebhookDeliveryRecord,
+  WebhookEndpointRecord,
 } from '@concierge/store';
 
 /**
@@ -98,6 +110,40 @@ export function renderInboxItem(r: InboxRow): InboxItem {
   };
   if (r.search !== undefined) item.search = r.search;
   return item;
+}
+
+const instantOrNull = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+
+/** A self-hosted server has one environment, live. Secrets are never part of it (creation and rotation add them). */
+export function renderWebhookEndpoint(e: WebhookEndpointRecord): WebhookEndpoint {
+  return {
+    id: e.id,
+    url: e.url,
+    events: e.events,
+    environment: 'LIVE',
+    createdAt: e.createdAt,
+    disabledAt: e.disabledAt,
+    description: e.description,
+    disabledReason: e.disabledReason,
+    failingSince: instantOrNull(e.failingSince),
+  };
+}
+
+export function renderWebhookDelivery(d: WebhookDeliveryRecord): WebhookDelivery {
+  return {
+    id: d.id,
+    endpointID: d.endpointID,
+    eventType: d.eventType,
+    status: d.status,
+    attempts: d.attempts,
+    createdAt: d.createdAt,
+    nextAttemptAt: d.status === 'pending' ? instantOrNull(d.nextAttemptAt) : null,
+    lastAttemptAt: instantOrNull(d.lastAttemptAt),
+    lastStatusCode: d.lastStatusCode,
+    lastLatencyMs: d.lastLatencyMs,
+    lastError: d.lastError,
+    lastResponseBody: d.lastResponseBody,
+  };
 }
 
 export const json = (status: number, body: unknown) => ({ status, body: JSON.stringify(body) });

@@ -7,10 +7,19 @@ import type {
   NoteRecord,
   ReadMarkResult,
   ReplayRenderers,
+  WebhookDeliveryRecord,
+  WebhookEndpointRecord,
 } from '@concierge/store';
 import { signMemberToken } from './auth/member-tokens.js';
 import { notFound } from './errors.js';
-import { json, renderConversation, renderMessage, renderNote } from './render.js';
+import {
+  json,
+  renderConversation,
+  renderMessage,
+  renderNote,
+  renderWebhookDelivery,
+  renderWebhookEndpoint,
+} from './render.js';
 
 /**
  * How each idempotent route answers, by name: the store renders the answer inside the write's transaction to
@@ -46,6 +55,21 @@ export const replayRenderers = {
     const response: ExchangeResponse = { accessToken, expiresAt: new Date(expiresAt).toISOString() };
     return json(200, response);
   },
+  /** The signing secret is in the recorded answer, so a retry with the same key gets the same secret. */
+  createdWebhook: (e: WebhookEndpointRecord) => json(201, { ...renderWebhookEndpoint(e), signingSecret: e.secret }),
+  rotatedWebhookSecret: (e: WebhookEndpointRecord | null, context: { requestID: string }) =>
+    e === null
+      ? json(404, notFound('webhook endpoint').body(context.requestID))
+      : json(200, {
+          signingSecret: e.secret,
+          previousSecretExpiresAt: new Date(e.previousSecretExpiresAt ?? 0).toISOString(),
+        }),
+  retriedWebhookDelivery: (d: WebhookDeliveryRecord | null, context: { requestID: string }) =>
+    d === null ? json(404, notFound('delivery').body(context.requestID)) : json(200, renderWebhookDelivery(d)),
+  replayedWebhooks: (count: number | null, context: { requestID: string }) =>
+    count === null ? json(404, notFound('webhook endpoint').body(context.requestID)) : json(200, { ok: true, count }),
+  testWebhook: (d: WebhookDeliveryRecord | null, context: { requestID: string }) =>
+    d === null ? json(404, notFound('webhook endpoint').body(context.requestID)) : json(202, renderWebhookDelivery(d)),
 } satisfies ReplayRenderers;
 
 /** The URL to hand `openStore` so that every writing thread loads this module. */

@@ -24,6 +24,13 @@ import type {
   StoredEvent,
   StoredResponse,
 } from './store.js';
+import type {
+  ClaimedWebhookDelivery,
+  WebhookClaim,
+  WebhookDeliveryRecord,
+  WebhookDeliveryState,
+  WebhookEndpointRecord,
+} from './webhook-records.js';
 
 /** A step's answer: at once (SQLite) or later (PostgreSQL). */
 export type Q<T> = T | Promise<T>;
@@ -40,12 +47,63 @@ export interface NewApiKey {
   hint: string;
 }
 
+/** A delivery's outcome as the rule decided it, written only while `owner` holds the delivery's lease. */
+export interface WebhookAttemptRow {
+  deliveryID: string;
+  owner: string;
+  at: number;
+  status: WebhookDeliveryState;
+  nextAttemptAt: number | null;
+  statusCode: number | null;
+  latencyMs: number;
+  error: string | null;
+  responseBody: string | null;
+}
+
+/** The webhook steps of the write rules (the outbox, the endpoints, the deliverer's leases). */
+export interface WebhookWriteTx {
+  /**
+   * The outbox: one pending delivery, due at `now`, for every enabled endpoint of the org subscribed to
+   * `eventType` (or to `*`). Ids are `idBase` followed by a two-digit ordinal. Returns how many.
+   */
+  enqueueWebhooks(
+    orgID: string,
+    eventType: string,
+    data: string,
+    idBase: string,
+    createdAt: string,
+    now: number,
+  ): Q<number>;
+  insertWebhookDelivery(delivery: WebhookDeliveryRecord): Q<void>;
+  insertWebhookEndpoint(endpoint: WebhookEndpointRecord): Q<void>;
+  webhookEndpoint(orgID: string, endpointID: string): Q<WebhookEndpointRecord | null>;
+  /** Writes every mutable field of the endpoint as given. */
+  updateWebhookEndpoint(endpoint: WebhookEndpointRecord): Q<void>;
+  webhookDelivery(endpointID: string, deliveryID: string): Q<WebhookDeliveryRecord | null>;
+  /** Makes deliveries of the endpoint pending and due at `now` (one by id, or all created at or after `since`). */
+  requeueWebhookDeliveries(
+    endpointID: string,
+    which: { deliveryID: string } | { since: string },
+    now: number,
+  ): Q<number>;
+  /**
+   * Leases due, pending deliveries of enabled endpoints to `claim.owner` until `claim.leaseUntil`, at most the free
+   * slots of each endpoint, skipping rows another instance is claiming (PostgreSQL: FOR UPDATE SKIP LOCKED).
+   */
+  claimWebhookDeliveries(claim: WebhookClaim): Q<ClaimedWebhookDelivery[]>;
+  /** Records an attempt if `owner` still holds the lease (and releases it); the delivery's endpoint id, or null. */
+  recordWebhookAttempt(row: WebhookAttemptRow): Q<string | null>;
+  webhookEndpointByID(endpointID: string): Q<WebhookEndpointRecord | null>;
+  /** Deletes at most `limit` finished (delivered or failed) deliveries created before `before`; how many. */
+  purgeWebhookDeliveries(before: string, limit: number): Q<number>;
+}
+
 /**
  * The statements a write rule (write-rules.ts) runs inside the group-commit transaction. Each dialect implements
  * them with its own SQL; none decides anything a rule should (what to write, in which order, what it means).
  * Lookups by a value the dialect cannot hold (PostgreSQL: text with NUL) find nothing instead of failing.
  */
-export interface WriteTx {
+export interface WriteTx extends WebhookWriteTx {
   anyOrg(): Q<boolean>;
   /** Serializes the first-start check across instances (PostgreSQL: an advisory lock; SQLite has one writer). */
   lockFirstOrg(): Q<void>;
@@ -73,7 +131,8 @@ export interface WriteTx {
   /**
    * Only if the conversation exists in the message's org: takes the org's next seq, inserts the message with it,
    * moves the conversation's activity (`last_message_at`, `last_seq`) and adds `unread` to its member's unread
-   * count, and appends the `message` event. Returns the seq and the conversation's member, or null (nothing
+   * count, and appends the `message` event. Returns the seq, the conversation's member and whether the org has an
+   * enabled webhook endpoint (so the outbox costs the hot path nothing when it has none), or null (nothing
    * written). One step, because PostgreSQL does it in one round trip on the writer connection.
    */
   appendMessage(message: Omit<MessageRecord, 'seq'>, unread: 0 | 1): Q<AppendedMessage | null>;
@@ -130,6 +189,8 @@ export interface AppendedMessage {
   memberID: string;
   /** State before the message: a member's message reopens a closed conversation and sets awaitingReply. */
   before: { status: ConversationStatus; awaitingReply: boolean };
+  /** Whether the org has an enabled webhook endpoint, so the outbox costs the hot path nothing when it has none. */
+  webhooks: boolean;
 }
 
 /** The reads of the Store port, one query each: nothing to decide, only SQL and row mapping per dialect. */
@@ -161,6 +222,11 @@ export interface ReadQueries {
   searchInbox(filter: InboxFilter, terms: readonly string[], offset: number, limit: number): Promise<InboxRow[]>;
   inboxCounts(orgID: string, agentID: string | null): Promise<InboxCounts>;
   listNotes(conversationID: string, beforeSeq: number | null, limit: number): Promise<NoteRecord[]>;
+  listWebhookEndpoints(orgID: string): Promise<WebhookEndpointRecord[]>;
+  getWebhookEndpoint(orgID: string, endpointID: string): Promise<WebhookEndpointRecord | null>;
+  /** Newest first, strictly older than `beforeN` when given. */
+  listWebhookDeliveries(endpointID: string, beforeN: number | null, limit: number): Promise<WebhookDeliveryRecord[]>;
+  getWebhookDelivery(endpointID: string, deliveryID: string): Promise<WebhookDeliveryRecord | null>;
 }
 
 /**

@@ -5,3 +5,4 @@ export { POSTGRES_MIGRATIONS } from './postgres/postgres-migrations.js';
 export { searchTerms } from './search-terms.js';
 export type { ReplayRendering, ReplayRenderer, ReplayRenderers } from './replay-renderers.js';
 export { renderReplay } from './replay-renderers.js';
+export * from './webhook-records.js';

@@ -36,6 +36,16 @@ import {
   type Store,
   type StoredEvent,
 } from './store.js';
+import type {
+  ClaimedWebhookDelivery,
+  NewWebhookEndpoint,
+  WebhookAttempt,
+  WebhookAttemptResult,
+  WebhookClaim,
+  WebhookDeliveryRecord,
+  WebhookEndpointPatch,
+  WebhookEndpointRecord,
+} from './webhook-records.js';
 import { bindRule, type BoundRule } from './write-calls.js';
 
 /**
@@ -312,6 +322,97 @@ export class SqlStore implements Store {
 
   listNotes(conversationID: string, beforeSeq: number | null, limit: number): Promise<NoteRecord[]> {
     return this.db.reads.listNotes(conversationID, beforeSeq, limit);
+  }
+
+  // ---- webhooks ----
+
+  createWebhookEndpoint(
+    input: NewWebhookEndpoint,
+    idem?: IdempotencyWrite<WebhookEndpointRecord>,
+  ): Promise<WebhookEndpointRecord> {
+    this.storable({ url: input.url, description: input.description, events: input.events.join(',') }, idem);
+    return this.write([input.orgID], bindRule('createWebhookEndpoint', input, idem));
+  }
+
+  listWebhookEndpoints(orgID: string): Promise<WebhookEndpointRecord[]> {
+    return this.db.reads.listWebhookEndpoints(orgID);
+  }
+
+  getWebhookEndpoint(orgID: string, endpointID: string): Promise<WebhookEndpointRecord | null> {
+    return this.db.reads.getWebhookEndpoint(orgID, endpointID);
+  }
+
+  updateWebhookEndpoint(
+    orgID: string,
+    endpointID: string,
+    patch: WebhookEndpointPatch,
+  ): Promise<WebhookEndpointRecord | null> {
+    this.storable({ url: patch.url, description: patch.description, events: patch.events?.join(',') });
+    return this.write([orgID], bindRule('updateWebhookEndpoint', orgID, endpointID, patch));
+  }
+
+  disableWebhookEndpoint(orgID: string, endpointID: string, reason: string): Promise<WebhookEndpointRecord | null> {
+    return this.write([orgID], bindRule('disableWebhookEndpoint', orgID, endpointID, reason));
+  }
+
+  rotateWebhookSecret(
+    orgID: string,
+    endpointID: string,
+    secret: string,
+    overlapMs: number,
+    idem?: IdempotencyWrite<WebhookEndpointRecord | null>,
+  ): Promise<WebhookEndpointRecord | null> {
+    this.storable({}, idem);
+    return this.write([orgID], bindRule('rotateWebhookSecret', orgID, endpointID, secret, overlapMs, idem));
+  }
+
+  listWebhookDeliveries(endpointID: string, beforeN: number | null, limit: number): Promise<WebhookDeliveryRecord[]> {
+    return this.db.reads.listWebhookDeliveries(endpointID, beforeN, limit);
+  }
+
+  getWebhookDelivery(endpointID: string, deliveryID: string): Promise<WebhookDeliveryRecord | null> {
+    return this.db.reads.getWebhookDelivery(endpointID, deliveryID);
+  }
+
+  retryWebhookDelivery(
+    orgID: string,
+    endpointID: string,
+    deliveryID: string,
+    idem?: IdempotencyWrite<WebhookDeliveryRecord | null>,
+  ): Promise<WebhookDeliveryRecord | null> {
+    this.storable({}, idem);
+    return this.write([orgID], bindRule('retryWebhookDelivery', orgID, endpointID, deliveryID, idem));
+  }
+
+  replayWebhookDeliveries(
+    orgID: string,
+    endpointID: string,
+    since: string,
+    idem?: IdempotencyWrite<number | null>,
+  ): Promise<number | null> {
+    this.storable({}, idem);
+    return this.write([orgID], bindRule('replayWebhookDeliveries', orgID, endpointID, since, idem));
+  }
+
+  enqueueWebhookTest(
+    orgID: string,
+    endpointID: string,
+    idem?: IdempotencyWrite<WebhookDeliveryRecord | null>,
+  ): Promise<WebhookDeliveryRecord | null> {
+    this.storable({}, idem);
+    return this.write([orgID], bindRule('enqueueWebhookTest', orgID, endpointID, idem));
+  }
+
+  claimWebhookDeliveries(claim: WebhookClaim): Promise<ClaimedWebhookDelivery[]> {
+    return this.write([], bindRule('claimWebhookDeliveries', claim));
+  }
+
+  purgeWebhookDeliveries(before: string, limit: number): Promise<number> {
+    return this.write([], bindRule('purgeWebhookDeliveries', before, limit));
+  }
+
+  recordWebhookAttempts(attempts: readonly WebhookAttempt[]): Promise<WebhookAttemptResult[]> {
+    return this.write([], bindRule('recordWebhookAttempts', attempts));
   }
 
   // ---- health and notifications ----

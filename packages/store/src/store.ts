@@ -1,3 +1,5 @@
+import type { WebhookStore } from './webhook-records.js';
+
 /**
  * The storage port. Routes speak only to this interface; the SQLite and PostgreSQL adapters implement it and
  * nothing above them knows which one runs. Every method is async so a networked adapter fits the same shape.
@@ -366,11 +368,12 @@ export type Ephemeral =
     }
   | { kind: 'revoked'; orgID: string; memberID: string; tokensValidAfter: number; deleted: boolean }
   /** An agent disabled (`sessionID` null: all their sessions) or one session revoked: their streams end. */
-  | { kind: 'agent-revoked'; orgID: string; agentID: string; sessionID: string | null };
+  | { kind: 'agent-revoked'; orgID: string; agentID: string; sessionID: string | null }
+  | { kind: 'webhook-disabled'; orgID: string; endpointID: string; url: string; reason: string; at: string };
 
 export type EphemeralListener = (message: Ephemeral) => void;
 
-export interface Store {
+export interface Store extends WebhookStore {
   readonly kind: 'sqlite' | 'postgres';
 
   /** Secret for signing cursors and tickets; made once per database, shared by every instance on it. */

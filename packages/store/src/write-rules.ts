@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { newID, nowISO } from '@concierge/ids';
+import { WEBHOOK_TEST_EVENT, type WebhookEventType } from '@concierge/protocol';
 import type { NewApiKey, WriteResult, WriteTx } from './dialect.js';
 import { renderReplay } from './replay-renderers.js';
 import { step, type Rule } from './steps.js';
@@ -32,6 +33,16 @@ import {
   type ReadMarkResult,
   type StoredEvent,
 } from './store.js';
+import type {
+  ClaimedWebhookDelivery,
+  NewWebhookEndpoint,
+  WebhookAttempt,
+  WebhookAttemptResult,
+  WebhookClaim,
+  WebhookDeliveryRecord,
+  WebhookEndpointPatch,
+  WebhookEndpointRecord,
+} from './webhook-records.js';
 
 /**
  * Every write of the store, once, for both dialects: what is written, in which order, and what it means (seqs,
@@ -52,6 +63,15 @@ function* recordIdempotency<T>(tx: WriteTx, idem: IdempotencyWrite<T> | undefine
   const response = renderReplay(idem.render, value);
   const recorded = yield* step(tx.recordIdempotency(idem.scope, idem.fingerprint, response, Date.now()));
   if (!recorded) throw new IdempotencyKeyTaken();
+}
+
+/**
+ * The transactional outbox: the event's deliveries are inserted by the rule that makes the event, in its
+ * transaction, so an acknowledged write always has them (and a rolled-back one never does). `data` is the event's
+ * storage-level data; the deliverer renders it into the wire shape. A new event type is one more call like these.
+ */
+function* outbox(tx: WriteTx, orgID: string, type: WebhookEventType, data: unknown): Rule<void> {
+  yield* step(tx.enqueueWebhooks(orgID, type, JSON.stringify(data), newID('whmsg'), nowISO(), Date.now()));
 }
 
 function newOrg(name: string): OrgRecord {
@@ -134,6 +154,7 @@ export function* deleteMember(tx: WriteTx, orgID: string, externalUserID: string
   yield* step(tx.deleteMemberEvents(member.id));
   yield* step(tx.deleteMemberConversations(member.id));
   yield* step(tx.deleteMember(member.id));
+  yield* outbox(tx, orgID, 'member.deleted', { externalUserID, deletedAt: nowISO() });
   return nothing(true);
 }
 
@@ -187,6 +208,7 @@ export function* createConversation(
     payload: conversation,
   };
   yield* step(tx.appendEvent(event));
+  yield* outbox(tx, input.orgID, 'conversation.created', conversation);
   yield* recordIdempotency(tx, idem, conversation);
   return { value: conversation, events: [event] };
 }
@@ -222,6 +244,8 @@ export function* insertMessage(
     message,
     payload: null,
   };
+  // The hot path: an org without an enabled endpoint (most) pays no statement for the outbox.
+  if (head.webhooks) yield* outbox(tx, input.orgID, 'conversation.message_created', message);
   const events = [event];
   // The step set awaitingReply (the member's message: true; the team's: false) and reopened a closed
   // conversation on the member's message; when that changed the state, the team's streams hear of it.
@@ -237,7 +261,7 @@ export function* insertMessage(
       updatedBy: actor,
     };
     yield* step(tx.setConversationState(conversation.id, state));
-    events.push(yield* stateEvent(tx, input.orgID, head.memberID, state));
+    events.push(yield* stateEvent(tx, input.orgID, head.memberID, state, head.webhooks));
   }
   yield* recordIdempotency(tx, idem, message);
   return { value: message, events };
@@ -275,6 +299,7 @@ export function* markRead(
       },
     };
     yield* step(tx.appendEvent(event));
+    yield* outbox(tx, mark.orgID, 'conversation.read', event.payload);
     events.push(event);
   }
   const result = { conversation, moved };
@@ -300,8 +325,17 @@ export function* probeWrite(tx: WriteTx): Rule<WriteResult<undefined>> {
   return nothing(undefined);
 }
 
-/** Takes the next seq for a `conversation.updated` event (team streams only) and appends it. */
-function* stateEvent(tx: WriteTx, orgID: string, memberID: string, state: ConversationState): Rule<StoredEvent> {
+/**
+ * Takes the next seq for a `conversation.updated` event (team streams only) and appends it, with its webhook
+ * deliveries (`webhooks` false: the caller knows the org has no enabled endpoint).
+ */
+function* stateEvent(
+  tx: WriteTx,
+  orgID: string,
+  memberID: string,
+  state: ConversationState,
+  webhooks = true,
+): Rule<StoredEvent> {
   const seq = yield* step(tx.nextSeq(orgID));
   if (seq === null) throw new NotFoundInStore('org');
   const event: StoredEvent = {
@@ -314,6 +348,7 @@ function* stateEvent(tx: WriteTx, orgID: string, memberID: string, state: Conver
     payload: state,
   };
   yield* step(tx.appendEvent(event));
+  if (webhooks) yield* outbox(tx, orgID, 'conversation.updated', state);
   return event;
 }
 
@@ -523,4 +558,223 @@ export function* addNote(
   yield* step(tx.appendEvent(event));
   yield* recordIdempotency(tx, idem, note);
   return { value: note, events: [event] };
+}
+
+// ---- webhooks ----
+
+export function* createWebhookEndpoint(
+  tx: WriteTx,
+  input: NewWebhookEndpoint,
+  idem: IdempotencyWrite<WebhookEndpointRecord> | undefined,
+): Rule<WriteResult<WebhookEndpointRecord>> {
+  if (!(yield* step(tx.orgExists(input.orgID)))) throw new NotFoundInStore('org');
+  const now = nowISO();
+  const endpoint: WebhookEndpointRecord = {
+    id: newID('wh'),
+    orgID: input.orgID,
+    url: input.url,
+    events: input.events,
+    description: input.description,
+    secret: input.secret,
+    previousSecret: null,
+    previousSecretExpiresAt: null,
+    createdAt: now,
+    updatedAt: now,
+    disabledAt: null,
+    disabledReason: null,
+    failingSince: null,
+  };
+  yield* step(tx.insertWebhookEndpoint(endpoint));
+  yield* recordIdempotency(tx, idem, endpoint);
+  return nothing(endpoint);
+}
+
+/** Enabling again forgets the failing run, so the 5-day clock starts over. Null when there is no such endpoint. */
+export function* updateWebhookEndpoint(
+  tx: WriteTx,
+  orgID: string,
+  endpointID: string,
+  patch: WebhookEndpointPatch,
+): Rule<WriteResult<WebhookEndpointRecord | null>> {
+  const existing = yield* step(tx.webhookEndpoint(orgID, endpointID));
+  if (existing === null) return nothing(null);
+  const now = nowISO();
+  const next: WebhookEndpointRecord = {
+    ...existing,
+    url: patch.url ?? existing.url,
+    events: patch.events ?? existing.events,
+    description: patch.description !== undefined ? patch.description : existing.description,
+    updatedAt: now,
+  };
+  if (patch.enabled === true) Object.assign(next, { disabledAt: null, disabledReason: null, failingSince: null });
+  if (patch.enabled === false && existing.disabledAt === null)
+    Object.assign(next, { disabledAt: now, disabledReason: 'disabled' });
+  yield* step(tx.updateWebhookEndpoint(next));
+  return nothing(next);
+}
+
+/** A soft disable (DELETE keeps the endpoint and its deliveries); the first reason and instant stay. */
+export function* disableWebhookEndpoint(
+  tx: WriteTx,
+  orgID: string,
+  endpointID: string,
+  reason: string,
+): Rule<WriteResult<WebhookEndpointRecord | null>> {
+  const existing = yield* step(tx.webhookEndpoint(orgID, endpointID));
+  if (existing === null) return nothing(null);
+  if (existing.disabledAt !== null) return nothing(existing);
+  const now = nowISO();
+  const next = { ...existing, disabledAt: now, disabledReason: reason, updatedAt: now };
+  yield* step(tx.updateWebhookEndpoint(next));
+  return nothing(next);
+}
+
+/** The old secret keeps signing beside the new one for `overlapMs`, so receivers can switch with no gap. */
+export function* rotateWebhookSecret(
+  tx: WriteTx,
+  orgID: string,
+  endpointID: string,
+  secret: string,
+  overlapMs: number,
+  idem: IdempotencyWrite<WebhookEndpointRecord | null> | undefined,
+): Rule<WriteResult<WebhookEndpointRecord | null>> {
+  const existing = yield* step(tx.webhookEndpoint(orgID, endpointID));
+  let next: WebhookEndpointRecord | null = null;
+  if (existing !== null) {
+    next = {
+      ...existing,
+      secret,
+      previousSecret: existing.secret,
+      previousSecretExpiresAt: Date.now() + overlapMs,
+      updatedAt: nowISO(),
+    };
+    yield* step(tx.updateWebhookEndpoint(next));
+  }
+  yield* recordIdempotency(tx, idem, next);
+  return nothing(next);
+}
+
+/**
+ * Replay: every delivery of the endpoint created since an instant is due again now, each with its own
+ * `webhook-id`. The count, or null when the endpoint is not there.
+ */
+export function* replayWebhookDeliveries(
+  tx: WriteTx,
+  orgID: string,
+  endpointID: string,
+  since: string,
+  idem: IdempotencyWrite<number | null> | undefined,
+): Rule<WriteResult<number | null>> {
+  const endpoint = yield* step(tx.webhookEndpoint(orgID, endpointID));
+  const count = endpoint === null ? null : yield* step(tx.requeueWebhookDeliveries(endpointID, { since }, Date.now()));
+  yield* recordIdempotency(tx, idem, count);
+  return nothing(count);
+}
+
+/** One delivery due again now, with the same `webhook-id`; null when the endpoint or the delivery is not there. */
+export function* retryWebhookDelivery(
+  tx: WriteTx,
+  orgID: string,
+  endpointID: string,
+  deliveryID: string,
+  idem: IdempotencyWrite<WebhookDeliveryRecord | null> | undefined,
+): Rule<WriteResult<WebhookDeliveryRecord | null>> {
+  const endpoint = yield* step(tx.webhookEndpoint(orgID, endpointID));
+  let delivery: WebhookDeliveryRecord | null = null;
+  if (endpoint !== null && (yield* step(tx.requeueWebhookDeliveries(endpointID, { deliveryID }, Date.now()))) > 0)
+    delivery = yield* step(tx.webhookDelivery(endpointID, deliveryID));
+  yield* recordIdempotency(tx, idem, delivery);
+  return nothing(delivery);
+}
+
+/** A `webhook.test` delivery to one endpoint; to a disabled one it goes once the endpoint is enabled again. */
+export function* enqueueWebhookTest(
+  tx: WriteTx,
+  orgID: string,
+  endpointID: string,
+  idem: IdempotencyWrite<WebhookDeliveryRecord | null> | undefined,
+): Rule<WriteResult<WebhookDeliveryRecord | null>> {
+  const endpoint = yield* step(tx.webhookEndpoint(orgID, endpointID));
+  let delivery: WebhookDeliveryRecord | null = null;
+  if (endpoint !== null) {
+    delivery = {
+      n: 0,
+      id: newID('whmsg'),
+      orgID,
+      endpointID,
+      eventType: WEBHOOK_TEST_EVENT,
+      data: JSON.stringify({ endpointID }),
+      status: 'pending',
+      attempts: 0,
+      nextAttemptAt: Date.now(),
+      leaseOwner: null,
+      leaseUntil: null,
+      lastAttemptAt: null,
+      lastStatusCode: null,
+      lastLatencyMs: null,
+      lastError: null,
+      lastResponseBody: null,
+      createdAt: nowISO(),
+    };
+    yield* step(tx.insertWebhookDelivery(delivery));
+  }
+  yield* recordIdempotency(tx, idem, delivery);
+  return nothing(delivery);
+}
+
+export function* claimWebhookDeliveries(tx: WriteTx, claim: WebhookClaim): Rule<WriteResult<ClaimedWebhookDelivery[]>> {
+  return nothing(yield* step(tx.claimWebhookDeliveries(claim)));
+}
+
+/**
+ * What an attempt means: a 2xx delivers and ends the endpoint's failing run; anything else is retried at
+ * `retryAt` (or given up when there is none), starts the failing run if none is running, and disables the
+ * endpoint on a 410 or once the run has lasted `disableAfterMs`.
+ */
+function* recordWebhookAttempt(tx: WriteTx, a: WebhookAttempt): Rule<WriteResult<WebhookAttemptResult>> {
+  const endpointID = yield* step(
+    tx.recordWebhookAttempt({
+      deliveryID: a.deliveryID,
+      owner: a.owner,
+      at: a.at,
+      status: a.ok ? 'delivered' : a.retryAt === null || a.gone ? 'failed' : 'pending',
+      nextAttemptAt: a.ok || a.gone ? null : a.retryAt,
+      statusCode: a.statusCode,
+      latencyMs: a.latencyMs,
+      error: a.error,
+      responseBody: a.responseBody,
+    }),
+  );
+  if (endpointID === null) return nothing({ recorded: false, disabled: null });
+  const endpoint = yield* step(tx.webhookEndpointByID(endpointID));
+  if (endpoint === null) return nothing({ recorded: true, disabled: null });
+  if (a.ok) {
+    if (endpoint.failingSince !== null) yield* step(tx.updateWebhookEndpoint({ ...endpoint, failingSince: null }));
+    return nothing({ recorded: true, disabled: null });
+  }
+  const failingSince = endpoint.failingSince ?? a.at;
+  const reason = a.gone ? 'gone' : a.at - failingSince >= a.disableAfterMs ? 'failing' : null;
+  if (reason !== null && endpoint.disabledAt === null) {
+    const now = nowISO(a.at);
+    const disabled = { ...endpoint, failingSince, disabledAt: now, disabledReason: reason, updatedAt: now };
+    yield* step(tx.updateWebhookEndpoint(disabled));
+    return nothing({ recorded: true, disabled });
+  }
+  if (endpoint.failingSince === null) yield* step(tx.updateWebhookEndpoint({ ...endpoint, failingSince }));
+  return nothing({ recorded: true, disabled: null });
+}
+
+/** Many attempts in one write: the deliverer records what finished meanwhile together, one transaction for all. */
+export function* recordWebhookAttempts(
+  tx: WriteTx,
+  attempts: readonly WebhookAttempt[],
+): Rule<WriteResult<WebhookAttemptResult[]>> {
+  const results: WebhookAttemptResult[] = [];
+  for (const a of attempts) results.push((yield* recordWebhookAttempt(tx, a)).value);
+  return nothing(results);
+}
+
+/** Retention: finished deliveries older than `before` go, a bounded number per write so no transaction is huge. */
+export function* purgeWebhookDeliveries(tx: WriteTx, before: string, limit: number): Rule<WriteResult<number>> {
+  return nothing(yield* step(tx.purgeWebhookDeliveries(before, limit)));
 }

@@ -13,7 +13,16 @@ import { fileURLToPath } from 'node:url';
  */
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const CATALOGUE = ['send', 'list', 'fanout', 'resume', 'cross-instance', 'search', 'send-postgres'] as const;
+const CATALOGUE = [
+  'send',
+  'list',
+  'fanout',
+  'resume',
+  'cross-instance',
+  'search',
+  'send-postgres',
+  'webhooks',
+] as const;
 /** Only these may be skipped, and only with a stated reason: they need a PostgreSQL server. */
 const MAY_SKIP = new Set<string>(['cross-instance', 'send-postgres']);
 

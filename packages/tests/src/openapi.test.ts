@@ -85,7 +85,7 @@ describe('OpenAPI document', () => {
     const events = ops.find((o) => o.path === '/v1/stream')!.op.responses['200'].content['text/event-stream'].schema;
     assert.deepEqual(
       events.oneOf.map((e: any) => e.properties.event.enum[0]),
-      ['message', 'conversation', 'read', 'typing', 'conversation.updated', 'note'],
+      ['message', 'conversation', 'read', 'typing', 'conversation.updated', 'note', 'webhook.disabled'],
     );
   });
 

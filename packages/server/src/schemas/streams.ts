@@ -12,6 +12,7 @@ import {
   readEventSchema,
   streamTicketResponse,
   typingEventSchema,
+  webhookDisabledEventSchema,
 } from './wire.js';
 
 export const streamQuery = z.object({
@@ -80,7 +81,7 @@ export const eventStreamSchema = {
   response: {
     200: eventStream(
       'Named events: `message`, `conversation`, `read`, `typing`; on the org-wide stream of an agent or the ' +
-        "Org-API-Key also `conversation.updated` and `note` (never on a member's stream).",
+        "Org-API-Key also `conversation.updated` and `note` (never on a member's stream), and `webhook.disabled`.",
       z.discriminatedUnion('event', [
         named('message', messageEventSchema, 'A message was posted.'),
         named('conversation', conversationEventSchema, 'A conversation was opened or changed.'),
@@ -88,6 +89,11 @@ export const eventStreamSchema = {
         named('typing', typingEventSchema, 'The other side is typing (never replayed).'),
         named('conversation.updated', conversationStateSchema, 'Team only: assigned, closed, reopened, awaiting.'),
         named('note', z.object({ conversationID: z.string(), note: noteSchema }), 'Team only: an internal note.'),
+        named(
+          'webhook.disabled',
+          webhookDisabledEventSchema,
+          'A webhook endpoint was disabled by its deliveries (Org-API-Key streams of the whole org; never replayed).',
+        ),
       ]),
     ),
     ...STREAM_ERRORS,

@@ -9,6 +9,7 @@ import type {
   ReadEvent,
   SendMessageResponse,
   TypingEvent,
+  WebhookDisabledEvent,
 } from '@concierge/protocol';
 import { z } from 'zod';
 
@@ -106,6 +107,13 @@ export const typingEventSchema = z.object({
   at: instant,
 });
 
+export const webhookDisabledEventSchema = z.object({
+  endpointID: z.string(),
+  url: z.string(),
+  reason: z.string().meta({ description: '`gone` (a 410) or `failing` (5 days of failures).' }),
+  disabledAt: instant,
+});
+
 /** Mutual assignability: a schema that drifts from the protocol type fails to compile here. */
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : never) : never;
 const same = <T extends true>(): T | undefined => undefined;
@@ -119,3 +127,4 @@ same<Same<z.output<typeof messageEventSchema>['conversationID'], MessageEvent['c
 same<Same<z.output<typeof conversationEventSchema>['externalUserID'], ConversationEvent['externalUserID']>>();
 same<Same<z.output<typeof readEventSchema>, ReadEvent>>();
 same<Same<z.output<typeof typingEventSchema>, TypingEvent>>();
+same<Same<z.output<typeof webhookDisabledEventSchema>, WebhookDisabledEvent>>();

@@ -88,6 +88,7 @@ export class Hub {
     this.unsubscribe = store.onCommit((events) => this.publish(events));
     this.unsubscribeEphemeral = store.onEphemeral((m) => {
       if (m.kind === 'typing') this.deliverTyping(m);
+      else if (m.kind === 'webhook-disabled') this.deliverWebhookDisabled(m);
     });
     this.heartbeat = setInterval(() => this.beat(), config.heartbeatSeconds * 1000).unref();
     auth.on('revoked', (memberID: string, deleted: boolean) => {
@@ -302,6 +303,20 @@ export class Hub {
     const bytes = frame({
       event: 'typing',
       data: JSON.stringify({ conversationID: m.conversationID, typist: m.typist, typistID: m.typistID, at: m.at }),
+    });
+    for (const sub of subs) if (sub.pending === null && !sub.closed) this.write(sub, bytes);
+  }
+
+  /**
+   * `webhook.disabled` on the org's streams: a signal like typing (no `id:`, not replayed), since the endpoint's
+   * state, which `GET /v1/webhooks` shows, is what lasts.
+   */
+  private deliverWebhookDisabled(m: Extract<Ephemeral, { kind: 'webhook-disabled' }>): void {
+    const subs = this.byOrg.get(m.orgID);
+    if (subs === undefined || subs.size === 0) return;
+    const bytes = frame({
+      event: 'webhook.disabled',
+      data: JSON.stringify({ endpointID: m.endpointID, url: m.url, reason: m.reason, disabledAt: m.at }),
     });
     for (const sub of subs) if (sub.pending === null && !sub.closed) this.write(sub, bytes);
   }

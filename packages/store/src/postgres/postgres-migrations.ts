@@ -175,6 +175,48 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
     to_tsvector('simple', coalesce(display_name, '') || ' ' || coalesce(email, '') || ' ' || external_user_id)) STORED;
   CREATE INDEX members_search ON members USING gin (search);
   `,
+  /* 5: webhooks (issue 12): endpoints, and deliveries as a transactional outbox written with their event (IF NOT
+     EXISTS: a database rolled back to an older version by hand may still hold the tables) */ `
+  CREATE TABLE IF NOT EXISTS webhook_endpoints (
+    id text PRIMARY KEY,
+    org_id text NOT NULL REFERENCES orgs(id),
+    url text NOT NULL,
+    events text[] NOT NULL,
+    description text,
+    secret text NOT NULL,
+    previous_secret text,
+    previous_secret_expires_at bigint,
+    created_at timestamptz NOT NULL,
+    updated_at timestamptz NOT NULL,
+    disabled_at timestamptz,
+    disabled_reason text,
+    failing_since bigint
+  );
+  CREATE INDEX IF NOT EXISTS webhook_endpoints_org ON webhook_endpoints(org_id, created_at);
+  CREATE TABLE IF NOT EXISTS webhook_deliveries (
+    n bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    id text NOT NULL UNIQUE,
+    org_id text NOT NULL,
+    endpoint_id text NOT NULL REFERENCES webhook_endpoints(id),
+    event_type text NOT NULL,
+    data text NOT NULL,
+    status text NOT NULL,
+    attempts integer NOT NULL DEFAULT 0,
+    next_attempt_at bigint,
+    lease_owner text,
+    lease_until bigint,
+    last_attempt_at bigint,
+    last_status_code integer,
+    last_latency_ms integer,
+    last_error text,
+    last_response_body text,
+    created_at timestamptz NOT NULL
+  );
+  -- What the deliverer claims: due, pending rows of one endpoint, oldest first (FOR UPDATE SKIP LOCKED).
+  CREATE INDEX IF NOT EXISTS webhook_deliveries_due ON webhook_deliveries(endpoint_id, next_attempt_at) WHERE status = 'pending';
+  CREATE INDEX IF NOT EXISTS webhook_deliveries_endpoint ON webhook_deliveries(endpoint_id, n);
+  CREATE INDEX IF NOT EXISTS webhook_deliveries_created ON webhook_deliveries(created_at);
+  `,
 ];
 
 /**

@@ -40,6 +40,7 @@ import {
   type StoredResponse,
 } from '../store.js';
 import { postgresError } from './postgres-errors.js';
+import { PostgresWebhookTx, postgresWebhookReads } from './postgres-webhooks.js';
 import { query } from './prepared.js';
 
 const NUL = '\u0000';
@@ -67,6 +68,7 @@ export function postgresReads(pool: pg.Pool): ReadQueries {
   const one = async (sql: string, params: unknown[] = []): Promise<Row | null> => (await rows(sql, params))[0] ?? null;
   const map = <T>(row: Row | null, f: (r: Row) => T): T | null => (row === null ? null : f(row));
   return {
+    ...postgresWebhookReads(rows),
     serverSecret: async () =>
       map(await one(`SELECT value FROM meta WHERE key = 'server_secret'`), (r) => new Uint8Array(r.value as Buffer)),
     getOrg: async (orgID) => map(await one('SELECT * FROM orgs WHERE id = $1', [orgID]), toOrg),
@@ -286,9 +288,7 @@ const FIRST_ORG_LOCK = 0x6f726773;
  * The PostgreSQL dialect's steps of the write rules, on the batch's connection inside its transaction. Every
  * statement is a named prepared statement (prepared.ts), planned once per connection.
  */
-export class PostgresTx implements WriteTx {
-  constructor(private readonly c: pg.ClientBase) {}
-
+export class PostgresTx extends PostgresWebhookTx implements WriteTx {
   private async rows(sql: string, params: unknown[]): Promise<Row[]> {
     return (await query(this.c, sql, params)).rows;
   }
@@ -463,7 +463,10 @@ export class PostgresTx implements WriteTx {
                     FROM s WHERE conversations.id = $1::text),
               e AS (INSERT INTO events (org_id, seq, type, member_id, conversation_id, payload)
                     SELECT $2::text, s.event_seq, 'message', h.member_id, $1::text, NULL FROM s, h)
-         SELECT s.event_seq, h.member_id, h.status, h.awaiting FROM s, h`,
+         SELECT s.event_seq, h.member_id, h.status, h.awaiting,
+                EXISTS (SELECT 1 FROM webhook_endpoints w WHERE w.org_id = $2::text AND w.disabled_at IS NULL)
+                  AS webhooks
+         FROM s, h`,
         [m.conversationID, m.orgID, m.id, m.type, m.authorID, m.body, m.via, m.createdAt, unread],
       )
     )[0];
@@ -472,6 +475,7 @@ export class PostgresTx implements WriteTx {
       : {
           seq: Number(r.event_seq),
           memberID: r.member_id as string,
+          webhooks: r.webhooks === true,
           before: { status: r.status === 'closed' ? 'closed' : 'open', awaitingReply: r.awaiting === true },
         };
   }

@@ -181,4 +181,45 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
     SELECT concat_ws(' ', display_name, email, external_user_id), id, org_id FROM members;
   INSERT INTO member_search_rows (member_id, row) SELECT member_id, rowid FROM member_search;
   `,
+  /* 5: webhooks (issue 12): endpoints, and deliveries as a transactional outbox written with their event (IF NOT
+     EXISTS: a database rolled back to an older version by hand may still hold the tables) */ `
+  CREATE TABLE IF NOT EXISTS webhook_endpoints (
+    id TEXT PRIMARY KEY,
+    org_id TEXT NOT NULL REFERENCES orgs(id),
+    url TEXT NOT NULL,
+    events TEXT NOT NULL,
+    description TEXT,
+    secret TEXT NOT NULL,
+    previous_secret TEXT,
+    previous_secret_expires_at INTEGER,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    disabled_at TEXT,
+    disabled_reason TEXT,
+    failing_since INTEGER
+  );
+  CREATE INDEX IF NOT EXISTS webhook_endpoints_org ON webhook_endpoints(org_id, created_at);
+  CREATE TABLE IF NOT EXISTS webhook_deliveries (
+    n INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    org_id TEXT NOT NULL,
+    endpoint_id TEXT NOT NULL REFERENCES webhook_endpoints(id),
+    event_type TEXT NOT NULL,
+    data TEXT NOT NULL,
+    status TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER,
+    lease_owner TEXT,
+    lease_until INTEGER,
+    last_attempt_at INTEGER,
+    last_status_code INTEGER,
+    last_latency_ms INTEGER,
+    last_error TEXT,
+    last_response_body TEXT,
+    created_at TEXT NOT NULL
+  );
+  CREATE INDEX IF NOT EXISTS webhook_deliveries_due ON webhook_deliveries(endpoint_id, next_attempt_at) WHERE status = 'pending';
+  CREATE INDEX IF NOT EXISTS webhook_deliveries_endpoint ON webhook_deliveries(endpoint_id, n);
+  CREATE INDEX IF NOT EXISTS webhook_deliveries_created ON webhook_deliveries(created_at);
+  `,
 ];

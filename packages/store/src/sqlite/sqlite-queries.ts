@@ -42,6 +42,7 @@ import {
 } from '../store.js';
 import { sqliteError } from './sqlite-errors.js';
 import { PAGE_COLUMNS, pageRow } from './sqlite-rows.js';
+import { sqliteWebhooks } from './sqlite-webhooks.js';
 
 type Statement = Database.Statement;
 
@@ -202,6 +203,7 @@ export class SqliteQueries {
          WHERE c.member_id = ? AND c.org_id = ? ORDER BY c.last_seq DESC`,
       ),
       conversationHead: prepare('SELECT member_id, status, awaiting FROM conversations WHERE id = ? AND org_id = ?'),
+      anyWebhook: prepare('SELECT 1 FROM webhook_endpoints WHERE org_id = ? AND disabled_at IS NULL LIMIT 1'),
       // A member's message sets awaiting-reply and reopens a closed conversation; the team's clears awaiting-reply.
       touchConversation: prepare(
         `UPDATE conversations SET last_message_at = ?, last_seq = ?, member_unread = member_unread + ?,
@@ -262,8 +264,10 @@ export class SqliteQueries {
     const one = (stmt: Statement, ...args: unknown[]): Row | null => (stmt.get(...args) as Row | undefined) ?? null;
     const all = (stmt: Statement, ...args: unknown[]): Row[] => stmt.all(...args) as Row[];
     const map = <T>(row: Row | null, f: (r: Row) => T): T | null => (row === null ? null : f(row));
+    const webhooks = sqliteWebhooks(prepare);
 
     this.reads = {
+      ...webhooks.reads,
       serverSecret: async () => map(one(s.serverSecret), (r) => new Uint8Array(r.value as Buffer)),
       getOrg: async (orgID) => map(one(s.getOrg, orgID), toOrg),
       listOrgs: async () => all(s.listOrgs).map(toOrg),
@@ -399,6 +403,7 @@ export class SqliteQueries {
       s.insertEvent.run(e.orgID, e.seq, e.type, e.memberID, e.conversationID, payloadText(e));
     };
     this.tx = {
+      ...webhooks.tx,
       anyOrg: () => one(s.anyOrg) !== null,
       // One connection writes, and a batch runs whole before the next: nothing to wait for.
       lockFirstOrg: () => {},
@@ -481,6 +486,7 @@ export class SqliteQueries {
         return {
           seq,
           memberID,
+          webhooks: one(s.anyWebhook, m.orgID) !== null,
           before: { status: head.status === 'closed' ? 'closed' : 'open', awaitingReply: head.awaiting === 1 },
         };
       },

@@ -47,6 +47,7 @@ export class Api {
   post = <T = any>(path: string, o?: CallOptions) => this.call<T>('POST', path, o);
   put = <T = any>(path: string, o?: CallOptions) => this.call<T>('PUT', path, o);
   delete = <T = any>(path: string, o?: CallOptions) => this.call<T>('DELETE', path, o);
+  patch = <T = any>(path: string, o?: CallOptions) => this.call<T>('PATCH', path, o);
 
   /** Exchanges the org key for a member token. */
   async memberToken(apiKey: string, externalUserID: string, profile: Record<string, string> = {}): Promise<string> {

@@ -5,3 +5,4 @@ export * from './sse-client.js';
 export * from './resuming-client.js';
 export * from './wait.js';
 export * from './agents.js';
+export * from './webhook-receiver.js';

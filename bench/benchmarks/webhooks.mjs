@@ -1,0 +1,152 @@
+// `webhooks`: sends into 10 webhook endpoints (8 healthy, one that never answers, one that answers 500), measured
+// two ways in one run: the healthy endpoints' commit → delivery latency at a fixed offered load, and the server's
+// send throughput with those endpoints beside the same server without any, alternating round by round.
+import { createServer } from 'node:http';
+import { join } from 'node:path';
+import { Api } from '../lib/api.mjs';
+import { startConcierge, startLoadgen, tempDir, using } from '../lib/procs.mjs';
+import { alternate, medians, percentile } from '../lib/stats.mjs';
+
+export const description =
+  'messages into 10 webhook endpoints (one hanging, one answering 500): commit → delivery latency, and send throughput with webhooks vs without';
+
+const WEBHOOK_ARGS = ['--rate-limit', '0', '--webhooks-allow-http', '--webhooks-allow-private'];
+
+/**
+ * A receiver on loopback in this process. Healthy ones note, per delivery, the time from the message's
+ * `createdAt` (stamped in the write, just before its commit) to the delivery's arrival; a message's first arrival
+ * only, since a retry is not a delivery's latency.
+ */
+function receiver(kind, latencies) {
+  const seen = new Set();
+  const server = createServer((req, res) => {
+    if (kind === 'hanging') return; // Never answers: the deliverer's timeout ends each attempt.
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      if (kind === 'failing') return void res.writeHead(500).end('no');
+      const at = Date.now();
+      const event = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      const id = req.headers['webhook-id'];
+      if (event.type === 'conversation.message_created' && !seen.has(id)) {
+        seen.add(id);
+        latencies.push(at - Date.parse(event.data.message.createdAt));
+      }
+      res.writeHead(204).end();
+    });
+  });
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () =>
+      resolve({
+        url: `http://127.0.0.1:${server.address().port}/hook`,
+        stop: () => new Promise((r) => (server.closeAllConnections(), server.close(() => r()))),
+      }),
+    ),
+  );
+}
+
+export async function run({ rounds, smoke, profile, log }) {
+  const rate = smoke ? 50 : 1000;
+  const latencySec = smoke ? 2 : 30;
+  const throughputSec = smoke ? 1 : 10;
+  const connections = smoke ? 10 : 100;
+  const memberCount = smoke ? 5 : 100;
+  const body = { message: 'Could you book a table for two at eight tonight?' };
+
+  return using(async (track) => {
+    const tmp = track(tempDir());
+    const latencies = [];
+    const receivers = [];
+    for (let i = 0; i < 8; i++) receivers.push(track(await receiver('healthy', latencies)));
+    receivers.push(track(await receiver('hanging', latencies)), track(await receiver('failing', latencies)));
+
+    const hooked = track(
+      await startConcierge({
+        database: `sqlite:${join(tmp.dir, 'hooked.db')}`,
+        args: WEBHOOK_ARGS,
+        profile,
+        name: 'concierge-webhooks',
+      }),
+    );
+    const bare = track(
+      await startConcierge({ database: `sqlite:${join(tmp.dir, 'bare.db')}`, args: WEBHOOK_ARGS, name: 'concierge' }),
+    );
+    const hookedAPI = new Api(hooked.url);
+    for (const r of receivers)
+      await hookedAPI.call('POST', '/v1/webhooks', {
+        token: hooked.org.apiKey,
+        body: { url: r.url, events: ['conversation.message_created'] },
+      });
+    const load = track(startLoadgen('http-load.mjs'));
+    const spec = async (server) => {
+      const members = await new Api(server.url).members(server.org.apiKey, memberCount);
+      return {
+        url: server.url,
+        method: 'POST',
+        targets: members.map((m) => ({
+          path: `/v1/conversations/${encodeURIComponent(m.conversationID)}/messages`,
+          token: m.token,
+        })),
+        body,
+        connections,
+        freshIdempotencyKey: true,
+      };
+    };
+    const hookedSpec = await spec(hooked);
+    const bareSpec = await spec(bare);
+
+    log(`  fixed load: ${rate} messages/s for ${latencySec} s into 10 endpoints`);
+    const fixed = await load.call({ type: 'run', ...hookedSpec, durationSec: latencySec, rate });
+    // What is still on its way when the load stops counts as well: wait until the healthy endpoints have it all.
+    const want = fixed.ok * 8;
+    for (let waited = 0; latencies.length < want && waited < 30_000; waited += 100)
+      await new Promise((r) => setTimeout(r, 100));
+    const delivered = latencies.length;
+    const p50 = percentile(latencies, 50);
+    const p99 = percentile(latencies, 99);
+
+    const raw = await alternate(
+      rounds,
+      {
+        webhooks: () => load.call({ type: 'run', ...hookedSpec, durationSec: throughputSec }),
+        none: () => load.call({ type: 'run', ...bareSpec, durationSec: throughputSec }),
+      },
+      log,
+    );
+    const w = medians(raw.webhooks);
+    const n = medians(raw.none);
+    return {
+      config: { rate, latencySec, throughputSec, connections, members: memberCount, rounds },
+      rows: [
+        {
+          metric: 'healthy endpoints: commit → delivery p50 (ms)',
+          ours: p50,
+          reference: null,
+          ratio: null,
+        },
+        {
+          metric: 'healthy endpoints: commit → delivery p99 (ms)',
+          ours: p99,
+          reference: null,
+          ratio: null,
+          target: '≤ 100 ms',
+          met: p99 <= 100,
+        },
+        {
+          metric: 'send requests/s (2xx): with webhooks vs without',
+          ours: w.rps,
+          reference: n.rps,
+          ratio: w.rps / n.rps,
+          target: '≥ 0.9× without',
+          met: w.rps / n.rps >= 0.9,
+        },
+      ],
+      notes: [
+        `Fixed load: ${fixed.ok} messages acknowledged in ${latencySec} s (offered ${rate}/s over ${connections} connections); ${delivered} of ${want} deliveries reached the 8 healthy endpoints.`,
+        "Latency runs from the message's `createdAt` (stamped in the write, before its commit) to the delivery's arrival, first attempt only; the hanging endpoint holds its 4 slots for the 15 s timeout each time, the failing one is retried on the schedule.",
+        `Throughput: as fast as the server answers, ${connections} connections, ${throughputSec} s per round; "reference" is the same build on its own database with no endpoint.`,
+      ],
+      raw: { fixed, throughput: raw },
+    };
+  });
+}

@@ -1,0 +1,168 @@
+import type { IdempotencyWrite } from './store.js';
+
+/**
+ * Storage records of webhooks (issue 12): endpoints, and deliveries, the transactional outbox. A delivery row is
+ * written by the same write rule, in the same transaction, as the event that causes it (write-rules.ts), so an
+ * acknowledged write always has its deliveries, whatever happens to the process after the commit.
+ *
+ * Instants that the deliverer schedules by (`nextAttemptAt`, `leaseUntil`, secret expiry, `failingSince`) are epoch
+ * milliseconds: compared and computed, never shown as stored. Instants shown to people are ISO-8601.
+ */
+
+export interface WebhookEndpointRecord {
+  id: string;
+  orgID: string;
+  url: string;
+  /** Event types, or `*` for all. */
+  events: string[];
+  description: string | null;
+  /** `whsec_` + base64 of the key bytes. */
+  secret: string;
+  /** The secret before the last rotation: it signs beside `secret` until `previousSecretExpiresAt`. */
+  previousSecret: string | null;
+  previousSecretExpiresAt: number | null;
+  createdAt: string;
+  updatedAt: string;
+  disabledAt: string | null;
+  disabledReason: string | null;
+  /** Start of the current run of failed attempts (epoch ms); null after a success. */
+  failingSince: number | null;
+}
+
+export interface NewWebhookEndpoint {
+  orgID: string;
+  url: string;
+  events: string[];
+  description: string | null;
+  secret: string;
+}
+
+export interface WebhookEndpointPatch {
+  url?: string | undefined;
+  events?: string[] | undefined;
+  description?: string | null | undefined;
+  /** false disables (reason `disabled`); true enables again and forgets the failing run. */
+  enabled?: boolean | undefined;
+}
+
+export type WebhookDeliveryState = 'pending' | 'delivered' | 'failed';
+
+export interface WebhookDeliveryRecord {
+  /** Position for paging (newest first): grows with every insert. */
+  n: number;
+  /** The `webhook-id`: the same on every attempt. */
+  id: string;
+  orgID: string;
+  endpointID: string;
+  eventType: string;
+  /** The event's storage-level data as JSON text, rendered into the wire shape when sent. */
+  data: string;
+  status: WebhookDeliveryState;
+  attempts: number;
+  nextAttemptAt: number | null;
+  leaseOwner: string | null;
+  leaseUntil: number | null;
+  lastAttemptAt: number | null;
+  lastStatusCode: number | null;
+  lastLatencyMs: number | null;
+  lastError: string | null;
+  lastResponseBody: string | null;
+  createdAt: string;
+}
+
+/** A claimed delivery, with what sending it needs from its endpoint. */
+export interface ClaimedWebhookDelivery {
+  delivery: WebhookDeliveryRecord;
+  endpoint: WebhookEndpointRecord;
+}
+
+export interface WebhookClaim {
+  /** This instance: the lease holder. */
+  owner: string;
+  now: number;
+  leaseUntil: number;
+  /** Free delivery slots per endpoint on this instance; endpoints not listed have `perEndpoint`. */
+  busy: Record<string, number>;
+  perEndpoint: number;
+  /** At most this many in all. */
+  limit: number;
+}
+
+/** What one attempt came to; the rule decides what it means for the delivery and the endpoint. */
+export interface WebhookAttempt {
+  deliveryID: string;
+  owner: string;
+  at: number;
+  ok: boolean;
+  statusCode: number | null;
+  latencyMs: number;
+  error: string | null;
+  responseBody: string | null;
+  /** When to try again after a failure (from the retry schedule, with jitter); null: give up. */
+  retryAt: number | null;
+  /** A 410 Gone: disable the endpoint at once. */
+  gone: boolean;
+  /** Disable the endpoint once it has failed for this long without a success. */
+  disableAfterMs: number;
+}
+
+export interface WebhookAttemptResult {
+  /** False when this instance no longer held the lease (another took the delivery over): nothing recorded. */
+  recorded: boolean;
+  /** Set when this attempt disabled the endpoint. */
+  disabled: WebhookEndpointRecord | null;
+}
+
+/** The webhook part of the Store port (store.ts). */
+export interface WebhookStore {
+  createWebhookEndpoint(
+    input: NewWebhookEndpoint,
+    idem?: IdempotencyWrite<WebhookEndpointRecord>,
+  ): Promise<WebhookEndpointRecord>;
+  /** Oldest first, disabled ones included. */
+  listWebhookEndpoints(orgID: string): Promise<WebhookEndpointRecord[]>;
+  getWebhookEndpoint(orgID: string, endpointID: string): Promise<WebhookEndpointRecord | null>;
+  updateWebhookEndpoint(
+    orgID: string,
+    endpointID: string,
+    patch: WebhookEndpointPatch,
+  ): Promise<WebhookEndpointRecord | null>;
+  /** A soft disable: the endpoint and its deliveries stay listed. Null when there is no such endpoint. */
+  disableWebhookEndpoint(orgID: string, endpointID: string, reason: string): Promise<WebhookEndpointRecord | null>;
+  /** The new secret signs from now on; the old one beside it for `overlapMs`. */
+  rotateWebhookSecret(
+    orgID: string,
+    endpointID: string,
+    secret: string,
+    overlapMs: number,
+    idem?: IdempotencyWrite<WebhookEndpointRecord | null>,
+  ): Promise<WebhookEndpointRecord | null>;
+  /** Newest first, strictly older than `beforeN` when given. */
+  listWebhookDeliveries(endpointID: string, beforeN: number | null, limit: number): Promise<WebhookDeliveryRecord[]>;
+  getWebhookDelivery(endpointID: string, deliveryID: string): Promise<WebhookDeliveryRecord | null>;
+  /** One delivery due again now (same `webhook-id`); null when the endpoint or the delivery is not there. */
+  retryWebhookDelivery(
+    orgID: string,
+    endpointID: string,
+    deliveryID: string,
+    idem?: IdempotencyWrite<WebhookDeliveryRecord | null>,
+  ): Promise<WebhookDeliveryRecord | null>;
+  /** Every delivery created since `since` due again now; how many, or null when there is no such endpoint. */
+  replayWebhookDeliveries(
+    orgID: string,
+    endpointID: string,
+    since: string,
+    idem?: IdempotencyWrite<number | null>,
+  ): Promise<number | null>;
+  enqueueWebhookTest(
+    orgID: string,
+    endpointID: string,
+    idem?: IdempotencyWrite<WebhookDeliveryRecord | null>,
+  ): Promise<WebhookDeliveryRecord | null>;
+  /** The deliverer's lease on due deliveries (see WebhookClaim). */
+  claimWebhookDeliveries(claim: WebhookClaim): Promise<ClaimedWebhookDelivery[]>;
+  /** Deletes at most `limit` delivered or failed deliveries created before `before` (ISO-8601); how many. */
+  purgeWebhookDeliveries(before: string, limit: number): Promise<number>;
+  /** Records attempts together (one transaction), each only while its owner holds the lease; results in order. */
+  recordWebhookAttempts(attempts: readonly WebhookAttempt[]): Promise<WebhookAttemptResult[]>;
+}

@@ -1,0 +1,65 @@
+import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Changes, GUARD_MS } from './wait.js';
+
+/** One request a receiver got. */
+export interface Received {
+  headers: IncomingHttpHeaders;
+  body: string;
+  at: number;
+}
+
+/** What the receiver does with a request: answer (status, body), or take the response over itself. */
+export type Behaviour = (r: Received, res: ServerResponse) => { status: number; body?: string } | 'handled';
+
+/**
+ * A real webhook receiver on loopback: records every request, answers as `behaviour` says (200 by default), and
+ * lets a test wait on what arrived.
+ */
+export class Receiver {
+  readonly received: Received[] = [];
+  behaviour: Behaviour = () => ({ status: 200 });
+  private readonly changes = new Changes();
+  private readonly server: Server;
+  url = '';
+
+  private constructor() {
+    this.server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => chunks.push(c));
+      req.on('end', () => {
+        const r = { headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), at: Date.now() };
+        this.received.push(r);
+        this.changes.notify();
+        const answer = this.behaviour(r, res);
+        if (answer === 'handled') return;
+        res.writeHead(answer.status, { 'content-type': 'text/plain' }).end(answer.body ?? 'ok');
+      });
+    });
+  }
+
+  static async start(path = '/hook'): Promise<Receiver> {
+    const r = new Receiver();
+    await new Promise<void>((resolve) => r.server.listen(0, '127.0.0.1', resolve));
+    r.url = `http://127.0.0.1:${(r.server.address() as AddressInfo).port}${path}`;
+    return r;
+  }
+
+  get port(): number {
+    return (this.server.address() as AddressInfo).port;
+  }
+
+  /** Parsed bodies, in arrival order. */
+  events(): Array<{ type: string; timestamp: string; data: any }> {
+    return this.received.map((r) => JSON.parse(r.body));
+  }
+
+  until(check: () => boolean, what: string, ms = GUARD_MS): Promise<void> {
+    return this.changes.until(check, `${what} (${this.received.length} received)`, ms);
+  }
+
+  async close(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}
