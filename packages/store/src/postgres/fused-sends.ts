@@ -32,6 +32,8 @@ import type { Started, StepRequest } from './op-driver.js';
 
 type AppendArgs = [message: Omit<MessageRecord, 'seq'>, unread: 0 | 1];
 type RecordArgs = [scope: IdempotencyScope, fingerprint: string, response: StoredResponse, now: number];
+/** The outbox step of a send (write-rules.ts, `outbox`): its deliveries go in the same statement. */
+type EnqueueArgs = [orgID: string, type: string, data: string, idBase: string, createdAt: string, now: number];
 
 export type FusedOutcome<O> =
   | { kind: 'committed'; results: { op: O; result: WriteResult<unknown> }[]; events: StoredEvent[] }
@@ -79,6 +81,16 @@ type Owner = { org_id: string; member_id: string; status: string; awaiting: bool
 export class FusedCache {
   private readonly counters = new Map<string, number>();
   private readonly owners = new Map<string, Owner>();
+  /** Whether the org had an enabled webhook endpoint (the statement checks a `false` before it commits). */
+  private readonly hooks = new Map<string, boolean>();
+
+  webhooks(orgID: string): boolean | undefined {
+    return this.hooks.get(orgID);
+  }
+
+  noteWebhooks(orgID: string, any: boolean): void {
+    this.hooks.set(orgID, any);
+  }
 
   counter(orgID: string): number | undefined {
     return this.counters.get(orgID);
@@ -103,7 +115,10 @@ export class FusedCache {
   }
 
   forget(orgs: Iterable<string>, conversations: Iterable<string> = []): void {
-    for (const o of orgs) this.counters.delete(o);
+    for (const o of orgs) {
+      this.counters.delete(o);
+      this.hooks.delete(o);
+    }
     for (const c of conversations) this.owners.delete(c);
   }
 }
@@ -114,6 +129,7 @@ interface Send<O> {
   memberID: string;
   unread: 0 | 1;
   idem: RecordArgs | null;
+  enqueue: EnqueueArgs[];
 }
 
 export async function runFusedSends<O>(
@@ -126,19 +142,26 @@ export async function runFusedSends<O>(
   const appends = started.map((s) => (s.next.value as StepRequest).args as AppendArgs);
   const orgs = [...new Set(appends.map(([m]) => m.orgID))].sort();
   const conversations = [...new Set(appends.map(([m]) => m.conversationID))];
-  const lock = `BEGIN; SELECT id, event_seq FROM orgs WHERE id IN (${orgs.map(lit).join(',')}) ORDER BY id FOR NO KEY UPDATE`;
+  // The org rows' lock, their counters, and whether each org has an enabled webhook endpoint (the outbox).
+  const lock = `BEGIN; SELECT id, event_seq,
+      EXISTS (SELECT 1 FROM webhook_endpoints w WHERE w.org_id = orgs.id AND w.disabled_at IS NULL) AS webhooks
+    FROM orgs WHERE id IN (${orgs.map(lit).join(',')}) ORDER BY id FOR NO KEY UPDATE`;
   const guess =
     mayGuess &&
-    orgs.every((o) => cache.counter(o) !== undefined) &&
+    orgs.every((o) => cache.counter(o) !== undefined && cache.webhooks(o) !== undefined) &&
     conversations.every((c) => cache.owner(c) !== undefined);
   const counters = new Map<string, number>();
+  const hooks = new Map<string, boolean>();
   const owners = new Map<string, Owner>();
   if (guess) {
-    for (const o of orgs) counters.set(o, cache.counter(o)!);
+    for (const o of orgs) {
+      counters.set(o, cache.counter(o)!);
+      hooks.set(o, cache.webhooks(o)!);
+    }
     for (const c of conversations) owners.set(c, cache.owner(c)!);
   } else {
     type Rows<R> = { rows: R[] };
-    let read: [Rows<unknown>, Rows<{ id: string; event_seq: string }>, Rows<{ id: string } & Owner>];
+    let read: [Rows<unknown>, Rows<{ id: string; event_seq: string; webhooks: boolean }>, Rows<{ id: string } & Owner>];
     try {
       read = (await client.query(
         `${lock}; SELECT id, org_id, member_id, status, awaiting FROM conversations
@@ -147,7 +170,10 @@ export async function runFusedSends<O>(
     } catch (error) {
       return giveUp(client, error);
     }
-    for (const r of read[1].rows) counters.set(r.id, Number(r.event_seq));
+    for (const r of read[1].rows) {
+      counters.set(r.id, Number(r.event_seq));
+      hooks.set(r.id, r.webhooks === true);
+    }
     for (const r of read[2].rows) {
       owners.set(r.id, r);
       cache.noteOwner(r.id, r);
@@ -180,16 +206,22 @@ export async function runFusedSends<O>(
         memberID: owner.member_id,
         unread,
         idem: null,
+        enqueue: [],
       };
       const before = { status: state.status === 'closed' ? 'closed' : 'open', awaitingReply: state.awaiting };
-      s.next = s.gen.next({ seq: counter + 1, memberID: owner.member_id, before });
-      if (s.next.done !== true) {
+      const webhooks = hooks.get(draft.orgID) === true;
+      s.next = s.gen.next({ seq: counter + 1, memberID: owner.member_id, before, webhooks });
+      // The outbox's deliveries, then the idempotency record: both written by the one statement below.
+      while (s.next.done !== true) {
         const step = s.next.value as StepRequest;
-        if (step.method !== 'recordIdempotency') return abandon();
-        send.idem = step.args as RecordArgs;
-        s.next = s.gen.next(true);
+        if (step.method === 'enqueueWebhooks') {
+          send.enqueue.push(step.args as EnqueueArgs);
+          s.next = s.gen.next(0);
+        } else if (step.method === 'recordIdempotency' && send.idem === null) {
+          send.idem = step.args as RecordArgs;
+          s.next = s.gen.next(true);
+        } else return abandon();
       }
-      if (s.next.done !== true) return abandon();
       sends.push(send);
       results.push({ op: s.op, result: s.next.value });
     }
@@ -198,7 +230,7 @@ export async function runFusedSends<O>(
     return abandon();
   }
   const events = results.flatMap((r) => r.result.events).sort((a, b) => a.seq - b.seq);
-  const sql = writeStatement(sends, orgs, expected, counters, assumed, notice.channel, notice.payload(events));
+  const sql = writeStatement(sends, orgs, expected, counters, assumed, hooks, notice.channel, notice.payload(events));
   try {
     await client.query(guess ? `${lock}; ${sql}; COMMIT` : `${sql}; COMMIT`);
   } catch (error) {
@@ -207,6 +239,7 @@ export async function runFusedSends<O>(
     return guess && outcome.kind === 'give-up' ? { kind: 'read-first' } : outcome;
   }
   for (const [o, seq] of counters) cache.noteCounter(o, seq);
+  for (const [o, any] of hooks) cache.noteWebhooks(o, any);
   for (const [id, state] of states) cache.noteOwner(id, { ...owners.get(id)!, ...state });
   return { kind: 'committed', results, events };
 }
@@ -235,10 +268,51 @@ function writeStatement<O>(
   expected: ReadonlyMap<string, number>,
   last: ReadonlyMap<string, number>,
   assumed: ReadonlyMap<string, { status: string; awaiting: boolean }>,
+  hooks: ReadonlyMap<string, boolean>,
   channel: string,
   payload: string,
 ): string {
   const m = sends.map((s) => s.message);
+  // The outbox (write-rules.ts, `outbox`): as `enqueueWebhooks` does for one event, for every event of the batch.
+  const q = sends.flatMap((s) => s.enqueue);
+  const deliveries =
+    q.length === 0
+      ? ''
+      : `,
+    d AS (
+      INSERT INTO webhook_deliveries (id, org_id, endpoint_id, event_type, data, status, attempts, next_attempt_at,
+        created_at)
+      SELECT q.id_base || lpad((row_number() OVER (PARTITION BY q.id_base ORDER BY w.id))::text, 2, '0'), w.org_id,
+        w.id, q.type, q.data, 'pending', 0, q.now, q.created_at
+      FROM unnest(${texts(
+        q.map(([o]) => o),
+        'text',
+      )}, ${texts(
+        q.map(([, t]) => t),
+        'text',
+      )}, ${texts(
+        q.map(([, , d]) => d),
+        'text',
+      )}, ${texts(
+        q.map(([, , , b]) => b),
+        'text',
+      )}, ${texts(
+        q.map(([, , , , c]) => c),
+        'timestamptz',
+      )}, ${ints(
+        q.map(([, , , , , n]) => n),
+        'bigint',
+      )}) AS q(org_id, type, data, id_base, created_at, now)
+      JOIN webhook_endpoints w ON w.org_id = q.org_id AND w.disabled_at IS NULL
+        AND (q.type = ANY(w.events) OR '*' = ANY(w.events))
+    )`;
+  // Orgs assumed to have no enabled endpoint: if one has one now, the batch is run again with a read.
+  const hookless = [...hooks].filter(([, any]) => !any).map(([o]) => o);
+  const noNewHooks =
+    hookless.length === 0
+      ? ''
+      : ` AND NOT EXISTS (SELECT 1 FROM webhook_endpoints WHERE org_id IN (${hookless.map(lit).join(',')})
+            AND disabled_at IS NULL)`;
   const keyed = sends.flatMap((s) => (s.idem === null ? [] : [s.idem]));
   const stateRows = [...assumed].map(
     ([id, st]) => `(${lit(id)}, ${lit(st.status)}, ${st.awaiting ? 'true' : 'false'})`,
@@ -345,9 +419,9 @@ function writeStatement<O>(
     e AS (
       INSERT INTO events (org_id, seq, type, member_id, conversation_id, payload)
       SELECT org_id, seq, 'message', member_id, conversation_id, NULL FROM i
-    )${keys}
+    )${keys}${deliveries}
     SELECT pg_notify(${lit(channel)}, ${lit(payload)}), CASE
-      WHEN (SELECT count(*) FROM o) = ${int(orgs.length)} AND (SELECT count(*) FROM t) = ${int(assumed.size)}${keyed.length === 0 ? '' : ` AND (SELECT count(*) FROM k) = ${int(keyed.length)}`}
+      WHEN (SELECT count(*) FROM o) = ${int(orgs.length)} AND (SELECT count(*) FROM t) = ${int(assumed.size)}${keyed.length === 0 ? '' : ` AND (SELECT count(*) FROM k) = ${int(keyed.length)}`}${noNewHooks}
       THEN 0 ELSE (${lit(CONFLICT)} || (SELECT count(*) FROM o))::int
     END`;
 }
