@@ -227,6 +227,7 @@ export interface ReadQueries {
   /** Newest first, strictly older than `beforeN` when given. */
   listWebhookDeliveries(endpointID: string, beforeN: number | null, limit: number): Promise<WebhookDeliveryRecord[]>;
   getWebhookDelivery(endpointID: string, deliveryID: string): Promise<WebhookDeliveryRecord | null>;
+  webhookOrgs(): Promise<string[]>;
 }
 
 /**

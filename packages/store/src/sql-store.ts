@@ -374,6 +374,10 @@ export class SqlStore implements Store {
     return this.db.reads.getWebhookDelivery(endpointID, deliveryID);
   }
 
+  webhookOrgs(): Promise<string[]> {
+    return this.db.reads.webhookOrgs();
+  }
+
   retryWebhookDelivery(
     orgID: string,
     endpointID: string,

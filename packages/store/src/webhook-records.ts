@@ -140,6 +140,8 @@ export interface WebhookStore {
   /** Newest first, strictly older than `beforeN` when given. */
   listWebhookDeliveries(endpointID: string, beforeN: number | null, limit: number): Promise<WebhookDeliveryRecord[]>;
   getWebhookDelivery(endpointID: string, deliveryID: string): Promise<WebhookDeliveryRecord | null>;
+  /** The orgs that have an enabled endpoint (the deliverer's filter for which commits may have made work). */
+  webhookOrgs(): Promise<string[]>;
   /** One delivery due again now (same `webhook-id`); null when the endpoint or the delivery is not there. */
   retryWebhookDelivery(
     orgID: string,

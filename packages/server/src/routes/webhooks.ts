@@ -73,7 +73,11 @@ export function webhookRoutes(fastify: FastifyInstance, ctx: AppContext): void {
       req,
       reply,
       server,
-      (idem) => ctx.store.createWebhookEndpoint(input, idem),
+      async (idem) => {
+        const endpoint = await ctx.store.createWebhookEndpoint(input, idem);
+        ctx.webhooks.noteOrg(server.orgID);
+        return endpoint;
+      },
       rendering('createdWebhook'),
     );
   });
@@ -109,7 +113,10 @@ export function webhookRoutes(fastify: FastifyInstance, ctx: AppContext): void {
     };
     const endpoint = await ctx.store.updateWebhookEndpoint(server.orgID, req.params.id, patch);
     if (endpoint === null) throw notFound('webhook endpoint');
-    if (endpoint.disabledAt === null) ctx.webhooks.wake();
+    if (endpoint.disabledAt === null) {
+      ctx.webhooks.noteOrg(server.orgID);
+      ctx.webhooks.wake();
+    }
     return renderWebhookEndpoint(endpoint);
   });
 

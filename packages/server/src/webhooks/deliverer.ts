@@ -35,6 +35,12 @@ export class Deliverer {
   private readonly purge: NodeJS.Timeout;
   private readonly unsubscribe: () => void;
   private readonly idle = new Set<() => void>();
+  /**
+   * Orgs with an enabled endpoint, re-read at every poll: a commit of another org cannot have made work, so it does
+   * not wake the deliverer (whose claim would otherwise join every batch of sends, and on PostgreSQL keep that batch
+   * off the fused one-statement path).
+   */
+  private hooked = new Set<string>();
   /** Attempts finished and not yet recorded: written together, one write at a time. */
   private unrecorded: WebhookAttempt[] = [];
   private recording = false;
@@ -50,12 +56,27 @@ export class Deliverer {
       allowPrivate: config.webhooksAllowPrivate,
     });
     this.unsubscribe = store.onCommit((events) => {
-      if (events.length > 0) this.wake();
+      if (events.some((e) => this.hooked.has(e.orgID))) this.wake();
     });
-    this.poll = setInterval(() => this.wake(), config.webhookPollSeconds * 1000).unref();
+    this.poll = setInterval(() => void this.tick(), config.webhookPollSeconds * 1000).unref();
+    void this.tick();
     this.purge = setInterval(() => void this.purgeOld(), PURGE_EVERY_MS).unref();
     this.wake();
     void this.purgeOld();
+  }
+
+  /** The org has an enabled endpoint now (a route made or enabled one here): its commits wake the deliverer. */
+  noteOrg(orgID: string): void {
+    this.hooked.add(orgID);
+  }
+
+  private async tick(): Promise<void> {
+    try {
+      this.hooked = new Set(await this.store.webhookOrgs());
+    } catch (err) {
+      this.log.warn({ err }, 'webhook orgs not read');
+    }
+    this.wake();
   }
 
   /** Looks for due deliveries now (coalesced: one claim at a time, another right after if asked meanwhile). */

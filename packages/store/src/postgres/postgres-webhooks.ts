@@ -12,7 +12,7 @@ import { query } from './prepared.js';
 
 type WebhookReads = Pick<
   ReadQueries,
-  'listWebhookEndpoints' | 'getWebhookEndpoint' | 'listWebhookDeliveries' | 'getWebhookDelivery'
+  'listWebhookEndpoints' | 'getWebhookEndpoint' | 'listWebhookDeliveries' | 'getWebhookDelivery' | 'webhookOrgs'
 >;
 
 const NUL = '\u0000';
@@ -41,6 +41,10 @@ export function postgresWebhookReads(rows: (sql: string, params: unknown[]) => P
             limit,
           ])
       ).map(toDelivery),
+    webhookOrgs: async () =>
+      (await rows('SELECT DISTINCT org_id FROM webhook_endpoints WHERE disabled_at IS NULL', [])).map(
+        (r) => r.org_id as string,
+      ),
     getWebhookDelivery: async (endpointID, id) => {
       const r = (
         await rows('SELECT * FROM webhook_deliveries WHERE endpoint_id = $1 AND id = $2', [endpointID, id])

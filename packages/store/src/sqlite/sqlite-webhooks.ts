@@ -7,7 +7,7 @@ import type { WebhookDeliveryRecord, WebhookEndpointRecord } from '../webhook-re
 type Statement = Database.Statement;
 type WebhookReads = Pick<
   ReadQueries,
-  'listWebhookEndpoints' | 'getWebhookEndpoint' | 'listWebhookDeliveries' | 'getWebhookDelivery'
+  'listWebhookEndpoints' | 'getWebhookEndpoint' | 'listWebhookDeliveries' | 'getWebhookDelivery' | 'webhookOrgs'
 >;
 
 const DELIVERY_COLUMNS = `n, id, org_id, endpoint_id, event_type, data, status, attempts, next_attempt_at, lease_owner,
@@ -50,6 +50,7 @@ export function sqliteWebhooks(prepare: (sql: string) => Statement): { reads: We
     endpointByID: prepare('SELECT * FROM webhook_endpoints WHERE id = ?'),
     endpoints: prepare('SELECT * FROM webhook_endpoints WHERE org_id = ? ORDER BY created_at, id'),
     enabled: prepare('SELECT * FROM webhook_endpoints WHERE disabled_at IS NULL'),
+    orgs: prepare('SELECT DISTINCT org_id FROM webhook_endpoints WHERE disabled_at IS NULL'),
     delivery: prepare(`SELECT ${DELIVERY_COLUMNS} FROM webhook_deliveries WHERE endpoint_id = ? AND id = ?`),
     deliveriesLatest: prepare(
       `SELECT ${DELIVERY_COLUMNS} FROM webhook_deliveries WHERE endpoint_id = ? ORDER BY n DESC LIMIT ?`,
@@ -99,6 +100,7 @@ export function sqliteWebhooks(prepare: (sql: string) => Statement): { reads: We
           ? all(s.deliveriesLatest, endpointID, limit)
           : all(s.deliveriesBefore, endpointID, beforeN, limit)
         ).map(toDelivery),
+      webhookOrgs: async () => all(s.orgs).map((r) => r.org_id as string),
       getWebhookDelivery: async (endpointID, id) => {
         const r = one(s.delivery, endpointID, id);
         return r === null ? null : toDelivery(r);
