@@ -137,7 +137,8 @@ for (const store of POSTGRES) {
             [dbName],
           );
           const names = killed.rows.map((r) => (r.application_name as string).replace(/:.*/, '')).sort();
-          if (cut === 0) assert.deepEqual(names, ['concierge', 'concierge-listen', 'concierge-writer']);
+          // Every kind of connection is cut: the read pool may hold more than one (the webhook deliverer reads too).
+          if (cut === 0) assert.deepEqual([...new Set(names)], ['concierge', 'concierge-listen', 'concierge-writer']);
           // A client retries a failed send with the same key, as the SDKs do; it must post exactly once.
           const key = `retry-${cut}`;
           let answer = await api.send(token, id, `after cut ${cut}`, { 'idempotency-key': key });
