@@ -77,6 +77,14 @@ export interface StreamTicket {
 /** Org-API-Keys carry this prefix so clients (and people) can tell a server credential from a member token. */
 export const API_KEY_PREFIX = 'ck_live_';
 
+/**
+ * Every prefix an Org-API-Key may carry: `ck_live_` by default, or one chosen at creation
+ * (`concierge keys create --prefix expys_live_`) so that a backend on the hosted API's official SDK, which takes a
+ * credential for a server key only if it starts with `expys_`, runs unchanged (docs/auth.md). Member tokens are
+ * JWTs (`eyJ…`) and tickets start `tkt_`, so neither can match.
+ */
+export const API_KEY_PREFIX_PATTERN = /^[a-z]+_(?:live|sandbox)_/;
+
 export const LIMITS = {
   /** Page size bounds for listMessages. */
   pageDefault: 50,

@@ -170,7 +170,9 @@ export class Concierge extends ClientCore {
 
   constructor(options: ConciergeOptions) {
     if (typeof options.token !== 'string' || options.token === '') throw new ConciergeError('`token` is required.');
-    if (options.token.startsWith('ck_live_'))
+    // Any Org-API-Key prefix (`ck_live_`, `expys_live_`, …; protocol's API_KEY_PREFIX_PATTERN, inlined so the member
+    // bundle takes nothing more from protocol than the status table).
+    if (/^[a-z]+_(?:live|sandbox)_/.test(options.token))
       throw new ConciergeError(
         'This is an Org-API-Key: never ship it to a member app. Mint member tokens on your backend with `@concierge/sdk/server`.',
       );

@@ -16,7 +16,10 @@ import { path } from './internal/ids.js';
 import type { RequestOptions, WriteOptions } from './internal/transport.js';
 
 export interface ConciergeServerOptions extends BaseOptions {
-  /** The Org-API-Key (`ck_live_…`). A secret of the org's backend: it must never reach a browser or an app. */
+  /**
+   * The Org-API-Key (`ck_live_…`, or `expys_live_…` made with `keys create --prefix`). A secret of the org's
+   * backend: it must never reach a browser or an app.
+   */
   apiKey: string;
   /**
    * Lets the server client run where a browser global exists (an Electron main process, a test). Anyone who can

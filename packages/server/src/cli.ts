@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { AgentExists, openStore, type AgentRecord, type Store } from '@concierge/store';
 import { REPLAY_RENDERERS_URL } from './replay-renderers.js';
-import { generateApiKey } from './auth/api-keys.js';
+import { apiKeyPrefix, generateApiKey, isApiKeyPrefix } from './auth/api-keys.js';
 import { newSignInLink, signInURL } from './auth/sign-in-links.js';
 import { buildApp } from './app.js';
 import { listenMetrics } from './metrics-listener.js';
@@ -14,8 +14,11 @@ Commands:
   migrate                     apply schema migrations and exit
   orgs create <name> [--json] create an org and print its first Org-API-Key (once)
   orgs list [--json]          list orgs
-  keys create [--org ID] [--json]   add an Org-API-Key (rotate without downtime: create, deploy, revoke the old)
-  keys list [--org ID] [--json]     list an org's keys (hints only; keys are stored as hashes)
+  keys create [--org ID] [--prefix P] [--json]
+                              add an Org-API-Key (rotate without downtime: create, deploy, revoke the old);
+                              --prefix expys_live_ (any [a-z]+_live_ or [a-z]+_sandbox_) for backends on the
+                              hosted API's official SDK, which tells server keys by that prefix
+  keys list [--org ID] [--json]     list an org's keys (hints and prefixes only; keys are stored as hashes)
   keys revoke <keyID> [--org ID]    revoke a key at once
   agents create --email E --name N [--role admin|agent] [--org ID] [--json]
                               add an agent and print their one-time sign-in link (24 hours)
@@ -53,6 +56,7 @@ export async function main(argv: string[]): Promise<number> {
       role: { type: 'string' },
       id: { type: 'string' },
       'revoke-all': { type: 'boolean' },
+      prefix: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -95,10 +99,15 @@ export async function main(argv: string[]): Promise<number> {
         return 0;
       }
       case 'keys create': {
+        if (values.prefix !== undefined && !isApiKeyPrefix(values.prefix))
+          throw new Error(
+            `--prefix must be letters a-z, then _live_ or _sandbox_ (like expys_live_), not ${values.prefix}`,
+          );
         const orgID = await pickOrg(store, values.org);
-        const key = generateApiKey();
+        const key = generateApiKey(values.prefix);
         await store.createApiKey(orgID, key);
-        if (values.json === true) out(JSON.stringify({ orgID, keyID: key.id, apiKey: key.key }));
+        const prefix = apiKeyPrefix(key.key);
+        if (values.json === true) out(JSON.stringify({ orgID, keyID: key.id, apiKey: key.key, prefix }));
         else out(`Created key ${key.id} for ${orgID}.\nOrg-API-Key (shown once, store it now): ${key.key}`);
         return 0;
       }
@@ -108,9 +117,18 @@ export async function main(argv: string[]): Promise<number> {
         out(
           values.json === true
             ? JSON.stringify(
-                keys.map((k) => ({ keyID: k.id, hint: k.hint, createdAt: k.createdAt, revokedAt: k.revokedAt })),
+                keys.map((k) => ({
+                  keyID: k.id,
+                  hint: k.hint,
+                  prefix: apiKeyPrefix(k.hint),
+                  createdAt: k.createdAt,
+                  revokedAt: k.revokedAt,
+                })),
               )
-            : keys.map((k) => `${k.id}\t${k.hint}\t${k.createdAt}\t${k.revokedAt ?? 'active'}`).join('\n'),
+            : // The prefix goes last so scripts that cut the first four columns keep working.
+              keys
+                .map((k) => `${k.id}\t${k.hint}\t${k.createdAt}\t${k.revokedAt ?? 'active'}\t${apiKeyPrefix(k.hint)}`)
+                .join('\n'),
         );
         return 0;
       }

@@ -6,3 +6,4 @@ export * from './resuming-client.js';
 export * from './wait.js';
 export * from './agents.js';
 export * from './webhook-receiver.js';
+export * from './hosted-sdk.js';
