@@ -1,7 +1,24 @@
 /**
- * `@concierge/sdk/server`: the server client for the org's backend (Org-API-Key). It shares the member client's
- * errors and types, re-exported here so a backend imports from one place.
+ * `@concierge/sdk/server`: the server client for the org's backend (Org-API-Key), and `verifyWebhook` for its
+ * webhook receivers. It shares the member client's errors and types, re-exported here so a backend imports from
+ * one place.
  */
 export { ConciergeServer } from './server-client.js';
 export type { ConciergeServerOptions, ForMember, MemberProfile } from './server-client.js';
+export { verifyWebhook } from './core/webhook-verification.js';
+export type { VerifyWebhookOptions, WebhookHeaders } from './core/webhook-verification.js';
+export { WebhookVerificationError } from './core/errors.js';
+export type { WebhookVerificationReason } from './core/errors.js';
+export type {
+  CreatedWebhookEndpoint,
+  MemberDeletedEvent,
+  WebhookDelivery,
+  WebhookDeliveryStatus,
+  WebhookEndpoint,
+  WebhookEnvironment,
+  WebhookEvent,
+  WebhookEventDataMap,
+  WebhookEventType,
+  WebhookTestEvent,
+} from '@concierge/protocol';
 export * from './index.js';

@@ -11,7 +11,8 @@ import { GENERIC_CODE_BY_STATUS, type ErrorBody } from '@concierge/protocol';
  *   ├── NetworkError             no answer: refused, reset, cut mid-body
  *   ├── TimeoutError             no answer within `timeoutMs`
  *   ├── AbortError               the caller's AbortSignal fired
- *   └── RefreshError             the refresh hook failed (its error is `cause`)
+ *   ├── RefreshError             the refresh hook failed (its error is `cause`)
+ *   └── WebhookVerificationError a webhook delivery's signature, timestamp or headers do not check out
  *
  * The class is chosen by status alone (`APIError.from`), so a code this SDK does not know yet still lands in its
  * status's class: clients branch on `code`, and new codes may be added to the server freely.
@@ -136,6 +137,29 @@ export class AbortError extends ConciergeError {
 /** The refresh hook threw or returned no token. `cause` is what it threw. Never retried by the SDK. */
 export class RefreshError extends ConciergeError {
   override name = 'RefreshError';
+}
+
+/** Why `verifyWebhook` refused a delivery. */
+export type WebhookVerificationReason =
+  | 'missing_header'
+  | 'invalid_timestamp'
+  | 'timestamp_too_old'
+  | 'timestamp_too_new'
+  | 'no_matching_signature'
+  | 'invalid_payload';
+
+/**
+ * `verifyWebhook` refused a delivery: answer it with a 4xx and do not act on it. `reason` says which check failed
+ * (log it; never echo it to the sender). A wrong secret shows as `no_matching_signature`.
+ */
+export class WebhookVerificationError extends ConciergeError {
+  readonly reason: WebhookVerificationReason;
+  override name = 'WebhookVerificationError';
+
+  constructor(reason: WebhookVerificationReason, message: string) {
+    super(message);
+    this.reason = reason;
+  }
 }
 
 /**
