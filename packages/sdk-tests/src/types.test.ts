@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type * as Protocol from '@concierge/protocol';
 import type * as Sdk from '@concierge/sdk';
+import type * as SdkServer from '@concierge/sdk/server';
 
 /**
  * The SDK's public wire types are `@concierge/protocol`'s, re-exported (`import type`, so no byte reaches a bundle).
@@ -24,8 +25,13 @@ const checks = [
   true satisfies Same<Sdk.MarkReadResponse, Protocol.MarkReadResponse>,
   true satisfies Same<Sdk.StreamTicket, Protocol.StreamTicket>,
   true satisfies Same<Sdk.ErrorBody, Protocol.ErrorBody>,
+  true satisfies Same<SdkServer.WebhookEvent, Protocol.WebhookEvent>,
+  true satisfies Same<SdkServer.WebhookEndpoint, Protocol.WebhookEndpoint>,
+  true satisfies Same<SdkServer.CreatedWebhookEndpoint, Protocol.CreatedWebhookEndpoint>,
+  true satisfies Same<SdkServer.WebhookDelivery, Protocol.WebhookDelivery>,
+  true satisfies Same<Awaited<ReturnType<typeof SdkServer.verifyWebhook>>, Protocol.WebhookEvent>,
 ];
 
 test('the SDK wire types match @concierge/protocol (checked by the compiler)', () => {
-  assert.equal(checks.length, 15);
+  assert.equal(checks.length, 20);
 });

@@ -1,6 +1,6 @@
 import { ClientCore, type BaseOptions, type SendOptions, type SendResult } from './client.js';
 import { ConciergeError } from './core/errors.js';
-import type { MessagePages } from './core/pagination.js';
+import { WebhookDeliveryPages, type ListWebhookDeliveriesResponse, type MessagePages } from './core/pagination.js';
 import type { LiveStream, StreamOptions } from './core/streams.js';
 import type {
   Conversation,
@@ -10,6 +10,10 @@ import type {
   Member,
   Message,
   StreamEvent,
+  CreatedWebhookEndpoint,
+  WebhookDelivery,
+  WebhookEndpoint,
+  WebhookEventType,
 } from '@concierge/protocol';
 import { StaticCredential } from './internal/credentials.js';
 import { path } from './internal/ids.js';
@@ -37,6 +41,52 @@ export interface MemberProfile {
 /** A member-mode call made by the org's backend names the member it acts for. */
 export interface ForMember {
   externalUserID: string;
+}
+
+/**
+ * An event type an endpoint may subscribe to, or `*` for all. Any string is taken (a newer server may know more
+ * types); the known ones autocomplete.
+ */
+export type WebhookEventSelector = WebhookEventType | '*' | (string & {});
+
+export interface CreateWebhookParams {
+  /** What to receive: `['conversation.message_created']`, or `['*']` for every type. */
+  events: WebhookEventSelector[];
+  /** https (http only on a server started with `--webhooks-allow-http`). */
+  url: string;
+  description?: string | null | undefined;
+}
+
+/** `updateWebhook`: only the fields given change. */
+export interface UpdateWebhookParams {
+  url?: string | undefined;
+  events?: WebhookEventSelector[] | undefined;
+  description?: string | null | undefined;
+  /** `false` disables the endpoint; `true` enables it again (and forgets its run of failures). */
+  enabled?: boolean | undefined;
+}
+
+export interface ListWebhooksResponse {
+  /** Every endpoint of the org, disabled ones included (with `disabledAt`). */
+  data: WebhookEndpoint[];
+}
+
+export interface DeleteWebhookResponse {
+  id: string;
+  ok: boolean;
+}
+
+export interface RotateWebhookSecretResponse {
+  /** The new `whsec_…` secret, shown only here. */
+  signingSecret: string;
+  /** Until then deliveries carry a signature with the old secret too, so receivers can switch with no gap. */
+  previousSecretExpiresAt: string;
+}
+
+export interface ReplayWebhookResponse {
+  ok: boolean;
+  /** How many deliveries were queued again. */
+  count: number;
 }
 
 function inBrowser(): boolean {
@@ -156,6 +206,94 @@ export class ConciergeServer extends ClientCore {
       query: { externalUserID: options.externalUserID },
     } as const;
     return (await this.transport.request<{ ok: boolean }>(call, options)).data;
+  }
+
+  /**
+   * Adds a webhook endpoint. The answer holds its `signingSecret` (`whsec_…`), shown only here: keep it for
+   * `verifyWebhook`. Posts once however often it is retried (one Idempotency-Key per call).
+   */
+  async createWebhook(params: CreateWebhookParams, options: WriteOptions = {}): Promise<CreatedWebhookEndpoint> {
+    const body = definedOnly({ events: params.events, url: params.url, description: params.description });
+    return (
+      await this.transport.request<CreatedWebhookEndpoint>({ method: 'POST', path: '/v1/webhooks', body }, options)
+    ).data;
+  }
+
+  /** Every endpoint of the org, disabled ones included. */
+  listWebhooks(options: RequestOptions = {}): Promise<ListWebhooksResponse> {
+    return this.get('/v1/webhooks', {}, options);
+  }
+
+  getWebhook(webhookID: string, options: RequestOptions = {}): Promise<WebhookEndpoint> {
+    return this.get(path`/v1/webhooks/${webhookID}`, {}, options);
+  }
+
+  /** Disables the endpoint (soft: it stays listed with `disabledAt`); idempotent by itself. */
+  async deleteWebhook(webhookID: string, options: RequestOptions = {}): Promise<DeleteWebhookResponse> {
+    const call = { method: 'DELETE', path: path`/v1/webhooks/${webhookID}` } as const;
+    return (await this.transport.request<DeleteWebhookResponse>(call, options)).data;
+  }
+
+  /** Changes the URL, events or description, or disables (`enabled: false`) and enables the endpoint. */
+  async updateWebhook(
+    webhookID: string,
+    params: UpdateWebhookParams,
+    options: RequestOptions = {},
+  ): Promise<WebhookEndpoint> {
+    const body = definedOnly({ ...params });
+    const call = { method: 'PATCH', path: path`/v1/webhooks/${webhookID}`, body } as const;
+    return (await this.transport.request<WebhookEndpoint>(call, options)).data;
+  }
+
+  /** A new signing secret; the old one keeps signing beside it for 24 hours. */
+  async rotateWebhookSecret(webhookID: string, options: WriteOptions = {}): Promise<RotateWebhookSecretResponse> {
+    const call = { method: 'POST', path: path`/v1/webhooks/${webhookID}/rotate-secret` } as const;
+    return (await this.transport.request<RotateWebhookSecretResponse>(call, options)).data;
+  }
+
+  /**
+   * The endpoint's deliveries, newest first, with their status, attempts, last answer and next attempt. Await it
+   * for one page, or `for await` it for every delivery, page after page.
+   */
+  listWebhookDeliveries(
+    webhookID: string,
+    params: { limit?: number | undefined; cursor?: string | undefined } = {},
+    options: RequestOptions = {},
+  ): WebhookDeliveryPages {
+    const fetchPage = (cursor: string | undefined) =>
+      this.get<ListWebhookDeliveriesResponse>(
+        path`/v1/webhooks/${webhookID}/deliveries`,
+        { limit: params.limit, cursor },
+        options,
+      );
+    return new WebhookDeliveryPages(fetchPage, params.cursor);
+  }
+
+  /** Attempts a delivery again now, with the same `webhook-id`. */
+  async retryWebhookDelivery(
+    webhookID: string,
+    deliveryID: string,
+    options: WriteOptions = {},
+  ): Promise<WebhookDelivery> {
+    const call = { method: 'POST', path: path`/v1/webhooks/${webhookID}/deliveries/${deliveryID}/retry` } as const;
+    return (await this.transport.request<WebhookDelivery>(call, options)).data;
+  }
+
+  /** Sends again every delivery of the endpoint created since `since`: for a receiver that lost data. */
+  async replayWebhook(
+    webhookID: string,
+    params: { since: string | Date },
+    options: WriteOptions = {},
+  ): Promise<ReplayWebhookResponse> {
+    const since = params.since instanceof Date ? params.since.toISOString() : params.since;
+    const call = { method: 'POST', path: path`/v1/webhooks/${webhookID}/replay`, body: { since } } as const;
+    return (await this.transport.request<ReplayWebhookResponse>(call, options)).data;
+  }
+
+  /** Sends a `webhook.test` event to the endpoint; the answer is its delivery, queued. */
+  async testWebhook(webhookID: string, options: WriteOptions = {}): Promise<WebhookDelivery> {
+    const call = { method: 'POST', path: path`/v1/webhooks/${webhookID}/test` } as const;
+    return (await this.transport.request<WebhookDelivery>(call, options)).data;
   }
 
   /** One conversation's new messages, gapless (see the member client's `streamMessages`). */

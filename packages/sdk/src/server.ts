@@ -4,7 +4,20 @@
  * one place.
  */
 export { ConciergeServer } from './server-client.js';
-export type { ConciergeServerOptions, ForMember, MemberProfile } from './server-client.js';
+export type {
+  ConciergeServerOptions,
+  CreateWebhookParams,
+  DeleteWebhookResponse,
+  ForMember,
+  ListWebhooksResponse,
+  MemberProfile,
+  ReplayWebhookResponse,
+  RotateWebhookSecretResponse,
+  UpdateWebhookParams,
+  WebhookEventSelector,
+} from './server-client.js';
+export { CursorPages, WebhookDeliveryPages } from './core/pagination.js';
+export type { ListWebhookDeliveriesResponse } from './core/pagination.js';
 export { verifyWebhook } from './core/webhook-verification.js';
 export type { VerifyWebhookOptions, WebhookHeaders } from './core/webhook-verification.js';
 export { WebhookVerificationError } from './core/errors.js';

@@ -1,4 +1,4 @@
-import type { ListMessagesResponse, Message } from '@concierge/protocol';
+import type { ListMessagesResponse, Message, WebhookDelivery } from '@concierge/protocol';
 
 /**
  * A cursor-paged list: await it for one page, or `for await` it for every item, page after page (docs/STYLE.md,
@@ -52,5 +52,24 @@ export class MessagePages extends CursorPages<ListMessagesResponse, Message> {
 
   constructor(fetchPage: (cursor: string | undefined) => Promise<ListMessagesResponse>, cursor: string | undefined) {
     super(fetchPage, cursor, (page) => page.messages);
+  }
+}
+
+/** One page of an endpoint's deliveries (`GET /v1/webhooks/{id}/deliveries`), newest first. */
+export interface ListWebhookDeliveriesResponse {
+  data: WebhookDelivery[];
+  /** Pass back as `cursor` for the next (older) page; null on the last. */
+  nextCursor: string | null;
+}
+
+/** What `listWebhookDeliveries` returns: one page when awaited, every delivery of the endpoint when iterated. */
+export class WebhookDeliveryPages extends CursorPages<ListWebhookDeliveriesResponse, WebhookDelivery> {
+  override readonly [Symbol.toStringTag] = 'WebhookDeliveryPages';
+
+  constructor(
+    fetchPage: (cursor: string | undefined) => Promise<ListWebhookDeliveriesResponse>,
+    cursor: string | undefined,
+  ) {
+    super(fetchPage, cursor, (page) => page.data);
   }
 }
