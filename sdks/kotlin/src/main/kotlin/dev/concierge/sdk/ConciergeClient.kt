@@ -30,7 +30,8 @@ public class ConciergeClient(
 
     init {
         require(config.token.isNotEmpty()) { "token is required." }
-        require(!config.token.startsWith("ck_live_")) {
+        // Any Org-API-Key prefix: `ck_live_`, or one made with `keys create --prefix` (docs/auth.md).
+        require(!Regex("^[a-z]+_(live|sandbox)_").containsMatchIn(config.token)) {
             "This is an Org-API-Key: never ship it to a member app. Mint member tokens on your backend with " +
                 "ConciergeServerClient.exchangeToken."
         }

@@ -21,7 +21,8 @@ import okhttp3.Headers
  * │   └── ServerException             5xx
  * ├── NetworkException                no answer: refused, reset, cut mid-body
  * ├── RequestTimeoutException         no answer within `timeoutMs`
- * └── RefreshException                the refresh hook failed (its error is `cause`)
+ * ├── RefreshException                the refresh hook failed (its error is `cause`)
+ * └── WebhookVerificationException    verifyWebhook refused a delivery ([WebhookVerificationException.reason])
  * ```
  *
  * The class is chosen by status alone ([ApiException.from]), so a code this SDK does not know yet still lands in
@@ -214,6 +215,21 @@ public class RefreshException internal constructor(
 ) : ConciergeException(message, cause) {
     override val status: Int? get() = null
     override val code: String get() = "REFRESH_FAILED"
+    override val requestId: String? get() = null
+    override val retryable: Boolean get() = false
+}
+
+/**
+ * [verifyWebhook] refused a delivery: answer it 400 and do not act on it. [reason] says which check failed
+ * (`missing_header`, `invalid_timestamp`, `timestamp_too_old`, `timestamp_too_new`, `no_matching_signature` (also a
+ * wrong secret), `invalid_payload`); [code] is the same in upper case.
+ */
+public class WebhookVerificationException internal constructor(
+    public val reason: String,
+    message: String,
+) : ConciergeException(message) {
+    override val status: Int? get() = null
+    override val code: String get() = reason.uppercase()
     override val requestId: String? get() = null
     override val retryable: Boolean get() = false
 }

@@ -14,8 +14,12 @@ import dev.concierge.sdk.internal.runsOnAndroid
 import dev.concierge.sdk.internal.segment
 import dev.concierge.sdk.internal.send
 import kotlinx.coroutines.flow.Flow
+import kotlinx.coroutines.flow.flow
 import kotlinx.serialization.builtins.ListSerializer
 import kotlinx.serialization.builtins.serializer
+import kotlinx.serialization.json.JsonArray
+import kotlinx.serialization.json.JsonObject
+import kotlinx.serialization.json.JsonPrimitive
 import okhttp3.OkHttpClient
 import java.util.UUID
 
@@ -211,6 +215,130 @@ public class ConciergeServerClient(
             0,
             after,
         )
+
+    /**
+     * Adds a webhook endpoint (the hosted API's `createWebhook`). The answer's [WebhookEndpoint.signingSecret] is
+     * shown only here: keep it for [verifyWebhook]. [events] are event types, or `*` for all.
+     */
+    public suspend fun createWebhook(
+        url: String,
+        events: List<String>,
+        description: String? = null,
+        idempotencyKey: String = UUID.randomUUID().toString(),
+    ): WebhookEndpoint =
+        transport.call(
+            WebhookEndpoint.serializer(),
+            "POST",
+            "/v1/webhooks",
+            body =
+                JsonObject(
+                    buildMap {
+                        put("url", JsonPrimitive(url))
+                        put("events", JsonArray(events.map(::JsonPrimitive)))
+                        if (description != null) put("description", JsonPrimitive(description))
+                    },
+                ),
+            idempotencyKey = idempotencyKey,
+        )
+
+    /** Every endpoint of the org, disabled ones included (the hosted API's `listWebhooks`). */
+    public suspend fun listWebhooks(): List<WebhookEndpoint> =
+        transport.call(field("data", ListSerializer(WebhookEndpoint.serializer())), "GET", "/v1/webhooks")
+
+    public suspend fun getWebhook(webhookId: String): WebhookEndpoint =
+        transport.call(WebhookEndpoint.serializer(), "GET", "/v1/webhooks/${segment(webhookId)}")
+
+    /** Disables the endpoint (soft: it stays listed with `disabledAt`; the hosted API's `deleteWebhook`). */
+    public suspend fun deleteWebhook(webhookId: String): Boolean =
+        transport.call(field("ok", Boolean.serializer()), "DELETE", "/v1/webhooks/${segment(webhookId)}")
+
+    /** Changes what is given: the URL, the events, the description; [enabled] `false` disables, `true` enables. */
+    public suspend fun updateWebhook(
+        webhookId: String,
+        url: String? = null,
+        events: List<String>? = null,
+        description: String? = null,
+        enabled: Boolean? = null,
+    ): WebhookEndpoint =
+        transport.call(
+            WebhookEndpoint.serializer(),
+            "PATCH",
+            "/v1/webhooks/${segment(webhookId)}",
+            body =
+                JsonObject(
+                    buildMap {
+                        if (url != null) put("url", JsonPrimitive(url))
+                        if (events != null) put("events", JsonArray(events.map(::JsonPrimitive)))
+                        if (description != null) put("description", JsonPrimitive(description))
+                        if (enabled != null) put("enabled", JsonPrimitive(enabled))
+                    },
+                ),
+        )
+
+    /**
+     * A new signing secret (`whsec_…`, shown only here); the old one keeps signing beside it for 24 hours, so the
+     * receiver can switch to the new one at any time within them.
+     */
+    public suspend fun rotateWebhookSecret(webhookId: String): String =
+        transport.call(
+            field("signingSecret", String.serializer()),
+            "POST",
+            "/v1/webhooks/${segment(webhookId)}/rotate-secret",
+        )
+
+    /** One page of the endpoint's deliveries, newest first. */
+    public suspend fun listWebhookDeliveries(
+        webhookId: String,
+        limit: Int? = null,
+        cursor: String? = null,
+    ): WebhookDeliveryPage =
+        transport.call(
+            WebhookDeliveryPage.serializer(),
+            "GET",
+            "/v1/webhooks/${segment(webhookId)}/deliveries",
+            mapOf("limit" to limit, "cursor" to cursor),
+        )
+
+    /** Every delivery of the endpoint, newest first, walking the cursor to the end. */
+    public fun webhookDeliveries(
+        webhookId: String,
+        pageSize: Int? = null,
+    ): Flow<WebhookDelivery> =
+        flow {
+            var cursor: String? = null
+            do {
+                val page = listWebhookDeliveries(webhookId, pageSize, cursor)
+                for (d in page.deliveries) emit(d)
+                cursor = page.nextCursor
+            } while (cursor != null)
+        }
+
+    /** Attempts a delivery again now, with the same `webhook-id`. */
+    public suspend fun retryWebhookDelivery(
+        webhookId: String,
+        deliveryId: String,
+    ): WebhookDelivery =
+        transport.call(
+            WebhookDelivery.serializer(),
+            "POST",
+            "/v1/webhooks/${segment(webhookId)}/deliveries/${segment(deliveryId)}/retry",
+        )
+
+    /** Sends again every delivery of the endpoint created since [since] (ISO-8601); answers how many. */
+    public suspend fun replayWebhook(
+        webhookId: String,
+        since: String,
+    ): Int =
+        transport.call(
+            field("count", Int.serializer()),
+            "POST",
+            "/v1/webhooks/${segment(webhookId)}/replay",
+            body = body("since" to since),
+        )
+
+    /** Sends a `webhook.test` event to the endpoint; the answer is its delivery, queued. */
+    public suspend fun testWebhook(webhookId: String): WebhookDelivery =
+        transport.call(WebhookDelivery.serializer(), "POST", "/v1/webhooks/${segment(webhookId)}/test")
 
     /** The whole org's events on one connection (or, with [externalUserID], one member's). */
     public fun events(
