@@ -169,6 +169,12 @@ for (const store of STORES) {
       await assert.rejects(admin.listConversations({ externalUserID: '' }), ValidationError);
     });
 
+    test('the member client refuses an Org-API-Key of any prefix', () => {
+      for (const token of [f.server.org.apiKey, 'expys_live_secret', 'acme_sandbox_secret'])
+        assert.throws(() => new Concierge({ baseURL: f.proxy.url, token }), /This is an Org-API-Key/, token);
+      assert.ok(new Concierge({ baseURL: f.proxy.url, token: 'eyJhbGciOiJIUzI1NiJ9.e30.x' }));
+    });
+
     test('the server client refuses to run in a browser unless told otherwise', () => {
       const g = globalThis as { document?: unknown };
       g.document = {};

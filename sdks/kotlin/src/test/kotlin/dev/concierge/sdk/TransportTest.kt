@@ -247,7 +247,9 @@ class TransportTest {
 
     @Test
     fun `the member client refuses an Org-API-Key and the server client refuses Android`() {
-        assertThrows<IllegalArgumentException> { ConciergeClient(ConciergeConfig("http://x", "ck_live_secret")) }
+        for (key in listOf("ck_live_secret", "expys_live_secret", "acme_sandbox_secret")) {
+            assertThrows<IllegalArgumentException> { ConciergeClient(ConciergeConfig("http://x", key)) }
+        }
         val vm = System.getProperty("java.vm.name")
         System.setProperty("java.vm.name", "Dalvik")
         try {
