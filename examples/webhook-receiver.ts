@@ -93,7 +93,10 @@ const { id: conversationID } = await server.openConversation({ externalUserID: '
 await server.sendMessage(conversationID, 'A table for two at eight, please.', { externalUserID: 'example-webhooks' });
 await until(() => arrivals.length >= 2);
 
-// Ask for the test delivery again: it arrives with the same webhook-id, and the receiver does not act twice.
+// Ask for the test delivery again: it arrives with the same webhook-id, and the receiver does not act twice. A
+// retry asks a finished delivery for one more attempt, so first wait until the server has recorded the first one.
+const status = async () => (await server.listWebhookDeliveries(endpoint.id)).data.find((d) => d.id === test.id)?.status;
+while ((await status()) !== 'delivered') await new Promise((resolve) => setTimeout(resolve, 50));
 await server.retryWebhookDelivery(endpoint.id, test.id);
 await until(() => arrivals.length >= 3);
 if (handled.size !== 2 || arrivals.filter((a) => a === test.id).length !== 2) throw new Error('dedupe went wrong');

@@ -14,7 +14,7 @@ import {
   type WebhookDelivery,
   type WebhookEvent,
 } from '@concierge/sdk/server';
-import { Api, Changes, CLI, STORES, withServer, type TestServer } from '@concierge/tests/harness';
+import { Api, Changes, CLI, STORES, until, withServer, type TestServer } from '@concierge/tests/harness';
 
 const run = promisify(execFile);
 
@@ -159,6 +159,13 @@ for (const store of STORES) {
       const { id } = await admin.openConversation({ externalUserID: 'paged' });
       for (let i = 0; i < 5; i++) await admin.sendMessage(id, `m${i}`, { externalUserID: 'paged' });
       await receiver.wait(path, 5);
+      // The receiver has the requests; the server records each as delivered once it has read the 204.
+      const recorded = async () => {
+        const seen: WebhookDelivery[] = [];
+        for await (const d of admin.listWebhookDeliveries(created.id, { limit: 2 })) seen.push(d);
+        return seen.length === 5 && seen.every((d) => d.status === 'delivered');
+      };
+      await until(recorded, 'every delivery recorded as delivered');
       const first = await admin.listWebhookDeliveries(created.id, { limit: 2 });
       assert.equal(first.data.length, 2);
       assert.notEqual(first.nextCursor, null);
@@ -182,6 +189,10 @@ for (const store of STORES) {
       const since = new Date();
       const test = await admin.testWebhook(created.id);
       await receiver.wait(path, 1);
+      // A retry asks a finished delivery for one more attempt: wait until the server has recorded the first.
+      const delivered = async () =>
+        (await admin.listWebhookDeliveries(created.id)).data.find((d) => d.id === test.id)?.status === 'delivered';
+      await until(delivered, 'the test delivery recorded as delivered');
       await admin.retryWebhookDelivery(created.id, test.id);
       const twice = await receiver.wait(path, 2);
       assert.equal(twice[1]!.headers['webhook-id'], twice[0]!.headers['webhook-id']);
