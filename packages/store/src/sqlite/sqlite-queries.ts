@@ -354,6 +354,9 @@ export class SqliteQueries {
         // name, email or id ranks above any match in text. Text is ranked by bm25 when the words are rare enough
         // (FTS5's bm25 reads every match of a word once per query, to weigh it); for a word in thousands of
         // messages, by how many of the newest matches the conversation holds. Snippets are made for the page only.
+        // The candidates drive the plan (CROSS JOIN keeps them the outer loop: left to itself, the planner walked
+        // every conversation of the org by conversations_org_activity and probed the candidates for each), and only
+        // the page's rows are joined to their member and last message.
         const textScore = (bm25: boolean) => (bm25 ? '-bm25(message_search)' : '1.0');
         const stmt = (bm25: boolean) =>
           cached(
@@ -365,13 +368,18 @@ export class SqliteQueries {
                    'p' AS src
                  FROM member_search JOIN conversations c ON c.member_id = member_search.member_id
                  WHERE member_search MATCH @q AND member_search.org_id = @org LIMIT @window)
-             ), best AS (SELECT cid, max(score) + ${bm25 ? '0' : 'count(*)'} AS rank, hit, src FROM hits GROUP BY cid)
-             SELECT ${INBOX_COLUMNS}, best.rank, best.hit, best.src FROM best
-               JOIN (SELECT c.*, c.last_seq AS pos FROM conversations c) c ON c.id = best.cid
+             ), best AS MATERIALIZED (
+               SELECT cid, max(score) + ${bm25 ? '0' : 'count(*)'} AS rank, hit, src FROM hits GROUP BY cid
+             ), page AS MATERIALIZED (
+               SELECT best.*, c.last_seq AS pos FROM best CROSS JOIN conversations c ON c.id = best.cid
+               WHERE c.org_id = @org ${sql}
+               ORDER BY best.rank DESC, c.last_seq DESC LIMIT @limit OFFSET @offset
+             )
+             SELECT ${INBOX_COLUMNS}, page.rank, page.hit, page.src FROM page
+               CROSS JOIN (SELECT c.*, c.last_seq AS pos FROM conversations c) c ON c.id = page.cid
                JOIN members m ON m.id = c.member_id
                LEFT JOIN messages lm ON lm.conversation_id = c.id AND lm.seq = c.last_seq
-             WHERE c.org_id = @org ${sql}
-             ORDER BY best.rank DESC, c.last_seq DESC LIMIT @limit OFFSET @offset`,
+             ORDER BY page.rank DESC, page.pos DESC`,
           );
         const q = fts5Query(terms);
         const common = Number(one(s.countMatches, q, BM25_MAX_MATCHES + 1)?.n ?? 0) > BM25_MAX_MATCHES;
