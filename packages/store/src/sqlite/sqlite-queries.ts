@@ -41,6 +41,7 @@ import {
   type StoredResponse,
 } from '../store.js';
 import { sqliteError } from './sqlite-errors.js';
+import { snippetQuery } from './snippet-query.js';
 import { PAGE_COLUMNS, pageRow } from './sqlite-rows.js';
 import { sqliteWebhooks } from './sqlite-webhooks.js';
 
@@ -174,13 +175,16 @@ export class SqliteQueries {
            count(*) FILTER (WHERE status = 'closed') AS closed
          FROM conversations WHERE org_id = @org`,
       ),
+      // CAST: better-sqlite3 binds a JS number as REAL, and FTS5 silently drops a rowid constraint that is not an
+      // INTEGER, answering with its first match in any conversation of any org instead of this row.
       messageSnippet: prepare(
         `SELECT snippet(message_search, 0, '[', ']', '…', 16) AS snippet FROM message_search
-         WHERE message_search MATCH ? AND rowid = ?`,
+         WHERE message_search MATCH ? AND rowid = CAST(? AS INTEGER)`,
       ),
+      messageSearchText: prepare('SELECT body FROM message_search WHERE rowid = CAST(? AS INTEGER)'),
       memberSnippet: prepare(
         `SELECT highlight(member_search, 0, '[', ']') AS snippet FROM member_search
-         WHERE member_search MATCH ? AND rowid = ?`,
+         WHERE member_search MATCH ? AND rowid = CAST(? AS INTEGER)`,
       ),
       deleteMemberEvents: prepare('DELETE FROM events WHERE member_id = ?'),
       deleteMemberConversations: prepare('DELETE FROM conversations WHERE member_id = ?'),
@@ -384,10 +388,16 @@ export class SqliteQueries {
         const q = fts5Query(terms);
         const common = Number(one(s.countMatches, q, BM25_MAX_MATCHES + 1)?.n ?? 0) > BM25_MAX_MATCHES;
         const rows = all(stmt(!common), { ...params, org: filter.orgID, q, limit, offset, window: SEARCH_WINDOW });
-        return rows.map((r) => {
-          const snippet = one(r.src === 'm' ? s.messageSnippet : s.memberSnippet, q, r.hit)?.snippet ?? '';
-          return toInboxRow({ ...r, snippet });
-        });
+        const snippet = (r: Row): unknown => {
+          if (r.src !== 'm') return one(s.memberSnippet, q, r.hit)?.snippet;
+          const body = one(s.messageSearchText, r.hit)?.body;
+          const exact = typeof body === 'string' ? snippetQuery(body, terms) : null;
+          return (
+            (exact === null ? null : one(s.messageSnippet, exact, r.hit))?.snippet ??
+            one(s.messageSnippet, q, r.hit)?.snippet
+          );
+        };
+        return rows.map((r) => toInboxRow({ ...r, snippet: snippet(r) ?? '' }));
       },
     };
 
