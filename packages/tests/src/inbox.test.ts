@@ -279,6 +279,8 @@ for (const store of STORES) {
     });
 
     test('search matches message text and member names, ranked, with a snippet, in this org only', async () => {
+      // Another org's member whose name also starts with "lovel", indexed before Ada.
+      await api.memberToken(key, 'early', { displayName: 'Lovell Early' });
       const org = await server.createOrg('search');
       const ada = await api.memberToken(org.apiKey, 'ada', { displayName: 'Ada Lovelace' });
       const bob = await api.memberToken(org.apiKey, 'bob', { displayName: 'Bob Marley' });
@@ -299,8 +301,14 @@ for (const store of STORES) {
       const operaHits = await search('OPERA');
       assert.deepEqual(ids(operaHits), [opera, once], 'more matches rank first; the other org is not searched');
       assert.match(operaHits[0]!.search!.snippet, /\[opera\]/i);
+      // Each snippet is cut from that conversation's own best message, never from another match (here, the other
+      // org's newer "opera opera opera").
+      assert.match(operaHits[0]!.search!.snippet, /love/);
+      assert.match(operaHits[1]!.search!.snippet, /film/);
       assert.ok(operaHits[0]!.search!.rank >= operaHits[1]!.search!.rank);
-      assert.deepEqual(ids(await search('lovel')), [adas], 'a name, by prefix');
+      const lovel = await search('lovel');
+      assert.deepEqual(ids(lovel), [adas], 'a name, by prefix');
+      assert.match(lovel[0]!.search!.snippet, /\[Lovelace\]/);
       assert.deepEqual(ids(await search('ada lovelace')), [adas], 'every word, in the name');
       // Every word must be in one text: the same message, or the member's name, email and id.
       assert.deepEqual(await search('window bob'), []);

@@ -109,7 +109,9 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   `,
   /* 4: the team's side (issue 11); see the SQLite migration 4. Search: a stored generated tsvector on messages and
      on members ('simple': no language's stemming, like SQLite's unicode61), each with a GIN index, so the writing
-     transaction maintains it with no code of ours */ `
+     transaction maintains it with no code of ours. messages_org_seq lets a search for a common word walk the org's
+     newest messages backwards until it has its window of matches, where the GIN index would fetch every match to
+     sort them by seq (the planner picks between the two from the word's frequency; docs/benchmarks.md, search) */ `
   CREATE TABLE agents (
     id text PRIMARY KEY,
     org_id text NOT NULL REFERENCES orgs(id),
@@ -171,6 +173,7 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   ALTER TABLE messages ADD COLUMN search tsvector
     GENERATED ALWAYS AS (to_tsvector('simple', coalesce(body, ''))) STORED;
   CREATE INDEX messages_search ON messages USING gin (search);
+  CREATE INDEX messages_org_seq ON messages (org_id, seq DESC);
   ALTER TABLE members ADD COLUMN search tsvector GENERATED ALWAYS AS (
     to_tsvector('simple', coalesce(display_name, '') || ' ' || coalesce(email, '') || ' ' || external_user_id)) STORED;
   CREATE INDEX members_search ON members USING gin (search);

@@ -57,10 +57,10 @@ export function unmatchable(params: readonly unknown[]): boolean {
 
 /** The PostgreSQL dialect's reads: one query each on the read pool, its failures classified. */
 export function postgresReads(pool: pg.Pool): ReadQueries {
-  const rows = async (sql: string, params: unknown[] = []): Promise<Row[]> => {
+  const rows = async (sql: string, params: unknown[] = [], prepared = true): Promise<Row[]> => {
     if (unmatchable(params)) return [];
     try {
-      return (await query(pool, sql, params)).rows;
+      return (prepared ? await query(pool, sql, params) : await pool.query<Row>(sql, params)).rows;
     } catch (error) {
       throw postgresError(error);
     }
@@ -239,15 +239,19 @@ export function postgresReads(pool: pg.Pool): ReadQueries {
       const f = filterSQL(filter, params);
       // The newest SEARCH_WINDOW hits ranked (ts_rank; a match in the member's name, email or id above any match
       // in text; see search-terms.ts), each conversation's best kept; headlines (costly) only for the page.
-      const sql = `WITH q AS (SELECT to_tsquery('simple', $2) AS q),
-        hits AS (
-          (SELECT x.conversation_id AS cid, ts_rank(x.search, q.q) AS score, x.body AS text
-            FROM messages x, q WHERE x.org_id = $1 AND x.search @@ q.q ORDER BY x.seq DESC LIMIT $5)
+      // to_tsquery is written inline, not in a CTE: the planner then sees the words and estimates their frequency,
+      // and walks messages_org_seq backwards for a common word instead of fetching and sorting all its matches.
+      // ts_rank runs on the window only, after the LIMIT.
+      const tsq = `to_tsquery('simple', $2)`;
+      const sql = `WITH hits AS (
+          (SELECT w.cid, ts_rank(w.search, ${tsq}) AS score, w.text FROM (
+            SELECT x.conversation_id AS cid, x.search, x.body AS text FROM messages x
+            WHERE x.org_id = $1 AND x.search @@ ${tsq} ORDER BY x.seq DESC LIMIT $5) w)
           UNION ALL
-          (SELECT c.id, 1e9 + ts_rank(p.search, q.q),
+          (SELECT c.id, 1e9 + ts_rank(p.search, ${tsq}),
                  concat_ws(' ', p.display_name, p.email, p.external_user_id)
-            FROM members p JOIN conversations c ON c.member_id = p.id, q
-            WHERE p.org_id = $1 AND p.search @@ q.q ORDER BY c.last_seq DESC LIMIT $5)
+            FROM members p JOIN conversations c ON c.member_id = p.id
+            WHERE p.org_id = $1 AND p.search @@ ${tsq} ORDER BY c.last_seq DESC LIMIT $5)
         ),
         best AS (SELECT DISTINCT ON (cid) cid, score AS rank, text FROM hits ORDER BY cid, score DESC),
         page AS (
@@ -255,12 +259,14 @@ export function postgresReads(pool: pg.Pool): ReadQueries {
           WHERE c.org_id = $1 ${f} ORDER BY best.rank DESC, c.last_seq DESC LIMIT $3 OFFSET $4
         )
         SELECT ${INBOX_COLUMNS}, c.rank,
-          ts_headline('simple', c.text, q.q, 'StartSel=[, StopSel=], MaxWords=16, MinWords=6, MaxFragments=1')
+          ts_headline('simple', c.text, ${tsq}, 'StartSel=[, StopSel=], MaxWords=16, MinWords=6, MaxFragments=1')
             AS snippet
         FROM page c JOIN members m ON m.id = c.member_id
-        LEFT JOIN messages lm ON lm.conversation_id = c.id AND lm.seq = c.last_seq, q
+        LEFT JOIN messages lm ON lm.conversation_id = c.id AND lm.seq = c.last_seq
         ORDER BY c.rank DESC, c.last_seq DESC`;
-      return (await rows(sql, params)).map(toInboxRow);
+      // Unnamed, so planned for these words on every call: a prepared statement's generic plan knows no word and
+      // would pick one path for all of them (the seq walk is as wrong for a rare word as the GIN sort for a common one).
+      return (await rows(sql, params, false)).map(toInboxRow);
     },
   };
 }

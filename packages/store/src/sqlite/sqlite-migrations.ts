@@ -102,7 +102,9 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
      (status, assignee, awaiting reply; existing ones open, unassigned, awaiting when their last message is the
      member's); its creation seq (the inbox's snapshot paging); internal notes; full-text search over message text
      (FTS5, with a map from conversation to FTS row so a member's erasure finds their rows; rowids count down, so
-     FTS5's natural order is newest first) and member names */ `
+     FTS5's natural order is newest first) and member names. Every search word is a prefix query (search-terms.ts);
+     `prefix = '2 3 4'` keeps a short prefix one doclist instead of a merge of every word it starts, built in full
+     before the first match is returned (docs/benchmarks.md, search) */ `
   CREATE TABLE agents (
     id TEXT PRIMARY KEY,
     org_id TEXT NOT NULL REFERENCES orgs(id),
@@ -161,7 +163,7 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX notes_conversation ON notes(conversation_id, seq DESC);
   CREATE VIRTUAL TABLE message_search USING fts5(body, conversation_id UNINDEXED, org_id UNINDEXED,
-    tokenize = 'unicode61 remove_diacritics 2');
+    tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3 4');
   CREATE TABLE message_search_rows (
     conversation_id TEXT NOT NULL,
     row INTEGER NOT NULL,
@@ -172,7 +174,7 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
     WHERE body IS NOT NULL;
   INSERT INTO message_search_rows (conversation_id, row) SELECT conversation_id, rowid FROM message_search;
   CREATE VIRTUAL TABLE member_search USING fts5(names, member_id UNINDEXED, org_id UNINDEXED,
-    tokenize = 'unicode61 remove_diacritics 2');
+    tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3 4');
   CREATE TABLE member_search_rows (
     member_id TEXT PRIMARY KEY,
     row INTEGER NOT NULL

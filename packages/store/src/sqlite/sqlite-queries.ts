@@ -41,6 +41,7 @@ import {
   type StoredResponse,
 } from '../store.js';
 import { sqliteError } from './sqlite-errors.js';
+import { snippetQuery } from './snippet-query.js';
 import { PAGE_COLUMNS, pageRow } from './sqlite-rows.js';
 import { sqliteWebhooks } from './sqlite-webhooks.js';
 
@@ -174,13 +175,16 @@ export class SqliteQueries {
            count(*) FILTER (WHERE status = 'closed') AS closed
          FROM conversations WHERE org_id = @org`,
       ),
+      // CAST: better-sqlite3 binds a JS number as REAL, and FTS5 silently drops a rowid constraint that is not an
+      // INTEGER, answering with its first match in any conversation of any org instead of this row.
       messageSnippet: prepare(
         `SELECT snippet(message_search, 0, '[', ']', '…', 16) AS snippet FROM message_search
-         WHERE message_search MATCH ? AND rowid = ?`,
+         WHERE message_search MATCH ? AND rowid = CAST(? AS INTEGER)`,
       ),
+      messageSearchText: prepare('SELECT body FROM message_search WHERE rowid = CAST(? AS INTEGER)'),
       memberSnippet: prepare(
         `SELECT highlight(member_search, 0, '[', ']') AS snippet FROM member_search
-         WHERE member_search MATCH ? AND rowid = ?`,
+         WHERE member_search MATCH ? AND rowid = CAST(? AS INTEGER)`,
       ),
       deleteMemberEvents: prepare('DELETE FROM events WHERE member_id = ?'),
       deleteMemberConversations: prepare('DELETE FROM conversations WHERE member_id = ?'),
@@ -354,6 +358,9 @@ export class SqliteQueries {
         // name, email or id ranks above any match in text. Text is ranked by bm25 when the words are rare enough
         // (FTS5's bm25 reads every match of a word once per query, to weigh it); for a word in thousands of
         // messages, by how many of the newest matches the conversation holds. Snippets are made for the page only.
+        // The candidates drive the plan (CROSS JOIN keeps them the outer loop: left to itself, the planner walked
+        // every conversation of the org by conversations_org_activity and probed the candidates for each), and only
+        // the page's rows are joined to their member and last message.
         const textScore = (bm25: boolean) => (bm25 ? '-bm25(message_search)' : '1.0');
         const stmt = (bm25: boolean) =>
           cached(
@@ -365,21 +372,32 @@ export class SqliteQueries {
                    'p' AS src
                  FROM member_search JOIN conversations c ON c.member_id = member_search.member_id
                  WHERE member_search MATCH @q AND member_search.org_id = @org LIMIT @window)
-             ), best AS (SELECT cid, max(score) + ${bm25 ? '0' : 'count(*)'} AS rank, hit, src FROM hits GROUP BY cid)
-             SELECT ${INBOX_COLUMNS}, best.rank, best.hit, best.src FROM best
-               JOIN (SELECT c.*, c.last_seq AS pos FROM conversations c) c ON c.id = best.cid
+             ), best AS MATERIALIZED (
+               SELECT cid, max(score) + ${bm25 ? '0' : 'count(*)'} AS rank, hit, src FROM hits GROUP BY cid
+             ), page AS MATERIALIZED (
+               SELECT best.*, c.last_seq AS pos FROM best CROSS JOIN conversations c ON c.id = best.cid
+               WHERE c.org_id = @org ${sql}
+               ORDER BY best.rank DESC, c.last_seq DESC LIMIT @limit OFFSET @offset
+             )
+             SELECT ${INBOX_COLUMNS}, page.rank, page.hit, page.src FROM page
+               CROSS JOIN (SELECT c.*, c.last_seq AS pos FROM conversations c) c ON c.id = page.cid
                JOIN members m ON m.id = c.member_id
                LEFT JOIN messages lm ON lm.conversation_id = c.id AND lm.seq = c.last_seq
-             WHERE c.org_id = @org ${sql}
-             ORDER BY best.rank DESC, c.last_seq DESC LIMIT @limit OFFSET @offset`,
+             ORDER BY page.rank DESC, page.pos DESC`,
           );
         const q = fts5Query(terms);
         const common = Number(one(s.countMatches, q, BM25_MAX_MATCHES + 1)?.n ?? 0) > BM25_MAX_MATCHES;
         const rows = all(stmt(!common), { ...params, org: filter.orgID, q, limit, offset, window: SEARCH_WINDOW });
-        return rows.map((r) => {
-          const snippet = one(r.src === 'm' ? s.messageSnippet : s.memberSnippet, q, r.hit)?.snippet ?? '';
-          return toInboxRow({ ...r, snippet });
-        });
+        const snippet = (r: Row): unknown => {
+          if (r.src !== 'm') return one(s.memberSnippet, q, r.hit)?.snippet;
+          const body = one(s.messageSearchText, r.hit)?.body;
+          const exact = typeof body === 'string' ? snippetQuery(body, terms) : null;
+          return (
+            (exact === null ? null : one(s.messageSnippet, exact, r.hit))?.snippet ??
+            one(s.messageSnippet, q, r.hit)?.snippet
+          );
+        };
+        return rows.map((r) => toInboxRow({ ...r, snippet: snippet(r) ?? '' }));
       },
     };
 
