@@ -5,15 +5,13 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
-import { CLI, STORES, withServer, type TestServer } from '@concierge/tests/harness';
+import { STORES, withServer, type TestServer } from '@concierge/tests/harness';
 
 const run = promisify(execFile);
 const EXAMPLES = fileURLToPath(new URL('../../../examples/dist/', import.meta.url));
 
-/** The webhook receiver needs the server's webhook routes; a build without them says so as a skip. */
-const help = (await run(process.execPath, [CLI, '--help'], { encoding: 'utf8' })).stdout;
-const WEBHOOKS = help.includes('--webhooks-allow-http') && help.includes('--webhooks-allow-private');
-const WEBHOOK_FLAGS = WEBHOOKS ? ['--webhooks-allow-http', '--webhooks-allow-private'] : [];
+/** The webhook receiver example registers an http endpoint on loopback. */
+const WEBHOOK_FLAGS = ['--webhooks-allow-http', '--webhooks-allow-private'];
 
 /** Every example in examples/ runs to completion against a real server (they are type-checked by `tsc -b`). */
 describe('the examples run against a real server', () => {
@@ -39,8 +37,7 @@ describe('the examples run against a real server', () => {
     ]);
   });
   for (const file of files) {
-    const skip = file === 'webhook-receiver.js' && !WEBHOOKS ? 'this build has no webhook routes yet' : false;
-    test(file, { skip }, async () => {
+    test(file, async () => {
       const { stdout } = await run(process.execPath, [join(EXAMPLES, file)], {
         env: { ...process.env, CONCIERGE_URL: server.url, CONCIERGE_API_KEY: server.org.apiKey },
         timeout: 30_000,
