@@ -35,7 +35,9 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
             type: 'http',
             scheme: 'bearer',
             description:
-              'A member token (from `POST /v1/auth/exchange`) or an Org-API-Key (`ck_live_…`, server-side only). ' +
+              'A member token (from `POST /v1/auth/exchange`), an agent token (from `/v1/agent-auth/*`), or an ' +
+              'Org-API-Key (`ck_live_…`, or any `<name>_live_` / `<name>_sandbox_` prefix it was made with; ' +
+              'server-side only). ' +
               'Stream routes also take a single-use `?ticket=` instead.',
           },
         },
