@@ -96,6 +96,12 @@ export interface WebhookWriteTx {
   webhookEndpointByID(endpointID: string): Q<WebhookEndpointRecord | null>;
   /** Deletes at most `limit` finished (delivered or failed) deliveries created before `before`; how many. */
   purgeWebhookDeliveries(before: string, limit: number): Q<number>;
+  /**
+   * Erasure: deletes every delivery, in any status, of an event about one of the member's conversations (its
+   * `data` names the conversation: `conversationID`, or `id` for `conversation.created`). Runs before the
+   * conversations go; how many.
+   */
+  deleteMemberWebhookDeliveries(orgID: string, memberID: string): Q<number>;
 }
 
 /**

@@ -1,3 +1,4 @@
+import type { WebhookEventType } from '@concierge/protocol';
 import type { IdempotencyWrite } from './store.js';
 
 /**
@@ -8,6 +9,20 @@ import type { IdempotencyWrite } from './store.js';
  * Instants that the deliverer schedules by (`nextAttemptAt`, `leaseUntil`, secret expiry, `failingSince`) are epoch
  * milliseconds: compared and computed, never shown as stored. Instants shown to people are ISO-8601.
  */
+
+/**
+ * The event types whose data is about one conversation, and so about its member: erasing a member deletes their
+ * deliveries. Their stored data names the conversation as `conversationID`, or as `id` (`conversation.created`).
+ */
+export const CONVERSATION_EVENT_TYPES = [
+  'conversation.message_created',
+  'conversation.created',
+  'conversation.read',
+  'conversation.updated',
+] as const satisfies readonly WebhookEventType[];
+
+/** The same, as an SQL list of literals (fixed strings, nothing from input). */
+export const CONVERSATION_EVENT_TYPES_SQL = CONVERSATION_EVENT_TYPES.map((t) => `'${t}'`).join(', ');
 
 export interface WebhookEndpointRecord {
   id: string;

@@ -146,12 +146,17 @@ export function* upsertMember(
   return nothing(member);
 }
 
-/** Erases the member with their messages, events and conversations (children first). False if there was none. */
+/**
+ * Erases the member with their messages, events, conversations and the webhook deliveries about them (children
+ * first; the deliveries while the conversations still name them), then queues `member.deleted`. False if there was
+ * none.
+ */
 export function* deleteMember(tx: WriteTx, orgID: string, externalUserID: string): Rule<WriteResult<boolean>> {
   const member = yield* step(tx.findMember(orgID, externalUserID));
   if (member === null) return nothing(false);
   yield* step(tx.deleteMemberMessages(member.id));
   yield* step(tx.deleteMemberEvents(member.id));
+  yield* step(tx.deleteMemberWebhookDeliveries(orgID, member.id));
   yield* step(tx.deleteMemberConversations(member.id));
   yield* step(tx.deleteMember(member.id));
   yield* outbox(tx, orgID, 'member.deleted', { externalUserID, deletedAt: nowISO() });

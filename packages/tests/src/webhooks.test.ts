@@ -516,6 +516,78 @@ for (const store of STORES) {
     });
   });
 
+  describe(`erasing a member [${store.name}]`, () => {
+    test('queued deliveries about the member are erased with them; member.deleted still arrives', async () => {
+      const receiver = await Receiver.start();
+      await receiver.down();
+      // Retries every quarter second for ten seconds, so the deliveries are still queued when the member goes.
+      const schedule = ['0', ...Array.from({ length: 40 }, () => '0.25')].join(',');
+      const args = [...PERMISSIVE, '--webhook-retry-schedule', schedule, '--webhook-poll', '0.1'];
+      const { server, close } = await withServer(store, { args });
+      try {
+        const api = new Api(server.url);
+        const key = server.org.apiKey;
+        const endpoint = await createEndpoint(api, key, receiver.url);
+        const deliveries = async () =>
+          (await api.get(`/v1/webhooks/${endpoint.id}/deliveries`, { token: key })).json.data as Array<{
+            id: string;
+            eventType: string;
+            status: string;
+            attempts: number;
+          }>;
+        // Another member's events are not theirs: they stay queued and arrive.
+        const other = await api.memberToken(key, 'stays');
+        const otherConv = await api.openConversation(other);
+        await api.send(other, otherConv, 'still here');
+        const token = await api.memberToken(key, 'erased');
+        const conv = await api.openConversation(token);
+        for (const body of ['my address is 1 Secret Lane', 'call me on 555-0100'])
+          assert.equal((await api.send(token, conv, body)).status, 200);
+        await until(async () => {
+          const all = await deliveries();
+          return all.length >= 5 && all.every((d) => d.attempts >= 1);
+        }, 'every delivery tried once against the receiver that is down');
+        assert.equal((await api.delete('/v1/members/erased', { token: key })).status, 200);
+        const left = await deliveries();
+        assert.deepEqual(left.map((d) => d.eventType).sort(), [
+          'conversation.created',
+          'conversation.message_created',
+          'conversation.updated',
+          'member.deleted',
+        ]);
+        await receiver.up();
+        await receiver.until(
+          () => receiver.events().some((e) => e.type === 'member.deleted'),
+          'member.deleted delivered once the receiver is up',
+        );
+        await until(async () => (await deliveries()).every((d) => d.status === 'delivered'), 'nothing left to deliver');
+        const events = receiver.events();
+        const deleted = events.find((e) => e.type === 'member.deleted')!;
+        assert.equal(deleted.data.externalUserID, 'erased');
+        verify(endpoint.signingSecret, receiver.received[events.indexOf(deleted)]!);
+        assert.ok(
+          events.every(
+            (e) =>
+              e.type === 'member.deleted' ||
+              e.data.conversationID === otherConv ||
+              e.data.conversation?.id === otherConv,
+          ),
+          JSON.stringify(events),
+        );
+        assert.ok(!receiver.received.some((r) => r.body.includes('Secret Lane') || r.body.includes('555-0100')));
+        // Nothing of theirs is left to replay either.
+        const replay = await api.post(`/v1/webhooks/${endpoint.id}/replay`, {
+          token: key,
+          body: { since: new Date(0).toISOString() },
+        });
+        assert.equal(replay.json.count, left.length);
+      } finally {
+        await close();
+        await receiver.close();
+      }
+    });
+  });
+
   describe(`webhook endpoints failing for too long [${store.name}]`, () => {
     test('are disabled with reason failing, announced on the org stream', async () => {
       const receiver = await Receiver.start();

@@ -1,11 +1,12 @@
 import type pg from 'pg';
 import type { ReadQueries, WebhookAttemptRow, WebhookWriteTx } from '../dialect.js';
 import type { Row } from '../rows.js';
-import type {
-  ClaimedWebhookDelivery,
-  WebhookClaim,
-  WebhookDeliveryRecord,
-  WebhookEndpointRecord,
+import {
+  CONVERSATION_EVENT_TYPES_SQL,
+  type ClaimedWebhookDelivery,
+  type WebhookClaim,
+  type WebhookDeliveryRecord,
+  type WebhookEndpointRecord,
 } from '../webhook-records.js';
 import { toDelivery, toEndpoint } from '../webhook-rows.js';
 import { query } from './prepared.js';
@@ -218,6 +219,20 @@ export class PostgresWebhookTx implements WebhookWriteTx {
       `DELETE FROM webhook_deliveries WHERE n IN (
          SELECT n FROM webhook_deliveries WHERE created_at < $1 AND status <> 'pending' LIMIT $2)`,
       [before, limit],
+    );
+    return r.rowCount ?? 0;
+  }
+
+  async deleteMemberWebhookDeliveries(orgID: string, memberID: string): Promise<number> {
+    // As in SQLite (sqlite-webhooks.ts, eraseMember): created_at bounds the scan to the member's lifetime.
+    const r = await query(
+      this.c,
+      `DELETE FROM webhook_deliveries
+       WHERE org_id = $1 AND event_type IN (${CONVERSATION_EVENT_TYPES_SQL})
+         AND created_at >= (SELECT min(created_at) FROM conversations WHERE member_id = $2)
+         AND coalesce(data::jsonb->>'conversationID', data::jsonb->>'id')
+           IN (SELECT id FROM conversations WHERE member_id = $2)`,
+      [orgID, memberID],
     );
     return r.rowCount ?? 0;
   }

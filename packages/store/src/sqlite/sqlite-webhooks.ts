@@ -2,7 +2,11 @@ import type Database from 'better-sqlite3';
 import type { ReadQueries, WebhookAttemptRow, WebhookWriteTx } from '../dialect.js';
 import type { Row } from '../rows.js';
 import { toDelivery, toEndpoint } from '../webhook-rows.js';
-import type { WebhookDeliveryRecord, WebhookEndpointRecord } from '../webhook-records.js';
+import {
+  CONVERSATION_EVENT_TYPES_SQL,
+  type WebhookDeliveryRecord,
+  type WebhookEndpointRecord,
+} from '../webhook-records.js';
 
 type Statement = Database.Statement;
 type WebhookReads = Pick<
@@ -78,6 +82,14 @@ export function sqliteWebhooks(prepare: (sql: string) => Statement): { reads: We
       `DELETE FROM webhook_deliveries WHERE n IN (
          SELECT n FROM webhook_deliveries WHERE created_at < ? AND status <> 'pending' LIMIT ?)`,
     ),
+    // The event types whose data names a conversation; created_at bounds the scan to the member's lifetime.
+    eraseMember: prepare(
+      `DELETE FROM webhook_deliveries
+       WHERE org_id = @orgID AND event_type IN (${CONVERSATION_EVENT_TYPES_SQL})
+         AND created_at >= (SELECT min(created_at) FROM conversations WHERE member_id = @memberID)
+         AND coalesce(json_extract(data, '$.conversationID'), json_extract(data, '$.id'))
+           IN (SELECT id FROM conversations WHERE member_id = @memberID)`,
+    ),
     record: prepare(
       `UPDATE webhook_deliveries SET status = @status, attempts = attempts + 1, next_attempt_at = @nextAttemptAt,
          lease_owner = NULL, lease_until = NULL, last_attempt_at = @at, last_status_code = @statusCode,
@@ -151,6 +163,7 @@ export function sqliteWebhooks(prepare: (sql: string) => Statement): { reads: We
       },
       webhookEndpointByID: (id) => endpointOrNull(one(s.endpointByID, id)),
       purgeWebhookDeliveries: (before, limit) => s.purge.run(before, limit).changes,
+      deleteMemberWebhookDeliveries: (orgID, memberID) => s.eraseMember.run({ orgID, memberID }).changes,
     },
   };
 }

@@ -58,6 +58,16 @@ export class Receiver {
     return this.changes.until(check, `${what} (${this.received.length} received)`, ms);
   }
 
+  /** Stops listening (connections are refused, as to a receiver that is down) until `up`; same port after. */
+  async down(): Promise<void> {
+    await this.close();
+  }
+
+  async up(): Promise<void> {
+    const port = Number(new URL(this.url).port);
+    await new Promise<void>((resolve) => this.server.listen(port, '127.0.0.1', resolve));
+  }
+
   async close(): Promise<void> {
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
