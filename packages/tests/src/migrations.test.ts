@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS } from '@concierge/store';
 import Database from 'better-sqlite3';
-import { Api, cli, STORES, TestServer } from './harness/index.js';
+import { Webhook } from 'standardwebhooks';
+import { Api, cli, Receiver, STORES, TestServer, until } from './harness/index.js';
 
 /** What migration 4 added, taken away again, so a database can be set back to v1 by hand (3 is idempotent). */
 const UNDO_AFTER_V2 = `
@@ -113,8 +114,21 @@ const V3_ROWS = (secret: string) => `
            ('org_v3', 5, 'message', 'mem_v3', 'conv_v3b', NULL);
 `;
 
-/** A database at schema v3 holding V3_ROWS, made by hand as that release would have left it. */
-async function v3Database(store: (typeof STORES)[number]): Promise<{ url: string; drop(): Promise<void> }> {
+/**
+ * Rows that schema v4 (the team's side) added to V3_ROWS: an agent, and one conversation assigned to them. No webhook
+ * endpoint: v4 had none.
+ */
+const V4_ROWS = `
+  INSERT INTO agents (id, org_id, email, name, role, password_hash, created_at, disabled_at)
+    VALUES ('agt_v4', 'org_v3', 'grace@example.com', 'Grace', 'agent', NULL, '2026-02-01T00:00:00.000Z', NULL);
+  UPDATE conversations SET assignee_id = 'agt_v4' WHERE id = 'conv_v3b';
+`;
+
+/** A database at schema `version` (3 or 4) holding V3_ROWS (and V4_ROWS at 4), as those releases would have left it. */
+async function oldDatabase(
+  store: (typeof STORES)[number],
+  version: 3 | 4 = 3,
+): Promise<{ url: string; drop(): Promise<void> }> {
   const db = await store.fresh();
   if (store.name === 'sqlite') {
     const raw = new Database(db.url.slice('sqlite:'.length));
@@ -122,7 +136,8 @@ async function v3Database(store: (typeof STORES)[number]): Promise<{ url: string
     for (const sql of SQLITE_MIGRATIONS.slice(0, 3)) raw.exec(sql);
     raw.prepare(`INSERT INTO meta (key, value) VALUES ('server_secret', ?)`).run(randomBytes(32));
     raw.exec(V3_ROWS('randomblob(32)'));
-    raw.pragma('user_version = 3');
+    if (version === 4) raw.exec(SQLITE_MIGRATIONS[3]! + V4_ROWS);
+    raw.pragma(`user_version = ${version}`);
     raw.close();
   } else {
     const pg = (await import('pg')).default;
@@ -135,15 +150,40 @@ async function v3Database(store: (typeof STORES)[number]): Promise<{ url: string
     await client.query('INSERT INTO concierge_migrations (version) VALUES (1), (2), (3)');
     await client.query(`INSERT INTO meta (key, value) VALUES ('server_secret', $1)`, [randomBytes(32)]);
     await client.query(V3_ROWS(`'\\x${randomBytes(32).toString('hex')}'::bytea`));
+    if (version === 4) {
+      await client.query(POSTGRES_MIGRATIONS[3]!);
+      await client.query(V4_ROWS);
+      await client.query('INSERT INTO concierge_migrations (version) VALUES (4)');
+    }
     await client.end();
   }
   return db;
 }
 
+/** The schema version the database is at: SQLite's user_version, PostgreSQL's newest recorded migration. */
+async function schemaVersion(store: (typeof STORES)[number], url: string): Promise<number> {
+  if (store.name === 'sqlite') {
+    const raw = new Database(url.slice('sqlite:'.length), { readonly: true });
+    try {
+      return raw.pragma('user_version', { simple: true }) as number;
+    } finally {
+      raw.close();
+    }
+  }
+  const pg = (await import('pg')).default;
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query('SELECT max(version) AS v FROM concierge_migrations')).rows[0].v as number;
+  } finally {
+    await client.end();
+  }
+}
+
 for (const store of STORES) {
   describe(`migration 4 [${store.name}]`, () => {
     test('a v3 database with data gets team state, the inbox order and search, carried forward', async () => {
-      const db = await v3Database(store);
+      const db = await oldDatabase(store);
       const server = await TestServer.start(db.url, { args: ['--rate-limit', '0'] });
       try {
         const api = new Api(server.url);
@@ -183,6 +223,57 @@ for (const store of STORES) {
         assert.equal((await api.get('/v1/inbox/counts', { token: V3_KEY })).json.awaiting, 0);
       } finally {
         await server.stop();
+        await db.drop();
+      }
+    });
+  });
+  describe(`migration 5 [${store.name}]`, () => {
+    test('a v4 database with conversations, messages and an agent gets webhooks that work on its old rows', async () => {
+      const db = await oldDatabase(store, 4);
+      const receiver = await Receiver.start();
+      const args = ['--rate-limit', '0', '--webhooks-allow-http', '--webhooks-allow-private'];
+      const server = await TestServer.start(db.url, { args });
+      try {
+        const newest = (store.name === 'sqlite' ? SQLITE_MIGRATIONS : POSTGRES_MIGRATIONS).length;
+        assert.ok(newest >= 5);
+        assert.equal(await schemaVersion(store, db.url), newest);
+        const api = new Api(server.url);
+        assert.deepEqual((await api.get('/v1/webhooks', { token: V3_KEY })).json, { data: [] });
+        const created = await api.post('/v1/webhooks', { token: V3_KEY, body: { url: receiver.url, events: ['*'] } });
+        assert.equal(created.status, 201, created.text);
+        const secret = created.json.signingSecret as string;
+        // The old member writes again in the conversation the v4 agent holds.
+        const token = await api.memberToken(V3_KEY, 'old-ada');
+        const sent = await api.send(token, 'conv_v3b', 'back again');
+        assert.equal(sent.status, 200, sent.text);
+        const types = () => receiver.events().map((e) => e.type);
+        await receiver.until(
+          () => types().includes('conversation.message_created') && types().includes('conversation.updated'),
+          'the message and the state change delivered',
+        );
+        for (const r of receiver.received) new Webhook(secret).verify(r.body, r.headers as Record<string, string>);
+        const events = receiver.events();
+        const message = events.find((e) => e.type === 'conversation.message_created')!;
+        assert.deepEqual(message.data, { conversationID: 'conv_v3b', message: sent.json.message });
+        const state = events.find((e) => e.type === 'conversation.updated')!;
+        assert.equal(state.data.assigneeID, 'agt_v4');
+        assert.equal(state.data.awaitingReply, true);
+        // Erasing the old member reaches their deliveries, made on rows older than the webhooks.
+        assert.equal((await api.delete('/v1/members/old-ada', { token: V3_KEY })).status, 200);
+        await receiver.until(() => types().includes('member.deleted'), 'member.deleted delivered');
+        const deliveries = async () =>
+          (await api.get(`/v1/webhooks/${created.json.id}/deliveries`, { token: V3_KEY })).json.data as Array<{
+            eventType: string;
+            status: string;
+          }>;
+        await until(async () => (await deliveries()).every((d) => d.status === 'delivered'), 'all delivered');
+        assert.deepEqual(
+          (await deliveries()).map((d) => d.eventType),
+          ['member.deleted'],
+        );
+      } finally {
+        await server.stop();
+        await receiver.close();
         await db.drop();
       }
     });
