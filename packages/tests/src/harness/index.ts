@@ -7,3 +7,4 @@ export * from './wait.js';
 export * from './agents.js';
 export * from './webhook-receiver.js';
 export * from './hosted-sdk.js';
+export * from './self-signed.js';

@@ -1,4 +1,11 @@
-import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
+import { createServer as createTLSServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { Changes, GUARD_MS } from './wait.js';
 
@@ -23,8 +30,8 @@ export class Receiver {
   private readonly server: Server;
   url = '';
 
-  private constructor() {
-    this.server = createServer((req, res) => {
+  private constructor(tls: { key: string; cert: string } | undefined) {
+    const handle = (req: IncomingMessage, res: ServerResponse) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
@@ -35,13 +42,16 @@ export class Receiver {
         if (answer === 'handled') return;
         res.writeHead(answer.status, { 'content-type': 'text/plain' }).end(answer.body ?? 'ok');
       });
-    });
+    };
+    this.server = tls === undefined ? createServer(handle) : createTLSServer(tls, handle);
   }
 
-  static async start(path = '/hook'): Promise<Receiver> {
-    const r = new Receiver();
+  /** Listens on loopback; with `tls` (a key and certificate in PEM) it is an https receiver. */
+  static async start(path = '/hook', tls?: { key: string; cert: string }): Promise<Receiver> {
+    const r = new Receiver(tls);
     await new Promise<void>((resolve) => r.server.listen(0, '127.0.0.1', resolve));
-    r.url = `http://127.0.0.1:${(r.server.address() as AddressInfo).port}${path}`;
+    const scheme = tls === undefined ? 'http' : 'https';
+    r.url = `${scheme}://127.0.0.1:${(r.server.address() as AddressInfo).port}${path}`;
     return r;
   }
 
