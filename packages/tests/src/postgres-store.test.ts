@@ -286,7 +286,7 @@ for (const store of POSTGRES) {
         // What migration 4 added goes too (3 is idempotent), so migrations 2 to the latest run again.
         await client.query(`
           DROP TABLE notes, agent_links, agent_sessions, agents;
-          DROP INDEX conversations_org_activity;
+          DROP INDEX conversations_org_activity, messages_org_seq;
           ALTER TABLE conversations DROP COLUMN status, DROP COLUMN assignee_id, DROP COLUMN awaiting,
             DROP COLUMN state_updated_at, DROP COLUMN state_by_kind, DROP COLUMN state_by_id, DROP COLUMN created_seq;
           ALTER TABLE messages DROP COLUMN search;
