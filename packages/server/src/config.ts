@@ -285,7 +285,7 @@ export const OPTIONS: readonly OptionSpec[] = [
     flag: 'webhook-concurrency',
     env: 'CONCIERGE_WEBHOOK_CONCURRENCY',
     kind: 'int',
-    default: '4',
+    default: '16',
     help: 'webhook deliveries in flight per endpoint on each instance',
   },
   {

@@ -25,11 +25,10 @@ import type {
   StoredResponse,
 } from './store.js';
 import type {
-  ClaimedWebhookDelivery,
-  WebhookClaim,
   WebhookDeliveryRecord,
   WebhookDeliveryState,
   WebhookEndpointRecord,
+  WebhookOutboxRow,
 } from './webhook-records.js';
 
 /** A step's answer: at once (SQLite) or later (PostgreSQL). */
@@ -63,17 +62,41 @@ export interface WebhookAttemptRow {
 /** The webhook steps of the write rules (the outbox, the endpoints, the deliverer's leases). */
 export interface WebhookWriteTx {
   /**
-   * The outbox: one pending delivery, due at `now`, for every enabled endpoint of the org subscribed to
-   * `eventType` (or to `*`). Ids are `idBase` followed by a two-digit ordinal. Returns how many.
+   * The outbox: the event, once, when the org has an enabled endpoint (its deliveries are made from it when the
+   * deliverer claims them). Returns how many rows (0 or 1).
    */
-  enqueueWebhooks(
+  enqueueWebhooks(orgID: string, seq: number, eventType: string, data: string, createdAt: string): Q<number>;
+  /**
+   * The outbox rows of an org after `afterSeq` of the given types (null: every type), oldest first, at most
+   * `limit`; and how far the read looked: the last row's seq when it is full, else the org's newest outbox seq
+   * (every row up to it was considered), or `afterSeq` when there is none.
+   */
+  webhookOutboxAfter(
     orgID: string,
-    eventType: string,
-    data: string,
-    idBase: string,
-    createdAt: string,
+    afterSeq: number,
+    types: readonly string[] | null,
+    limit: number,
+  ): Q<{ rows: WebhookOutboxRow[]; scannedTo: number }>;
+  /** The endpoint's outbox cursor: every seq up to it has been made into its deliveries (or skipped). */
+  setWebhookCursor(endpointID: string, seq: number): Q<void>;
+  /** The cursor set to the org's newest seq: the endpoint gets the events committed after this write. */
+  resetWebhookCursor(endpointID: string): Q<void>;
+  /** Enabled endpoints a claim may work on (PostgreSQL: locked, skipping those another instance is claiming). */
+  claimableWebhookEndpoints(): Q<WebhookEndpointRecord[]>;
+  /**
+   * Leases due, pending deliveries (retries, replays, tests) of the given endpoints to `owner` until `leaseUntil`,
+   * at most `room` of each, skipping rows another instance is claiming (PostgreSQL: FOR UPDATE SKIP LOCKED). A
+   * leased row is due again at `leaseUntil` (its outcome, once recorded, sets the real next attempt), so the scan
+   * for due rows never walks over those in flight.
+   */
+  leaseDueWebhookDeliveries(
+    rooms: readonly { endpointID: string; room: number }[],
+    owner: string,
     now: number,
-  ): Q<number>;
+    leaseUntil: number,
+  ): Q<WebhookDeliveryRecord[]>;
+  /** Deletes the outbox rows every enabled endpoint of their org has passed (all of an org with none); how many. */
+  trimWebhookOutbox(): Q<number>;
   insertWebhookDelivery(delivery: WebhookDeliveryRecord): Q<void>;
   insertWebhookEndpoint(endpoint: WebhookEndpointRecord): Q<void>;
   webhookEndpoint(orgID: string, endpointID: string): Q<WebhookEndpointRecord | null>;
@@ -86,20 +109,15 @@ export interface WebhookWriteTx {
     which: { deliveryID: string } | { since: string },
     now: number,
   ): Q<number>;
-  /**
-   * Leases due, pending deliveries of enabled endpoints to `claim.owner` until `claim.leaseUntil`, at most the free
-   * slots of each endpoint, skipping rows another instance is claiming (PostgreSQL: FOR UPDATE SKIP LOCKED).
-   */
-  claimWebhookDeliveries(claim: WebhookClaim): Q<ClaimedWebhookDelivery[]>;
   /** Records an attempt if `owner` still holds the lease (and releases it); the delivery's endpoint id, or null. */
   recordWebhookAttempt(row: WebhookAttemptRow): Q<string | null>;
   webhookEndpointByID(endpointID: string): Q<WebhookEndpointRecord | null>;
   /** Deletes at most `limit` finished (delivered or failed) deliveries created before `before`; how many. */
   purgeWebhookDeliveries(before: string, limit: number): Q<number>;
   /**
-   * Erasure: deletes every delivery, in any status, of an event about one of the member's conversations (its
-   * `data` names the conversation: `conversationID`, or `id` for `conversation.created`). Runs before the
-   * conversations go; how many.
+   * Erasure: deletes every delivery, in any status, and every outbox row, of an event about one of the member's
+   * conversations (its `data` names the conversation: `conversationID`, or `id` for `conversation.created`). Runs
+   * before the conversations go; how many deliveries.
    */
   deleteMemberWebhookDeliveries(orgID: string, memberID: string): Q<number>;
 }

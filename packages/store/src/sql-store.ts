@@ -415,6 +415,10 @@ export class SqlStore implements Store {
     return this.write([], bindRule('purgeWebhookDeliveries', before, limit));
   }
 
+  trimWebhookOutbox(): Promise<number> {
+    return this.write([], bindRule('trimWebhookOutbox'));
+  }
+
   recordWebhookAttempts(attempts: readonly WebhookAttempt[]): Promise<WebhookAttemptResult[]> {
     return this.write([], bindRule('recordWebhookAttempts', attempts));
   }

@@ -42,6 +42,11 @@ export interface WebhookEndpointRecord {
   disabledReason: string | null;
   /** Start of the current run of failed attempts (epoch ms); null after a success. */
   failingSince: number | null;
+  /**
+   * The outbox cursor: the org's events up to this seq have been made into this endpoint's deliveries. Written
+   * only by the claim and by (re-)enabling, never by `updateWebhookEndpoint`.
+   */
+  outboxSeq: number;
 }
 
 export interface NewWebhookEndpoint {
@@ -96,11 +101,27 @@ export interface WebhookClaim {
   owner: string;
   now: number;
   leaseUntil: number;
-  /** Free delivery slots per endpoint on this instance; endpoints not listed have `perEndpoint`. */
-  busy: Record<string, number>;
+  /** Deliveries this instance holds per endpoint (in flight, or claimed and queued to go). */
+  held: Record<string, number>;
+  /** How many deliveries one endpoint may hold, unless `caps` names it. */
   perEndpoint: number;
+  /** Endpoints held to fewer (the deliverer's slow ones: no more than their slots). */
+  caps: Record<string, number>;
   /** At most this many in all. */
   limit: number;
+}
+
+/**
+ * One event in the outbox, written in the event's transaction when its org has an enabled endpoint. `seq` is the
+ * event's seq in its org, taken under the org's lock, so seqs become visible in order: an endpoint's cursor
+ * (every seq up to it has been made into that endpoint's deliveries) can only be passed by what has committed.
+ */
+export interface WebhookOutboxRow {
+  orgID: string;
+  seq: number;
+  type: string;
+  data: string;
+  createdAt: string;
 }
 
 /** What one attempt came to; the rule decides what it means for the delivery and the endpoint. */
@@ -180,6 +201,8 @@ export interface WebhookStore {
   claimWebhookDeliveries(claim: WebhookClaim): Promise<ClaimedWebhookDelivery[]>;
   /** Deletes at most `limit` delivered or failed deliveries created before `before` (ISO-8601); how many. */
   purgeWebhookDeliveries(before: string, limit: number): Promise<number>;
+  /** Drops the outbox rows every enabled endpoint of their org has made its deliveries from; how many. */
+  trimWebhookOutbox(): Promise<number>;
   /** Records attempts together (one transaction), each only while its owner holds the lease; results in order. */
   recordWebhookAttempts(attempts: readonly WebhookAttempt[]): Promise<WebhookAttemptResult[]>;
 }

@@ -24,6 +24,7 @@ export function toEndpoint(r: Row): WebhookEndpointRecord {
     disabledAt: r.disabled_at === null || r.disabled_at === undefined ? null : iso(r.disabled_at),
     disabledReason: text(r.disabled_reason),
     failingSince: num(r.failing_since),
+    outboxSeq: num(r.outbox_seq) ?? 0,
   };
 }
 

@@ -66,12 +66,15 @@ function* recordIdempotency<T>(tx: WriteTx, idem: IdempotencyWrite<T> | undefine
 }
 
 /**
- * The transactional outbox: the event's deliveries are inserted by the rule that makes the event, in its
- * transaction, so an acknowledged write always has them (and a rolled-back one never does). `data` is the event's
- * storage-level data; the deliverer renders it into the wire shape. A new event type is one more call like these.
+ * The transactional outbox: the event goes into the outbox by the rule that makes it, in its transaction, so an
+ * acknowledged write always has its deliveries to come (and a rolled-back one never does). One row per event
+ * whatever the number of endpoints: the deliverer's claim makes the per-endpoint deliveries from it
+ * (`claimWebhookDeliveries`), off the request's path. `seq` is the event's seq in its org; `data` is the event's
+ * storage-level data, which the deliverer renders into the wire shape. A new event type is one more call like
+ * these.
  */
-function* outbox(tx: WriteTx, orgID: string, type: WebhookEventType, data: unknown): Rule<void> {
-  yield* step(tx.enqueueWebhooks(orgID, type, JSON.stringify(data), newID('whmsg'), nowISO(), Date.now()));
+function* outbox(tx: WriteTx, orgID: string, seq: number, type: WebhookEventType, data: unknown): Rule<void> {
+  yield* step(tx.enqueueWebhooks(orgID, seq, type, JSON.stringify(data), nowISO()));
 }
 
 function newOrg(name: string): OrgRecord {
@@ -159,7 +162,10 @@ export function* deleteMember(tx: WriteTx, orgID: string, externalUserID: string
   yield* step(tx.deleteMemberWebhookDeliveries(orgID, member.id));
   yield* step(tx.deleteMemberConversations(member.id));
   yield* step(tx.deleteMember(member.id));
-  yield* outbox(tx, orgID, 'member.deleted', { externalUserID, deletedAt: nowISO() });
+  // member.deleted has no event in the log (the member's events are gone); it takes a seq for its outbox row.
+  const seq = yield* step(tx.nextSeq(orgID));
+  if (seq === null) throw new NotFoundInStore('org');
+  yield* outbox(tx, orgID, seq, 'member.deleted', { externalUserID, deletedAt: nowISO() });
   return nothing(true);
 }
 
@@ -213,7 +219,7 @@ export function* createConversation(
     payload: conversation,
   };
   yield* step(tx.appendEvent(event));
-  yield* outbox(tx, input.orgID, 'conversation.created', conversation);
+  yield* outbox(tx, input.orgID, head.seq, 'conversation.created', conversation);
   yield* recordIdempotency(tx, idem, conversation);
   return { value: conversation, events: [event] };
 }
@@ -250,7 +256,7 @@ export function* insertMessage(
     payload: null,
   };
   // The hot path: an org without an enabled endpoint (most) pays no statement for the outbox.
-  if (head.webhooks) yield* outbox(tx, input.orgID, 'conversation.message_created', message);
+  if (head.webhooks) yield* outbox(tx, input.orgID, head.seq, 'conversation.message_created', message);
   const events = [event];
   // The step set awaitingReply (the member's message: true; the team's: false) and reopened a closed
   // conversation on the member's message; when that changed the state, the team's streams hear of it.
@@ -304,7 +310,7 @@ export function* markRead(
       },
     };
     yield* step(tx.appendEvent(event));
-    yield* outbox(tx, mark.orgID, 'conversation.read', event.payload);
+    yield* outbox(tx, mark.orgID, seq, 'conversation.read', event.payload);
     events.push(event);
   }
   const result = { conversation, moved };
@@ -353,7 +359,7 @@ function* stateEvent(
     payload: state,
   };
   yield* step(tx.appendEvent(event));
-  if (webhooks) yield* outbox(tx, orgID, 'conversation.updated', state);
+  if (webhooks) yield* outbox(tx, orgID, seq, 'conversation.updated', state);
   return event;
 }
 
@@ -588,8 +594,11 @@ export function* createWebhookEndpoint(
     disabledAt: null,
     disabledReason: null,
     failingSince: null,
+    outboxSeq: 0,
   };
   yield* step(tx.insertWebhookEndpoint(endpoint));
+  // It gets the events committed from now on, none from before.
+  yield* step(tx.resetWebhookCursor(endpoint.id));
   yield* recordIdempotency(tx, idem, endpoint);
   return nothing(endpoint);
 }
@@ -615,6 +624,8 @@ export function* updateWebhookEndpoint(
   if (patch.enabled === false && existing.disabledAt === null)
     Object.assign(next, { disabledAt: now, disabledReason: 'disabled' });
   yield* step(tx.updateWebhookEndpoint(next));
+  // Enabled again: the events of the time it was disabled are not sent (none were while it was), the next ones are.
+  if (existing.disabledAt !== null && next.disabledAt === null) yield* step(tx.resetWebhookCursor(endpointID));
   return nothing(next);
 }
 
@@ -727,8 +738,83 @@ export function* enqueueWebhookTest(
   return nothing(delivery);
 }
 
+/**
+ * The deliverer's claim: for each enabled endpoint, up to its room (its cap less what this instance holds), first
+ * the due deliveries already made (retries, replays, tests), leased; then new ones made from the outbox after the
+ * endpoint's cursor, born leased to this instance, with the cursor moved past every row considered (rows of types
+ * the endpoint does not subscribe to are passed over). The cursor moves in the same transaction as the deliveries it
+ * made, so each event becomes one delivery per endpoint, once, whichever instance claims it.
+ */
 export function* claimWebhookDeliveries(tx: WriteTx, claim: WebhookClaim): Rule<WriteResult<ClaimedWebhookDelivery[]>> {
-  return nothing(yield* step(tx.claimWebhookDeliveries(claim)));
+  const out: ClaimedWebhookDelivery[] = [];
+  const rooms: { endpoint: WebhookEndpointRecord; room: number }[] = [];
+  let left = claim.limit;
+  for (const endpoint of yield* step(tx.claimableWebhookEndpoints())) {
+    const cap = claim.caps[endpoint.id] ?? claim.perEndpoint;
+    const room = Math.min(cap - (claim.held[endpoint.id] ?? 0), left);
+    if (room <= 0) continue;
+    rooms.push({ endpoint, room });
+    left -= room;
+  }
+  if (rooms.length === 0) return nothing(out);
+  const byID = new Map(rooms.map((r) => [r.endpoint.id, r]));
+  const due = yield* step(
+    tx.leaseDueWebhookDeliveries(
+      rooms.map((r) => ({ endpointID: r.endpoint.id, room: r.room })),
+      claim.owner,
+      claim.now,
+      claim.leaseUntil,
+    ),
+  );
+  for (const delivery of due) {
+    const r = byID.get(delivery.endpointID);
+    if (r === undefined) continue;
+    r.room--;
+    out.push({ delivery, endpoint: r.endpoint });
+  }
+  for (const r of rooms) {
+    const { endpoint } = r;
+    let cursor = endpoint.outboxSeq;
+    const made: WebhookDeliveryRecord[] = [];
+    if (r.room > 0) {
+      const types = endpoint.events.includes('*') ? null : endpoint.events;
+      const read = yield* step(tx.webhookOutboxAfter(endpoint.orgID, cursor, types, r.room));
+      cursor = read.scannedTo;
+      for (const row of read.rows)
+        made.push({
+          n: 0,
+          id: newID('whmsg'),
+          orgID: endpoint.orgID,
+          endpointID: endpoint.id,
+          eventType: row.type,
+          data: row.data,
+          status: 'pending',
+          attempts: 0,
+          // Due when the lease runs out (if no outcome was recorded by then): a claim's scan of due rows never
+          // walks over the ones in flight.
+          nextAttemptAt: claim.leaseUntil,
+          leaseOwner: claim.owner,
+          leaseUntil: claim.leaseUntil,
+          lastAttemptAt: null,
+          lastStatusCode: null,
+          lastLatencyMs: null,
+          lastError: null,
+          lastResponseBody: null,
+          createdAt: row.createdAt,
+        });
+    }
+    for (const delivery of made) {
+      yield* step(tx.insertWebhookDelivery(delivery));
+      out.push({ delivery, endpoint });
+    }
+    if (cursor !== endpoint.outboxSeq) yield* step(tx.setWebhookCursor(endpoint.id, cursor));
+  }
+  return nothing(out);
+}
+
+/** Drops the outbox rows every endpoint has made its deliveries from (the deliverer runs it at every poll). */
+export function* trimWebhookOutbox(tx: WriteTx): Rule<WriteResult<number>> {
+  return nothing(yield* step(tx.trimWebhookOutbox()));
 }
 
 /**
@@ -736,7 +822,11 @@ export function* claimWebhookDeliveries(tx: WriteTx, claim: WebhookClaim): Rule<
  * `retryAt` (or given up when there is none), starts the failing run if none is running, and disables the
  * endpoint on a 410 or once the run has lasted `disableAfterMs`.
  */
-function* recordWebhookAttempt(tx: WriteTx, a: WebhookAttempt): Rule<WriteResult<WebhookAttemptResult>> {
+function* recordWebhookAttempt(
+  tx: WriteTx,
+  a: WebhookAttempt,
+  endpoints: Map<string, WebhookEndpointRecord | null>,
+): Rule<WriteResult<WebhookAttemptResult>> {
   const endpointID = yield* step(
     tx.recordWebhookAttempt({
       deliveryID: a.deliveryID,
@@ -751,10 +841,19 @@ function* recordWebhookAttempt(tx: WriteTx, a: WebhookAttempt): Rule<WriteResult
     }),
   );
   if (endpointID === null) return nothing({ recorded: false, disabled: null });
-  const endpoint = yield* step(tx.webhookEndpointByID(endpointID));
+  // One read per endpoint per batch: the batch's own changes are kept in the map as they are written.
+  let endpoint = endpoints.get(endpointID);
+  if (endpoint === undefined) {
+    endpoint = yield* step(tx.webhookEndpointByID(endpointID));
+    endpoints.set(endpointID, endpoint);
+  }
   if (endpoint === null) return nothing({ recorded: true, disabled: null });
+  const update = function* (next: WebhookEndpointRecord): Rule<void> {
+    yield* step(tx.updateWebhookEndpoint(next));
+    endpoints.set(next.id, next);
+  };
   if (a.ok) {
-    if (endpoint.failingSince !== null) yield* step(tx.updateWebhookEndpoint({ ...endpoint, failingSince: null }));
+    if (endpoint.failingSince !== null) yield* update({ ...endpoint, failingSince: null });
     return nothing({ recorded: true, disabled: null });
   }
   const failingSince = endpoint.failingSince ?? a.at;
@@ -762,10 +861,10 @@ function* recordWebhookAttempt(tx: WriteTx, a: WebhookAttempt): Rule<WriteResult
   if (reason !== null && endpoint.disabledAt === null) {
     const now = nowISO(a.at);
     const disabled = { ...endpoint, failingSince, disabledAt: now, disabledReason: reason, updatedAt: now };
-    yield* step(tx.updateWebhookEndpoint(disabled));
+    yield* update(disabled);
     return nothing({ recorded: true, disabled });
   }
-  if (endpoint.failingSince === null) yield* step(tx.updateWebhookEndpoint({ ...endpoint, failingSince }));
+  if (endpoint.failingSince === null) yield* update({ ...endpoint, failingSince });
   return nothing({ recorded: true, disabled: null });
 }
 
@@ -775,7 +874,8 @@ export function* recordWebhookAttempts(
   attempts: readonly WebhookAttempt[],
 ): Rule<WriteResult<WebhookAttemptResult[]>> {
   const results: WebhookAttemptResult[] = [];
-  for (const a of attempts) results.push((yield* recordWebhookAttempt(tx, a)).value);
+  const endpoints = new Map<string, WebhookEndpointRecord | null>();
+  for (const a of attempts) results.push((yield* recordWebhookAttempt(tx, a, endpoints)).value);
   return nothing(results);
 }
 

@@ -9,8 +9,13 @@ import Database from 'better-sqlite3';
 import { Webhook } from 'standardwebhooks';
 import { Api, cli, Receiver, STORES, TestServer, until } from './harness/index.js';
 
-/** What migration 4 added, taken away again, so a database can be set back to v1 by hand (3 is idempotent). */
+/**
+ * What migrations 4 and 6 added, taken away again, so a database can be set back to v1 by hand (3 and 5 are
+ * idempotent).
+ */
 const UNDO_AFTER_V2 = `
+  DROP TABLE webhook_outbox;
+  ALTER TABLE webhook_endpoints DROP COLUMN outbox_seq;
   DROP INDEX conversations_org_activity;
   DROP INDEX conversations_org_state;
   ${['status', 'assignee_id', 'awaiting', 'state_updated_at', 'state_by_kind', 'state_by_id', 'created_seq']

@@ -2,31 +2,55 @@ import { randomBytes } from 'node:crypto';
 import type { ClaimedWebhookDelivery, Store, WebhookAttempt, WebhookEndpointRecord } from '@concierge/store';
 import type { FastifyBaseLogger } from 'fastify';
 import type { ServerConfig } from '../config.js';
-import { webhookBody } from './render.js';
 import { WorkerSender } from './worker-sender.js';
-import { signatureHeader } from './signing.js';
 
-/** Deliveries in flight on one instance, all endpoints together. */
-const MAX_IN_FLIGHT = 512;
+/** Deliveries held on one instance (in flight or queued to go), all endpoints together. */
+const MAX_HELD = 2048;
+
+/**
+ * How many claimed deliveries a fast endpoint may have queued behind its slots. Claims are writes, and a write
+ * waits for its batch's flush; without a queue a slot that frees would wait for the next claim's flush before its
+ * next request, and an endpoint taking 1,000 events a second would be held to `--webhook-concurrency` requests
+ * per flush. With one, a freed slot takes the next delivery at once and the claims run behind, in bulk.
+ */
+const PREFETCH = 64;
+
+/** An endpoint whose last attempt was a 2xx within this long is fast: it may hold PREFETCH more than its slots. */
+const FAST_MS = 1000;
+
+/**
+ * A queued delivery goes only with at least this much of its lease left beyond the request's timeout (or half
+ * what the lease has beyond the timeout, when that is less); otherwise it is let go (its lease runs out and it is
+ * claimed again), so no attempt outlives its lease.
+ */
+const LEASE_MARGIN_MS = 5000;
 
 /** Retention runs hourly, deleting finished deliveries in writes of this many rows. */
 const PURGE_EVERY_MS = 60 * 60 * 1000;
 const PURGE_BATCH = 5000;
 
 /**
- * Sends what the outbox holds. It claims due deliveries with a lease (owner, expiry) through the store, a few per
- * endpoint at most (`--webhook-concurrency`), so a slow endpoint fills only its own slots and every other endpoint
- * goes on in parallel; it records each attempt's outcome, which the store's rule turns into a retry time, a
- * delivered or failed state, and perhaps a disabled endpoint.
+ * Sends what the outbox holds. It claims work through the store with a lease (owner, expiry): due deliveries, and
+ * new ones the claim makes from the outbox. Each endpoint has `--webhook-concurrency` slots on each instance, so a
+ * slow endpoint fills only its own and every other endpoint goes on in parallel; a fast endpoint also keeps up to
+ * PREFETCH claimed deliveries queued behind its slots, while a slow or new one holds no more than its slots. It
+ * records each attempt's outcome, which the store's rule turns into a retry time, a delivered or failed state,
+ * and perhaps a disabled endpoint.
  *
  * It looks for work when a commit announces events (on PostgreSQL, commits of every instance are announced), when
- * a slot frees, and every `--webhook-poll` seconds whatever happens: the poll is what picks up retries that come
- * due, deliveries whose lease expired on an instance that died, and anything a lost notification did not announce.
+ * an endpoint's queue runs low, and every `--webhook-poll` seconds whatever happens: the poll is what picks up
+ * retries that come due, deliveries whose lease expired on an instance that died, and anything a lost
+ * notification did not announce.
  */
 export class Deliverer {
   readonly owner = `inst_${randomBytes(9).toString('base64url')}`;
+  /** Requests in flight per endpoint. */
   private readonly busy = new Map<string, number>();
-  private total = 0;
+  /** Claimed deliveries waiting for a slot, per endpoint. */
+  private readonly queued = new Map<string, ClaimedWebhookDelivery[]>();
+  private readonly fast = new Set<string>();
+  private held = 0;
+  private inFlight = 0;
   private running = false;
   private again = false;
   private closed = false;
@@ -73,8 +97,10 @@ export class Deliverer {
   private async tick(): Promise<void> {
     try {
       this.hooked = new Set(await this.store.webhookOrgs());
+      // What every endpoint has made its deliveries from is no longer needed.
+      await this.store.trimWebhookOutbox();
     } catch (err) {
-      this.log.warn({ err }, 'webhook orgs not read');
+      this.log.warn({ err }, 'webhook orgs not read or outbox not trimmed');
     }
     this.wake();
   }
@@ -96,8 +122,13 @@ export class Deliverer {
   private async claimLoop(): Promise<void> {
     do {
       this.again = false;
-      const limit = MAX_IN_FLIGHT - this.total;
+      const limit = MAX_HELD - this.held;
       if (limit <= 0) return;
+      const held: Record<string, number> = {};
+      for (const [id, n] of this.busy) held[id] = n;
+      for (const [id, q] of this.queued) held[id] = (held[id] ?? 0) + q.length;
+      const caps: Record<string, number> = {};
+      for (const id of this.fast) caps[id] = this.config.webhookConcurrency + PREFETCH;
       const now = Date.now();
       let claimed: ClaimedWebhookDelivery[];
       try {
@@ -105,8 +136,9 @@ export class Deliverer {
           owner: this.owner,
           now,
           leaseUntil: now + this.config.webhookLeaseSeconds * 1000,
-          busy: Object.fromEntries(this.busy),
+          held,
           perEndpoint: this.config.webhookConcurrency,
+          caps,
           limit,
         });
       } catch (err) {
@@ -114,10 +146,39 @@ export class Deliverer {
         this.log.warn({ err }, 'webhook claim failed');
         return;
       }
-      for (const c of claimed) this.start(c);
+      const touched = new Set<string>();
+      for (const c of claimed) {
+        const id = c.endpoint.id;
+        let q = this.queued.get(id);
+        if (q === undefined) this.queued.set(id, (q = []));
+        q.push(c);
+        this.held++;
+        touched.add(id);
+      }
+      for (const id of touched) this.pump(id);
       // A full claim may have left due work behind.
       if (claimed.length === limit) this.again = true;
     } while (this.again && !this.closed);
+  }
+
+  /** Starts the endpoint's queued deliveries while it has free slots. */
+  private pump(endpointID: string): void {
+    const q = this.queued.get(endpointID);
+    if (q === undefined) return;
+    const slots = this.config.webhookConcurrency;
+    const timeoutMs = this.config.webhookTimeoutSeconds * 1000;
+    const spare = Math.max(0, this.config.webhookLeaseSeconds * 1000 - timeoutMs);
+    const minLease = Date.now() + timeoutMs + Math.min(LEASE_MARGIN_MS, spare / 2);
+    while (q.length > 0 && (this.busy.get(endpointID) ?? 0) < slots && !this.closed) {
+      const c = q.shift()!;
+      if ((c.delivery.leaseUntil ?? 0) < minLease) {
+        // Too little lease left for a whole attempt: let it go (it is claimed again once the lease runs out).
+        this.held--;
+        continue;
+      }
+      this.start(c);
+    }
+    if (q.length === 0) this.queued.delete(endpointID);
   }
 
   /** Deletes finished deliveries past `--webhook-retention` (every instance may run it; the deletes do not clash). */
@@ -131,42 +192,44 @@ export class Deliverer {
   }
 
   private settle(): void {
-    if (this.total === 0 && !this.running && !this.recording && this.unrecorded.length === 0)
+    if (this.inFlight === 0 && !this.running && !this.recording && this.unrecorded.length === 0)
       for (const done of [...this.idle]) done();
   }
 
   private start(c: ClaimedWebhookDelivery): void {
     const id = c.endpoint.id;
     this.busy.set(id, (this.busy.get(id) ?? 0) + 1);
-    this.total++;
+    this.inFlight++;
     void this.attempt(c).finally(() => {
       const left = (this.busy.get(id) ?? 1) - 1;
       if (left === 0) this.busy.delete(id);
       else this.busy.set(id, left);
-      this.total--;
-      // A slot is free: there may be due work for it.
-      this.wake();
+      this.inFlight--;
+      this.held--;
+      this.pump(id);
+      // A slot is free: there may be due work for it; a queue running low asks for more now, not at the next
+      // commit (claims are coalesced, one at a time).
+      const queued = this.queued.get(id)?.length ?? 0;
+      if (queued <= (this.fast.has(id) ? PREFETCH / 2 : 0)) this.wake();
       this.settle();
     });
   }
 
   private async attempt({ delivery, endpoint }: ClaimedWebhookDelivery): Promise<void> {
-    const body = webhookBody(delivery);
-    const now = Date.now();
-    const timestamp = Math.floor(now / 1000);
-    const result = await this.sender.post(
-      endpoint.url,
-      {
-        'content-type': 'application/json',
-        'user-agent': 'Concierge-Webhooks/1',
-        'webhook-id': delivery.id,
-        'webhook-timestamp': String(timestamp),
-        'webhook-signature': signatureHeader(endpoint, delivery.id, timestamp, body, now),
-      },
-      body,
-    );
+    const result = await this.sender.deliver({
+      url: endpoint.url,
+      deliveryID: delivery.id,
+      eventType: delivery.eventType,
+      data: delivery.data,
+      createdAt: delivery.createdAt,
+      secret: endpoint.secret,
+      previousSecret: endpoint.previousSecret,
+      previousSecretExpiresAt: endpoint.previousSecretExpiresAt,
+    });
     const at = Date.now();
     const ok = result.statusCode !== null && result.statusCode >= 200 && result.statusCode < 300;
+    if (ok && result.latencyMs < FAST_MS) this.fast.add(endpoint.id);
+    else this.fast.delete(endpoint.id);
     const schedule = this.config.webhookRetrySchedule;
     const next = schedule[delivery.attempts + 1];
     // Full delay plus up to 10% jitter, so retries of many deliveries that failed together do not arrive together.
@@ -231,8 +294,11 @@ export class Deliverer {
     clearInterval(this.poll);
     clearInterval(this.purge);
     this.unsubscribe();
+    // Queued deliveries are let go: their leases run out and whichever instance claims next sends them.
+    for (const q of this.queued.values()) this.held -= q.length;
+    this.queued.clear();
     const cut = this.sender.close();
-    if (this.total > 0 || this.running)
+    if (this.inFlight > 0 || this.running)
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, graceMs);
         this.idle.add(() => {

@@ -32,8 +32,8 @@ import type { Started, StepRequest } from './op-driver.js';
 
 type AppendArgs = [message: Omit<MessageRecord, 'seq'>, unread: 0 | 1];
 type RecordArgs = [scope: IdempotencyScope, fingerprint: string, response: StoredResponse, now: number];
-/** The outbox step of a send (write-rules.ts, `outbox`): its deliveries go in the same statement. */
-type EnqueueArgs = [orgID: string, type: string, data: string, idBase: string, createdAt: string, now: number];
+/** The outbox step of a send (write-rules.ts, `outbox`): its row goes in the same statement. */
+type EnqueueArgs = [orgID: string, seq: number, type: string, data: string, createdAt: string];
 
 export type FusedOutcome<O> =
   | { kind: 'committed'; results: { op: O; result: WriteResult<unknown> }[]; events: StoredEvent[] }
@@ -211,7 +211,7 @@ export async function runFusedSends<O>(
       const before = { status: state.status === 'closed' ? 'closed' : 'open', awaitingReply: state.awaiting };
       const webhooks = hooks.get(draft.orgID) === true;
       s.next = s.gen.next({ seq: counter + 1, memberID: owner.member_id, before, webhooks });
-      // The outbox's deliveries, then the idempotency record: both written by the one statement below.
+      // The outbox row, then the idempotency record: both written by the one statement below.
       while (s.next.done !== true) {
         const step = s.next.value as StepRequest;
         if (step.method === 'enqueueWebhooks') {
@@ -280,31 +280,23 @@ function writeStatement<O>(
       ? ''
       : `,
     d AS (
-      INSERT INTO webhook_deliveries (id, org_id, endpoint_id, event_type, data, status, attempts, next_attempt_at,
-        created_at)
-      SELECT q.id_base || lpad((row_number() OVER (PARTITION BY q.id_base ORDER BY w.id))::text, 2, '0'), w.org_id,
-        w.id, q.type, q.data, 'pending', 0, q.now, q.created_at
-      FROM unnest(${texts(
+      INSERT INTO webhook_outbox (org_id, seq, type, data, created_at)
+      SELECT * FROM unnest(${texts(
         q.map(([o]) => o),
         'text',
+      )}, ${ints(
+        q.map(([, n]) => n),
+        'bigint',
       )}, ${texts(
-        q.map(([, t]) => t),
+        q.map(([, , t]) => t),
         'text',
       )}, ${texts(
-        q.map(([, , d]) => d),
-        'text',
-      )}, ${texts(
-        q.map(([, , , b]) => b),
+        q.map(([, , , d]) => d),
         'text',
       )}, ${texts(
         q.map(([, , , , c]) => c),
         'timestamptz',
-      )}, ${ints(
-        q.map(([, , , , , n]) => n),
-        'bigint',
-      )}) AS q(org_id, type, data, id_base, created_at, now)
-      JOIN webhook_endpoints w ON w.org_id = q.org_id AND w.disabled_at IS NULL
-        AND (q.type = ANY(w.events) OR '*' = ANY(w.events))
+      )})
     )`;
   // Orgs assumed to have no enabled endpoint: if one has one now, the batch is run again with a read.
   const hookless = [...hooks].filter(([, any]) => !any).map(([o]) => o);

@@ -220,6 +220,18 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   CREATE INDEX IF NOT EXISTS webhook_deliveries_endpoint ON webhook_deliveries(endpoint_id, n);
   CREATE INDEX IF NOT EXISTS webhook_deliveries_created ON webhook_deliveries(created_at);
   `,
+  /* 6: the outbox holds each event once (see the SQLite migration 6) */ `
+  CREATE TABLE IF NOT EXISTS webhook_outbox (
+    org_id text NOT NULL,
+    seq bigint NOT NULL,
+    type text NOT NULL,
+    data text NOT NULL,
+    created_at timestamptz NOT NULL,
+    PRIMARY KEY (org_id, seq)
+  );
+  ALTER TABLE webhook_endpoints ADD COLUMN IF NOT EXISTS outbox_seq bigint NOT NULL DEFAULT 0;
+  UPDATE webhook_endpoints w SET outbox_seq = o.event_seq FROM orgs o WHERE o.id = w.org_id;
+  `,
 ];
 
 /**

@@ -1,12 +1,11 @@
 import type pg from 'pg';
 import type { ReadQueries, WebhookAttemptRow, WebhookWriteTx } from '../dialect.js';
-import type { Row } from '../rows.js';
+import { iso, type Row } from '../rows.js';
 import {
   CONVERSATION_EVENT_TYPES_SQL,
-  type ClaimedWebhookDelivery,
-  type WebhookClaim,
   type WebhookDeliveryRecord,
   type WebhookEndpointRecord,
+  type WebhookOutboxRow,
 } from '../webhook-records.js';
 import { toDelivery, toEndpoint } from '../webhook-rows.js';
 import { query } from './prepared.js';
@@ -82,34 +81,110 @@ export class PostgresWebhookTx implements WebhookWriteTx {
     return (await query(this.c, sql, params)).rows;
   }
 
-  async enqueueWebhooks(
-    orgID: string,
-    type: string,
-    data: string,
-    idBase: string,
-    createdAt: string,
-    now: number,
-  ): Promise<number> {
+  async enqueueWebhooks(orgID: string, seq: number, type: string, data: string, createdAt: string): Promise<number> {
     const r = await query(
       this.c,
-      `INSERT INTO webhook_deliveries (id, org_id, endpoint_id, event_type, data, status, attempts, next_attempt_at,
-         created_at)
-       SELECT $1::text || lpad((row_number() OVER (ORDER BY w.id))::text, 2, '0'), w.org_id, w.id, $3::text, $4::text,
-         'pending', 0, $5::bigint, $6::timestamptz
-       FROM webhook_endpoints w
-       WHERE w.org_id = $2::text AND w.disabled_at IS NULL AND ($3::text = ANY(w.events) OR '*' = ANY(w.events))`,
-      [idBase, orgID, type, data, now, createdAt],
+      `INSERT INTO webhook_outbox (org_id, seq, type, data, created_at)
+       SELECT $1::text, $2::bigint, $3::text, $4::text, $5::timestamptz
+       WHERE EXISTS (SELECT 1 FROM webhook_endpoints WHERE org_id = $1::text AND disabled_at IS NULL)`,
+      [orgID, seq, type, data, createdAt],
     );
     return r.rowCount ?? 0;
+  }
+
+  async webhookOutboxAfter(
+    orgID: string,
+    afterSeq: number,
+    types: readonly string[] | null,
+    limit: number,
+  ): Promise<{ rows: WebhookOutboxRow[]; scannedTo: number }> {
+    // One snapshot for both: the rows, and the newest seq the read could have seen.
+    const found = await this.webhookRows(
+      `WITH r AS (
+         SELECT org_id, seq, type, data, created_at FROM webhook_outbox
+         WHERE org_id = $1 AND seq > $2 AND ($3::text[] IS NULL OR type = ANY($3::text[]))
+         ORDER BY seq LIMIT $4
+       )
+       SELECT r.*, (SELECT max(seq) FROM webhook_outbox WHERE org_id = $1) AS newest FROM r
+       UNION ALL
+       SELECT NULL, NULL, NULL, NULL, NULL, (SELECT max(seq) FROM webhook_outbox WHERE org_id = $1)
+       WHERE NOT EXISTS (SELECT 1 FROM r)`,
+      [orgID, afterSeq, types, limit],
+    );
+    const rows = found
+      .filter((r) => r.seq !== null)
+      .map((r) => ({
+        orgID: r.org_id as string,
+        seq: Number(r.seq),
+        type: r.type as string,
+        data: r.data as string,
+        createdAt: iso(r.created_at),
+      }));
+    const newest = found[0]?.newest === null || found[0]?.newest === undefined ? afterSeq : Number(found[0].newest);
+    const full = rows.length === limit && limit > 0;
+    return { rows, scannedTo: full ? rows[rows.length - 1]!.seq : Math.max(afterSeq, newest) };
+  }
+
+  async setWebhookCursor(endpointID: string, seq: number): Promise<void> {
+    await query(this.c, 'UPDATE webhook_endpoints SET outbox_seq = $2 WHERE id = $1', [endpointID, seq]);
+  }
+
+  async resetWebhookCursor(endpointID: string): Promise<void> {
+    await query(
+      this.c,
+      `UPDATE webhook_endpoints w SET outbox_seq = o.event_seq FROM orgs o WHERE o.id = w.org_id AND w.id = $1`,
+      [endpointID],
+    );
+  }
+
+  async claimableWebhookEndpoints(): Promise<WebhookEndpointRecord[]> {
+    // Locked until the claim commits, so two instances never make deliveries from one cursor at once; one that
+    // another instance is claiming is skipped, not waited for.
+    return (
+      await this.webhookRows(
+        'SELECT * FROM webhook_endpoints WHERE disabled_at IS NULL FOR NO KEY UPDATE SKIP LOCKED',
+        [],
+      )
+    ).map(toEndpoint);
+  }
+
+  async trimWebhookOutbox(): Promise<number> {
+    const passed = await query(
+      this.c,
+      `DELETE FROM webhook_outbox o
+       USING (SELECT org_id, min(outbox_seq) AS floor FROM webhook_endpoints WHERE disabled_at IS NULL
+              GROUP BY org_id) f
+       WHERE o.org_id = f.org_id AND o.seq <= f.floor`,
+      [],
+    );
+    const orphaned = await query(
+      this.c,
+      `DELETE FROM webhook_outbox o
+       WHERE NOT EXISTS (SELECT 1 FROM webhook_endpoints w WHERE w.org_id = o.org_id AND w.disabled_at IS NULL)`,
+      [],
+    );
+    return (passed.rowCount ?? 0) + (orphaned.rowCount ?? 0);
   }
 
   async insertWebhookDelivery(d: WebhookDeliveryRecord): Promise<void> {
     await query(
       this.c,
       `INSERT INTO webhook_deliveries (id, org_id, endpoint_id, event_type, data, status, attempts, next_attempt_at,
-         created_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-      [d.id, d.orgID, d.endpointID, d.eventType, d.data, d.status, d.attempts, d.nextAttemptAt, d.createdAt],
+         lease_owner, lease_until, created_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+      [
+        d.id,
+        d.orgID,
+        d.endpointID,
+        d.eventType,
+        d.data,
+        d.status,
+        d.attempts,
+        d.nextAttemptAt,
+        d.leaseOwner,
+        d.leaseUntil,
+        d.createdAt,
+      ],
     );
   }
 
@@ -167,50 +242,28 @@ export class PostgresWebhookTx implements WebhookWriteTx {
     return (await query(this.c, `${set} AND created_at >= $3`, [now, endpointID, which.since])).rowCount ?? 0;
   }
 
-  async claimWebhookDeliveries(claim: WebhookClaim): Promise<ClaimedWebhookDelivery[]> {
-    const busy = Object.entries(claim.busy);
+  async leaseDueWebhookDeliveries(
+    rooms: readonly { endpointID: string; room: number }[],
+    owner: string,
+    now: number,
+    leaseUntil: number,
+  ): Promise<WebhookDeliveryRecord[]> {
     const claimed = await this.webhookRows(
-      `WITH e AS (
-         SELECT w.id, GREATEST($1::int - COALESCE(b.busy, 0), 0) AS free
-         FROM webhook_endpoints w
-         LEFT JOIN unnest($2::text[], $3::int[]) AS b(id, busy) ON b.id = w.id
-         WHERE w.disabled_at IS NULL
-       ),
-       c AS (
-         SELECT d.n FROM e CROSS JOIN LATERAL (
+      `WITH c AS (
+         SELECT d.n FROM unnest($1::text[], $2::int[]) AS e(id, room) CROSS JOIN LATERAL (
            SELECT x.n FROM webhook_deliveries x
-           WHERE x.endpoint_id = e.id AND x.status = 'pending' AND x.next_attempt_at <= $4::bigint
-             AND (x.lease_until IS NULL OR x.lease_until < $4::bigint)
-           ORDER BY x.next_attempt_at LIMIT e.free
+           WHERE x.endpoint_id = e.id AND x.status = 'pending' AND x.next_attempt_at <= $3::bigint
+             AND (x.lease_until IS NULL OR x.lease_until < $3::bigint)
+           ORDER BY x.next_attempt_at LIMIT e.room
            FOR UPDATE SKIP LOCKED
          ) d
-         LIMIT $5::int
        )
-       UPDATE webhook_deliveries d SET lease_owner = $6::text, lease_until = $7::bigint
+       UPDATE webhook_deliveries d SET lease_owner = $4::text, lease_until = $5::bigint, next_attempt_at = $5::bigint
        FROM c WHERE d.n = c.n
        RETURNING d.*`,
-      [
-        claim.perEndpoint,
-        busy.map(([id]) => id),
-        busy.map(([, n]) => n),
-        claim.now,
-        claim.limit,
-        claim.owner,
-        claim.leaseUntil,
-      ],
+      [rooms.map((r) => r.endpointID), rooms.map((r) => r.room), now, owner, leaseUntil],
     );
-    if (claimed.length === 0) return [];
-    const deliveries = claimed.map(toDelivery);
-    const ids = [...new Set(deliveries.map((d) => d.endpointID))];
-    const endpoints = new Map(
-      (await this.webhookRows('SELECT * FROM webhook_endpoints WHERE id = ANY($1::text[])', [ids]))
-        .map(toEndpoint)
-        .map((e) => [e.id, e]),
-    );
-    return deliveries.flatMap((delivery) => {
-      const endpoint = endpoints.get(delivery.endpointID);
-      return endpoint === undefined ? [] : [{ delivery, endpoint }];
-    });
+    return claimed.map(toDelivery);
   }
 
   async purgeWebhookDeliveries(before: string, limit: number): Promise<number> {
@@ -224,6 +277,14 @@ export class PostgresWebhookTx implements WebhookWriteTx {
   }
 
   async deleteMemberWebhookDeliveries(orgID: string, memberID: string): Promise<number> {
+    await query(
+      this.c,
+      `DELETE FROM webhook_outbox
+       WHERE org_id = $1 AND type IN (${CONVERSATION_EVENT_TYPES_SQL})
+         AND coalesce(data::jsonb->>'conversationID', data::jsonb->>'id')
+           IN (SELECT id FROM conversations WHERE member_id = $2)`,
+      [orgID, memberID],
+    );
     // As in SQLite (sqlite-webhooks.ts, eraseMember): created_at bounds the scan to the member's lifetime.
     const r = await query(
       this.c,

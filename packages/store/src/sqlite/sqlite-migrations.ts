@@ -224,4 +224,18 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   CREATE INDEX IF NOT EXISTS webhook_deliveries_endpoint ON webhook_deliveries(endpoint_id, n);
   CREATE INDEX IF NOT EXISTS webhook_deliveries_created ON webhook_deliveries(created_at);
   `,
+  /* 6: the outbox holds each event once (issue 12's delivery benchmark): the per-endpoint deliveries are made from
+     it by the deliverer's claim, and each endpoint keeps a cursor into it. Endpoints that exist start at their
+     org's newest seq: their deliveries until now are already rows. */ `
+  CREATE TABLE IF NOT EXISTS webhook_outbox (
+    org_id TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    type TEXT NOT NULL,
+    data TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (org_id, seq)
+  ) WITHOUT ROWID;
+  ALTER TABLE webhook_endpoints ADD COLUMN outbox_seq INTEGER NOT NULL DEFAULT 0;
+  UPDATE webhook_endpoints SET outbox_seq = coalesce((SELECT event_seq FROM orgs WHERE orgs.id = webhook_endpoints.org_id), 0);
+  `,
 ];

@@ -6,6 +6,7 @@ import {
   CONVERSATION_EVENT_TYPES_SQL,
   type WebhookDeliveryRecord,
   type WebhookEndpointRecord,
+  type WebhookOutboxRow,
 } from '../webhook-records.js';
 
 type Statement = Database.Statement;
@@ -20,22 +21,45 @@ const DELIVERY_COLUMNS = `n, id, org_id, endpoint_id, event_type, data, status, 
 /**
  * The SQLite dialect's webhook SQL. One connection writes and a batch runs whole before the next, so a claim is
  * exclusive by construction: what PostgreSQL needs `FOR UPDATE SKIP LOCKED` for, SQLite's single writer gives.
+ * `seq` of the outbox rises in commit order for the same reason.
  */
 export function sqliteWebhooks(prepare: (sql: string) => Statement): { reads: WebhookReads; tx: WebhookWriteTx } {
   const s = {
     enqueue: prepare(
-      `INSERT INTO webhook_deliveries (id, org_id, endpoint_id, event_type, data, status, attempts, next_attempt_at,
-         created_at)
-       SELECT @idBase || printf('%02d', row_number() OVER (ORDER BY w.id)), w.org_id, w.id, @type, @data, 'pending', 0,
-         @now, @createdAt
-       FROM webhook_endpoints w
-       WHERE w.org_id = @orgID AND w.disabled_at IS NULL
-         AND EXISTS (SELECT 1 FROM json_each(w.events) e WHERE e.value IN (@type, '*'))`,
+      `INSERT INTO webhook_outbox (org_id, seq, type, data, created_at)
+       SELECT @orgID, @seq, @type, @data, @createdAt
+       WHERE EXISTS (SELECT 1 FROM webhook_endpoints WHERE org_id = @orgID AND disabled_at IS NULL)`,
+    ),
+    outboxAfter: prepare(
+      `SELECT org_id, seq, type, data, created_at FROM webhook_outbox
+       WHERE org_id = @orgID AND seq > @afterSeq
+         AND (@types IS NULL OR type IN (SELECT value FROM json_each(@types)))
+       ORDER BY seq LIMIT CAST(@limit AS INTEGER)`,
+    ),
+    outboxNewest: prepare('SELECT max(seq) AS seq FROM webhook_outbox WHERE org_id = ?'),
+    setCursor: prepare('UPDATE webhook_endpoints SET outbox_seq = ? WHERE id = ?'),
+    resetCursor: prepare(
+      `UPDATE webhook_endpoints SET outbox_seq = coalesce((SELECT event_seq FROM orgs WHERE orgs.id = org_id), 0)
+       WHERE id = ?`,
+    ),
+    // The orgs in the outbox, one index seek each; then, per org, what its enabled endpoints have all passed.
+    outboxOrgAfter: prepare('SELECT org_id FROM webhook_outbox WHERE org_id > ? ORDER BY org_id LIMIT 1'),
+    outboxFloors: prepare(
+      'SELECT org_id, min(outbox_seq) AS floor FROM webhook_endpoints WHERE disabled_at IS NULL GROUP BY org_id',
+    ),
+    trimOrg: prepare('DELETE FROM webhook_outbox WHERE org_id = ? AND seq <= ?'),
+    trimAll: prepare('DELETE FROM webhook_outbox WHERE org_id = ?'),
+    eraseMemberOutbox: prepare(
+      `DELETE FROM webhook_outbox
+       WHERE org_id = @orgID AND type IN (${CONVERSATION_EVENT_TYPES_SQL})
+         AND coalesce(json_extract(data, '$.conversationID'), json_extract(data, '$.id'))
+           IN (SELECT id FROM conversations WHERE member_id = @memberID)`,
     ),
     insertDelivery: prepare(
       `INSERT INTO webhook_deliveries (id, org_id, endpoint_id, event_type, data, status, attempts, next_attempt_at,
-         created_at)
-       VALUES (@id, @orgID, @endpointID, @eventType, @data, @status, @attempts, @nextAttemptAt, @createdAt)`,
+         lease_owner, lease_until, created_at)
+       VALUES (@id, @orgID, @endpointID, @eventType, @data, @status, @attempts, @nextAttemptAt, @leaseOwner,
+         @leaseUntil, @createdAt)`,
     ),
     insertEndpoint: prepare(
       `INSERT INTO webhook_endpoints (id, org_id, url, events, description, secret, previous_secret,
@@ -70,12 +94,17 @@ export function sqliteWebhooks(prepare: (sql: string) => Statement): { reads: We
       `UPDATE webhook_deliveries SET status = 'pending', attempts = 0, next_attempt_at = ?, lease_owner = NULL, lease_until = NULL
        WHERE endpoint_id = ? AND created_at >= ?`,
     ),
-    claim: prepare(
-      `UPDATE webhook_deliveries SET lease_owner = @owner, lease_until = @leaseUntil
-       WHERE n IN (SELECT n FROM webhook_deliveries
-                   WHERE endpoint_id = @endpointID AND status = 'pending' AND next_attempt_at <= @now
-                     AND (lease_until IS NULL OR lease_until < @now)
-                   ORDER BY next_attempt_at LIMIT @free)
+    // Due rows first, then each leased by its primary key: an UPDATE … WHERE n IN (subquery) cost about 100 µs
+    // even when it found nothing, the SELECT with an INTEGER limit about 1 µs.
+    due: prepare(
+      `SELECT n FROM webhook_deliveries
+       WHERE endpoint_id = @endpointID AND status = 'pending' AND next_attempt_at <= @now
+         AND (lease_until IS NULL OR lease_until < @now)
+       ORDER BY next_attempt_at LIMIT CAST(@free AS INTEGER)`,
+    ),
+    lease: prepare(
+      `UPDATE webhook_deliveries SET lease_owner = @owner, lease_until = @leaseUntil, next_attempt_at = @leaseUntil
+       WHERE n = @n
        RETURNING ${DELIVERY_COLUMNS}`,
     ),
     purge: prepare(
@@ -102,6 +131,13 @@ export function sqliteWebhooks(prepare: (sql: string) => Statement): { reads: We
   const one = (stmt: Statement, ...args: unknown[]): Row | null => (stmt.get(...args) as Row | undefined) ?? null;
   const all = (stmt: Statement, ...args: unknown[]): Row[] => stmt.all(...args) as Row[];
   const endpointOrNull = (r: Row | null) => (r === null ? null : toEndpoint(r));
+  const toOutboxRow = (r: Row): WebhookOutboxRow => ({
+    orgID: r.org_id as string,
+    seq: r.seq as number,
+    type: r.type as string,
+    data: r.data as string,
+    createdAt: r.created_at as string,
+  });
 
   return {
     reads: {
@@ -119,8 +155,35 @@ export function sqliteWebhooks(prepare: (sql: string) => Statement): { reads: We
       },
     },
     tx: {
-      enqueueWebhooks: (orgID, type, data, idBase, createdAt, now) =>
-        s.enqueue.run({ orgID, type, data, idBase, createdAt, now }).changes,
+      enqueueWebhooks: (orgID, seq, type, data, createdAt) =>
+        s.enqueue.run({ orgID, seq, type, data, createdAt }).changes,
+      webhookOutboxAfter: (orgID, afterSeq, types, limit) => {
+        const rows = all(s.outboxAfter, {
+          orgID,
+          afterSeq,
+          types: types === null ? null : JSON.stringify(types),
+          limit,
+        }).map(toOutboxRow);
+        const full = rows.length === limit && limit > 0;
+        const newest = full ? null : ((one(s.outboxNewest, orgID)?.seq as number | null | undefined) ?? null);
+        return { rows, scannedTo: full ? rows[rows.length - 1]!.seq : Math.max(afterSeq, newest ?? afterSeq) };
+      },
+      setWebhookCursor: (endpointID, seq) => {
+        s.setCursor.run(seq, endpointID);
+      },
+      resetWebhookCursor: (endpointID) => {
+        s.resetCursor.run(endpointID);
+      },
+      trimWebhookOutbox: () => {
+        const floors = new Map(all(s.outboxFloors).map((r) => [r.org_id as string, r.floor as number]));
+        let trimmed = 0;
+        for (let org = one(s.outboxOrgAfter, ''); org !== null; org = one(s.outboxOrgAfter, org.org_id)) {
+          const id = org.org_id as string;
+          const floor = floors.get(id);
+          trimmed += (floor === undefined ? s.trimAll.run(id) : s.trimOrg.run(id, floor)).changes;
+        }
+        return trimmed;
+      },
       insertWebhookDelivery: (d: WebhookDeliveryRecord) => {
         s.insertDelivery.run(d);
       },
@@ -139,31 +202,23 @@ export function sqliteWebhooks(prepare: (sql: string) => Statement): { reads: We
         'deliveryID' in which
           ? s.requeueOne.run(now, endpointID, which.deliveryID).changes
           : s.requeueSince.run(now, endpointID, which.since).changes,
-      claimWebhookDeliveries: (claim) => {
-        const out = [];
-        for (const row of all(s.enabled)) {
-          if (out.length >= claim.limit) break;
-          const endpoint = toEndpoint(row);
-          const free = Math.min(claim.perEndpoint - (claim.busy[endpoint.id] ?? 0), claim.limit - out.length);
-          if (free <= 0) continue;
-          for (const r of all(s.claim, {
-            owner: claim.owner,
-            leaseUntil: claim.leaseUntil,
-            endpointID: endpoint.id,
-            now: claim.now,
-            free,
-          }))
-            out.push({ delivery: toDelivery(r), endpoint });
-        }
-        return out;
-      },
+      claimableWebhookEndpoints: () => all(s.enabled).map(toEndpoint),
+      leaseDueWebhookDeliveries: (rooms, owner, now, leaseUntil) =>
+        rooms.flatMap(({ endpointID, room }) =>
+          all(s.due, { endpointID, now, free: room }).map((r) =>
+            toDelivery(one(s.lease, { owner, leaseUntil, n: r.n })!),
+          ),
+        ),
       recordWebhookAttempt: (row: WebhookAttemptRow) => {
         const r = one(s.record, row);
         return r === null ? null : (r.endpoint_id as string);
       },
       webhookEndpointByID: (id) => endpointOrNull(one(s.endpointByID, id)),
       purgeWebhookDeliveries: (before, limit) => s.purge.run(before, limit).changes,
-      deleteMemberWebhookDeliveries: (orgID, memberID) => s.eraseMember.run({ orgID, memberID }).changes,
+      deleteMemberWebhookDeliveries: (orgID, memberID) => {
+        s.eraseMemberOutbox.run({ orgID, memberID });
+        return s.eraseMember.run({ orgID, memberID }).changes;
+      },
     },
   };
 }
