@@ -129,10 +129,41 @@ const V4_ROWS = `
   UPDATE conversations SET assignee_id = 'agt_v4' WHERE id = 'conv_v3b';
 `;
 
-/** A database at schema `version` (3 or 4) holding V3_ROWS (and V4_ROWS at 4), as those releases would have left it. */
+/**
+ * Rows that schema v5 (webhooks, deliveries made by the send) adds for the migration 6 test: an endpoint to the
+ * test's receiver, and one delivery still pending (made before the upgrade, its payload in the row; a delivered one
+ * that old would be deleted by retention at start).
+ */
+const V5_SECRET = `whsec_${Buffer.alloc(32, 7).toString('base64')}`;
+const V5_MESSAGE = {
+  id: 'msg_v3c',
+  orgID: 'org_v3',
+  conversationID: 'conv_v3b',
+  seq: 5,
+  type: 'concierge',
+  authorID: 'agent-x',
+  body: 'A legacy answer',
+  via: 'server',
+  createdAt: '2026-01-01T00:00:05.000Z',
+};
+const V5_ROWS = (url: string, events: string) => `
+  INSERT INTO webhook_endpoints (id, org_id, url, events, description, secret, created_at, updated_at)
+    VALUES ('wh_v5', 'org_v3', '${url}', '${events}', NULL, '${V5_SECRET}', '2026-01-02T00:00:00.000Z',
+            '2026-01-02T00:00:00.000Z');
+  INSERT INTO webhook_deliveries (id, org_id, endpoint_id, event_type, data, status, attempts, next_attempt_at,
+      created_at)
+    VALUES ('whmsg_v5pending', 'org_v3', 'wh_v5', 'conversation.message_created', '${JSON.stringify(V5_MESSAGE)}',
+            'pending', 1, 0, '2026-01-01T00:00:05.000Z');
+`;
+
+/**
+ * A database at schema `version` (3, 4 or 5) holding V3_ROWS (V4_ROWS from 4, V5_ROWS to `receiverURL` at 5), as
+ * those releases would have left it.
+ */
 async function oldDatabase(
   store: (typeof STORES)[number],
-  version: 3 | 4 = 3,
+  version: 3 | 4 | 5 = 3,
+  receiverURL = '',
 ): Promise<{ url: string; drop(): Promise<void> }> {
   const db = await store.fresh();
   if (store.name === 'sqlite') {
@@ -141,7 +172,8 @@ async function oldDatabase(
     for (const sql of SQLITE_MIGRATIONS.slice(0, 3)) raw.exec(sql);
     raw.prepare(`INSERT INTO meta (key, value) VALUES ('server_secret', ?)`).run(randomBytes(32));
     raw.exec(V3_ROWS('randomblob(32)'));
-    if (version === 4) raw.exec(SQLITE_MIGRATIONS[3]! + V4_ROWS);
+    if (version >= 4) raw.exec(SQLITE_MIGRATIONS[3]! + V4_ROWS);
+    if (version >= 5) raw.exec(SQLITE_MIGRATIONS[4]! + V5_ROWS(receiverURL, '["*"]'));
     raw.pragma(`user_version = ${version}`);
     raw.close();
   } else {
@@ -155,10 +187,15 @@ async function oldDatabase(
     await client.query('INSERT INTO concierge_migrations (version) VALUES (1), (2), (3)');
     await client.query(`INSERT INTO meta (key, value) VALUES ('server_secret', $1)`, [randomBytes(32)]);
     await client.query(V3_ROWS(`'\\x${randomBytes(32).toString('hex')}'::bytea`));
-    if (version === 4) {
+    if (version >= 4) {
       await client.query(POSTGRES_MIGRATIONS[3]!);
       await client.query(V4_ROWS);
       await client.query('INSERT INTO concierge_migrations (version) VALUES (4)');
+    }
+    if (version >= 5) {
+      await client.query(POSTGRES_MIGRATIONS[4]!);
+      await client.query(V5_ROWS(receiverURL, '{*}'));
+      await client.query('INSERT INTO concierge_migrations (version) VALUES (5)');
     }
     await client.end();
   }
@@ -275,6 +312,53 @@ for (const store of STORES) {
         assert.deepEqual(
           (await deliveries()).map((d) => d.eventType),
           ['member.deleted'],
+        );
+      } finally {
+        await server.stop();
+        await receiver.close();
+        await db.drop();
+      }
+    });
+  });
+
+  describe(`migration 6 [${store.name}]`, () => {
+    test('a v5 database: its pending delivery still goes, old events are not sent again, new ones go once', async () => {
+      const receiver = await Receiver.start();
+      const db = await oldDatabase(store, 5, receiver.url);
+      const args = ['--rate-limit', '0', '--webhooks-allow-http', '--webhooks-allow-private'];
+      const server = await TestServer.start(db.url, { args });
+      try {
+        assert.equal(
+          await schemaVersion(store, db.url),
+          (store.name === 'sqlite' ? SQLITE_MIGRATIONS : POSTGRES_MIGRATIONS).length,
+        );
+        const api = new Api(server.url);
+        // The delivery made before the upgrade goes, with the payload its row kept.
+        await receiver.until(() => receiver.received.length >= 1, 'the pending v5 delivery');
+        const first = receiver.received[0]!;
+        const event = new Webhook(V5_SECRET).verify(first.body, first.headers as Record<string, string>) as any;
+        assert.equal(first.headers['webhook-id'], 'whmsg_v5pending');
+        assert.equal(event.data.message.id, 'msg_v3c');
+        // A new message is made into one delivery from the outbox; none of the org's five old events is.
+        const token = await api.memberToken(V3_KEY, 'old-ada');
+        const sent = await api.send(token, 'conv_v3a', 'after the upgrade');
+        assert.equal(sent.status, 200, sent.text);
+        const ids = () => receiver.events().map((e) => e.data?.message?.id as string | undefined);
+        await receiver.until(() => ids().includes(sent.json.message.id), 'the new message delivered');
+        const deliveries = async () =>
+          (await api.get('/v1/webhooks/wh_v5/deliveries', { token: V3_KEY })).json.data as Array<{
+            id: string;
+            eventType: string;
+            status: string;
+          }>;
+        await until(async () => (await deliveries()).every((d) => d.status === 'delivered'), 'all delivered');
+        const messageIDs = ids().filter((id) => id !== undefined);
+        assert.equal(messageIDs.filter((id) => id === sent.json.message.id).length, 1);
+        assert.ok(!messageIDs.includes('msg_v3a') && !messageIDs.includes('msg_v3b'), messageIDs.join(','));
+        const listed = await deliveries();
+        assert.deepEqual(
+          listed.map((d) => d.id).filter((id) => id.startsWith('whmsg_v5')),
+          ['whmsg_v5pending'],
         );
       } finally {
         await server.stop();
