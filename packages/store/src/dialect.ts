@@ -109,6 +109,8 @@ export interface WebhookWriteTx {
     which: { deliveryID: string } | { since: string },
     now: number,
   ): Q<number>;
+  /** Gives up `owner`'s leases on these deliveries without an attempt: due again at `now`; how many. */
+  releaseWebhookDeliveries(deliveryIDs: readonly string[], owner: string, now: number): Q<number>;
   /** Records an attempt if `owner` still holds the lease (and releases it); the delivery's endpoint id, or null. */
   recordWebhookAttempt(row: WebhookAttemptRow): Q<string | null>;
   webhookEndpointByID(endpointID: string): Q<WebhookEndpointRecord | null>;

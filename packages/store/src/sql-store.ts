@@ -415,6 +415,10 @@ export class SqlStore implements Store {
     return this.write([], bindRule('purgeWebhookDeliveries', before, limit));
   }
 
+  releaseWebhookDeliveries(deliveryIDs: readonly string[], owner: string, now: number): Promise<number> {
+    return this.write([], bindRule('releaseWebhookDeliveries', deliveryIDs, owner, now));
+  }
+
   trimWebhookOutbox(): Promise<number> {
     return this.write([], bindRule('trimWebhookOutbox'));
   }

@@ -201,6 +201,8 @@ export interface WebhookStore {
   claimWebhookDeliveries(claim: WebhookClaim): Promise<ClaimedWebhookDelivery[]>;
   /** Deletes at most `limit` delivered or failed deliveries created before `before` (ISO-8601); how many. */
   purgeWebhookDeliveries(before: string, limit: number): Promise<number>;
+  /** Gives up `owner`'s leases on deliveries it claimed and will not attempt: due again at `now`; how many. */
+  releaseWebhookDeliveries(deliveryIDs: readonly string[], owner: string, now: number): Promise<number>;
   /** Drops the outbox rows every enabled endpoint of their org has made its deliveries from; how many. */
   trimWebhookOutbox(): Promise<number>;
   /** Records attempts together (one transaction), each only while its owner holds the lease; results in order. */

@@ -812,6 +812,16 @@ export function* claimWebhookDeliveries(tx: WriteTx, claim: WebhookClaim): Rule<
   return nothing(out);
 }
 
+/** A stopping deliverer's queued deliveries, not attempted: due again now, for whichever instance claims next. */
+export function* releaseWebhookDeliveries(
+  tx: WriteTx,
+  deliveryIDs: readonly string[],
+  owner: string,
+  now: number,
+): Rule<WriteResult<number>> {
+  return nothing(yield* step(tx.releaseWebhookDeliveries(deliveryIDs, owner, now)));
+}
+
 /** Drops the outbox rows every endpoint has made its deliveries from (the deliverer runs it at every poll). */
 export function* trimWebhookOutbox(tx: WriteTx): Rule<WriteResult<number>> {
   return nothing(yield* step(tx.trimWebhookOutbox()));

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
+import Database from 'better-sqlite3';
 import { Webhook } from 'standardwebhooks';
 import {
   Api,
@@ -726,3 +727,47 @@ for (const store of STORES) {
     });
   });
 }
+
+const sqlite = STORES.find((s) => s.name === 'sqlite');
+if (sqlite !== undefined)
+  describe('webhooks: stopping [sqlite]', () => {
+    test('a graceful stop gives up the leases of queued deliveries, and the next start sends them all', async () => {
+      const db = await sqlite.fresh();
+      const receiver = await Receiver.start();
+      // Slow enough that a fast endpoint's queue fills behind its slots, quick enough to count as fast.
+      receiver.behaviour = (_r, res) => {
+        setTimeout(() => res.writeHead(200).end('ok'), 100);
+        return 'handled';
+      };
+      const server = await TestServer.start(db.url, { args: PERMISSIVE });
+      try {
+        const api = new Api(server.url);
+        const key = server.org.apiKey;
+        await createEndpoint(api, key, receiver.url, ['conversation.message_created']);
+        const token = await api.memberToken(key, 'queued');
+        const conv = await api.openConversation(token);
+        const sent: string[] = [];
+        for (let i = 0; i < 150; i++) sent.push((await api.send(token, conv, `q${i}`)).json.message.id as string);
+        await receiver.until(() => receiver.received.length >= 20, 'the endpoint is fast');
+        assert.equal(await server.stop(), 0);
+        // No pending delivery is left leased: queued ones were given up, those in flight recorded as attempts.
+        const raw = new Database(db.url.slice('sqlite:'.length), { readonly: true });
+        try {
+          const rows = raw
+            .prepare(`SELECT count(*) AS leased FROM webhook_deliveries WHERE lease_owner IS NOT NULL`)
+            .get() as { leased: number };
+          assert.equal(rows.leased, 0);
+        } finally {
+          raw.close();
+        }
+        receiver.behaviour = () => ({ status: 200 });
+        await server.restart();
+        const ids = () => new Set(receiver.events().map((e) => e.data.message.id as string));
+        await receiver.until(() => sent.every((id) => ids().has(id)), 'every message delivered after the restart');
+      } finally {
+        await server.stop();
+        await receiver.close();
+        await db.drop();
+      }
+    });
+  });

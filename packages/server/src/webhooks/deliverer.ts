@@ -285,7 +285,7 @@ export class Deliverer {
   }
 
   /**
-   * Stops claiming and cuts the attempts in flight (each is recorded as a failed attempt, so it is retried on the
+   * Stops claiming, gives up the leases of queued deliveries, and cuts the attempts in flight (each is recorded as a failed attempt, so it is retried on the
    * schedule by whichever instance claims it, instead of waiting for its lease); waits at most `graceMs` for those
    * records.
    */
@@ -294,11 +294,8 @@ export class Deliverer {
     clearInterval(this.poll);
     clearInterval(this.purge);
     this.unsubscribe();
-    // Queued deliveries are let go: their leases run out and whichever instance claims next sends them.
-    for (const q of this.queued.values()) this.held -= q.length;
-    this.queued.clear();
     const cut = this.sender.close();
-    if (this.inFlight > 0 || this.running)
+    if (this.inFlight > 0 || this.running || this.recording)
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, graceMs);
         this.idle.add(() => {
@@ -306,6 +303,18 @@ export class Deliverer {
           resolve();
         });
       });
+    // Queued deliveries were never attempted (a claim that ended during the wait above queued its own too): their
+    // leases are given up, so whichever instance claims next (this one after a restart) sends them at once rather
+    // than when the leases run out.
+    const queued = [...this.queued.values()].flat().map((c) => c.delivery.id);
+    this.held -= queued.length;
+    this.queued.clear();
+    if (queued.length > 0)
+      try {
+        await this.store.releaseWebhookDeliveries(queued, this.owner, Date.now());
+      } catch (err) {
+        this.log.warn({ err }, 'queued webhook deliveries not released (their leases will run out)');
+      }
     await cut;
   }
 }

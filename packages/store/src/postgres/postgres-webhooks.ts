@@ -298,6 +298,16 @@ export class PostgresWebhookTx implements WebhookWriteTx {
     return r.rowCount ?? 0;
   }
 
+  async releaseWebhookDeliveries(deliveryIDs: readonly string[], owner: string, now: number): Promise<number> {
+    const r = await query(
+      this.c,
+      `UPDATE webhook_deliveries SET lease_owner = NULL, lease_until = NULL, next_attempt_at = $3
+       WHERE id = ANY($1::text[]) AND lease_owner = $2 AND status = 'pending'`,
+      [deliveryIDs, owner, now],
+    );
+    return r.rowCount ?? 0;
+  }
+
   async recordWebhookAttempt(row: WebhookAttemptRow): Promise<string | null> {
     const r = (
       await this.webhookRows(

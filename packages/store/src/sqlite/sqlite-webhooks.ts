@@ -107,6 +107,10 @@ export function sqliteWebhooks(prepare: (sql: string) => Statement): { reads: We
        WHERE n = @n
        RETURNING ${DELIVERY_COLUMNS}`,
     ),
+    release: prepare(
+      `UPDATE webhook_deliveries SET lease_owner = NULL, lease_until = NULL, next_attempt_at = @now
+       WHERE id = @id AND lease_owner = @owner AND status = 'pending'`,
+    ),
     purge: prepare(
       `DELETE FROM webhook_deliveries WHERE n IN (
          SELECT n FROM webhook_deliveries WHERE created_at < ? AND status <> 'pending' LIMIT ?)`,
@@ -209,6 +213,8 @@ export function sqliteWebhooks(prepare: (sql: string) => Statement): { reads: We
             toDelivery(one(s.lease, { owner, leaseUntil, n: r.n })!),
           ),
         ),
+      releaseWebhookDeliveries: (ids, owner, now) =>
+        ids.reduce((n, id) => n + s.release.run({ id, owner, now }).changes, 0),
       recordWebhookAttempt: (row: WebhookAttemptRow) => {
         const r = one(s.record, row);
         return r === null ? null : (r.endpoint_id as string);
