@@ -96,9 +96,12 @@ export class Deliverer {
 
   private async tick(): Promise<void> {
     try {
+      const hadHooks = this.hooked.size > 0;
       this.hooked = new Set(await this.store.webhookOrgs());
-      // What every endpoint has made its deliveries from is no longer needed.
-      await this.store.trimWebhookOutbox();
+      // What every endpoint has made its deliveries from is no longer needed. Without an enabled endpoint now or at
+      // the last poll there is nothing to trim (an org's rows left behind go when it enables one again), and no
+      // write is spent on it.
+      if (hadHooks || this.hooked.size > 0) await this.store.trimWebhookOutbox();
     } catch (err) {
       this.log.warn({ err }, 'webhook orgs not read or outbox not trimmed');
     }
