@@ -288,9 +288,9 @@ export class Deliverer {
   }
 
   /**
-   * Stops claiming, gives up the leases of queued deliveries, and cuts the attempts in flight (each is recorded as a failed attempt, so it is retried on the
-   * schedule by whichever instance claims it, instead of waiting for its lease); waits at most `graceMs` for those
-   * records.
+   * Stops claiming, cuts the attempts in flight (each is recorded as a failed attempt, so it is retried on the
+   * schedule by whichever instance claims it, instead of waiting for its lease) and waits at most `graceMs` for
+   * those records; then gives up the leases of the deliveries still queued.
    */
   async close(graceMs: number): Promise<void> {
     this.closed = true;
