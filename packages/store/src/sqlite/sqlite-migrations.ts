@@ -238,4 +238,16 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   ALTER TABLE webhook_endpoints ADD COLUMN outbox_seq INTEGER NOT NULL DEFAULT 0;
   UPDATE webhook_endpoints SET outbox_seq = coalesce((SELECT event_seq FROM orgs WHERE orgs.id = webhook_endpoints.org_id), 0);
   `,
+  /* 7: the message search index's rowids count up, newest highest (issue 14's send benchmark). They counted down,
+     and FTS5 flushes its pending lists to a new segment whenever a rowid is lower than the one before, so every send
+     wrote a segment of its own (sqlite-queries.ts, insertMessageSearch). Rebuilt rather than updated in place: rows
+     inserted in rising rowid order build the index in few segments. */ `
+  CREATE VIRTUAL TABLE message_search_v7 USING fts5(body, conversation_id UNINDEXED, org_id UNINDEXED,
+    tokenize = 'unicode61 remove_diacritics 2', prefix = '2 3 4');
+  INSERT INTO message_search_v7 (rowid, body, conversation_id, org_id)
+    SELECT -rowid, body, conversation_id, org_id FROM message_search ORDER BY rowid DESC;
+  DROP TABLE message_search;
+  ALTER TABLE message_search_v7 RENAME TO message_search;
+  UPDATE message_search_rows SET row = -row;
+  `,
 ];

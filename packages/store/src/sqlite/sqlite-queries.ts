@@ -110,11 +110,14 @@ export class SqliteQueries {
       deleteMemberNotes: prepare(
         'DELETE FROM notes WHERE conversation_id IN (SELECT id FROM conversations WHERE member_id = ?)',
       ),
-      // Rowids count down: FTS5 walks matches in rowid order, so the newest come first and a search that wants
-      // the newest matches stops early instead of reading a common word's whole list.
+      // Rowids count up, and searches walk them newest first (ORDER BY rowid DESC, which FTS5 serves by reading
+      // its lists backwards), so a search that wants the newest matches stops early instead of reading a common
+      // word's whole list. They once counted down (migration 7 turned them round): FTS5 appends a row to its
+      // in-memory pending lists only if its rowid is above the last one's, so each lower rowid flushed those lists
+      // to a new segment on disk, and every send paid for a segment and its merges.
       insertMessageSearch: prepare(
         `INSERT INTO message_search (rowid, body, conversation_id, org_id)
-         VALUES (coalesce((SELECT rowid FROM message_search ORDER BY rowid LIMIT 1), 0) - 1, ?, ?, ?)`,
+         VALUES (coalesce((SELECT rowid FROM message_search ORDER BY rowid DESC LIMIT 1), 0) + 1, ?, ?, ?)`,
       ),
       countMatches: prepare(
         'SELECT count(*) AS n FROM (SELECT 1 FROM message_search WHERE message_search MATCH ? LIMIT ?)',
@@ -189,7 +192,9 @@ export class SqliteQueries {
       deleteMemberEvents: prepare('DELETE FROM events WHERE member_id = ?'),
       deleteMemberConversations: prepare('DELETE FROM conversations WHERE member_id = ?'),
       deleteMember: prepare('DELETE FROM members WHERE id = ?'),
-      nextSeq: prepare('UPDATE orgs SET event_seq = event_seq + 1 WHERE id = ? RETURNING event_seq'),
+      // Two statements, not one with RETURNING: SQLite opens a statement journal for an UPDATE … RETURNING, and
+      // opening one makes FTS5 flush its pending rows (xSavepoint), so every send wrote its own index segment.
+      bumpSeq: prepare('UPDATE orgs SET event_seq = event_seq + 1 WHERE id = ?'),
       insertEvent: prepare(
         'INSERT INTO events (org_id, seq, type, member_id, conversation_id, payload) VALUES (?, ?, ?, ?, ?, ?)',
       ),
@@ -366,7 +371,8 @@ export class SqliteQueries {
           cached(
             `WITH hits AS MATERIALIZED (
                SELECT * FROM (SELECT conversation_id AS cid, ${textScore(bm25)} AS score, rowid AS hit, 'm' AS src
-                 FROM message_search WHERE message_search MATCH @q AND org_id = @org LIMIT @window)
+                 FROM message_search WHERE message_search MATCH @q AND org_id = @org
+                 ORDER BY rowid DESC LIMIT @window)
                UNION ALL
                SELECT * FROM (SELECT c.id AS cid, 1e9 - bm25(member_search) AS score, member_search.rowid AS hit,
                    'p' AS src
@@ -416,7 +422,8 @@ export class SqliteQueries {
       s.insertMemberNamesRow.run(m.id, row);
     };
 
-    const nextSeq = (orgID: string): number | null => map(one(s.nextSeq, orgID), (r) => Number(r.event_seq));
+    const nextSeq = (orgID: string): number | null =>
+      s.bumpSeq.run(orgID).changes === 0 ? null : Number(one(s.latestEventSeq, orgID)?.event_seq);
     const insertEvent = (e: StoredEvent): void => {
       s.insertEvent.run(e.orgID, e.seq, e.type, e.memberID, e.conversationID, payloadText(e));
     };

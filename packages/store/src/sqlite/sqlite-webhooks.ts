@@ -25,10 +25,12 @@ const DELIVERY_COLUMNS = `n, id, org_id, endpoint_id, event_type, data, status, 
  */
 export function sqliteWebhooks(prepare: (sql: string) => Statement): { reads: WebhookReads; tx: WebhookWriteTx } {
   const s = {
+    // The check and the insert are two statements: an INSERT … SELECT opens a statement journal, which makes FTS5
+    // flush the send's pending search rows to a segment of their own (see insertMessageSearch).
+    anyEndpoint: prepare('SELECT 1 FROM webhook_endpoints WHERE org_id = ? AND disabled_at IS NULL LIMIT 1'),
     enqueue: prepare(
       `INSERT INTO webhook_outbox (org_id, seq, type, data, created_at)
-       SELECT @orgID, @seq, @type, @data, @createdAt
-       WHERE EXISTS (SELECT 1 FROM webhook_endpoints WHERE org_id = @orgID AND disabled_at IS NULL)`,
+       VALUES (@orgID, @seq, @type, @data, @createdAt)`,
     ),
     outboxAfter: prepare(
       `SELECT org_id, seq, type, data, created_at FROM webhook_outbox
@@ -160,7 +162,7 @@ export function sqliteWebhooks(prepare: (sql: string) => Statement): { reads: We
     },
     tx: {
       enqueueWebhooks: (orgID, seq, type, data, createdAt) =>
-        s.enqueue.run({ orgID, seq, type, data, createdAt }).changes,
+        s.anyEndpoint.get(orgID) === undefined ? 0 : s.enqueue.run({ orgID, seq, type, data, createdAt }).changes,
       webhookOutboxAfter: (orgID, afterSeq, types, limit) => {
         const rows = all(s.outboxAfter, {
           orgID,
