@@ -104,11 +104,14 @@ export function sqliteWebhooks(prepare: (sql: string) => Statement): { reads: We
          AND (lease_until IS NULL OR lease_until < @now)
        ORDER BY next_attempt_at LIMIT CAST(@free AS INTEGER)`,
     ),
+    // No RETURNING on the deliverer's writes (a lease, an attempt): it opens a statement journal, which makes FTS5
+    // flush the pending search rows of the sends in the same batch (see insertMessageSearch). An UPDATE, then a read.
     lease: prepare(
       `UPDATE webhook_deliveries SET lease_owner = @owner, lease_until = @leaseUntil, next_attempt_at = @leaseUntil
-       WHERE n = @n
-       RETURNING ${DELIVERY_COLUMNS}`,
+       WHERE n = @n`,
     ),
+    deliveryByN: prepare(`SELECT ${DELIVERY_COLUMNS} FROM webhook_deliveries WHERE n = ?`),
+    deliveryEndpoint: prepare('SELECT endpoint_id FROM webhook_deliveries WHERE id = ?'),
     release: prepare(
       `UPDATE webhook_deliveries SET lease_owner = NULL, lease_until = NULL, next_attempt_at = @now
        WHERE id = @id AND lease_owner = @owner AND status = 'pending'`,
@@ -129,8 +132,7 @@ export function sqliteWebhooks(prepare: (sql: string) => Statement): { reads: We
       `UPDATE webhook_deliveries SET status = @status, attempts = attempts + 1, next_attempt_at = @nextAttemptAt,
          lease_owner = NULL, lease_until = NULL, last_attempt_at = @at, last_status_code = @statusCode,
          last_latency_ms = @latencyMs, last_error = @error, last_response_body = @responseBody
-       WHERE id = @deliveryID AND lease_owner = @owner
-       RETURNING endpoint_id`,
+       WHERE id = @deliveryID AND lease_owner = @owner`,
     ),
   };
   const endpointParams = (e: WebhookEndpointRecord) => ({ ...e, events: JSON.stringify(e.events) });
@@ -211,15 +213,16 @@ export function sqliteWebhooks(prepare: (sql: string) => Statement): { reads: We
       claimableWebhookEndpoints: () => all(s.enabled).map(toEndpoint),
       leaseDueWebhookDeliveries: (rooms, owner, now, leaseUntil) =>
         rooms.flatMap(({ endpointID, room }) =>
-          all(s.due, { endpointID, now, free: room }).map((r) =>
-            toDelivery(one(s.lease, { owner, leaseUntil, n: r.n })!),
-          ),
+          all(s.due, { endpointID, now, free: room }).map((r) => {
+            s.lease.run({ owner, leaseUntil, n: r.n });
+            return toDelivery(one(s.deliveryByN, r.n)!);
+          }),
         ),
       releaseWebhookDeliveries: (ids, owner, now) =>
         ids.reduce((n, id) => n + s.release.run({ id, owner, now }).changes, 0),
       recordWebhookAttempt: (row: WebhookAttemptRow) => {
-        const r = one(s.record, row);
-        return r === null ? null : (r.endpoint_id as string);
+        if (s.record.run(row).changes === 0) return null;
+        return one(s.deliveryEndpoint, row.deliveryID)!.endpoint_id as string;
       },
       webhookEndpointByID: (id) => endpointOrNull(one(s.endpointByID, id)),
       purgeWebhookDeliveries: (before, limit) => s.purge.run(before, limit).changes,
