@@ -63,15 +63,25 @@ export class SqlStore implements Store {
   }
 
   /** Runs a rule; remembers whether writes fail for lack of storage (for /readyz), and that they succeed again. */
-  private async write<T>(orgs: readonly string[], rule: BoundRule<T>): Promise<T> {
+  private async write<T>(orgs: readonly string[], rule: BoundRule<T>, maintenance = false): Promise<T> {
     try {
       const value = await this.db.write(orgs, rule);
-      this.failing = false;
+      if (!maintenance) this.failing = false;
       return value;
     } catch (error) {
       if (error instanceof StorageUnavailable) this.failing = true;
       throw error;
     }
+  }
+
+  /**
+   * The server's own background writes (purges, the webhook deliverer's claims and records): a failure marks writes
+   * failing, but a success does not clear it. Most of them write nothing most of the time, and a transaction that
+   * writes nothing commits on a full disk: a deliverer's empty claim once made /readyz say ready between a refused
+   * send and the next (a flaky storage-faults test in CI). Requests and the readiness probe's own write clear it.
+   */
+  private maintenance<T>(rule: BoundRule<T>): Promise<T> {
+    return this.write([], rule, true);
   }
 
   /** Refuses, by field name, what the dialect cannot store, before anything is queued. */
@@ -215,7 +225,7 @@ export class SqlStore implements Store {
   }
 
   purgeIdempotency(before: number): Promise<number> {
-    return this.write([], bindRule('purgeIdempotency', before));
+    return this.maintenance(bindRule('purgeIdempotency', before));
   }
 
   spendTicket(nonce: string, expiresAt: number): Promise<boolean> {
@@ -223,7 +233,7 @@ export class SqlStore implements Store {
   }
 
   purgeSpentTickets(now: number): Promise<number> {
-    return this.write([], bindRule('purgeSpentTickets', now));
+    return this.maintenance(bindRule('purgeSpentTickets', now));
   }
 
   // ---- agents ----
@@ -408,23 +418,23 @@ export class SqlStore implements Store {
   }
 
   claimWebhookDeliveries(claim: WebhookClaim): Promise<ClaimedWebhookDelivery[]> {
-    return this.write([], bindRule('claimWebhookDeliveries', claim));
+    return this.maintenance(bindRule('claimWebhookDeliveries', claim));
   }
 
   purgeWebhookDeliveries(before: string, limit: number): Promise<number> {
-    return this.write([], bindRule('purgeWebhookDeliveries', before, limit));
+    return this.maintenance(bindRule('purgeWebhookDeliveries', before, limit));
   }
 
   releaseWebhookDeliveries(deliveryIDs: readonly string[], owner: string, now: number): Promise<number> {
-    return this.write([], bindRule('releaseWebhookDeliveries', deliveryIDs, owner, now));
+    return this.maintenance(bindRule('releaseWebhookDeliveries', deliveryIDs, owner, now));
   }
 
   trimWebhookOutbox(): Promise<number> {
-    return this.write([], bindRule('trimWebhookOutbox'));
+    return this.maintenance(bindRule('trimWebhookOutbox'));
   }
 
   recordWebhookAttempts(attempts: readonly WebhookAttempt[]): Promise<WebhookAttemptResult[]> {
-    return this.write([], bindRule('recordWebhookAttempts', attempts));
+    return this.maintenance(bindRule('recordWebhookAttempts', attempts));
   }
 
   // ---- health and notifications ----

@@ -5,6 +5,7 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { openStore, StorageUnavailable } from '@concierge/store';
 import { Api, errorCode, until, STORES, TestServer, writerVariants, type CallResult } from './harness/index.js';
 
 /**
@@ -116,6 +117,67 @@ if (STORES.some((s) => s.name === 'sqlite')) {
       assert.deepEqual(await history(api, token, conv), acknowledged, 'everything acknowledged survives a restart');
     });
   });
+}
+
+if (STORES.some((s) => s.name === 'sqlite')) {
+  const mounted = mountTmpfs(4);
+  // The store itself, no server: a background write lands between a refused write and the next readiness check
+  // only by chance over HTTP, so the order is made here.
+  describe(
+    'background writes on a full disk [sqlite]',
+    { skip: mounted === null ? 'cannot mount a tmpfs here' : false },
+    () => {
+      const dir = mounted!;
+      after(() => {
+        execFileSync('umount', [dir]);
+        rmSync(dir, { recursive: true, force: true });
+      });
+
+      test('a background write that commits nothing does not make a full disk look writable again', async () => {
+        const store = await openStore(`sqlite:${join(dir, 'concierge.db')}`);
+        try {
+          const org = await store.createOrg('Full');
+          const member = await store.upsertMember(org.id, 'filler', {}, 'merge');
+          const conversation = await store.createConversation({
+            orgID: org.id,
+            memberID: member.id,
+            type: 'concierge',
+            title: null,
+          });
+          const send = (i: number) =>
+            store.insertMessage({
+              orgID: org.id,
+              conversationID: conversation.id,
+              type: 'member',
+              authorID: 'filler',
+              body: `while full ${i} `.padEnd(3000, 'x'),
+              via: 'member',
+            });
+          const filler = fill(dir);
+          let refused: unknown = null;
+          for (let i = 0; i < 2000 && refused === null; i++) await send(i).catch((error: unknown) => (refused = error));
+          assert.ok(refused instanceof StorageUnavailable, `a send on a full disk: ${String(refused)}`);
+          assert.equal(store.writesFailing(), true);
+          // The deliverer's claim with nothing to claim, and the purges, commit even now: they write nothing.
+          const now = Date.now();
+          const claim = { owner: 'test', now, leaseUntil: now + 30_000, held: {}, perEndpoint: 4, caps: {}, limit: 10 };
+          assert.deepEqual(await store.claimWebhookDeliveries(claim), []);
+          await store.purgeSpentTickets(now);
+          await store.purgeIdempotency(now - 86_400_000);
+          await store.trimWebhookOutbox();
+          assert.equal(store.writesFailing(), true, 'background writes that wrote nothing do not clear the flag');
+          await assert.rejects(store.probeWrite(), StorageUnavailable);
+          await assert.rejects(send(-1), StorageUnavailable);
+          unlinkSync(filler);
+          await store.probeWrite();
+          assert.equal(store.writesFailing(), false, 'the probe write clears it once the disk has room');
+          await send(-2);
+        } finally {
+          await store.close();
+        }
+      });
+    },
+  );
 }
 
 /** A TCP proxy in front of PostgreSQL that the test can cut and restore: the database "goes down" for one server. */
