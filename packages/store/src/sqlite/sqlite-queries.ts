@@ -212,7 +212,6 @@ export class SqliteQueries {
          WHERE c.member_id = ? AND c.org_id = ? ORDER BY c.last_seq DESC`,
       ),
       conversationHead: prepare('SELECT member_id, status, awaiting FROM conversations WHERE id = ? AND org_id = ?'),
-      anyWebhook: prepare('SELECT 1 FROM webhook_endpoints WHERE org_id = ? AND disabled_at IS NULL LIMIT 1'),
       // A member's message sets awaiting-reply and reopens a closed conversation; the team's clears awaiting-reply.
       touchConversation: prepare(
         `UPDATE conversations SET last_message_at = ?, last_seq = ?, member_unread = member_unread + ?,
@@ -511,7 +510,7 @@ export class SqliteQueries {
         return {
           seq,
           memberID,
-          webhooks: one(s.anyWebhook, m.orgID) !== null,
+          webhooks: webhooks.hooked(m.orgID),
           before: { status: head.status === 'closed' ? 'closed' : 'open', awaitingReply: head.awaiting === 1 },
         };
       },

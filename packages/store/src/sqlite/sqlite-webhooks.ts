@@ -23,7 +23,12 @@ const DELIVERY_COLUMNS = `n, id, org_id, endpoint_id, event_type, data, status, 
  * exclusive by construction: what PostgreSQL needs `FOR UPDATE SKIP LOCKED` for, SQLite's single writer gives.
  * `seq` of the outbox rises in commit order for the same reason.
  */
-export function sqliteWebhooks(prepare: (sql: string) => Statement): { reads: WebhookReads; tx: WebhookWriteTx } {
+export function sqliteWebhooks(prepare: (sql: string) => Statement): {
+  reads: WebhookReads;
+  tx: WebhookWriteTx;
+  /** Whether the org has an enabled endpoint (the send reports it to its rule). */
+  hooked(orgID: string): boolean;
+} {
   const s = {
     // The check and the insert are two statements: an INSERT … SELECT opens a statement journal, which makes FTS5
     // flush the send's pending search rows to a segment of their own (see insertMessageSearch).
@@ -147,7 +152,9 @@ export function sqliteWebhooks(prepare: (sql: string) => Statement): { reads: We
     createdAt: r.created_at as string,
   });
 
+  const hooked = (orgID: string): boolean => s.anyEndpoint.get(orgID) !== undefined;
   return {
+    hooked,
     reads: {
       listWebhookEndpoints: async (orgID) => all(s.endpoints, orgID).map(toEndpoint),
       getWebhookEndpoint: async (orgID, id) => endpointOrNull(one(s.endpoint, orgID, id)),
@@ -164,7 +171,7 @@ export function sqliteWebhooks(prepare: (sql: string) => Statement): { reads: We
     },
     tx: {
       enqueueWebhooks: (orgID, seq, type, data, createdAt) =>
-        s.anyEndpoint.get(orgID) === undefined ? 0 : s.enqueue.run({ orgID, seq, type, data, createdAt }).changes,
+        hooked(orgID) ? s.enqueue.run({ orgID, seq, type, data, createdAt }).changes : 0,
       webhookOutboxAfter: (orgID, afterSeq, types, limit) => {
         const rows = all(s.outboxAfter, {
           orgID,
