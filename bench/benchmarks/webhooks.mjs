@@ -46,7 +46,7 @@ function receiver(kind, latencies) {
 }
 
 export async function run({ rounds, smoke, profile, log }) {
-  const rate = smoke ? 50 : 1000;
+  const rate = smoke ? 50 : Number(process.env.WH_RATE ?? 1000);
   const latencySec = smoke ? 2 : 30;
   const throughputSec = smoke ? 1 : 10;
   const connections = smoke ? 10 : 100;

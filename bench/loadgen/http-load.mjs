@@ -1,13 +1,24 @@
 // HTTP load generator (autocannon) in its own process, driven over IPC by the benchmark (bench/lib/procs.mjs).
 // `run` fires requests at one server for a bounded time and returns throughput and latency percentiles.
 import { randomUUID } from 'node:crypto';
+import { Agent, request } from 'node:http';
 import autocannon from 'autocannon';
 import { serveIPC } from '../lib/procs.mjs';
+import { percentile } from '../lib/stats.mjs';
+
+/** Each request's headers: the target's token, a JSON body's type, and a fresh Idempotency-Key if asked. */
+function requestHeaders(target, bodyText, freshIdempotencyKey, base = {}) {
+  const headers = { ...base, accept: 'application/json' };
+  if (target.token !== undefined) headers.authorization = `Bearer ${target.token}`;
+  if (bodyText !== undefined) headers['content-type'] = 'application/json';
+  if (freshIdempotencyKey) headers['idempotency-key'] = randomUUID();
+  return headers;
+}
 
 /**
  * targets: [{path, token?}] used round-robin, one per request, so load spreads over many members and
  * conversations. `freshIdempotencyKey` gives every request a new `Idempotency-Key` (each send is a new post).
- * `rate` fixes the offered load in requests per second (all connections together).
+ * `rate` fixes the offered load in requests per second (all connections together): see `paced`.
  */
 async function run({
   url,
@@ -20,14 +31,14 @@ async function run({
   rate,
 }) {
   if (!/^http:\/\/127\.0\.0\.1:\d+/.test(url)) throw new Error(`loopback only: ${url}`);
-  let next = 0;
   const bodyText = body === undefined ? undefined : JSON.stringify(body);
+  if (rate !== undefined)
+    return paced({ url, method, targets, bodyText, connections, durationSec, freshIdempotencyKey, rate });
+  let next = 0;
   const result = await autocannon({
     url,
     connections,
     duration: durationSec,
-    // An offered load (requests/s over all connections) instead of as fast as the server answers.
-    ...(rate !== undefined && { overallRate: rate }),
     // A bounded run: it also stops by itself if the server stops answering.
     timeout: 10,
     requests: [
@@ -35,10 +46,7 @@ async function run({
         method,
         setupRequest(req) {
           const target = targets[next++ % targets.length];
-          const headers = { ...req.headers, accept: 'application/json' };
-          if (target.token !== undefined) headers.authorization = `Bearer ${target.token}`;
-          if (bodyText !== undefined) headers['content-type'] = 'application/json';
-          if (freshIdempotencyKey) headers['idempotency-key'] = randomUUID();
+          const headers = requestHeaders(target, bodyText, freshIdempotencyKey, req.headers);
           return { ...req, path: target.path, headers, ...(bodyText !== undefined && { body: bodyText }) };
         },
       },
@@ -57,6 +65,85 @@ async function run({
     timeouts: result.timeouts,
     durationSec: result.duration,
   };
+}
+
+/**
+ * An open-loop offered load: request i is due at start + i / rate, evenly spaced, whatever the answers do, over at
+ * most `connections` kept-alive sockets (a due request waits for a free one). autocannon's own rate limit is not
+ * used: it lets each connection fire its whole quota at the start of every second, so "1,000 requests/s" arrives
+ * as a burst of 1,000 once a second, and what a benchmark then measures is how long the burst takes to drain.
+ * Latency runs from the time a request was due, not from when it got a socket, so a stalled server cannot hide
+ * its stall by slowing the load down (coordinated omission).
+ */
+function paced({ url, method, targets, bodyText, connections, durationSec, freshIdempotencyKey, rate }) {
+  const agent = new Agent({ keepAlive: true, maxSockets: connections });
+  const total = Math.round(rate * durationSec);
+  const latencies = [];
+  let ok = 0;
+  let non2xx = 0;
+  let errors = 0;
+  let timeouts = 0;
+  let started = 0;
+  let finished = 0;
+  const t0 = performance.now() + 20;
+  const due = (i) => t0 + (i * 1000) / rate;
+  return new Promise((resolve) => {
+    const done = () => {
+      const durationSec = (performance.now() - t0) / 1000;
+      agent.destroy();
+      resolve({
+        rps: ok / durationSec,
+        p50: percentile(latencies, 50),
+        p99: percentile(latencies, 99),
+        mean: latencies.reduce((a, b) => a + b, 0) / Math.max(1, latencies.length),
+        max: latencies.reduce((a, b) => Math.max(a, b), 0),
+        ok,
+        non2xx,
+        errors,
+        timeouts,
+        durationSec,
+      });
+    };
+    const settle = () => {
+      if (++finished === total) done();
+    };
+    const fire = (i) => {
+      const scheduled = due(i);
+      const target = targets[i % targets.length];
+      const req = request(`${url}${target.path}`, {
+        method,
+        agent,
+        headers: requestHeaders(target, bodyText, freshIdempotencyKey),
+        // A bounded run: a request the server never answers ends here.
+        timeout: 10_000,
+      });
+      req.on('timeout', () => {
+        timeouts++;
+        req.destroy(new Error('timeout'));
+      });
+      req.on('error', () => {
+        errors++;
+        settle();
+      });
+      req.on('response', (res) => {
+        res.resume();
+        res.on('end', () => {
+          if (res.statusCode >= 200 && res.statusCode < 300) ok++;
+          else non2xx++;
+          latencies.push(performance.now() - scheduled);
+          settle();
+        });
+      });
+      req.end(bodyText);
+    };
+    const tick = () => {
+      const now = performance.now();
+      while (started < total && due(started) <= now) fire(started++);
+      if (started < total) setTimeout(tick, Math.max(0, due(started) - performance.now()));
+    };
+    if (total === 0) done();
+    else setTimeout(tick, 20);
+  });
 }
 
 serveIPC({ run });
