@@ -1,5 +1,4 @@
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { Agent, type Dispatcher } from 'undici';
 import { AddressRefused, forbiddenAddress, guardedLookup, literalAddress } from './address-policy.js';
 
 /** At most this much of a receiver's answer is read (and stored); the rest is never read from the socket. */
@@ -18,24 +17,47 @@ export interface SendOptions {
   allowPrivate: boolean;
 }
 
+/** What a failed request's error says, in the terms `lastError` documents (docs/webhooks.md). */
+function describe(error: unknown): string {
+  if (error instanceof AddressRefused) return `address refused: ${error.message}`;
+  const e = error as Error & { code?: string; cause?: unknown };
+  if (e.cause instanceof AddressRefused) return `address refused: ${e.cause.message}`;
+  // undici's "other side closed": the receiver ended the connection without a whole answer.
+  if (e.code === 'UND_ERR_SOCKET') return 'ECONNRESET';
+  const code = e.code ?? (e.cause as { code?: string } | undefined)?.code;
+  return code !== undefined && !code.startsWith('UND_ERR_') ? code : e.message;
+}
+
 /**
  * One POST to a receiver, bounded in every way a receiver could stretch it: one deadline for the whole exchange
  * (headers and body), at most RESPONSE_LIMIT bytes of answer read, redirects never followed (a 3xx is an answer
  * like any other non-2xx), and the address checked at connect time unless private addresses are allowed. It never
  * throws: every failure is a result.
+ *
+ * undici's `dispatch`, not node:http's client nor undici's `request`: the delivery benchmark's 10,000 requests a
+ * second cost about 100 µs of CPU each through node:http or through `request` with an AbortSignal for the deadline,
+ * and about 52 µs through `dispatch`, whose controller aborts without a signal (a loop of 80,000 deliveries to 8
+ * local receivers, 16 in flight each), and those requests are most of what delivering costs. `dispatch` follows no
+ * redirect: that takes an interceptor, which this agent does not have.
  */
 export class Sender {
-  private readonly http = new HttpAgent({ keepAlive: true, maxFreeSockets: 16 });
-  private readonly https = new HttpsAgent({ keepAlive: true, maxFreeSockets: 16 });
+  private readonly agent: Agent;
 
-  constructor(private readonly options: SendOptions) {}
+  constructor(private readonly options: SendOptions) {
+    this.agent = new Agent({
+      // The whole exchange has our own deadline (below); undici's are only a backstop.
+      headersTimeout: options.timeoutMs + 1000,
+      bodyTimeout: options.timeoutMs + 1000,
+      ...(!options.allowPrivate && { connect: { lookup: guardedLookup } }),
+    });
+  }
 
   post(url: string, headers: Record<string, string>, body: string): Promise<SendResult> {
     const started = performance.now();
-    const elapsed = () => Math.round(performance.now() - started);
     return new Promise<SendResult>((resolve) => {
       let settled = false;
       let statusCode: number | null = null;
+      let controller: Dispatcher.DispatchController | null = null;
       const chunks: Buffer[] = [];
       let length = 0;
       const finish = (error: string | null) => {
@@ -47,6 +69,7 @@ export class Sender {
         // eslint-disable-next-line no-control-regex -- replacing NUL is the point
         resolve({ statusCode, error, responseBody: text?.replace(/\u0000/g, '\ufffd') ?? null, latencyMs: elapsed() });
       };
+      const elapsed = () => Math.round(performance.now() - started);
       let target: URL;
       try {
         target = new URL(url);
@@ -60,44 +83,42 @@ export class Sender {
         finish(`address refused: ${literal} is a private or reserved address`);
         return;
       }
-      const secure = target.protocol === 'https:';
-      const req = (secure ? httpsRequest : httpRequest)(target, {
-        method: 'POST',
-        agent: secure ? this.https : this.http,
-        headers: { ...headers, 'content-length': String(Buffer.byteLength(body)) },
-        ...(!this.options.allowPrivate && { lookup: guardedLookup }),
-      });
       const timer = setTimeout(() => {
         finish(statusCode === null ? 'timeout' : 'timeout reading the answer');
-        req.destroy();
+        controller?.abort(new Error('timeout'));
       }, this.options.timeoutMs);
-      req.on('error', (error: Error & { code?: string }) => {
-        finish(error instanceof AddressRefused ? `address refused: ${error.message}` : (error.code ?? error.message));
-      });
-      req.on('response', (res: IncomingMessage) => {
-        statusCode = res.statusCode ?? null;
-        res.on('data', (chunk: Buffer) => {
-          const room = RESPONSE_LIMIT - length;
-          if (room > 0) {
-            chunks.push(chunk.length > room ? chunk.subarray(0, room) : chunk);
-            length += Math.min(room, chunk.length);
-          }
-          if (length >= RESPONSE_LIMIT) {
-            // Enough: the rest is never read, and the connection is not reused.
-            finish(null);
-            res.destroy();
-          }
-        });
-        res.on('end', () => finish(null));
-        res.on('error', () => finish(null));
-        res.on('close', () => finish(null));
-      });
-      req.end(body);
+      this.agent.dispatch(
+        { origin: target.origin, path: target.pathname + target.search, method: 'POST', headers, body },
+        {
+          onRequestStart: (c) => {
+            controller = c;
+            // The deadline passed while the request waited for a connection.
+            if (settled) c.abort(new Error('timeout'));
+          },
+          onResponseStart: (_c, status) => {
+            statusCode = status;
+          },
+          onResponseData: (c, chunk) => {
+            const room = RESPONSE_LIMIT - length;
+            if (room > 0) {
+              chunks.push(chunk.length > room ? chunk.subarray(0, room) : chunk);
+              length += Math.min(room, chunk.length);
+            }
+            if (length >= RESPONSE_LIMIT) {
+              // Enough: the rest is never read, and the connection is not reused.
+              finish(null);
+              c.abort(new Error('answer too long'));
+            }
+          },
+          onResponseEnd: () => finish(null),
+          // Before an answer, the request failed; during one, the answer so far is what there is.
+          onResponseError: (_c, error) => finish(statusCode === null ? describe(error) : null),
+        },
+      );
     });
   }
 
   close(): void {
-    this.http.destroy();
-    this.https.destroy();
+    void this.agent.destroy();
   }
 }
