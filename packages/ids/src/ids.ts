@@ -1,4 +1,4 @@
-import { randomFillSync } from 'node:crypto';
+import { createHash, randomFillSync } from 'node:crypto';
 
 /**
  * Random bytes come from a pool refilled 4 KiB at a time: one call into the CSPRNG per ~400 ids instead of one per
@@ -28,6 +28,17 @@ export function newID(
   prefix: 'org' | 'key' | 'mem' | 'conv' | 'msg' | 'agt' | 'ags' | 'note' | 'wh' | 'whmsg',
 ): string {
   return `${prefix}_${Date.now().toString(36).padStart(9, '0')}${randomChunk(10).toString('base64url').replace(/[-_]/g, 'x')}`;
+}
+
+/**
+ * An id of newID's shape made from what it names, the same every time: the time part from `ms`, the rest from a
+ * SHA-256 of `seed`. For a thing that must keep its id though nothing stored it yet (a webhook delivery made from
+ * the outbox, whose `webhook-id` must be the same when another instance sends it again after a crash). The seed
+ * holds a random id (the endpoint's), so these are no easier to guess than newID's.
+ */
+export function derivedID(prefix: 'whmsg', ms: number, seed: string): string {
+  const digest = createHash('sha256').update(seed).digest('base64url').slice(0, 14);
+  return `${prefix}_${ms.toString(36).padStart(9, '0')}${digest.replace(/[-_]/g, 'x')}`;
 }
 
 export function nowISO(ms: number = Date.now()): string {

@@ -79,8 +79,26 @@ export interface WebhookWriteTx {
   ): Q<{ rows: WebhookOutboxRow[]; scannedTo: number }>;
   /** The endpoint's outbox cursor: every seq up to it has been made into its deliveries (or skipped). */
   setWebhookCursor(endpointID: string, seq: number): Q<void>;
-  /** The cursor set to the org's newest seq: the endpoint gets the events committed after this write. */
+  /**
+   * The cursor set to the org's newest seq, and no range held: the endpoint gets the events committed after this
+   * write.
+   */
   resetWebhookCursor(endpointID: string): Q<void>;
+  /** The endpoint's cursor and range lease as the claim decided them (owner null: no range held). */
+  setWebhookRange(
+    endpointID: string,
+    range: { cursor: number; owner: string | null; until: number | null; to: number | null },
+  ): Q<void>;
+  /**
+   * Moves `owner`'s range of the endpoint on, if it still holds it: the cursor to `cursor` (never back), the lease
+   * renewed to `until`; the range given up once the cursor reaches its end, or at once with `release` (its end
+   * then kept, so the next holder knows up to where rows after the cursor may be recorded already).
+   */
+  advanceWebhookRange(endpointID: string, owner: string, cursor: number, until: number, release: boolean): Q<void>;
+  /** One outbox row, or null when it is gone (erased with its member, or trimmed once another instance passed it). */
+  webhookOutboxRow(orgID: string, seq: number): Q<WebhookOutboxRow | null>;
+  /** Which of these delivery ids are stored. */
+  storedWebhookDeliveries(ids: readonly string[]): Q<string[]>;
   /** Enabled endpoints a claim may work on (PostgreSQL: locked, skipping those another instance is claiming). */
   claimableWebhookEndpoints(): Q<WebhookEndpointRecord[]>;
   /**
@@ -98,6 +116,8 @@ export interface WebhookWriteTx {
   /** Deletes the outbox rows every enabled endpoint of their org has passed (all of an org with none); how many. */
   trimWebhookOutbox(): Q<number>;
   insertWebhookDelivery(delivery: WebhookDeliveryRecord): Q<void>;
+  /** Inserts a delivery with its first attempt's outcome unless one with its id is there; whether it did. */
+  insertAttemptedWebhookDelivery(delivery: WebhookDeliveryRecord): Q<boolean>;
   insertWebhookEndpoint(endpoint: WebhookEndpointRecord): Q<void>;
   webhookEndpoint(orgID: string, endpointID: string): Q<WebhookEndpointRecord | null>;
   /** Writes every mutable field of the endpoint as given. */

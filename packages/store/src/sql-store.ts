@@ -37,14 +37,15 @@ import {
   type StoredEvent,
 } from './store.js';
 import type {
-  ClaimedWebhookDelivery,
   NewWebhookEndpoint,
   WebhookAttempt,
   WebhookAttemptResult,
   WebhookClaim,
+  WebhookClaimResult,
   WebhookDeliveryRecord,
   WebhookEndpointPatch,
   WebhookEndpointRecord,
+  WebhookRangeProgress,
 } from './webhook-records.js';
 import { bindRule, type BoundRule } from './write-calls.js';
 
@@ -417,7 +418,7 @@ export class SqlStore implements Store {
     return this.write([orgID], bindRule('enqueueWebhookTest', orgID, endpointID, idem));
   }
 
-  claimWebhookDeliveries(claim: WebhookClaim): Promise<ClaimedWebhookDelivery[]> {
+  claimWebhookDeliveries(claim: WebhookClaim): Promise<WebhookClaimResult> {
     return this.maintenance(bindRule('claimWebhookDeliveries', claim));
   }
 
@@ -425,16 +426,24 @@ export class SqlStore implements Store {
     return this.maintenance(bindRule('purgeWebhookDeliveries', before, limit));
   }
 
-  releaseWebhookDeliveries(deliveryIDs: readonly string[], owner: string, now: number): Promise<number> {
-    return this.maintenance(bindRule('releaseWebhookDeliveries', deliveryIDs, owner, now));
+  releaseWebhookDeliveries(
+    deliveryIDs: readonly string[],
+    owner: string,
+    now: number,
+    cursors: Record<string, number>,
+  ): Promise<number> {
+    return this.maintenance(bindRule('releaseWebhookDeliveries', deliveryIDs, owner, now, cursors));
   }
 
   trimWebhookOutbox(): Promise<number> {
     return this.maintenance(bindRule('trimWebhookOutbox'));
   }
 
-  recordWebhookAttempts(attempts: readonly WebhookAttempt[]): Promise<WebhookAttemptResult[]> {
-    return this.maintenance(bindRule('recordWebhookAttempts', attempts));
+  recordWebhookAttempts(
+    attempts: readonly WebhookAttempt[],
+    progress: WebhookRangeProgress,
+  ): Promise<WebhookAttemptResult[]> {
+    return this.maintenance(bindRule('recordWebhookAttempts', attempts, progress));
   }
 
   // ---- health and notifications ----

@@ -47,6 +47,16 @@ export interface WebhookEndpointRecord {
    * only by the claim and by (re-)enabling, never by `updateWebhookEndpoint`.
    */
   outboxSeq: number;
+  /**
+   * The range lease (migration 8): the instance that is sending this endpoint's new events, those of the outbox
+   * after `outboxSeq` up to `rangeTo`, until `rangeUntil` (epoch ms). A delivery made from the outbox is written
+   * once, with its first attempt's outcome; until then the range is what keeps every other instance from sending
+   * it, and `outboxSeq` stays below it, so a crash leaves it in the outbox for whoever takes the range next. A
+   * range given up or lost with rows still unrecorded keeps `rangeTo`: the next holder skips what was recorded.
+   */
+  rangeOwner: string | null;
+  rangeUntil: number | null;
+  rangeTo: number | null;
 }
 
 export interface NewWebhookEndpoint {
@@ -94,6 +104,29 @@ export interface WebhookDeliveryRecord {
 export interface ClaimedWebhookDelivery {
   delivery: WebhookDeliveryRecord;
   endpoint: WebhookEndpointRecord;
+  /**
+   * A delivery the claim made from the outbox: its outbox seq. It is not stored yet (`delivery.n` is 0): its row
+   * is written with its first attempt's outcome. Null for a stored one (a retry, a replay, a test).
+   */
+  outboxSeq: number | null;
+}
+
+/** What a claim took: the deliveries, and the range each endpoint it looked at is now leased to this instance up to. */
+export interface WebhookClaimResult {
+  deliveries: ClaimedWebhookDelivery[];
+  /** Per endpoint the claim looked at: the end of the range this instance now holds, or null when it holds none. */
+  ranges: Record<string, number | null>;
+}
+
+/**
+ * Where an instance's ranges stand: per endpoint, the cursor it may move the endpoint to (every delivery it took
+ * up to there is recorded), written only while it still holds the range; a range whose end the cursor reaches is
+ * given up. `leaseUntil` renews the ranges it keeps.
+ */
+export interface WebhookRangeProgress {
+  owner: string;
+  leaseUntil: number;
+  cursors: Record<string, number>;
 }
 
 export interface WebhookClaim {
@@ -109,6 +142,11 @@ export interface WebhookClaim {
   caps: Record<string, number>;
   /** At most this many in all. */
   limit: number;
+  /**
+   * Per endpoint, the lowest outbox seq this instance took and has not recorded yet (in flight, queued, or its
+   * outcome not yet written): the claim moves the endpoint's cursor no further than below it.
+   */
+  floors: Record<string, number>;
 }
 
 /**
@@ -127,6 +165,8 @@ export interface WebhookOutboxRow {
 /** What one attempt came to; the rule decides what it means for the delivery and the endpoint. */
 export interface WebhookAttempt {
   deliveryID: string;
+  /** A delivery made from the outbox and not stored yet (ClaimedWebhookDelivery.outboxSeq): its row is made now. */
+  fresh: { orgID: string; endpointID: string; seq: number } | null;
   owner: string;
   at: number;
   ok: boolean;
@@ -173,7 +213,10 @@ export interface WebhookStore {
     overlapMs: number,
     idem?: IdempotencyWrite<WebhookEndpointRecord | null>,
   ): Promise<WebhookEndpointRecord | null>;
-  /** Newest first, strictly older than `beforeN` when given. */
+  /**
+   * Newest event first (`createdAt`, then `n`), strictly after the delivery numbered `beforeN` in that order when
+   * given (none when that delivery is gone).
+   */
   listWebhookDeliveries(endpointID: string, beforeN: number | null, limit: number): Promise<WebhookDeliveryRecord[]>;
   getWebhookDelivery(endpointID: string, deliveryID: string): Promise<WebhookDeliveryRecord | null>;
   /** The orgs that have an enabled endpoint (the deliverer's filter for which commits may have made work). */
@@ -197,14 +240,28 @@ export interface WebhookStore {
     endpointID: string,
     idem?: IdempotencyWrite<WebhookDeliveryRecord | null>,
   ): Promise<WebhookDeliveryRecord | null>;
-  /** The deliverer's lease on due deliveries (see WebhookClaim). */
-  claimWebhookDeliveries(claim: WebhookClaim): Promise<ClaimedWebhookDelivery[]>;
+  /** The deliverer's lease on due deliveries and on ranges of new ones (see WebhookClaim). */
+  claimWebhookDeliveries(claim: WebhookClaim): Promise<WebhookClaimResult>;
   /** Deletes at most `limit` delivered or failed deliveries created before `before` (ISO-8601); how many. */
   purgeWebhookDeliveries(before: string, limit: number): Promise<number>;
-  /** Gives up `owner`'s leases on deliveries it claimed and will not attempt: due again at `now`; how many. */
-  releaseWebhookDeliveries(deliveryIDs: readonly string[], owner: string, now: number): Promise<number>;
+  /**
+   * Gives up `owner`'s leases on deliveries it claimed and will not attempt (due again at `now`), and its ranges
+   * (each endpoint's cursor moved to where `cursors` says, the rest left for the next holder); how many rows.
+   */
+  releaseWebhookDeliveries(
+    deliveryIDs: readonly string[],
+    owner: string,
+    now: number,
+    cursors: Record<string, number>,
+  ): Promise<number>;
   /** Drops the outbox rows every enabled endpoint of their org has made its deliveries from; how many. */
   trimWebhookOutbox(): Promise<number>;
-  /** Records attempts together (one transaction), each only while its owner holds the lease; results in order. */
-  recordWebhookAttempts(attempts: readonly WebhookAttempt[]): Promise<WebhookAttemptResult[]>;
+  /**
+   * Records attempts together (one transaction), each stored one only while its owner holds the lease, each fresh
+   * one as a new row unless it is already there; then moves the owner's ranges on (`progress`). Results in order.
+   */
+  recordWebhookAttempts(
+    attempts: readonly WebhookAttempt[],
+    progress: WebhookRangeProgress,
+  ): Promise<WebhookAttemptResult[]>;
 }

@@ -25,6 +25,9 @@ export function toEndpoint(r: Row): WebhookEndpointRecord {
     disabledReason: text(r.disabled_reason),
     failingSince: num(r.failing_since),
     outboxSeq: num(r.outbox_seq) ?? 0,
+    rangeOwner: text(r.range_owner),
+    rangeUntil: num(r.range_until),
+    rangeTo: num(r.range_to),
   };
 }
 

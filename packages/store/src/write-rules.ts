@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { newID, nowISO } from '@concierge/ids';
+import { derivedID, newID, nowISO } from '@concierge/ids';
 import { WEBHOOK_TEST_EVENT, type WebhookEventType } from '@concierge/protocol';
 import type { NewApiKey, WriteResult, WriteTx } from './dialect.js';
 import { renderReplay } from './replay-renderers.js';
@@ -39,9 +39,12 @@ import type {
   WebhookAttempt,
   WebhookAttemptResult,
   WebhookClaim,
+  WebhookClaimResult,
   WebhookDeliveryRecord,
   WebhookEndpointPatch,
   WebhookEndpointRecord,
+  WebhookOutboxRow,
+  WebhookRangeProgress,
 } from './webhook-records.js';
 
 /**
@@ -595,6 +598,9 @@ export function* createWebhookEndpoint(
     disabledReason: null,
     failingSince: null,
     outboxSeq: 0,
+    rangeOwner: null,
+    rangeUntil: null,
+    rangeTo: null,
   };
   yield* step(tx.insertWebhookEndpoint(endpoint));
   // It gets the events committed from now on, none from before.
@@ -738,15 +744,75 @@ export function* enqueueWebhookTest(
   return nothing(delivery);
 }
 
+/** Rows read at a time when a claim takes over a range (see takeOver). */
+const TAKEOVER_PAGE = 1000;
+
+/** The `webhook-id` of the endpoint's delivery of an outbox row: the same whichever instance makes it, and when. */
+function outboxDeliveryID(endpointID: string, row: WebhookOutboxRow): string {
+  return derivedID('whmsg', Date.parse(row.createdAt), `${endpointID}:${row.seq}`);
+}
+
+/** A delivery made from an outbox row by `claim`: not stored (n 0) until its first attempt's outcome is. */
+function outboxDelivery(endpoint: WebhookEndpointRecord, row: WebhookOutboxRow, claim: WebhookClaim) {
+  const delivery: WebhookDeliveryRecord = {
+    n: 0,
+    id: outboxDeliveryID(endpoint.id, row),
+    orgID: endpoint.orgID,
+    endpointID: endpoint.id,
+    eventType: row.type,
+    data: row.data,
+    status: 'pending',
+    attempts: 0,
+    nextAttemptAt: null,
+    leaseOwner: claim.owner,
+    leaseUntil: claim.leaseUntil,
+    lastAttemptAt: null,
+    lastStatusCode: null,
+    lastLatencyMs: null,
+    lastError: null,
+    lastResponseBody: null,
+    createdAt: row.createdAt,
+  };
+  return { delivery, endpoint, outboxSeq: row.seq };
+}
+
 /**
- * The deliverer's claim: for each enabled endpoint, up to its room (its cap less what this instance holds), first
- * the due deliveries already made (retries, replays, tests), leased; then new ones made from the outbox after the
- * endpoint's cursor, born leased to this instance, with the cursor moved past every row considered (rows of types
- * the endpoint does not subscribe to are passed over). The cursor moves in the same transaction as the deliveries it
- * made, so each event becomes one delivery per endpoint, once, whichever instance claims it.
+ * The rows of a range its holder gave up or lost (it stopped, or died and its lease ran out) that it did not
+ * record: every one from the cursor up to the range's end whose delivery is not stored, whatever the room, since
+ * the cursor cannot pass them until someone records them. Those it recorded are not sent again; those it sent and
+ * did not record are, with the same `webhook-id`.
  */
-export function* claimWebhookDeliveries(tx: WriteTx, claim: WebhookClaim): Rule<WriteResult<ClaimedWebhookDelivery[]>> {
+function* takeOver(tx: WriteTx, endpoint: WebhookEndpointRecord, types: string[] | null, end: number) {
+  const rows: WebhookOutboxRow[] = [];
+  for (let from = endpoint.outboxSeq; from < end;) {
+    const read = yield* step(tx.webhookOutboxAfter(endpoint.orgID, from, types, TAKEOVER_PAGE));
+    const page = read.rows.filter((r) => r.seq <= end);
+    const stored = new Set(yield* step(tx.storedWebhookDeliveries(page.map((r) => outboxDeliveryID(endpoint.id, r)))));
+    rows.push(...page.filter((r) => !stored.has(outboxDeliveryID(endpoint.id, r))));
+    if (read.rows.length < TAKEOVER_PAGE) break;
+    from = read.scannedTo;
+  }
+  return rows;
+}
+
+/**
+ * The deliverer's claim. For each enabled endpoint, up to its room (its cap less what this instance holds):
+ *
+ * - first the due deliveries already stored (retries, replays, tests), leased row by row;
+ * - then new ones from the outbox after the endpoint's range, if no other instance holds the range: the range is
+ *   leased to this instance up to how far the read looked (rows of types the endpoint does not subscribe to are
+ *   passed over), and the deliveries are made in memory, not stored. Each is written once, with its first
+ *   attempt's outcome (recordWebhookAttempts), so a delivery costs one write instead of two.
+ *
+ * The cursor moves up to just below the lowest delivery this instance took and has not recorded (`claim.floors`
+ * and what it takes now), and the range is given up once nothing of it is outstanding. If the instance dies, its
+ * unrecorded deliveries are still after the cursor, in the outbox; the next claim after the lease ran out takes
+ * the range over and sends them (takeOver). Each event becomes one delivery per endpoint, whichever instance
+ * claims it; an attempt may be made twice only by two holders of a range, with the same `webhook-id`.
+ */
+export function* claimWebhookDeliveries(tx: WriteTx, claim: WebhookClaim): Rule<WriteResult<WebhookClaimResult>> {
   const out: ClaimedWebhookDelivery[] = [];
+  const ranges: Record<string, number | null> = {};
   const rooms: { endpoint: WebhookEndpointRecord; room: number }[] = [];
   let left = claim.limit;
   for (const endpoint of yield* step(tx.claimableWebhookEndpoints())) {
@@ -756,7 +822,7 @@ export function* claimWebhookDeliveries(tx: WriteTx, claim: WebhookClaim): Rule<
     rooms.push({ endpoint, room });
     left -= room;
   }
-  if (rooms.length === 0) return nothing(out);
+  if (rooms.length === 0) return nothing({ deliveries: out, ranges });
   const byID = new Map(rooms.map((r) => [r.endpoint.id, r]));
   const due = yield* step(
     tx.leaseDueWebhookDeliveries(
@@ -770,55 +836,59 @@ export function* claimWebhookDeliveries(tx: WriteTx, claim: WebhookClaim): Rule<
     const r = byID.get(delivery.endpointID);
     if (r === undefined) continue;
     r.room--;
-    out.push({ delivery, endpoint: r.endpoint });
+    out.push({ delivery, endpoint: r.endpoint, outboxSeq: null });
   }
-  for (const r of rooms) {
-    const { endpoint } = r;
-    let cursor = endpoint.outboxSeq;
-    const made: WebhookDeliveryRecord[] = [];
-    if (r.room > 0) {
-      const types = endpoint.events.includes('*') ? null : endpoint.events;
-      const read = yield* step(tx.webhookOutboxAfter(endpoint.orgID, cursor, types, r.room));
-      cursor = read.scannedTo;
-      for (const row of read.rows)
-        made.push({
-          n: 0,
-          id: newID('whmsg'),
-          orgID: endpoint.orgID,
-          endpointID: endpoint.id,
-          eventType: row.type,
-          data: row.data,
-          status: 'pending',
-          attempts: 0,
-          // Due when the lease runs out (if no outcome was recorded by then): a claim's scan of due rows never
-          // walks over the ones in flight.
-          nextAttemptAt: claim.leaseUntil,
-          leaseOwner: claim.owner,
-          leaseUntil: claim.leaseUntil,
-          lastAttemptAt: null,
-          lastStatusCode: null,
-          lastLatencyMs: null,
-          lastError: null,
-          lastResponseBody: null,
-          createdAt: row.createdAt,
-        });
+  for (const { endpoint, room } of rooms) {
+    const mine = endpoint.rangeOwner === claim.owner;
+    // Another instance is sending this endpoint's new events, and its lease holds.
+    if (endpoint.rangeOwner !== null && !mine && (endpoint.rangeUntil ?? 0) >= claim.now) continue;
+    const types = endpoint.events.includes('*') ? null : endpoint.events;
+    const taken: WebhookOutboxRow[] = [];
+    // Up to where the range now reaches: rows after it are neither taken nor passed over yet.
+    let to = mine ? Math.max(endpoint.outboxSeq, endpoint.rangeTo ?? 0) : endpoint.outboxSeq;
+    if (!mine && endpoint.rangeTo !== null && endpoint.rangeTo > endpoint.outboxSeq) {
+      taken.push(...(yield* takeOver(tx, endpoint, types, endpoint.rangeTo)));
+      to = endpoint.rangeTo;
     }
-    for (const delivery of made) {
-      yield* step(tx.insertWebhookDelivery(delivery));
-      out.push({ delivery, endpoint });
+    const more = room - taken.length;
+    if (more > 0) {
+      const read = yield* step(tx.webhookOutboxAfter(endpoint.orgID, to, types, more));
+      taken.push(...read.rows);
+      to = read.scannedTo;
     }
-    if (cursor !== endpoint.outboxSeq) yield* step(tx.setWebhookCursor(endpoint.id, cursor));
+    for (const row of taken) out.push(outboxDelivery(endpoint, row, claim));
+    const floor = Math.min(claim.floors[endpoint.id] ?? Infinity, taken[0]?.seq ?? Infinity);
+    const cursor = Math.max(endpoint.outboxSeq, Math.min(floor - 1, to));
+    if (floor === Infinity) {
+      // Nothing outstanding: the cursor passes everything looked at, and no range is held.
+      ranges[endpoint.id] = null;
+      if (cursor !== endpoint.outboxSeq || endpoint.rangeOwner !== null || endpoint.rangeTo !== null)
+        yield* step(tx.setWebhookRange(endpoint.id, { cursor, owner: null, until: null, to: null }));
+      continue;
+    }
+    ranges[endpoint.id] = to;
+    // A range kept as it was needs no write until half its lease is gone (records renew it too).
+    const unchanged = mine && cursor === endpoint.outboxSeq && to === endpoint.rangeTo;
+    const fresh = (endpoint.rangeUntil ?? 0) - claim.now > (claim.leaseUntil - claim.now) / 2;
+    if (!(unchanged && fresh))
+      yield* step(tx.setWebhookRange(endpoint.id, { cursor, owner: claim.owner, until: claim.leaseUntil, to }));
   }
-  return nothing(out);
+  return nothing({ deliveries: out, ranges });
 }
 
-/** A stopping deliverer's queued deliveries, not attempted: due again now, for whichever instance claims next. */
+/**
+ * A stopping deliverer's queued deliveries, not attempted: the stored ones due again now, and its ranges given up
+ * with the cursor below what it did not record, for whichever instance claims next.
+ */
 export function* releaseWebhookDeliveries(
   tx: WriteTx,
   deliveryIDs: readonly string[],
   owner: string,
   now: number,
+  cursors: Record<string, number>,
 ): Rule<WriteResult<number>> {
+  for (const [endpointID, cursor] of Object.entries(cursors))
+    yield* step(tx.advanceWebhookRange(endpointID, owner, cursor, now, true));
   return nothing(yield* step(tx.releaseWebhookDeliveries(deliveryIDs, owner, now)));
 }
 
@@ -837,19 +907,51 @@ function* recordWebhookAttempt(
   a: WebhookAttempt,
   endpoints: Map<string, WebhookEndpointRecord | null>,
 ): Rule<WriteResult<WebhookAttemptResult>> {
-  const endpointID = yield* step(
-    tx.recordWebhookAttempt({
-      deliveryID: a.deliveryID,
-      owner: a.owner,
-      at: a.at,
-      status: a.ok ? 'delivered' : a.retryAt === null || a.gone ? 'failed' : 'pending',
-      nextAttemptAt: a.ok || a.gone ? null : a.retryAt,
-      statusCode: a.statusCode,
-      latencyMs: a.latencyMs,
-      error: a.error,
-      responseBody: a.responseBody,
-    }),
-  );
+  const status = a.ok ? 'delivered' : a.retryAt === null || a.gone ? 'failed' : 'pending';
+  const nextAttemptAt = a.ok || a.gone ? null : a.retryAt;
+  let endpointID: string | null;
+  if (a.fresh !== null) {
+    // Its row is made now, from the outbox row it was made from: gone when its member was erased meanwhile (then
+    // nothing about them is written back), or when another instance took the range over and recorded it.
+    const row = yield* step(tx.webhookOutboxRow(a.fresh.orgID, a.fresh.seq));
+    const made =
+      row !== null &&
+      (yield* step(
+        tx.insertAttemptedWebhookDelivery({
+          n: 0,
+          id: a.deliveryID,
+          orgID: a.fresh.orgID,
+          endpointID: a.fresh.endpointID,
+          eventType: row.type,
+          data: row.data,
+          status,
+          attempts: 1,
+          nextAttemptAt,
+          leaseOwner: null,
+          leaseUntil: null,
+          lastAttemptAt: a.at,
+          lastStatusCode: a.statusCode,
+          lastLatencyMs: a.latencyMs,
+          lastError: a.error,
+          lastResponseBody: a.responseBody,
+          createdAt: row.createdAt,
+        }),
+      ));
+    endpointID = made ? a.fresh.endpointID : null;
+  } else
+    endpointID = yield* step(
+      tx.recordWebhookAttempt({
+        deliveryID: a.deliveryID,
+        owner: a.owner,
+        at: a.at,
+        status,
+        nextAttemptAt,
+        statusCode: a.statusCode,
+        latencyMs: a.latencyMs,
+        error: a.error,
+        responseBody: a.responseBody,
+      }),
+    );
   if (endpointID === null) return nothing({ recorded: false, disabled: null });
   // One read per endpoint per batch: the batch's own changes are kept in the map as they are written.
   let endpoint = endpoints.get(endpointID);
@@ -878,14 +980,21 @@ function* recordWebhookAttempt(
   return nothing({ recorded: true, disabled: null });
 }
 
-/** Many attempts in one write: the deliverer records what finished meanwhile together, one transaction for all. */
+/**
+ * Many attempts in one write: the deliverer records what finished meanwhile together, one transaction for all,
+ * and moves its ranges on past what this write records (in the same transaction, so a cursor never passes a
+ * delivery whose row did not commit).
+ */
 export function* recordWebhookAttempts(
   tx: WriteTx,
   attempts: readonly WebhookAttempt[],
+  progress: WebhookRangeProgress,
 ): Rule<WriteResult<WebhookAttemptResult[]>> {
   const results: WebhookAttemptResult[] = [];
   const endpoints = new Map<string, WebhookEndpointRecord | null>();
   for (const a of attempts) results.push((yield* recordWebhookAttempt(tx, a, endpoints)).value);
+  for (const [endpointID, cursor] of Object.entries(progress.cursors))
+    yield* step(tx.advanceWebhookRange(endpointID, progress.owner, cursor, progress.leaseUntil, false));
   return nothing(results);
 }
 

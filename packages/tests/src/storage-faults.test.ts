@@ -160,8 +160,17 @@ if (STORES.some((s) => s.name === 'sqlite')) {
           assert.equal(store.writesFailing(), true);
           // The deliverer's claim with nothing to claim, and the purges, commit even now: they write nothing.
           const now = Date.now();
-          const claim = { owner: 'test', now, leaseUntil: now + 30_000, held: {}, perEndpoint: 4, caps: {}, limit: 10 };
-          assert.deepEqual(await store.claimWebhookDeliveries(claim), []);
+          const claim = {
+            owner: 'test',
+            now,
+            leaseUntil: now + 30_000,
+            held: {},
+            perEndpoint: 4,
+            caps: {},
+            limit: 10,
+            floors: {},
+          };
+          assert.deepEqual(await store.claimWebhookDeliveries(claim), { deliveries: [], ranges: {} });
           await store.purgeSpentTickets(now);
           await store.purgeIdempotency(now - 86_400_000);
           await store.trimWebhookOutbox();

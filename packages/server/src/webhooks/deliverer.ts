@@ -25,9 +25,26 @@ const FAST_MS = 1000;
  */
 const LEASE_MARGIN_MS = 5000;
 
+/**
+ * A claim, and a write of attempts' outcomes, start at most this often. Each costs about the same whether it
+ * carries one delivery or fifty (the endpoints read, an outbox read and a range write per endpoint, the
+ * endpoints' records read back, a transaction): started on every commit, at 1,000 messages a second into 10
+ * endpoints, they ran back to back with a delivery or two each, and cost more than the deliveries. Paced, each
+ * carries what 10 ms brought, which adds at most 10 ms before a delivery starts; a fast endpoint's queue (PREFETCH)
+ * holds more than that, so its slots never wait for a claim.
+ */
+const PACE_MS = 10;
+
 /** Retention runs hourly, deleting finished deliveries in writes of this many rows. */
 const PURGE_EVERY_MS = 60 * 60 * 1000;
 const PURGE_BATCH = 5000;
+
+/** The lowest of `seqs` not in `except`, or null. */
+function lowest(seqs: ReadonlySet<number>, except?: ReadonlySet<number>): number | null {
+  let min: number | null = null;
+  for (const seq of seqs) if ((min === null || seq < min) && except?.has(seq) !== true) min = seq;
+  return min;
+}
 
 /**
  * Sends what the outbox holds. It claims work through the store with a lease (owner, expiry): due deliveries, and
@@ -65,9 +82,19 @@ export class Deliverer {
    * off the fused one-statement path).
    */
   private hooked = new Set<string>();
+  /** When the last claim and the last write of attempts started (see PACE_MS). */
+  private readonly last = { claim: 0, record: 0 };
   /** Attempts finished and not yet recorded: written together, one write at a time. */
   private unrecorded: WebhookAttempt[] = [];
   private recording = false;
+  /** A write of attempts failed: the next one waits this timer (the store is unreachable or the disk full). */
+  private recordRetry: NodeJS.Timeout | null = null;
+  /**
+   * The outbox ranges this instance holds, per endpoint: how far the last claim leased it (`to`), and the seqs of
+   * the deliveries it took from it and has not recorded yet (queued, in flight, or their outcome not yet written).
+   * The endpoint's cursor may move only to just below the lowest of those (webhook-records.ts, rangeOwner).
+   */
+  private readonly ranges = new Map<string, { to: number | null; pending: Set<number> }>();
 
   constructor(
     private readonly store: Store,
@@ -124,6 +151,8 @@ export class Deliverer {
 
   private async claimLoop(): Promise<void> {
     do {
+      await this.pace('claim');
+      if (this.closed) return;
       this.again = false;
       const limit = MAX_HELD - this.held;
       if (limit <= 0) return;
@@ -132,10 +161,15 @@ export class Deliverer {
       for (const [id, q] of this.queued) held[id] = (held[id] ?? 0) + q.length;
       const caps: Record<string, number> = {};
       for (const id of this.fast) caps[id] = this.config.webhookConcurrency + PREFETCH;
+      const floors: Record<string, number> = {};
+      for (const [id, range] of this.ranges) {
+        const floor = lowest(range.pending);
+        if (floor !== null) floors[id] = floor;
+      }
       const now = Date.now();
       let claimed: ClaimedWebhookDelivery[];
       try {
-        claimed = await this.store.claimWebhookDeliveries({
+        const result = await this.store.claimWebhookDeliveries({
           owner: this.owner,
           now,
           leaseUntil: now + this.config.webhookLeaseSeconds * 1000,
@@ -143,7 +177,23 @@ export class Deliverer {
           perEndpoint: this.config.webhookConcurrency,
           caps,
           limit,
+          floors,
         });
+        claimed = result.deliveries;
+        for (const [id, to] of Object.entries(result.ranges)) {
+          const range = this.ranges.get(id);
+          if (range !== undefined) range.to = to;
+          else if (to !== null) this.ranges.set(id, { to, pending: new Set() });
+        }
+        for (const [id, range] of this.ranges)
+          if (range.to === null && range.pending.size === 0) this.ranges.delete(id);
+        for (const c of claimed)
+          if (c.outboxSeq !== null) {
+            const id = c.endpoint.id;
+            let range = this.ranges.get(id);
+            if (range === undefined) this.ranges.set(id, (range = { to: null, pending: new Set() }));
+            range.pending.add(c.outboxSeq);
+          }
       } catch (err) {
         // The store is unreachable: the next poll tries again.
         this.log.warn({ err }, 'webhook claim failed');
@@ -164,6 +214,13 @@ export class Deliverer {
     } while (this.again && !this.closed);
   }
 
+  /** Waits until PACE_MS have passed since the last write of this kind started. */
+  private async pace(kind: 'claim' | 'record'): Promise<void> {
+    const wait = this.last[kind] + PACE_MS - Date.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    this.last[kind] = Date.now();
+  }
+
   /** Starts the endpoint's queued deliveries while it has free slots. */
   private pump(endpointID: string): void {
     const q = this.queued.get(endpointID);
@@ -174,7 +231,8 @@ export class Deliverer {
     const minLease = Date.now() + timeoutMs + Math.min(LEASE_MARGIN_MS, spare / 2);
     while (q.length > 0 && (this.busy.get(endpointID) ?? 0) < slots && !this.closed) {
       const c = q.shift()!;
-      if ((c.delivery.leaseUntil ?? 0) < minLease) {
+      // A delivery from the outbox rides on its endpoint's range, which every claim and record renews.
+      if (c.outboxSeq === null && (c.delivery.leaseUntil ?? 0) < minLease) {
         // Too little lease left for a whole attempt: let it go (it is claimed again once the lease runs out).
         this.held--;
         continue;
@@ -195,7 +253,7 @@ export class Deliverer {
   }
 
   private settle(): void {
-    if (this.inFlight === 0 && !this.running && !this.recording && this.unrecorded.length === 0)
+    if (this.inFlight === 0 && !this.running && !this.recording && (this.unrecorded.length === 0 || this.closed))
       for (const done of [...this.idle]) done();
   }
 
@@ -218,7 +276,7 @@ export class Deliverer {
     });
   }
 
-  private async attempt({ delivery, endpoint }: ClaimedWebhookDelivery): Promise<void> {
+  private async attempt({ delivery, endpoint, outboxSeq }: ClaimedWebhookDelivery): Promise<void> {
     const result = await this.sender.deliver({
       url: endpoint.url,
       deliveryID: delivery.id,
@@ -239,6 +297,7 @@ export class Deliverer {
     const retryAt = next === undefined ? null : at + Math.round(next * 1000 * (1 + Math.random() * 0.1));
     this.record({
       deliveryID: delivery.id,
+      fresh: outboxSeq === null ? null : { orgID: endpoint.orgID, endpointID: endpoint.id, seq: outboxSeq },
       owner: this.owner,
       at,
       ok,
@@ -259,7 +318,11 @@ export class Deliverer {
    */
   private record(attempt: WebhookAttempt): void {
     this.unrecorded.push(attempt);
-    if (this.recording) return;
+    this.recordSoon();
+  }
+
+  private recordSoon(): void {
+    if (this.recording || this.recordRetry !== null) return;
     this.recording = true;
     void this.recordLoop().finally(() => {
       this.recording = false;
@@ -267,20 +330,63 @@ export class Deliverer {
     });
   }
 
+  /**
+   * Where this instance's ranges may move once `batch` is recorded: per endpoint with a delivery from the outbox
+   * in it, just below the lowest seq still unrecorded besides the batch's, or the range's end when none is.
+   */
+  private progress(batch: readonly WebhookAttempt[]): Record<string, number> {
+    const recorded = new Map<string, Set<number>>();
+    for (const a of batch)
+      if (a.fresh !== null) {
+        let seqs = recorded.get(a.fresh.endpointID);
+        if (seqs === undefined) recorded.set(a.fresh.endpointID, (seqs = new Set()));
+        seqs.add(a.fresh.seq);
+      }
+    const cursors: Record<string, number> = {};
+    for (const [id, seqs] of recorded) {
+      const range = this.ranges.get(id);
+      if (range === undefined || range.to === null) continue;
+      const floor = lowest(range.pending, seqs);
+      cursors[id] = floor === null ? range.to : Math.min(floor - 1, range.to);
+    }
+    return cursors;
+  }
+
   private async recordLoop(): Promise<void> {
-    while (this.unrecorded.length > 0) {
+    while (this.unrecorded.length > 0 && this.recordRetry === null) {
+      // Not while stopping: the attempts cut then are written at once.
+      if (!this.closed) await this.pace('record');
       const batch = this.unrecorded;
       this.unrecorded = [];
       try {
-        const results = await this.store.recordWebhookAttempts(batch);
+        const results = await this.store.recordWebhookAttempts(batch, {
+          owner: this.owner,
+          leaseUntil: Date.now() + this.config.webhookLeaseSeconds * 1000,
+          cursors: this.progress(batch),
+        });
+        for (const a of batch)
+          if (a.fresh !== null) {
+            const range = this.ranges.get(a.fresh.endpointID);
+            range?.pending.delete(a.fresh.seq);
+            if (range !== undefined && range.pending.size === 0) this.ranges.delete(a.fresh.endpointID);
+          }
         for (const r of results)
           if (r.disabled !== null) {
             this.log.warn({ endpoint: r.disabled.id, reason: r.disabled.disabledReason }, 'webhook endpoint disabled');
             this.onDisabled(r.disabled);
           }
       } catch (err) {
-        // Not recorded: the leases run out and the deliveries are attempted again (receivers dedupe on webhook-id).
-        this.log.warn({ err, deliveries: batch.length }, 'webhook attempts not recorded');
+        this.log.warn({ err, deliveries: batch.length }, 'webhook attempts not recorded; trying again');
+        // Kept and written again after a pause. A stored delivery whose lease runs out meanwhile is claimed and
+        // attempted again (receivers dedupe on webhook-id), and its late record is then refused; one from the
+        // outbox holds the cursor back until its row is written, so it is never passed over unrecorded.
+        this.unrecorded = [...batch, ...this.unrecorded];
+        if (!this.closed)
+          this.recordRetry = setTimeout(() => {
+            this.recordRetry = null;
+            this.recordSoon();
+          }, this.config.webhookPollSeconds * 1000).unref();
+        return;
       }
       // Recorded retries and freed leases may be due work.
       this.wake();
@@ -294,6 +400,8 @@ export class Deliverer {
    */
   async close(graceMs: number): Promise<void> {
     this.closed = true;
+    if (this.recordRetry !== null) clearTimeout(this.recordRetry);
+    this.recordRetry = null;
     clearInterval(this.poll);
     clearInterval(this.purge);
     this.unsubscribe();
@@ -309,12 +417,21 @@ export class Deliverer {
     // Queued deliveries were never attempted (a claim that ended during the wait above queued its own too): their
     // leases are given up, so whichever instance claims next (this one after a restart) sends them at once rather
     // than when the leases run out.
-    const queued = [...this.queued.values()].flat().map((c) => c.delivery.id);
-    this.held -= queued.length;
+    const all = [...this.queued.values()].flat();
+    const queued = all.filter((c) => c.outboxSeq === null).map((c) => c.delivery.id);
+    this.held -= all.length;
     this.queued.clear();
-    if (queued.length > 0)
+    // The ranges are given up with the cursor below whatever was not recorded (queued, or its record not written
+    // within the grace): the next holder sends those, and skips what was recorded.
+    const cursors: Record<string, number> = {};
+    for (const [id, range] of this.ranges) {
+      if (range.to === null) continue;
+      const floor = lowest(range.pending);
+      cursors[id] = floor === null ? range.to : Math.min(floor - 1, range.to);
+    }
+    if (queued.length > 0 || Object.keys(cursors).length > 0)
       try {
-        await this.store.releaseWebhookDeliveries(queued, this.owner, Date.now());
+        await this.store.releaseWebhookDeliveries(queued, this.owner, Date.now(), cursors);
       } catch (err) {
         this.log.warn({ err }, 'queued webhook deliveries not released (their leases will run out)');
       }

@@ -232,6 +232,13 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   ALTER TABLE webhook_endpoints ADD COLUMN IF NOT EXISTS outbox_seq bigint NOT NULL DEFAULT 0;
   UPDATE webhook_endpoints w SET outbox_seq = o.event_seq FROM orgs o WHERE o.id = w.org_id;
   `,
+  /* 7: the range lease (see the SQLite migration 8) */ `
+  ALTER TABLE webhook_endpoints ADD COLUMN IF NOT EXISTS range_owner text;
+  ALTER TABLE webhook_endpoints ADD COLUMN IF NOT EXISTS range_until bigint;
+  ALTER TABLE webhook_endpoints ADD COLUMN IF NOT EXISTS range_to bigint;
+  DROP INDEX IF EXISTS webhook_deliveries_endpoint;
+  CREATE INDEX IF NOT EXISTS webhook_deliveries_listing ON webhook_deliveries(endpoint_id, created_at, n);
+  `,
 ];
 
 /**

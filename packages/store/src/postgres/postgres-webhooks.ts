@@ -29,17 +29,20 @@ export function postgresWebhookReads(rows: (sql: string, params: unknown[]) => P
       const r = (await rows('SELECT * FROM webhook_endpoints WHERE org_id = $1 AND id = $2', [orgID, id]))[0];
       return r === undefined ? null : toEndpoint(r);
     },
+    // Newest event first, as in SQLite (sqlite-webhooks.ts, deliveriesLatest).
     listWebhookDeliveries: async (endpointID, beforeN, limit) =>
       (beforeN === null
-        ? await rows('SELECT * FROM webhook_deliveries WHERE endpoint_id = $1 ORDER BY n DESC LIMIT $2', [
-            endpointID,
-            limit,
-          ])
-        : await rows('SELECT * FROM webhook_deliveries WHERE endpoint_id = $1 AND n < $2 ORDER BY n DESC LIMIT $3', [
-            endpointID,
-            beforeN,
-            limit,
-          ])
+        ? await rows(
+            'SELECT * FROM webhook_deliveries WHERE endpoint_id = $1 ORDER BY created_at DESC, n DESC LIMIT $2',
+            [endpointID, limit],
+          )
+        : await rows(
+            `SELECT * FROM webhook_deliveries
+             WHERE endpoint_id = $1
+               AND (created_at, n) < (SELECT created_at, n FROM webhook_deliveries WHERE n = $2)
+             ORDER BY created_at DESC, n DESC LIMIT $3`,
+            [endpointID, beforeN, limit],
+          )
       ).map(toDelivery),
     webhookOrgs: async () =>
       (await rows('SELECT DISTINCT org_id FROM webhook_endpoints WHERE disabled_at IS NULL', [])).map(
@@ -132,9 +135,94 @@ export class PostgresWebhookTx implements WebhookWriteTx {
   async resetWebhookCursor(endpointID: string): Promise<void> {
     await query(
       this.c,
-      `UPDATE webhook_endpoints w SET outbox_seq = o.event_seq FROM orgs o WHERE o.id = w.org_id AND w.id = $1`,
+      `UPDATE webhook_endpoints w SET outbox_seq = o.event_seq, range_owner = NULL, range_until = NULL, range_to = NULL
+       FROM orgs o WHERE o.id = w.org_id AND w.id = $1`,
       [endpointID],
     );
+  }
+
+  async setWebhookRange(
+    endpointID: string,
+    range: { cursor: number; owner: string | null; until: number | null; to: number | null },
+  ): Promise<void> {
+    await query(
+      this.c,
+      `UPDATE webhook_endpoints SET outbox_seq = $2, range_owner = $3, range_until = $4, range_to = $5 WHERE id = $1`,
+      [endpointID, range.cursor, range.owner, range.until, range.to],
+    );
+  }
+
+  async advanceWebhookRange(
+    endpointID: string,
+    owner: string,
+    cursor: number,
+    until: number,
+    release: boolean,
+  ): Promise<void> {
+    // SET expressions all read the row as it was: the range is given up when the new cursor reaches its old end.
+    await query(
+      this.c,
+      `UPDATE webhook_endpoints SET outbox_seq = GREATEST(outbox_seq, $3::bigint),
+         range_owner = CASE WHEN $5::boolean OR $3::bigint >= range_to THEN NULL ELSE range_owner END,
+         range_until = CASE WHEN $5::boolean OR $3::bigint >= range_to THEN NULL ELSE $4::bigint END,
+         range_to = CASE WHEN $3::bigint >= range_to THEN NULL ELSE range_to END
+       WHERE id = $1 AND range_owner = $2`,
+      [endpointID, owner, cursor, until, release],
+    );
+  }
+
+  async webhookOutboxRow(orgID: string, seq: number): Promise<WebhookOutboxRow | null> {
+    const r = (
+      await this.webhookRows(
+        'SELECT org_id, seq, type, data, created_at FROM webhook_outbox WHERE org_id = $1 AND seq = $2',
+        [orgID, seq],
+      )
+    )[0];
+    return r === undefined
+      ? null
+      : {
+          orgID: r.org_id as string,
+          seq: Number(r.seq),
+          type: r.type as string,
+          data: r.data as string,
+          createdAt: iso(r.created_at),
+        };
+  }
+
+  async storedWebhookDeliveries(ids: readonly string[]): Promise<string[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.webhookRows('SELECT id FROM webhook_deliveries WHERE id = ANY($1::text[])', [ids]);
+    return rows.map((r) => r.id as string);
+  }
+
+  async insertAttemptedWebhookDelivery(d: WebhookDeliveryRecord): Promise<boolean> {
+    const r = await query(
+      this.c,
+      `INSERT INTO webhook_deliveries (id, org_id, endpoint_id, event_type, data, status, attempts, next_attempt_at,
+         lease_owner, lease_until, last_attempt_at, last_status_code, last_latency_ms, last_error, last_response_body,
+         created_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+       ON CONFLICT (id) DO NOTHING`,
+      [
+        d.id,
+        d.orgID,
+        d.endpointID,
+        d.eventType,
+        d.data,
+        d.status,
+        d.attempts,
+        d.nextAttemptAt,
+        d.leaseOwner,
+        d.leaseUntil,
+        d.lastAttemptAt,
+        d.lastStatusCode,
+        d.lastLatencyMs,
+        d.lastError,
+        d.lastResponseBody,
+        d.createdAt,
+      ],
+    );
+    return (r.rowCount ?? 0) > 0;
   }
 
   async claimableWebhookEndpoints(): Promise<WebhookEndpointRecord[]> {

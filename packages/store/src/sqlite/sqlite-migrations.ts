@@ -250,4 +250,14 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   ALTER TABLE message_search_v7 RENAME TO message_search;
   UPDATE message_search_rows SET row = -row;
   `,
+  /* 8: the range lease (issue 12's delivery benchmark): a delivery made from the outbox is written once, with its
+     first attempt's outcome, and until then the endpoint's range is what keeps it from being sent twice
+     (webhook-records.ts, rangeOwner). Rows are then written in the order first attempts end, not in the order of
+     their events, so deliveries are listed by created_at (then n). */ `
+  ALTER TABLE webhook_endpoints ADD COLUMN range_owner TEXT;
+  ALTER TABLE webhook_endpoints ADD COLUMN range_until INTEGER;
+  ALTER TABLE webhook_endpoints ADD COLUMN range_to INTEGER;
+  DROP INDEX IF EXISTS webhook_deliveries_endpoint;
+  CREATE INDEX IF NOT EXISTS webhook_deliveries_listing ON webhook_deliveries(endpoint_id, created_at, n);
+  `,
 ];

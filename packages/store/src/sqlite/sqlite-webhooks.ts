@@ -46,8 +46,31 @@ export function sqliteWebhooks(prepare: (sql: string) => Statement): {
     outboxNewest: prepare('SELECT max(seq) AS seq FROM webhook_outbox WHERE org_id = ?'),
     setCursor: prepare('UPDATE webhook_endpoints SET outbox_seq = ? WHERE id = ?'),
     resetCursor: prepare(
-      `UPDATE webhook_endpoints SET outbox_seq = coalesce((SELECT event_seq FROM orgs WHERE orgs.id = org_id), 0)
+      `UPDATE webhook_endpoints SET outbox_seq = coalesce((SELECT event_seq FROM orgs WHERE orgs.id = org_id), 0),
+         range_owner = NULL, range_until = NULL, range_to = NULL
        WHERE id = ?`,
+    ),
+    setRange: prepare(
+      `UPDATE webhook_endpoints SET outbox_seq = @cursor, range_owner = @owner, range_until = @until, range_to = @to
+       WHERE id = @id`,
+    ),
+    // SET expressions all read the row as it was: the range is given up when the new cursor reaches its old end.
+    advanceRange: prepare(
+      `UPDATE webhook_endpoints SET outbox_seq = max(outbox_seq, @cursor),
+         range_owner = CASE WHEN @release = 1 OR @cursor >= range_to THEN NULL ELSE range_owner END,
+         range_until = CASE WHEN @release = 1 OR @cursor >= range_to THEN NULL ELSE @until END,
+         range_to = CASE WHEN @cursor >= range_to THEN NULL ELSE range_to END
+       WHERE id = @id AND range_owner = @owner`,
+    ),
+    outboxRow: prepare('SELECT org_id, seq, type, data, created_at FROM webhook_outbox WHERE org_id = ? AND seq = ?'),
+    storedDeliveries: prepare('SELECT id FROM webhook_deliveries WHERE id IN (SELECT value FROM json_each(?))'),
+    insertAttempted: prepare(
+      `INSERT INTO webhook_deliveries (id, org_id, endpoint_id, event_type, data, status, attempts, next_attempt_at,
+         lease_owner, lease_until, last_attempt_at, last_status_code, last_latency_ms, last_error, last_response_body,
+         created_at)
+       VALUES (@id, @orgID, @endpointID, @eventType, @data, @status, @attempts, @nextAttemptAt, @leaseOwner,
+         @leaseUntil, @lastAttemptAt, @lastStatusCode, @lastLatencyMs, @lastError, @lastResponseBody, @createdAt)
+       ON CONFLICT (id) DO NOTHING`,
     ),
     // The orgs in the outbox, one index seek each; then, per org, what its enabled endpoints have all passed.
     outboxOrgAfter: prepare('SELECT org_id FROM webhook_outbox WHERE org_id > ? ORDER BY org_id LIMIT 1'),
@@ -87,11 +110,17 @@ export function sqliteWebhooks(prepare: (sql: string) => Statement): {
     enabled: prepare('SELECT * FROM webhook_endpoints WHERE disabled_at IS NULL'),
     orgs: prepare('SELECT DISTINCT org_id FROM webhook_endpoints WHERE disabled_at IS NULL'),
     delivery: prepare(`SELECT ${DELIVERY_COLUMNS} FROM webhook_deliveries WHERE endpoint_id = ? AND id = ?`),
+    // Newest event first (created_at, then n): a delivery made from the outbox is stored with its first attempt's
+    // outcome, so the order rows were written in is not the order of their events.
     deliveriesLatest: prepare(
-      `SELECT ${DELIVERY_COLUMNS} FROM webhook_deliveries WHERE endpoint_id = ? ORDER BY n DESC LIMIT ?`,
+      `SELECT ${DELIVERY_COLUMNS} FROM webhook_deliveries WHERE endpoint_id = ?
+       ORDER BY created_at DESC, n DESC LIMIT ?`,
     ),
     deliveriesBefore: prepare(
-      `SELECT ${DELIVERY_COLUMNS} FROM webhook_deliveries WHERE endpoint_id = ? AND n < ? ORDER BY n DESC LIMIT ?`,
+      `SELECT ${DELIVERY_COLUMNS} FROM webhook_deliveries
+       WHERE endpoint_id = @endpointID
+         AND (created_at, n) < (SELECT created_at, n FROM webhook_deliveries WHERE n = @beforeN)
+       ORDER BY created_at DESC, n DESC LIMIT @limit`,
     ),
     requeueOne: prepare(
       `UPDATE webhook_deliveries SET status = 'pending', attempts = 0, next_attempt_at = ?, lease_owner = NULL, lease_until = NULL
@@ -161,7 +190,7 @@ export function sqliteWebhooks(prepare: (sql: string) => Statement): {
       listWebhookDeliveries: async (endpointID, beforeN, limit) =>
         (beforeN === null
           ? all(s.deliveriesLatest, endpointID, limit)
-          : all(s.deliveriesBefore, endpointID, beforeN, limit)
+          : all(s.deliveriesBefore, { endpointID, beforeN, limit })
         ).map(toDelivery),
       webhookOrgs: async () => all(s.orgs).map((r) => r.org_id as string),
       getWebhookDelivery: async (endpointID, id) => {
@@ -189,6 +218,19 @@ export function sqliteWebhooks(prepare: (sql: string) => Statement): {
       resetWebhookCursor: (endpointID) => {
         s.resetCursor.run(endpointID);
       },
+      setWebhookRange: (id, range) => {
+        s.setRange.run({ id, ...range });
+      },
+      advanceWebhookRange: (id, owner, cursor, until, release) => {
+        s.advanceRange.run({ id, owner, cursor, until, release: release ? 1 : 0 });
+      },
+      webhookOutboxRow: (orgID, seq) => {
+        const r = one(s.outboxRow, orgID, seq);
+        return r === null ? null : toOutboxRow(r);
+      },
+      storedWebhookDeliveries: (ids) =>
+        ids.length === 0 ? [] : all(s.storedDeliveries, JSON.stringify(ids)).map((r) => r.id as string),
+      insertAttemptedWebhookDelivery: (d) => s.insertAttempted.run(d).changes > 0,
       trimWebhookOutbox: () => {
         const floors = new Map(all(s.outboxFloors).map((r) => [r.org_id as string, r.floor as number]));
         let trimmed = 0;
