@@ -147,6 +147,12 @@ export interface WebhookClaim {
    * outcome not yet written): the claim moves the endpoint's cursor no further than below it.
    */
   floors: Record<string, number>;
+  /**
+   * No other instance can be running (SQLite: one instance per file): a range another owner holds is a dead
+   * process's, taken over at once instead of when its lease runs out, so a restart after a crash does not hold the
+   * endpoint's new events back for a lease.
+   */
+  soleInstance: boolean;
 }
 
 /**

@@ -841,7 +841,8 @@ export function* claimWebhookDeliveries(tx: WriteTx, claim: WebhookClaim): Rule<
   for (const { endpoint, room } of rooms) {
     const mine = endpoint.rangeOwner === claim.owner;
     // Another instance is sending this endpoint's new events, and its lease holds.
-    if (endpoint.rangeOwner !== null && !mine && (endpoint.rangeUntil ?? 0) >= claim.now) continue;
+    if (endpoint.rangeOwner !== null && !mine && !claim.soleInstance && (endpoint.rangeUntil ?? 0) >= claim.now)
+      continue;
     const types = endpoint.events.includes('*') ? null : endpoint.events;
     const taken: WebhookOutboxRow[] = [];
     // Up to where the range now reaches: rows after it are neither taken nor passed over yet.

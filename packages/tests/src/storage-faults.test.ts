@@ -169,6 +169,7 @@ if (STORES.some((s) => s.name === 'sqlite')) {
             caps: {},
             limit: 10,
             floors: {},
+            soleInstance: true,
           };
           assert.deepEqual(await store.claimWebhookDeliveries(claim), { deliveries: [], ranges: {} });
           await store.purgeSpentTickets(now);

@@ -547,6 +547,61 @@ for (const store of STORES) {
     });
   });
 
+  describe(`webhooks survive a SIGKILL mid-range [${store.name}]`, () => {
+    test('what was recorded before the kill is not sent again; what was in flight is, with the same webhook-id', async () => {
+      const receiver = await Receiver.start();
+      // Two of the ten are held unanswered until the server is killed; the others are answered, so they are
+      // recorded while an older one is still in flight: past the endpoint's cursor, which cannot pass k0.
+      const inFlight = new Set(['k0', 'k5']);
+      const held: Array<() => void> = [];
+      let open = false;
+      receiver.behaviour = (r, res) => {
+        if (open || !inFlight.has(JSON.parse(r.body).data.message.body as string)) return { status: 200 };
+        held.push(() => res.destroy());
+        return 'handled';
+      };
+      const { server, close } = await withServer(store, { args: [...PERMISSIVE, ...FAST] });
+      try {
+        const api = new Api(server.url);
+        const key = server.org.apiKey;
+        const endpoint = await createEndpoint(api, key, receiver.url, ['conversation.message_created']);
+        const token = await api.memberToken(key, 'mid-range');
+        const conv = await api.openConversation(token);
+        for (let i = 0; i < 10; i++) await api.send(token, conv, `k${i}`);
+        // A restarted server listens on a new port: the client is made for whichever is running.
+        const delivered = async () =>
+          (
+            await new Api(server.url).get(`/v1/webhooks/${endpoint.id}/deliveries`, {
+              token: key,
+              query: { limit: '100' },
+            })
+          ).json.data.filter((d: { status: string }) => d.status === 'delivered') as Array<{ id: string }>;
+        await until(async () => (await delivered()).length === 8, 'the eight answered recorded');
+        await receiver.until(() => receiver.received.length >= 10, 'the two held in flight');
+        await server.kill();
+        for (const h of held) h();
+        open = true;
+        await server.restart();
+        await until(async () => (await delivered()).length === 10, 'all ten recorded');
+        const ids = new Map<string, string[]>();
+        for (const r of receiver.received) {
+          const text = JSON.parse(r.body).data.message.body as string;
+          ids.set(text, [...(ids.get(text) ?? []), String(r.headers['webhook-id'])]);
+        }
+        for (let i = 0; i < 10; i++) {
+          const sent = ids.get(`k${i}`) ?? [];
+          // Recorded before the kill: once. In flight at the kill: again after it, with the same webhook-id.
+          assert.equal(sent.length, inFlight.has(`k${i}`) ? 2 : 1, `k${i}: ${sent.join(', ')}`);
+          assert.equal(new Set(sent).size, 1, `k${i} kept its webhook-id`);
+        }
+        assert.equal(new Set((await delivered()).map((d) => d.id)).size, 10);
+      } finally {
+        await close();
+        await receiver.close();
+      }
+    });
+  });
+
   describe(`erasing a member [${store.name}]`, () => {
     test('queued deliveries about the member are erased with them; member.deleted still arrives', async () => {
       const receiver = await Receiver.start();

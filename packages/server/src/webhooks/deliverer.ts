@@ -178,6 +178,7 @@ export class Deliverer {
           caps,
           limit,
           floors,
+          soleInstance: this.store.kind === 'sqlite',
         });
         claimed = result.deliveries;
         for (const [id, to] of Object.entries(result.ranges)) {
