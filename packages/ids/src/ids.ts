@@ -1,4 +1,4 @@
-import { createHash, randomFillSync } from 'node:crypto';
+import { hash, randomFillSync } from 'node:crypto';
 
 /**
  * Random bytes come from a pool refilled 4 KiB at a time: one call into the CSPRNG per ~400 ids instead of one per
@@ -37,7 +37,7 @@ export function newID(
  * holds a random id (the endpoint's), so these are no easier to guess than newID's.
  */
 export function derivedID(prefix: 'whmsg', ms: number, seed: string): string {
-  const digest = createHash('sha256').update(seed).digest('base64url').slice(0, 14);
+  const digest = hash('sha256', seed, 'base64url').slice(0, 14);
   return `${prefix}_${ms.toString(36).padStart(9, '0')}${digest.replace(/[-_]/g, 'x')}`;
 }
 
