@@ -3,7 +3,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { webhookBody } from './render.js';
 import { Sender, type SendOptions, type SendResult } from './send.js';
 import { signatureHeader } from './signing.js';
-import type { DeliveryJob, FromSender, ToSender } from './worker-sender.js';
+import type { FromSender, SenderJob, ToSender } from './worker-sender.js';
 
 /**
  * The delivery requests' thread (see worker-sender.ts): renders each job's body from the stored row, signs it,
@@ -32,8 +32,7 @@ function flush(): void {
   port.postMessage({ results: batch } satisfies FromSender);
 }
 
-function attempt(job: DeliveryJob): Promise<SendResult> {
-  const body = webhookBody(job);
+function attempt(job: SenderJob, body: string): Promise<SendResult> {
   const now = Date.now();
   const timestamp = Math.floor(now / 1000);
   return sender.post(
@@ -54,5 +53,7 @@ port.on('message', (m: ToSender) => {
     sender.close();
     return;
   }
-  for (const { id, job } of m.jobs) void attempt(job).then((result) => answer(id, result));
+  // Each event rendered once for all the endpoints it goes to in this batch.
+  const bodies = m.events.map((e) => webhookBody(e));
+  for (const job of m.jobs) void attempt(job, bodies[job.event]!).then((result) => answer(job.id, result));
 });

@@ -13,8 +13,17 @@ export interface DeliveryJob {
   previousSecretExpiresAt: number | null;
 }
 
-/** Messages to the thread: a batch of jobs, or `close`. From it: a batch of results. */
-export type ToSender = { jobs: { id: number; job: DeliveryJob }[] } | { close: true };
+/** What a body is rendered from: the same for every endpoint an event goes to. */
+export type DeliveryEvent = Pick<DeliveryJob, 'eventType' | 'data' | 'createdAt'>;
+
+/** One attempt in a batch: its event by index into the batch's `events`. */
+export type SenderJob = { id: number; event: number } & Omit<DeliveryJob, keyof DeliveryEvent>;
+
+/**
+ * Messages to the thread: a batch of jobs with the events they send (each event once, however many endpoints it
+ * goes to: it is copied into the message once and rendered once), or `close`. From it: a batch of results.
+ */
+export type ToSender = { events: DeliveryEvent[]; jobs: SenderJob[] } | { close: true };
 export type FromSender = { results: { id: number; result: SendResult }[] };
 
 /**
@@ -72,9 +81,31 @@ export class WorkerSender {
   }
 
   private flush(): void {
-    const jobs = this.outgoing;
+    const outgoing = this.outgoing;
     this.outgoing = [];
-    if (jobs.length > 0) this.thread().postMessage({ jobs } satisfies ToSender);
+    if (outgoing.length === 0) return;
+    // The deliveries of one outbox row share its data string, so the map finds them by it at little cost.
+    const index = new Map<string, number>();
+    const events: DeliveryEvent[] = [];
+    const jobs: SenderJob[] = [];
+    for (const { id, job } of outgoing) {
+      const key = `${job.eventType} ${job.createdAt} ${job.data}`;
+      let event = index.get(key);
+      if (event === undefined) {
+        event = events.push({ eventType: job.eventType, data: job.data, createdAt: job.createdAt }) - 1;
+        index.set(key, event);
+      }
+      jobs.push({
+        id,
+        event,
+        url: job.url,
+        deliveryID: job.deliveryID,
+        secret: job.secret,
+        previousSecret: job.previousSecret,
+        previousSecretExpiresAt: job.previousSecretExpiresAt,
+      });
+    }
+    this.thread().postMessage({ events, jobs } satisfies ToSender);
   }
 
   /** Cuts the requests in flight (their results come back as failures), then ends the thread. */
