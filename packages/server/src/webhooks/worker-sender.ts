@@ -32,8 +32,7 @@ export type FromSender = { results: { id: number; result: SendResult }[] };
  * costs more than the send that caused them; on the API's event loop it would slow every route. On a worker it
  * uses another core, and the event loop only passes small messages, batched: the jobs started in one turn go in
  * one message, and the thread answers the attempts that ended in one of its turns in one message (a message costs
- * about as much as a few attempts' bookkeeping). The thread runs at a lower scheduling priority (send-worker.ts),
- * so when the machine is short of CPU the API's requests go first and deliveries wait. If the thread dies, its
+ * about as much as a few attempts' bookkeeping). If the thread dies, its
  * requests in flight end as failed attempts (retried on the schedule) and the next request starts a new thread.
  */
 export class WorkerSender {
