@@ -196,13 +196,17 @@ export class PostgresWebhookTx implements WebhookWriteTx {
   }
 
   async insertAttemptedWebhookDelivery(d: WebhookDeliveryRecord): Promise<boolean> {
+    return this.insertDelivery(d, 'ON CONFLICT (id) DO NOTHING');
+  }
+
+  /** Every column of a delivery but `n`; `conflict`, what a row with its id already there means. */
+  private async insertDelivery(d: WebhookDeliveryRecord, conflict = ''): Promise<boolean> {
     const r = await query(
       this.c,
       `INSERT INTO webhook_deliveries (id, org_id, endpoint_id, event_type, data, status, attempts, next_attempt_at,
          lease_owner, lease_until, last_attempt_at, last_status_code, last_latency_ms, last_error, last_response_body,
          created_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
-       ON CONFLICT (id) DO NOTHING`,
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) ${conflict}`,
       [
         d.id,
         d.orgID,
@@ -255,25 +259,7 @@ export class PostgresWebhookTx implements WebhookWriteTx {
   }
 
   async insertWebhookDelivery(d: WebhookDeliveryRecord): Promise<void> {
-    await query(
-      this.c,
-      `INSERT INTO webhook_deliveries (id, org_id, endpoint_id, event_type, data, status, attempts, next_attempt_at,
-         lease_owner, lease_until, created_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-      [
-        d.id,
-        d.orgID,
-        d.endpointID,
-        d.eventType,
-        d.data,
-        d.status,
-        d.attempts,
-        d.nextAttemptAt,
-        d.leaseOwner,
-        d.leaseUntil,
-        d.createdAt,
-      ],
-    );
+    await this.insertDelivery(d);
   }
 
   async insertWebhookEndpoint(e: WebhookEndpointRecord): Promise<void> {

@@ -18,6 +18,13 @@ type WebhookReads = Pick<
 const DELIVERY_COLUMNS = `n, id, org_id, endpoint_id, event_type, data, status, attempts, next_attempt_at, lease_owner,
   lease_until, last_attempt_at, last_status_code, last_latency_ms, last_error, last_response_body, created_at`;
 
+/** Every column of a delivery but `n`. */
+const INSERT_DELIVERY = `INSERT INTO webhook_deliveries (id, org_id, endpoint_id, event_type, data, status, attempts,
+    next_attempt_at, lease_owner, lease_until, last_attempt_at, last_status_code, last_latency_ms, last_error,
+    last_response_body, created_at)
+  VALUES (@id, @orgID, @endpointID, @eventType, @data, @status, @attempts, @nextAttemptAt, @leaseOwner, @leaseUntil,
+    @lastAttemptAt, @lastStatusCode, @lastLatencyMs, @lastError, @lastResponseBody, @createdAt)`;
+
 /**
  * The SQLite dialect's webhook SQL. One connection writes and a batch runs whole before the next, so a claim is
  * exclusive by construction: what PostgreSQL needs `FOR UPDATE SKIP LOCKED` for, SQLite's single writer gives.
@@ -64,14 +71,7 @@ export function sqliteWebhooks(prepare: (sql: string) => Statement): {
     ),
     outboxRow: prepare('SELECT org_id, seq, type, data, created_at FROM webhook_outbox WHERE org_id = ? AND seq = ?'),
     storedDeliveries: prepare('SELECT id FROM webhook_deliveries WHERE id IN (SELECT value FROM json_each(?))'),
-    insertAttempted: prepare(
-      `INSERT INTO webhook_deliveries (id, org_id, endpoint_id, event_type, data, status, attempts, next_attempt_at,
-         lease_owner, lease_until, last_attempt_at, last_status_code, last_latency_ms, last_error, last_response_body,
-         created_at)
-       VALUES (@id, @orgID, @endpointID, @eventType, @data, @status, @attempts, @nextAttemptAt, @leaseOwner,
-         @leaseUntil, @lastAttemptAt, @lastStatusCode, @lastLatencyMs, @lastError, @lastResponseBody, @createdAt)
-       ON CONFLICT (id) DO NOTHING`,
-    ),
+    insertAttempted: prepare(`${INSERT_DELIVERY} ON CONFLICT (id) DO NOTHING`),
     // The orgs in the outbox, one index seek each; then, per org, what its enabled endpoints have all passed.
     outboxOrgAfter: prepare('SELECT org_id FROM webhook_outbox WHERE org_id > ? ORDER BY org_id LIMIT 1'),
     outboxFloors: prepare(
@@ -85,12 +85,7 @@ export function sqliteWebhooks(prepare: (sql: string) => Statement): {
          AND coalesce(json_extract(data, '$.conversationID'), json_extract(data, '$.id'))
            IN (SELECT id FROM conversations WHERE member_id = @memberID)`,
     ),
-    insertDelivery: prepare(
-      `INSERT INTO webhook_deliveries (id, org_id, endpoint_id, event_type, data, status, attempts, next_attempt_at,
-         lease_owner, lease_until, created_at)
-       VALUES (@id, @orgID, @endpointID, @eventType, @data, @status, @attempts, @nextAttemptAt, @leaseOwner,
-         @leaseUntil, @createdAt)`,
-    ),
+    insertDelivery: prepare(INSERT_DELIVERY),
     insertEndpoint: prepare(
       `INSERT INTO webhook_endpoints (id, org_id, url, events, description, secret, previous_secret,
          previous_secret_expires_at, created_at, updated_at, disabled_at, disabled_reason, failing_since)
