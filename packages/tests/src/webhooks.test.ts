@@ -456,6 +456,48 @@ for (const store of STORES) {
       }
     });
 
+    test('the list is by event time: an older event whose attempt ends last is still listed after newer ones', async () => {
+      const receiver = await Receiver.start();
+      let release: (() => void) | null = null;
+      receiver.behaviour = (r, res) => {
+        if (JSON.parse(r.body).data.message.body !== 'first') return { status: 200 };
+        // Answered only once the later two are recorded: its row is written last.
+        release = () => res.writeHead(200).end();
+        return 'handled';
+      };
+      try {
+        const endpoint = await createEndpoint(api, key, receiver.url, ['conversation.message_created']);
+        const list = async () =>
+          (await api.get(`/v1/webhooks/${endpoint.id}/deliveries`, { token: key })).json.data as Array<{
+            id: string;
+            status: string;
+            createdAt: string;
+          }>;
+        const c = await conversation();
+        await api.send(c.token, c.id, 'first');
+        await receiver.until(() => release !== null, 'the first delivery held');
+        await api.send(c.token, c.id, 'second');
+        await api.send(c.token, c.id, 'third');
+        await until(async () => (await list()).length === 2, 'the later two recorded');
+        release!();
+        await until(async () => (await list()).length === 3, 'the first recorded too');
+        const listed = await list();
+        const firstID = receiver.received.find((r) => JSON.parse(r.body).data.message.body === 'first')!.headers[
+          'webhook-id'
+        ];
+        const first = listed.find((d) => d.id === firstID)!;
+        // Every delivery of a later event comes before it, though its row was written after theirs.
+        for (const [i, d] of listed.entries())
+          if (Date.parse(d.createdAt) > Date.parse(first.createdAt)) assert.ok(i < listed.indexOf(first), d.id);
+        assert.ok(
+          listed.some((d) => Date.parse(d.createdAt) > Date.parse(first.createdAt)),
+          'the later events are later',
+        );
+      } finally {
+        await receiver.close();
+      }
+    });
+
     test('replay re-sends every delivery since an instant; deliveries page newest first with a cursor', async () => {
       const receiver = await Receiver.start();
       try {
