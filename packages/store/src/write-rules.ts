@@ -907,6 +907,7 @@ function* recordWebhookAttempt(
   tx: WriteTx,
   a: WebhookAttempt,
   endpoints: Map<string, WebhookEndpointRecord | null>,
+  outboxRows: Map<string, WebhookOutboxRow | null>,
 ): Rule<WriteResult<WebhookAttemptResult>> {
   const status = a.ok ? 'delivered' : a.retryAt === null || a.gone ? 'failed' : 'pending';
   const nextAttemptAt = a.ok || a.gone ? null : a.retryAt;
@@ -914,7 +915,13 @@ function* recordWebhookAttempt(
   if (a.fresh !== null) {
     // Its row is made now, from the outbox row it was made from: gone when its member was erased meanwhile (then
     // nothing about them is written back), or when another instance took the range over and recorded it.
-    const row = yield* step(tx.webhookOutboxRow(a.fresh.orgID, a.fresh.seq));
+    // One read per event per batch: its deliveries to every endpoint usually end in the same batch.
+    const key = `${a.fresh.orgID} ${a.fresh.seq}`;
+    let row = outboxRows.get(key);
+    if (row === undefined) {
+      row = yield* step(tx.webhookOutboxRow(a.fresh.orgID, a.fresh.seq));
+      outboxRows.set(key, row);
+    }
     const made =
       row !== null &&
       (yield* step(
@@ -993,7 +1000,8 @@ export function* recordWebhookAttempts(
 ): Rule<WriteResult<WebhookAttemptResult[]>> {
   const results: WebhookAttemptResult[] = [];
   const endpoints = new Map<string, WebhookEndpointRecord | null>();
-  for (const a of attempts) results.push((yield* recordWebhookAttempt(tx, a, endpoints)).value);
+  const outboxRows = new Map<string, WebhookOutboxRow | null>();
+  for (const a of attempts) results.push((yield* recordWebhookAttempt(tx, a, endpoints, outboxRows)).value);
   for (const [endpointID, cursor] of Object.entries(progress.cursors))
     yield* step(tx.advanceWebhookRange(endpointID, progress.owner, cursor, progress.leaseUntil, false));
   return nothing(results);

@@ -2,18 +2,21 @@ import { randomBytes } from 'node:crypto';
 import type { ClaimedWebhookDelivery, Store, WebhookAttempt, WebhookEndpointRecord } from '@concierge/store';
 import type { FastifyBaseLogger } from 'fastify';
 import type { ServerConfig } from '../config.js';
-import { WorkerSender } from './worker-sender.js';
+import { NOT_SENT, WorkerSender, type JobOutcome } from './worker-sender.js';
 
 /** Deliveries held on one instance (in flight or queued to go), all endpoints together. */
-const MAX_HELD = 2048;
+const MAX_HELD = 4096;
 
 /**
- * How many claimed deliveries a fast endpoint may have queued behind its slots. Claims are writes, and a write
- * waits for its batch's flush; without a queue a slot that frees would wait for the next claim's flush before its
- * next request, and an endpoint taking 1,000 events a second would be held to `--webhook-concurrency` requests
- * per flush. With one, a freed slot takes the next delivery at once and the claims run behind, in bulk.
+ * How many claimed deliveries a fast endpoint may have queued behind its slots (in the sender thread, which starts
+ * them). Claims are writes, and a write waits for its batch's flush; without a queue a slot that frees would wait
+ * for the next claim's flush before its next request, and an endpoint taking 1,000 events a second would be held
+ * to `--webhook-concurrency` requests per flush. With one, a freed slot takes the next delivery at once and the
+ * claims run behind, in bulk. A claim's round (its pacing, its turn in a batch, the batch's flush) took 20 to 100
+ * ms on a busy two-core machine, so at 1,000 events a second an endpoint needs 100 queued to never go dry between
+ * two claims: at 64 (with 16 slots) the fast endpoints' queues ran empty and each got about 800 a second.
  */
-const PREFETCH = 64;
+const PREFETCH = 256;
 
 /** An endpoint whose last attempt was a 2xx within this long is fast: it may hold PREFETCH more than its slots. */
 const FAST_MS = 1000;
@@ -58,11 +61,12 @@ function lowest(seqs: ReadonlySet<number>, except?: ReadonlySet<number>): number
 
 /**
  * Sends what the outbox holds. It claims work through the store with a lease (owner, expiry): due deliveries, and
- * new ones the claim makes from the outbox. Each endpoint has `--webhook-concurrency` slots on each instance, so a
- * slow endpoint fills only its own and every other endpoint goes on in parallel; a fast endpoint also keeps up to
- * PREFETCH claimed deliveries queued behind its slots, while a slow or new one holds no more than its slots. It
- * records each attempt's outcome, which the store's rule turns into a retry time, a delivered or failed state,
- * and perhaps a disabled endpoint.
+ * new ones the claim makes from the outbox, and hands them to the sender thread. Each endpoint has
+ * `--webhook-concurrency` slots on each instance (kept by the thread, which starts an endpoint's next delivery as
+ * soon as one of its requests ends), so a slow endpoint fills only its own and every other endpoint goes on in
+ * parallel; a fast endpoint also keeps up to PREFETCH claimed deliveries queued behind its slots, while a slow or
+ * new one holds no more than its slots. It records each attempt's outcome, which the store's rule turns into a
+ * retry time, a delivered or failed state, and perhaps a disabled endpoint.
  *
  * It looks for work when a commit announces events (on PostgreSQL, commits of every instance are announced), when
  * an endpoint's queue runs low, and every `--webhook-poll` seconds whatever happens: the poll is what picks up
@@ -71,13 +75,12 @@ function lowest(seqs: ReadonlySet<number>, except?: ReadonlySet<number>): number
  */
 export class Deliverer {
   readonly owner = `inst_${randomBytes(9).toString('base64url')}`;
-  /** Requests in flight per endpoint. */
-  private readonly busy = new Map<string, number>();
-  /** Claimed deliveries waiting for a slot, per endpoint. */
-  private readonly queued = new Map<string, ClaimedWebhookDelivery[]>();
+  /** Deliveries handed to the sender thread and not yet answered (in flight or waiting there for a slot), per endpoint. */
+  private readonly outstanding = new Map<string, number>();
   private readonly fast = new Set<string>();
   private held = 0;
-  private inFlight = 0;
+  /** Stored deliveries the thread answered NOT_SENT while closing: their leases are given up. */
+  private readonly unsent: string[] = [];
   private running = false;
   private again = false;
   private closed = false;
@@ -115,6 +118,7 @@ export class Deliverer {
     this.sender = new WorkerSender({
       timeoutMs: config.webhookTimeoutSeconds * 1000,
       allowPrivate: config.webhooksAllowPrivate,
+      concurrency: config.webhookConcurrency,
     });
     this.unsubscribe = store.onCommit((events) => {
       if (events.some((e) => this.hooked.has(e.orgID))) this.wake();
@@ -168,8 +172,7 @@ export class Deliverer {
       const limit = Math.min(MAX_HELD - this.held, busy ? BUSY_CLAIM : MAX_HELD);
       if (limit <= 0) return;
       const held: Record<string, number> = {};
-      for (const [id, n] of this.busy) held[id] = n;
-      for (const [id, q] of this.queued) held[id] = (held[id] ?? 0) + q.length;
+      for (const [id, n] of this.outstanding) held[id] = n;
       const caps: Record<string, number> = {};
       for (const id of this.fast) caps[id] = this.config.webhookConcurrency + PREFETCH;
       const floors: Record<string, number> = {};
@@ -211,16 +214,7 @@ export class Deliverer {
         this.log.warn({ err }, 'webhook claim failed');
         return;
       }
-      const touched = new Set<string>();
-      for (const c of claimed) {
-        const id = c.endpoint.id;
-        let q = this.queued.get(id);
-        if (q === undefined) this.queued.set(id, (q = []));
-        q.push(c);
-        this.held++;
-        touched.add(id);
-      }
-      for (const id of touched) this.pump(id);
+      for (const c of claimed) this.start(c);
       // A full claim may have left due work behind.
       if (claimed.length === limit) this.again = true;
     } while (this.again && !this.closed);
@@ -234,27 +228,6 @@ export class Deliverer {
     this.last[kind] = Date.now();
   }
 
-  /** Starts the endpoint's queued deliveries while it has free slots. */
-  private pump(endpointID: string): void {
-    const q = this.queued.get(endpointID);
-    if (q === undefined) return;
-    const slots = this.config.webhookConcurrency;
-    const timeoutMs = this.config.webhookTimeoutSeconds * 1000;
-    const spare = Math.max(0, this.config.webhookLeaseSeconds * 1000 - timeoutMs);
-    const minLease = Date.now() + timeoutMs + Math.min(LEASE_MARGIN_MS, spare / 2);
-    while (q.length > 0 && (this.busy.get(endpointID) ?? 0) < slots && !this.closed) {
-      const c = q.shift()!;
-      // A delivery from the outbox rides on its endpoint's range, which every claim and record renews.
-      if (c.outboxSeq === null && (c.delivery.leaseUntil ?? 0) < minLease) {
-        // Too little lease left for a whole attempt: let it go (it is claimed again once the lease runs out).
-        this.held--;
-        continue;
-      }
-      this.start(c);
-    }
-    if (q.length === 0) this.queued.delete(endpointID);
-  }
-
   /** Deletes finished deliveries past `--webhook-retention` (every instance may run it; the deletes do not clash). */
   private async purgeOld(): Promise<void> {
     const before = new Date(Date.now() - this.config.webhookRetentionDays * 86_400_000).toISOString();
@@ -266,31 +239,32 @@ export class Deliverer {
   }
 
   private settle(): void {
-    if (this.inFlight === 0 && !this.running && !this.recording && (this.unrecorded.length === 0 || this.closed))
+    if (this.held === 0 && !this.running && !this.recording && (this.unrecorded.length === 0 || this.closed))
       for (const done of [...this.idle]) done();
   }
 
+  /** Hands a claimed delivery to the sender thread, where it waits for one of its endpoint's slots. */
   private start(c: ClaimedWebhookDelivery): void {
     const id = c.endpoint.id;
-    this.busy.set(id, (this.busy.get(id) ?? 0) + 1);
-    this.inFlight++;
+    this.outstanding.set(id, (this.outstanding.get(id) ?? 0) + 1);
+    this.held++;
     void this.attempt(c).finally(() => {
-      const left = (this.busy.get(id) ?? 1) - 1;
-      if (left === 0) this.busy.delete(id);
-      else this.busy.set(id, left);
-      this.inFlight--;
+      const left = (this.outstanding.get(id) ?? 1) - 1;
+      if (left === 0) this.outstanding.delete(id);
+      else this.outstanding.set(id, left);
       this.held--;
-      this.pump(id);
       // A slot is free: there may be due work for it; a queue running low asks for more now, not at the next
       // commit (claims are coalesced, one at a time).
-      const queued = this.queued.get(id)?.length ?? 0;
-      if (queued <= (this.fast.has(id) ? PREFETCH / 2 : 0)) this.wake();
+      if (left <= this.config.webhookConcurrency + (this.fast.has(id) ? PREFETCH / 2 : 0)) this.wake();
       this.settle();
     });
   }
 
   private async attempt({ delivery, endpoint, outboxSeq }: ClaimedWebhookDelivery): Promise<void> {
-    const result = await this.sender.deliver({
+    const timeoutMs = this.config.webhookTimeoutSeconds * 1000;
+    const spare = Math.max(0, this.config.webhookLeaseSeconds * 1000 - timeoutMs);
+    const result: JobOutcome = await this.sender.deliver({
+      endpoint: endpoint.id,
       url: endpoint.url,
       deliveryID: delivery.id,
       eventType: delivery.eventType,
@@ -299,7 +273,17 @@ export class Deliverer {
       secret: endpoint.secret,
       previousSecret: endpoint.previousSecret,
       previousSecretExpiresAt: endpoint.previousSecretExpiresAt,
+      // A delivery from the outbox rides on its endpoint's range, which every claim and record renews; a stored
+      // one goes only with enough of its own lease left for a whole attempt.
+      startBy:
+        outboxSeq !== null ? null : (delivery.leaseUntil ?? 0) - timeoutMs - Math.min(LEASE_MARGIN_MS, spare / 2),
     });
+    if (result === NOT_SENT) {
+      // Never sent: one from the outbox stays pending in its range (the cursor stays below it); a stored one's
+      // lease runs out and it is claimed again, or, while closing, its lease is given up.
+      if (outboxSeq === null && this.closed) this.unsent.push(delivery.id);
+      return;
+    }
     const at = Date.now();
     const ok = result.statusCode !== null && result.statusCode >= 200 && result.statusCode < 300;
     if (ok && result.latencyMs < FAST_MS) this.fast.add(endpoint.id);
@@ -419,7 +403,7 @@ export class Deliverer {
     clearInterval(this.purge);
     this.unsubscribe();
     const cut = this.sender.close();
-    if (this.inFlight > 0 || this.running || this.recording)
+    if (this.held > 0 || this.running || this.recording)
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, graceMs);
         this.idle.add(() => {
@@ -427,13 +411,10 @@ export class Deliverer {
           resolve();
         });
       });
-    // Queued deliveries were never attempted (a claim that ended during the wait above queued its own too): their
-    // leases are given up, so whichever instance claims next (this one after a restart) sends them at once rather
-    // than when the leases run out.
-    const all = [...this.queued.values()].flat();
-    const queued = all.filter((c) => c.outboxSeq === null).map((c) => c.delivery.id);
-    this.held -= all.length;
-    this.queued.clear();
+    // Deliveries that waited in the sender thread were never attempted (one claimed during the wait above was
+    // answered NOT_SENT at once): their leases are given up, so whichever instance claims next (this one after a
+    // restart) sends them at once rather than when the leases run out.
+    const queued = this.unsent.splice(0);
     // The ranges are given up with the cursor below whatever was not recorded (queued, or its record not written
     // within the grace): the next holder sends those, and skips what was recorded.
     const cursors: Record<string, number> = {};

@@ -1,14 +1,23 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { webhookBody } from './render.js';
-import { Sender, type SendOptions, type SendResult } from './send.js';
+import { Sender, type SendResult } from './send.js';
 import { signatureHeader } from './signing.js';
-import type { FromSender, SenderJob, ToSender } from './worker-sender.js';
+import {
+  NOT_SENT,
+  type FromSender,
+  type JobOutcome,
+  type SenderJob,
+  type SenderThreadOptions,
+  type ToSender,
+} from './worker-sender.js';
 
 /**
- * The delivery requests' thread (see worker-sender.ts): renders each job's body from the stored row, signs it,
- * sends it with the Sender, and answers with the results, those of one turn together.
+ * The delivery requests' thread (see worker-sender.ts): holds the jobs handed to it in a queue per endpoint, starts
+ * each endpoint's next one as soon as it has a free slot, renders each body from the stored row, signs it, sends it
+ * with the Sender, and answers with the outcomes, those of one turn together.
  */
-const sender = new Sender(workerData as SendOptions);
+const options = workerData as SenderThreadOptions;
+const sender = new Sender(options);
 const port = parentPort!;
 
 // Normal priority. It ran at nice 10 until the webhook benchmark ran at an evenly paced 1,000 messages a second:
@@ -16,8 +25,16 @@ const port = parentPort!;
 // about a second; at priority 0 it was about 110 ms. Under a load that saturates the API, the deliverer yields by
 // claiming less (deliverer.ts, BUSY_WRITES) instead.
 
-let results: { id: number; result: SendResult }[] = [];
-function answer(id: number, result: SendResult): void {
+type Waiting = { job: SenderJob; body: string };
+
+/** Jobs waiting for a slot, per endpoint, oldest first (the order the deliverer handed them over). */
+const queues = new Map<string, Waiting[]>();
+/** Requests in flight per endpoint. */
+const busy = new Map<string, number>();
+let closed = false;
+
+let results: { id: number; result: JobOutcome }[] = [];
+function answer(id: number, result: JobOutcome): void {
   if (results.length === 0) setImmediate(flush);
   results.push({ id, result });
 }
@@ -43,12 +60,52 @@ function attempt(job: SenderJob, body: string): Promise<SendResult> {
   );
 }
 
+/** Starts the endpoint's waiting jobs while it has free slots. */
+function pump(endpoint: string): void {
+  const q = queues.get(endpoint);
+  if (q === undefined) return;
+  const now = Date.now();
+  while (q.length > 0 && (busy.get(endpoint) ?? 0) < options.concurrency && !closed) {
+    const { job, body } = q.shift()!;
+    if (job.startBy !== null && now > job.startBy) {
+      // Too little lease left for a whole attempt: it is claimed again once the lease runs out.
+      answer(job.id, NOT_SENT);
+      continue;
+    }
+    busy.set(endpoint, (busy.get(endpoint) ?? 0) + 1);
+    void attempt(job, body).then((result) => {
+      const left = (busy.get(endpoint) ?? 1) - 1;
+      if (left === 0) busy.delete(endpoint);
+      else busy.set(endpoint, left);
+      answer(job.id, result);
+      pump(endpoint);
+    });
+  }
+  if (q.length === 0) queues.delete(endpoint);
+}
+
 port.on('message', (m: ToSender) => {
   if ('close' in m) {
+    // What never left is answered as such (the deliverer gives its leases up); what is in flight is cut, and
+    // answered as the failed attempt it is.
+    closed = true;
+    for (const q of queues.values()) for (const { job } of q) answer(job.id, NOT_SENT);
+    queues.clear();
     sender.close();
     return;
   }
   // Each event rendered once for all the endpoints it goes to in this batch.
   const bodies = m.events.map((e) => webhookBody(e));
-  for (const job of m.jobs) void attempt(job, bodies[job.event]!).then((result) => answer(job.id, result));
+  const touched = new Set<string>();
+  for (const job of m.jobs) {
+    if (closed) {
+      answer(job.id, NOT_SENT);
+      continue;
+    }
+    let q = queues.get(job.endpoint);
+    if (q === undefined) queues.set(job.endpoint, (q = []));
+    q.push({ job, body: bodies[job.event]! });
+    touched.add(job.endpoint);
+  }
+  for (const endpoint of touched) pump(endpoint);
 });
