@@ -65,7 +65,18 @@ export interface WebhookWriteTx {
    * The outbox: the event, once, when the org has an enabled endpoint (its deliveries are made from it when the
    * deliverer claims them). Returns how many rows (0 or 1).
    */
-  enqueueWebhooks(orgID: string, seq: number, eventType: string, data: string, createdAt: string): Q<number>;
+  /**
+   * `hooked`: the caller read in this transaction that the org has an enabled endpoint (a send's `webhooks`), so
+   * the adapter need not look again.
+   */
+  enqueueWebhooks(
+    orgID: string,
+    seq: number,
+    eventType: string,
+    data: string,
+    createdAt: string,
+    hooked?: boolean,
+  ): Q<number>;
   /**
    * The outbox rows of an org after `afterSeq` of the given types (null: every type), oldest first, at most
    * `limit`; and how far the read looked: the last row's seq when it is full, else the org's newest outbox seq

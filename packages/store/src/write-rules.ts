@@ -76,8 +76,15 @@ function* recordIdempotency<T>(tx: WriteTx, idem: IdempotencyWrite<T> | undefine
  * storage-level data, which the deliverer renders into the wire shape. A new event type is one more call like
  * these.
  */
-function* outbox(tx: WriteTx, orgID: string, seq: number, type: WebhookEventType, data: unknown): Rule<void> {
-  yield* step(tx.enqueueWebhooks(orgID, seq, type, JSON.stringify(data), nowISO()));
+function* outbox(
+  tx: WriteTx,
+  orgID: string,
+  seq: number,
+  type: WebhookEventType,
+  data: unknown,
+  hooked = false,
+): Rule<void> {
+  yield* step(tx.enqueueWebhooks(orgID, seq, type, JSON.stringify(data), nowISO(), hooked));
 }
 
 function newOrg(name: string): OrgRecord {
@@ -259,7 +266,7 @@ export function* insertMessage(
     payload: null,
   };
   // The hot path: an org without an enabled endpoint (most) pays no statement for the outbox.
-  if (head.webhooks) yield* outbox(tx, input.orgID, head.seq, 'conversation.message_created', message);
+  if (head.webhooks) yield* outbox(tx, input.orgID, head.seq, 'conversation.message_created', message, true);
   const events = [event];
   // The step set awaitingReply (the member's message: true; the team's: false) and reopened a closed
   // conversation on the member's message; when that changed the state, the team's streams hear of it.

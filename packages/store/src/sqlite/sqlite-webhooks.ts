@@ -194,8 +194,8 @@ export function sqliteWebhooks(prepare: (sql: string) => Statement): {
       },
     },
     tx: {
-      enqueueWebhooks: (orgID, seq, type, data, createdAt) =>
-        hooked(orgID) ? s.enqueue.run({ orgID, seq, type, data, createdAt }).changes : 0,
+      enqueueWebhooks: (orgID, seq, type, data, createdAt, known = false) =>
+        known || hooked(orgID) ? s.enqueue.run({ orgID, seq, type, data, createdAt }).changes : 0,
       webhookOutboxAfter: (orgID, afterSeq, types, limit) => {
         const rows = all(s.outboxAfter, {
           orgID,
