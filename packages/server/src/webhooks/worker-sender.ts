@@ -111,23 +111,14 @@ export class WorkerSender {
     const events: DeliveryEvent[] = [];
     const jobs: SenderJob[] = [];
     for (const { id, job } of outgoing) {
-      const key = `${job.eventType} ${job.createdAt} ${job.data}`;
+      const { eventType, data, createdAt, ...rest } = job;
+      const key = `${eventType} ${createdAt} ${data}`;
       let event = index.get(key);
       if (event === undefined) {
-        event = events.push({ eventType: job.eventType, data: job.data, createdAt: job.createdAt }) - 1;
+        event = events.push({ eventType, data, createdAt }) - 1;
         index.set(key, event);
       }
-      jobs.push({
-        id,
-        event,
-        endpoint: job.endpoint,
-        startBy: job.startBy,
-        url: job.url,
-        deliveryID: job.deliveryID,
-        secret: job.secret,
-        previousSecret: job.previousSecret,
-        previousSecretExpiresAt: job.previousSecretExpiresAt,
-      });
+      jobs.push({ id, event, ...rest });
     }
     this.thread().postMessage({ events, jobs } satisfies ToSender);
   }
