@@ -106,17 +106,20 @@ export class WorkerSender {
     const outgoing = this.outgoing;
     this.outgoing = [];
     if (outgoing.length === 0) return;
-    // The deliveries of one outbox row share its data string, so the map finds them by it at little cost.
-    const index = new Map<string, number>();
+    // The deliveries of one outbox row share its data string, so the map finds them by it at little cost: keyed
+    // by the string itself, whose hash V8 keeps on it, not by a new string joined from the event's fields (hashing
+    // that, about 600 characters a delivery, was 1.8% of the event loop's time in the webhook benchmark).
+    const index = new Map<string, number[]>();
     const events: DeliveryEvent[] = [];
     const jobs: SenderJob[] = [];
     for (const { id, job } of outgoing) {
       const { eventType, data, createdAt, ...rest } = job;
-      const key = `${eventType} ${createdAt} ${data}`;
-      let event = index.get(key);
+      let same = index.get(data);
+      if (same === undefined) index.set(data, (same = []));
+      let event = same.find((i) => events[i]!.eventType === eventType && events[i]!.createdAt === createdAt);
       if (event === undefined) {
         event = events.push({ eventType, data, createdAt }) - 1;
-        index.set(key, event);
+        same.push(event);
       }
       jobs.push({ id, event, ...rest });
     }
