@@ -25,6 +25,25 @@ const CSP = [
 ].join('; ');
 
 /**
+ * Every answer under /console carries the page's protections, not only the page: `/console/index.html` is the page
+ * too (served as a file), and a browser must never frame, sniff or leak the referrer of any of them.
+ * `X-Frame-Options` covers browsers that predate `frame-ancestors`.
+ */
+const CONSOLE_HEADERS = {
+  'content-security-policy': CSP,
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'no-referrer',
+  'x-content-type-options': 'nosniff',
+} as const;
+
+function protect(scope: FastifyInstance): void {
+  scope.addHook('onSend', async (_req, reply, payload) => {
+    void reply.headers(CONSOLE_HEADERS);
+    return payload;
+  });
+}
+
+/**
  * Serves the built console at /console (the server's own origin, so the refresh cookie is same-site and no CORS is
  * involved). Hashed assets are cached for a year; the page itself never, so a new build is picked up on reload.
  * Every path under /console that is not a file (`/console/setup`, a deep link) gets the page: the app routes
@@ -39,8 +58,14 @@ export async function registerConsole(fastify: FastifyInstance, dir = CONSOLE_DI
         .code(503)
         .type('text/plain; charset=utf-8')
         .send('The console is not built on this server: run `npm run build`, then restart.\n');
-    fastify.get('/console', { schema: { hide: true } }, notBuilt);
-    fastify.get('/console/*', { schema: { hide: true } }, notBuilt);
+    await fastify.register(
+      async (scope) => {
+        protect(scope);
+        scope.get('/', { schema: { hide: true } }, notBuilt);
+        scope.get('/*', { schema: { hide: true } }, notBuilt);
+      },
+      { prefix: '/console' },
+    );
     return;
   }
   // Read once: the page is small, and a rebuild under a running server brings new hashed asset names with it.
@@ -60,17 +85,11 @@ export async function registerConsole(fastify: FastifyInstance, dir = CONSOLE_DI
     return page;
   };
   const sendPage = (reply: FastifyReply) =>
-    reply
-      .code(200)
-      .type('text/html; charset=utf-8')
-      .header('cache-control', 'no-cache')
-      .header('content-security-policy', CSP)
-      .header('referrer-policy', 'no-referrer')
-      .header('x-content-type-options', 'nosniff')
-      .send(currentPage());
+    reply.code(200).type('text/html; charset=utf-8').header('cache-control', 'no-cache').send(currentPage());
 
   await fastify.register(
     async (scope) => {
+      protect(scope);
       await scope.register(fastifyStatic, {
         root: dir,
         prefix: '/',
@@ -80,7 +99,6 @@ export async function registerConsole(fastify: FastifyInstance, dir = CONSOLE_DI
         // Our own headers below: hashed assets forever, anything else revalidated.
         cacheControl: false,
         setHeaders: (res, file) => {
-          res.setHeader('x-content-type-options', 'nosniff');
           res.setHeader(
             'cache-control',
             file.includes('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache',

@@ -43,6 +43,25 @@ describe('the console at /console', () => {
     assert.equal(asset.headers.get('cache-control'), 'public, max-age=31536000, immutable');
   });
 
+  test('every console path carries the page protections: CSP with frame-ancestors, no referrer, no sniffing', async () => {
+    const page = await get(server, '/console/');
+    const script = /<script type="module"[^>]* src="(\/console\/assets\/[^"]+\.js)"/.exec(page.text)?.[1];
+    assert.ok(script !== undefined);
+    // /console/index.html is the page itself, served as a file: framed there, the app would run clickjackable.
+    for (const path of ['/console', '/console/', '/console/index.html', '/console/setup', script, '/console/nope.js']) {
+      const res = await get(server, path);
+      const csp = res.headers.get('content-security-policy') ?? '';
+      assert.match(csp, /frame-ancestors 'none'/, path);
+      assert.match(csp, /script-src 'self'/, path);
+      assert.equal(res.headers.get('x-frame-options'), 'DENY', path);
+      assert.equal(res.headers.get('referrer-policy'), 'no-referrer', path);
+      assert.equal(res.headers.get('x-content-type-options'), 'nosniff', path);
+    }
+    const file = await get(server, '/console/index.html');
+    assert.equal(file.status, 200);
+    assert.equal(file.text, page.text);
+  });
+
   test('a missing asset is a 404 in the error envelope, not the page', async () => {
     const missing = await get(server, '/console/assets/nope-123.js');
     assert.equal(missing.status, 404);
