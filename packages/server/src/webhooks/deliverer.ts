@@ -126,11 +126,18 @@ export class Deliverer {
     private readonly log: FastifyBaseLogger,
     private readonly onDisabled: (endpoint: WebhookEndpointRecord) => void,
   ) {
-    this.sender = new WorkerSender({
-      timeoutMs: config.webhookTimeoutSeconds * 1000,
-      allowPrivate: config.webhooksAllowPrivate,
-      concurrency: config.webhookConcurrency,
-    });
+    this.sender = new WorkerSender(
+      {
+        timeoutMs: config.webhookTimeoutSeconds * 1000,
+        allowPrivate: config.webhooksAllowPrivate,
+        concurrency: config.webhookConcurrency,
+      },
+      (why, jobs) =>
+        log.error(
+          { reason: why, deliveries: jobs },
+          'webhook sender thread died; its deliveries are retried, a new thread takes the next',
+        ),
+    );
     this.unsubscribe = store.onCommit((events) => {
       if (events.some((e) => this.hooked.has(e.orgID))) this.wake();
     });
@@ -303,6 +310,17 @@ export class Deliverer {
       if (outboxSeq === null && this.closed) this.unsent.push(delivery.id);
       return;
     }
+    // What failed on our side is logged; a receiver's own failures are in the deliveries list, and only there.
+    if (result.internal !== undefined)
+      this.log.error(
+        { endpoint: endpoint.id, delivery: delivery.id, reason: result.error, stack: result.internal },
+        'webhook delivery failed in the sender',
+      );
+    else if (result.error?.startsWith('address refused: ') === true)
+      this.log.warn(
+        { endpoint: endpoint.id, delivery: delivery.id, reason: result.error },
+        'webhook delivery refused: its address may not be reached',
+      );
     const at = Date.now();
     const ok = result.statusCode !== null && result.statusCode >= 200 && result.statusCode < 300;
     if (ok && result.latencyMs < FAST_MS) this.fast.add(endpoint.id);

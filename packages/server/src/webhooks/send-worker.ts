@@ -1,6 +1,7 @@
+import { existsSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { webhookBody } from './render.js';
-import { Sender, type SendResult } from './send.js';
+import { faulted, Sender, type SendResult } from './send.js';
 import { signatureHeader } from './signing.js';
 import {
   NOT_SENT,
@@ -17,6 +18,13 @@ import {
  * with the Sender, and answers with the outcomes, those of one turn together.
  */
 const options = workerData as SenderThreadOptions;
+
+/**
+ * FAULT INJECTION, for tests only: with `CONCIERGE_FAULT_SENDER_CRASH=<path>`, the thread dies on the next batch it
+ * receives while a file exists at `<path>`, as a bug outside any one delivery or an out-of-memory would end it.
+ * Unset, which is every real deployment, it does nothing. Worker threads see the process's environment.
+ */
+const crashMarker = process.env.CONCIERGE_FAULT_SENDER_CRASH;
 const sender = new Sender(options);
 const port = parentPort!;
 
@@ -44,7 +52,19 @@ function flush(): void {
   port.postMessage({ results: batch } satisfies FromSender);
 }
 
+/**
+ * One attempt. Whatever it throws (signing, the request's setup) fails this delivery alone, with the error as its
+ * reason; a throw that escaped would end the thread, and with it every other endpoint's attempts in flight.
+ */
 function attempt(job: SenderJob, body: string): Promise<SendResult> {
+  try {
+    return send(job, body).catch((error: unknown) => faulted('sender error', error));
+  } catch (error) {
+    return Promise.resolve(faulted('sender error', error));
+  }
+}
+
+function send(job: SenderJob, body: string): Promise<SendResult> {
   const now = Date.now();
   const timestamp = Math.floor(now / 1000);
   return sender.post(
@@ -94,17 +114,31 @@ port.on('message', (m: ToSender) => {
     sender.close();
     return;
   }
-  // Each event rendered once for all the endpoints it goes to in this batch.
-  const bodies = m.events.map((e) => webhookBody(e));
+  if (crashMarker !== undefined && crashMarker !== '' && existsSync(crashMarker))
+    throw new Error('sender thread crashed (injected by CONCIERGE_FAULT_SENDER_CRASH)');
+  // Each event rendered once for all the endpoints it goes to in this batch. A stored event that cannot be rendered
+  // (a row damaged outside the server) fails its own deliveries, each a failed attempt with the reason.
+  const bodies = m.events.map((e): string | SendResult => {
+    try {
+      return webhookBody(e);
+    } catch (error) {
+      return faulted('body not rendered', error);
+    }
+  });
   const touched = new Set<string>();
   for (const job of m.jobs) {
     if (closed) {
       answer(job.id, NOT_SENT);
       continue;
     }
+    const body = bodies[job.event]!;
+    if (typeof body !== 'string') {
+      answer(job.id, body);
+      continue;
+    }
     let q = queues.get(job.endpoint);
     if (q === undefined) queues.set(job.endpoint, (q = []));
-    q.push({ job, body: bodies[job.event]! });
+    q.push({ job, body });
     touched.add(job.endpoint);
   }
   for (const endpoint of touched) pump(endpoint);

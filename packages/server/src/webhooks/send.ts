@@ -1,5 +1,5 @@
 import { Agent, type Dispatcher } from 'undici';
-import { AddressRefused, forbiddenAddress, guardedLookup, literalAddress } from './address-policy.js';
+import { AddressRefused, guardedLookup, literalAddress, refusedAddress } from './address-policy.js';
 
 /** At most this much of a receiver's answer is read (and stored); the rest is never read from the socket. */
 export const RESPONSE_LIMIT = 64 * 1024;
@@ -10,7 +10,28 @@ export interface SendResult {
   error: string | null;
   responseBody: string | null;
   latencyMs: number;
+  /**
+   * Set only when the attempt failed because our own code threw (its `error` then says where): the thrown error's
+   * stack, for the log. Such a failure is retried like any other, and fails that one delivery only.
+   */
+  internal?: string;
 }
+
+/** The result of an attempt that threw before or while it was made: that delivery fails, nothing else does. */
+export function faulted(where: string, error: unknown): SendResult {
+  const e = error instanceof Error ? error : new Error(String(error));
+  return {
+    statusCode: null,
+    error: `${where}: ${e.message}`,
+    responseBody: null,
+    latencyMs: 0,
+    internal: e.stack ?? e.message,
+  };
+}
+
+/** An attempt that failed before any request was made. */
+const unsent = (error: string): Promise<SendResult> =>
+  Promise.resolve({ statusCode: null, error, responseBody: null, latencyMs: 0 });
 
 export interface SendOptions {
   timeoutMs: number;
@@ -53,6 +74,16 @@ export class Sender {
   }
 
   post(url: string, headers: Record<string, string>, body: string): Promise<SendResult> {
+    let target: URL;
+    try {
+      target = new URL(url);
+    } catch {
+      return unsent('invalid URL');
+    }
+    const literal = literalAddress(target.hostname);
+    // A literal address skips the lookup, so it is checked here, by the same rule.
+    const why = this.options.allowPrivate || literal === null ? null : refusedAddress(literal);
+    if (why !== null) return unsent(`address refused: ${why}`);
     const started = performance.now();
     return new Promise<SendResult>((resolve) => {
       let settled = false;
@@ -60,6 +91,12 @@ export class Sender {
       let controller: Dispatcher.DispatchController | null = null;
       const chunks: Buffer[] = [];
       let length = 0;
+      // The deadline before `finish`, which clears it (a timer's callback never runs before this function returns).
+      const timer = setTimeout(() => {
+        finish(statusCode === null ? 'timeout' : 'timeout reading the answer');
+        controller?.abort(new Error('timeout'));
+      }, this.options.timeoutMs);
+      const elapsed = () => Math.round(performance.now() - started);
       const finish = (error: string | null) => {
         if (settled) return;
         settled = true;
@@ -69,24 +106,6 @@ export class Sender {
         // eslint-disable-next-line no-control-regex -- replacing NUL is the point
         resolve({ statusCode, error, responseBody: text?.replace(/\u0000/g, '\ufffd') ?? null, latencyMs: elapsed() });
       };
-      const elapsed = () => Math.round(performance.now() - started);
-      let target: URL;
-      try {
-        target = new URL(url);
-      } catch {
-        finish('invalid URL');
-        return;
-      }
-      const literal = literalAddress(target.hostname);
-      // A literal address skips the lookup, so it is checked here.
-      if (!this.options.allowPrivate && literal !== null && forbiddenAddress(literal)) {
-        finish(`address refused: ${literal} is a private or reserved address`);
-        return;
-      }
-      const timer = setTimeout(() => {
-        finish(statusCode === null ? 'timeout' : 'timeout reading the answer');
-        controller?.abort(new Error('timeout'));
-      }, this.options.timeoutMs);
       this.agent.dispatch(
         { origin: target.origin, path: target.pathname + target.search, method: 'POST', headers, body },
         {

@@ -55,8 +55,10 @@ export type FromSender = { results: { id: number; result: JobOutcome }[] };
  * threads and a turn of a busy event loop as well as the request (15 to 18 ms a cycle at 1,000 events a second into
  * 10 endpoints, where the request took 1 to 3), and 16 slots fell short of 1,000 deliveries a second per endpoint.
  *
- * If the thread dies, its jobs (in flight or waiting) end as failed attempts (retried on the schedule) and the next
- * job starts a new thread.
+ * An attempt that throws fails alone, in the thread (send-worker.ts). If the thread itself dies (a bug outside any
+ * one attempt, an out-of-memory), its jobs, in flight or waiting there, end as failed attempts with the reason
+ * (retried on the schedule, with the same `webhook-id`: one in flight may have reached its receiver), `onDeath` is
+ * told, and the next job starts a new thread. Nothing handed over is dropped: every job is answered once.
  */
 export class WorkerSender {
   private worker: Worker | null = null;
@@ -65,7 +67,11 @@ export class WorkerSender {
   private next = 0;
   private closing = false;
 
-  constructor(private readonly options: SenderThreadOptions) {}
+  constructor(
+    private readonly options: SenderThreadOptions,
+    /** The thread died unexpectedly: why, and how many jobs it held (each answered as a failed attempt). */
+    private readonly onDeath: (why: string, jobs: number) => void = () => {},
+  ) {}
 
   private thread(): Worker {
     if (this.worker !== null) return this.worker;
@@ -77,14 +83,24 @@ export class WorkerSender {
         done?.(result);
       }
     });
+    // 'error' (an uncaught exception) is followed by 'exit'; an exit of its own (or at close) comes alone. Either
+    // ends this thread: the first one answers its jobs, and the next job starts another thread.
     const failed = (why: string) => {
-      if (this.worker === worker) this.worker = null;
-      for (const done of this.pending.values())
-        done({ statusCode: null, error: why, responseBody: null, latencyMs: 0 });
-      this.pending.clear();
+      if (this.worker !== worker) return;
+      this.worker = null;
+      // Jobs not yet posted (waiting for this turn's flush) go to the next thread instead.
+      const unposted = new Set(this.outgoing.map((o) => o.id));
+      const jobs: ((result: JobOutcome) => void)[] = [];
+      for (const [id, done] of this.pending)
+        if (!unposted.has(id)) {
+          jobs.push(done);
+          this.pending.delete(id);
+        }
+      if (!this.closing) this.onDeath(why, jobs.length);
+      for (const done of jobs) done({ statusCode: null, error: why, responseBody: null, latencyMs: 0 });
     };
     worker.on('error', (error) => failed(`sender thread failed: ${error.message}`));
-    worker.on('exit', () => failed('sender thread exited'));
+    worker.on('exit', (code) => failed(`sender thread exited (code ${code})`));
     // The thread must never keep the process alive by itself.
     worker.unref();
     this.worker = worker;
