@@ -16,7 +16,7 @@ import Fastify, {
   type FastifyRequest,
 } from 'fastify';
 import { Authenticator, principalID } from './auth/authenticator.js';
-import { dummyHash } from './auth/passwords.js';
+import { PasswordHasher } from './auth/passwords.js';
 import { SignInLimiter } from './auth/sign-in-limiter.js';
 import type { ServerConfig } from './config.js';
 import type { AppContext } from './context.js';
@@ -155,7 +155,8 @@ export async function buildApp(config: ServerConfig, store: Store): Promise<App>
     hub,
     conversations: new ConversationOwners(store),
     tickets: new Tickets(cursorSecret, config.ticketTtlSeconds * 1000, store),
-    signIns: new SignInLimiter(),
+    signIns: new SignInLimiter(() => metrics.refusedBeforeHash.inc({ reason: 'rate_limited' })),
+    passwords: new PasswordHasher(config.passwordHashQueue, metrics),
     // An endpoint disabled by its failures is announced on the org's streams, on every instance.
     webhooks: new Deliverer(store, config, fastify.log, (e) =>
       store.publishEphemeral({
@@ -168,8 +169,6 @@ export async function buildApp(config: ServerConfig, store: Store): Promise<App>
       }),
     ),
   };
-  // Made now, not on the first sign-in with an unknown email, which would otherwise take twice as long.
-  void dummyHash();
   let closing = false;
 
   fastify.decorateRequest('principal', null as never);
@@ -330,6 +329,7 @@ export async function buildApp(config: ServerConfig, store: Store): Promise<App>
       grace.unref();
       await fastify.close();
       clearTimeout(grace);
+      await ctx.passwords.close();
       // Attempts in flight get the grace period to be recorded; any still running then are attempted again by
       // whichever instance claims them after their lease.
       await ctx.webhooks.close(config.shutdownGraceSeconds * 1000);

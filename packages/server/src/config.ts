@@ -28,6 +28,7 @@ export interface ServerConfig {
   publicUrl: string;
   sqliteWriter: 'worker' | 'main';
   sqliteWriteQueue: number;
+  passwordHashQueue: number;
   console: boolean;
   webhookTimeoutSeconds: number;
   webhooksAllowHttp: boolean;
@@ -233,6 +234,14 @@ export const OPTIONS: readonly OptionSpec[] = [
     help: 'SQLite: writes that may wait for the writer at once; past it a write is refused with 503 UNAVAILABLE',
   },
   {
+    key: 'passwordHashQueue',
+    flag: 'password-hash-queue',
+    env: 'CONCIERGE_PASSWORD_HASH_QUEUE',
+    kind: 'int',
+    default: '16',
+    help: 'agent password hashes that may run or wait at once; past it a sign-in is refused with 503 UNAVAILABLE',
+  },
+  {
     key: 'metricsPort',
     flag: 'metrics-port',
     env: 'CONCIERGE_METRICS_PORT',
@@ -404,6 +413,7 @@ export function resolveConfig(
   if (config.sqliteWriter !== 'worker' && config.sqliteWriter !== 'main')
     throw new ConfigError(`--sqlite-writer: expected worker or main, got '${String(config.sqliteWriter)}'`);
   if (config.sqliteWriteQueue < 1) throw new ConfigError('--sqlite-write-queue: expected at least 1');
+  if (config.passwordHashQueue < 1) throw new ConfigError('--password-hash-queue: expected at least 1');
   config.database = databaseURL(config.database);
   const schedule = (config.webhookRetrySchedule as unknown as string[]).map(Number);
   if (schedule.length === 0 || schedule.some((n) => !Number.isFinite(n) || n < 0))

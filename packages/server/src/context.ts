@@ -1,5 +1,6 @@
 import type { Store } from '@concierge/store';
 import type { Authenticator, Principal } from './auth/authenticator.js';
+import type { PasswordHasher } from './auth/passwords.js';
 import type { SignInLimiter } from './auth/sign-in-limiter.js';
 import type { ServerConfig } from './config.js';
 import type { ConversationOwners } from './conversation-owners.js';
@@ -25,6 +26,8 @@ export interface AppContext {
   tickets: Tickets;
   /** Failed agent sign-ins per email and per address. */
   signIns: SignInLimiter;
+  /** Hashes and checks agent passwords on threads of their own, through one bounded queue. */
+  passwords: PasswordHasher;
   /** Sends webhook deliveries; routes wake it when they make deliveries due. */
   webhooks: Deliverer;
 }

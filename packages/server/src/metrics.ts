@@ -23,6 +23,23 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly passwordHashes = new Counter({
+    name: 'concierge_password_hashes_total',
+    help: 'password hashes (scrypt) computed for agent sign-ins and setups',
+    registers: [this.registry],
+  });
+  readonly refusedBeforeHash = new Counter({
+    name: 'concierge_password_refused_before_hash_total',
+    help: 'agent sign-ins and setups refused before any password hash, by reason (rate_limited, queue_full, bad_link)',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  readonly passwordHashQueue = new Gauge({
+    name: 'concierge_password_hash_queue',
+    help: 'password hashes running or waiting now (bounded by --password-hash-queue)',
+    registers: [this.registry],
+  });
+
   constructor(openStreams: () => number, pendingWrites: () => number | null) {
     new Gauge({
       name: 'concierge_store_pending_writes',

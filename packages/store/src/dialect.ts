@@ -273,6 +273,7 @@ export interface ReadQueries {
   getAgent(orgID: string, agentID: string): Promise<AgentRecord | null>;
   findAgentsByEmail(email: string, orgID: string | null): Promise<AgentCredentials[]>;
   getAgentSession(sessionID: string): Promise<AgentSessionMark | null>;
+  signInLinkAgent(linkHash: string, now: number): Promise<AgentRecord | null>;
   listAgentSessions(agentID: string): Promise<AgentSessionRecord[]>;
   inbox(filter: InboxFilter, snapshot: number, before: number | null, limit: number): Promise<InboxRow[]>;
   /** `terms` from search-terms.ts, never empty. */

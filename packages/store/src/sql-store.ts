@@ -291,6 +291,10 @@ export class SqlStore implements Store {
     return this.db.reads.getAgentSession(sessionID);
   }
 
+  signInLinkAgent(linkHash: string, now: number): Promise<AgentRecord | null> {
+    return this.db.reads.signInLinkAgent(linkHash, now);
+  }
+
   listAgentSessions(agentID: string): Promise<AgentSessionRecord[]> {
     return this.db.reads.listAgentSessions(agentID);
   }

@@ -465,6 +465,12 @@ export interface Store extends WebhookStore {
     next: { hash: string; expiresAt: string },
   ): Promise<RefreshOutcome>;
   getAgentSession(sessionID: string): Promise<AgentSessionMark | null>;
+  /**
+   * The agent a sign-in link (by its hash) would set up, while the link is unused and unexpired; null otherwise. A
+   * read: the link stays unspent (setupAgent spends it), so a check that passes and a setup that then fails for
+   * another reason leave the link usable.
+   */
+  signInLinkAgent(linkHash: string, now: number): Promise<AgentRecord | null>;
   listAgentSessions(agentID: string): Promise<AgentSessionRecord[]>;
   /** Revokes one session (`sessionID`) or all of an agent's; returns how many were live. */
   revokeAgentSessions(orgID: string, agentID: string, sessionID: string | null): Promise<number>;

@@ -1,4 +1,9 @@
-import { randomBytes, scrypt as scryptCallback, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import { availableParallelism } from 'node:os';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { Worker } from 'node:worker_threads';
+import { ApiError } from '../errors.js';
+import type { Metrics } from '../metrics.js';
+import type { HashJob, HashOutcome } from './password-worker.js';
 
 /**
  * Agent passwords: scrypt from node:crypto, a memory-hard KDF (RFC 7914). N = 2^15, r = 8, p = 1 costs 32 MiB and
@@ -14,38 +19,135 @@ const MAXMEM = 64 * 1024 * 1024;
 
 export const MIN_PASSWORD_CHARS = 12;
 
-function scrypt(password: string, salt: Buffer, n: number, r: number, p: number): Promise<Buffer> {
-  const options: ScryptOptions = { N: n, r, p, maxmem: MAXMEM };
-  return new Promise((resolve, reject) =>
-    scryptCallback(password.normalize('NFC'), salt, KEY_BYTES, options, (error, key) =>
-      error === null ? resolve(key) : reject(error),
-    ),
-  );
-}
+/**
+ * What sign-in verifies against when the email is unknown (or has no password yet): a well-formed hash of our
+ * parameters whose key is random, so no password matches it, yet checking one costs the same KDF run as a wrong
+ * password, and timing tells them apart not. Random bytes, not a real hash: nothing to compute at start-up.
+ */
+const DUMMY_HASH = `scrypt$${N}$${R}$${P}$${randomBytes(16).toString('base64url')}$${randomBytes(KEY_BYTES).toString('base64url')}`;
 
-export async function hashPassword(password: string): Promise<string> {
-  const salt = randomBytes(16);
-  const key = await scrypt(password, salt, N, R, P);
-  return `scrypt$${N}$${R}$${P}$${salt.toString('base64url')}$${key.toString('base64url')}`;
-}
+/** Threads for scrypt: one on a machine of two cores or fewer (the event loop needs the other), else two. */
+const THREADS = Math.min(2, Math.max(1, availableParallelism() - 1));
 
-/** False for a wrong password or a hash this code cannot read; runs the full KDF either way. */
-export async function verifyPassword(password: string, stored: string): Promise<boolean> {
-  const parts = stored.split('$');
-  const [kind, n, r, p, salt, hash] = parts;
-  if (parts.length !== 6 || kind !== 'scrypt' || salt === undefined || hash === undefined) return false;
-  const expected = Buffer.from(hash, 'base64url');
-  const key = await scrypt(password, Buffer.from(salt, 'base64url'), Number(n), Number(r), Number(p));
-  return key.length === expected.length && timingSafeEqual(key, expected);
+interface Thread {
+  worker: Worker;
+  /** The job it runs, if any: one at a time, so the bound below is exact. */
+  running: { id: number; done: (outcome: HashOutcome) => void } | null;
 }
-
-let dummy: Promise<string> | null = null;
 
 /**
- * A hash of a password nobody knows, made once: sign-in verifies against it when the email is unknown (or has no
- * password yet), so an unknown email costs the same KDF run as a wrong password and timing tells them apart not.
+ * Runs every password hash of the server on threads of its own (password-worker.ts), through one bounded queue:
+ * at most `limit` hashes run or wait at once, server-wide; one more is refused at once with 503 `UNAVAILABLE`
+ * before any work, so a flood of sign-ins or setups costs a bounded amount of CPU and memory (32 MiB a running hash)
+ * and waits in line instead of growing without limit. The metrics count hashes computed and refusals.
  */
-export function dummyHash(): Promise<string> {
-  dummy ??= hashPassword(randomBytes(24).toString('base64url'));
-  return dummy;
+export class PasswordHasher {
+  private readonly threads: Thread[] = [];
+  private readonly waiting: { job: HashJob; done: (outcome: HashOutcome) => void }[] = [];
+  private running = 0;
+  private next = 0;
+  private closed = false;
+
+  constructor(
+    private readonly limit: number,
+    private readonly metrics: Metrics,
+  ) {}
+
+  /** Hashes running or waiting now. */
+  get size(): number {
+    return this.running + this.waiting.length;
+  }
+
+  async hash(password: string): Promise<string> {
+    const salt = randomBytes(16);
+    const key = await this.scrypt(password, salt, N, R, P);
+    return `scrypt$${N}$${R}$${P}$${salt.toString('base64url')}$${key.toString('base64url')}`;
+  }
+
+  /**
+   * False for a wrong password or a hash this code cannot read; with `stored` null (no such agent, no password
+   * yet) it checks against the dummy hash, so every answer costs one full KDF run.
+   */
+  async verify(password: string, stored: string | null): Promise<boolean> {
+    const parts = (stored ?? DUMMY_HASH).split('$');
+    const [kind, n, r, p, salt, hash] = parts;
+    if (parts.length !== 6 || kind !== 'scrypt' || salt === undefined || hash === undefined) return false;
+    const expected = Buffer.from(hash, 'base64url');
+    const key = await this.scrypt(password, Buffer.from(salt, 'base64url'), Number(n), Number(r), Number(p));
+    return stored !== null && key.length === expected.length && timingSafeEqual(key, expected);
+  }
+
+  /** Ends the threads; hashes still running or waiting fail. */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const { done } of this.waiting.splice(0)) done({ id: 0, error: 'the server is shutting down' });
+    await Promise.all(this.threads.splice(0).map((t) => t.worker.terminate()));
+  }
+
+  private scrypt(password: string, salt: Buffer, n: number, r: number, p: number): Promise<Buffer> {
+    if (this.closed)
+      throw new ApiError('UNAVAILABLE', 'This instance is shutting down; retry.', { headers: { 'retry-after': '1' } });
+    if (this.size >= this.limit) {
+      this.metrics.refusedBeforeHash.inc({ reason: 'queue_full' });
+      throw new ApiError('UNAVAILABLE', 'Too many sign-ins are being checked right now; retry shortly.', {
+        headers: { 'retry-after': '1' },
+      });
+    }
+    const job: HashJob = { id: ++this.next, password, salt, n, r, p, keyBytes: KEY_BYTES, maxmem: MAXMEM };
+    return new Promise<Buffer>((resolve, reject) => {
+      this.waiting.push({
+        job,
+        done: (outcome) => {
+          if ('key' in outcome) {
+            this.metrics.passwordHashes.inc();
+            resolve(Buffer.from(outcome.key));
+          } else reject(new Error(`password hash failed: ${outcome.error}`));
+        },
+      });
+      this.pump();
+    });
+  }
+
+  /** Starts waiting jobs on idle threads, making threads up to THREADS as needed. */
+  private pump(): void {
+    while (this.waiting.length > 0) {
+      let thread = this.threads.find((t) => t.running === null);
+      if (thread === undefined && this.threads.length < THREADS) thread = this.spawn();
+      if (thread === undefined) break;
+      const { job, done } = this.waiting.shift()!;
+      thread.running = { id: job.id, done };
+      this.running++;
+      thread.worker.postMessage(job);
+    }
+    this.metrics.passwordHashQueue.set(this.size);
+  }
+
+  private spawn(): Thread {
+    const worker = new Worker(new URL('./password-worker.js', import.meta.url));
+    const thread: Thread = { worker, running: null };
+    const finish = (outcome: HashOutcome) => {
+      const running = thread.running;
+      if (running === null) return;
+      thread.running = null;
+      this.running--;
+      running.done(outcome);
+    };
+    worker.on('message', (outcome: HashOutcome) => {
+      finish(outcome);
+      this.pump();
+    });
+    // A thread that dies fails its job alone; the next job starts a new thread.
+    const died = (why: string) => {
+      const at = this.threads.indexOf(thread);
+      if (at >= 0) this.threads.splice(at, 1);
+      finish({ id: 0, error: why });
+      if (!this.closed) this.pump();
+    };
+    worker.on('error', (error) => died(error.message));
+    worker.on('exit', (code) => died(`password thread exited with ${code}`));
+    // Idle threads must never keep the process alive by themselves.
+    worker.unref();
+    this.threads.push(thread);
+    return thread;
+  }
 }

@@ -4,7 +4,6 @@ import { newID } from '@concierge/ids';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { AGENT_TOKEN_TTL_MS, signAgentToken } from '../auth/agent-tokens.js';
-import { dummyHash, hashPassword, verifyPassword } from '../auth/passwords.js';
 import {
   clearCookie,
   hashSecret,
@@ -13,6 +12,7 @@ import {
   SESSION_TTL_MS,
   setCookie,
 } from '../auth/refresh-cookie.js';
+import { sameOriginOnly } from '../auth/same-origin.js';
 import { hashLinkToken } from '../auth/sign-in-links.js';
 import type { AppContext } from '../context.js';
 import { ApiError } from '../errors.js';
@@ -28,6 +28,7 @@ export const PUBLIC_ROUTE = { public: true } as const;
  */
 export function agentAuthRoutes(fastify: FastifyInstance, ctx: AppContext): void {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
+  const sameOrigin = sameOriginOnly(ctx.config);
 
   const userAgent = (req: FastifyRequest): string | null => {
     const ua = req.headers['user-agent'];
@@ -71,76 +72,94 @@ export function agentAuthRoutes(fastify: FastifyInstance, ctx: AppContext): void
   }
 
   app.post('/agent-auth/setup', { schema: setupSchema, config: PUBLIC_ROUTE }, async (req, reply) => {
-    const passwordHash = await hashPassword(req.body.password);
-    const { secret, draft } = sessionDraft(req);
+    const linkHash = hashLinkToken(req.body.token);
+    // Counted like sign-in attempts: per link, and per address, which is what stops a flood of made-up links.
+    const attempt = ctx.signIns.reserve(`link:${linkHash}`, req.ip);
     const refused = new ApiError('SIGN_IN_LINK_INVALID', 'This sign-in link is unknown, already used, or expired.');
+    // The link is read before the password is hashed, so a bad one costs a read, not a KDF run. Reading does not
+    // spend it: a hash refused by a full queue leaves the link usable, and setupAgent spends it atomically.
+    const linked = await ctx.store.signInLinkAgent(linkHash, Date.now());
+    if (linked === null || linked.disabledAt !== null) {
+      ctx.metrics.refusedBeforeHash.inc({ reason: 'bad_link' });
+      throw refused;
+    }
+    const passwordHash = await ctx.passwords.hash(req.body.password).catch(attempt.refund);
+    const { secret, draft } = sessionDraft(req);
     let mark;
     try {
-      mark = await ctx.store.setupAgent(hashLinkToken(req.body.token), passwordHash, draft);
+      mark = await ctx.store.setupAgent(linkHash, passwordHash, draft);
     } catch (error) {
       if (error instanceof Error && error.name === 'LinkRefused') throw refused;
       throw error;
     }
     if (mark === null) throw refused;
+    attempt.succeed();
     return signedIn(req, reply, mark.agent, mark.session, secret);
   });
 
   app.post('/agent-auth/sign-in', { schema: signInSchema, config: PUBLIC_ROUTE }, async (req, reply) => {
     const email = req.body.email.toLowerCase();
-    ctx.signIns.check(email, req.ip);
+    // Reserved before the hash, and a failure until it succeeds: simultaneous guesses cannot overrun the limit.
+    const attempt = ctx.signIns.reserve(`email:${email}`, req.ip);
     const found = await ctx.store.findAgentsByEmail(email, req.body.orgID ?? null);
     const agent = found.length === 1 ? found[0]! : null;
     // The KDF runs whatever was found (a dummy hash for an unknown email or a link not yet used), so a wrong email
     // and a wrong password cost the same time and get the same answer.
-    const ok = await verifyPassword(req.body.password, agent?.passwordHash ?? (await dummyHash()));
-    if (!ok || agent === null || agent.passwordHash === null || agent.disabledAt !== null) {
-      ctx.signIns.fail(email, req.ip);
+    const ok = await ctx.passwords.verify(req.body.password, agent?.passwordHash ?? null).catch(attempt.refund);
+    if (!ok || agent === null || agent.passwordHash === null || agent.disabledAt !== null)
       throw new ApiError('INVALID_CREDENTIALS', 'The email or password is wrong.');
-    }
-    ctx.signIns.succeed(email);
+    attempt.succeed();
     const { secret, draft } = sessionDraft(req);
     const session = await ctx.store.openAgentSession(agent.orgID, agent.id, draft);
     return signedIn(req, reply, agent, session, secret);
   });
 
-  app.post('/agent-auth/refresh', { schema: refreshSchema, config: PUBLIC_ROUTE }, async (req, reply) => {
-    const cookie = readCookie(req);
-    const invalid = () => {
-      void reply.header('set-cookie', clearCookie(req));
-      return new ApiError('SESSION_INVALID', 'Sign in again: this session is unknown, expired or ended.');
-    };
-    if (cookie === null) throw invalid();
-    const { secret, hash } = newRefreshSecret();
-    const outcome = await ctx.store.refreshAgentSession(cookie.sessionID, hashSecret(cookie.secret), {
-      hash,
-      expiresAt: new Date(Date.now() + SESSION_TTL_MS).toISOString(),
-    });
-    if (outcome.kind === 'reused') {
-      // The cookie was copied: the session is revoked, and whoever holds an access token of it loses it now.
-      const mark = await ctx.store.getAgentSession(cookie.sessionID);
-      if (mark !== null) ctx.auth.noteAgentRevoked(mark.agent.orgID, mark.agent.id, mark.session.id);
-    }
-    if (outcome.kind !== 'rotated') throw invalid();
-    return signedIn(req, reply, outcome.agent, outcome.session, secret);
-  });
-
-  app.post('/agent-auth/sign-out', { schema: signOutSchema, config: PUBLIC_ROUTE }, async (req, reply) => {
-    let ended: { orgID: string; agentID: string; sessionID: string } | null = null;
-    if (req.headers.authorization !== undefined) {
-      const p = await ctx.auth.authenticate(req.headers.authorization);
-      if (p.kind === 'agent') ended = { orgID: p.orgID, agentID: p.agentID, sessionID: p.sessionID };
-    } else {
+  app.post(
+    '/agent-auth/refresh',
+    { schema: refreshSchema, config: PUBLIC_ROUTE, onRequest: sameOrigin },
+    async (req, reply) => {
       const cookie = readCookie(req);
-      const mark = cookie === null ? null : await ctx.store.getAgentSession(cookie.sessionID);
-      // Only the cookie's current secret ends the session: its id alone (shown in listings) is not enough.
-      if (cookie !== null && mark !== null && mark.session.refreshHash === hashSecret(cookie.secret))
-        ended = { orgID: mark.agent.orgID, agentID: mark.agent.id, sessionID: mark.session.id };
-    }
-    if (ended !== null) {
-      await ctx.store.revokeAgentSessions(ended.orgID, ended.agentID, ended.sessionID);
-      ctx.auth.noteAgentRevoked(ended.orgID, ended.agentID, ended.sessionID);
-    }
-    void reply.header('set-cookie', clearCookie(req));
-    return { ok: true as const };
-  });
+      const invalid = () => {
+        void reply.header('set-cookie', clearCookie(req));
+        return new ApiError('SESSION_INVALID', 'Sign in again: this session is unknown, expired or ended.');
+      };
+      if (cookie === null) throw invalid();
+      const { secret, hash } = newRefreshSecret();
+      const outcome = await ctx.store.refreshAgentSession(cookie.sessionID, hashSecret(cookie.secret), {
+        hash,
+        expiresAt: new Date(Date.now() + SESSION_TTL_MS).toISOString(),
+      });
+      if (outcome.kind === 'reused') {
+        // The cookie was copied: the session is revoked, and whoever holds an access token of it loses it now.
+        const mark = await ctx.store.getAgentSession(cookie.sessionID);
+        if (mark !== null) ctx.auth.noteAgentRevoked(mark.agent.orgID, mark.agent.id, mark.session.id);
+      }
+      if (outcome.kind !== 'rotated') throw invalid();
+      return signedIn(req, reply, outcome.agent, outcome.session, secret);
+    },
+  );
+
+  app.post(
+    '/agent-auth/sign-out',
+    { schema: signOutSchema, config: PUBLIC_ROUTE, onRequest: sameOrigin },
+    async (req, reply) => {
+      let ended: { orgID: string; agentID: string; sessionID: string } | null = null;
+      if (req.headers.authorization !== undefined) {
+        const p = await ctx.auth.authenticate(req.headers.authorization);
+        if (p.kind === 'agent') ended = { orgID: p.orgID, agentID: p.agentID, sessionID: p.sessionID };
+      } else {
+        const cookie = readCookie(req);
+        const mark = cookie === null ? null : await ctx.store.getAgentSession(cookie.sessionID);
+        // Only the cookie's current secret ends the session: its id alone (shown in listings) is not enough.
+        if (cookie !== null && mark !== null && mark.session.refreshHash === hashSecret(cookie.secret))
+          ended = { orgID: mark.agent.orgID, agentID: mark.agent.id, sessionID: mark.session.id };
+      }
+      if (ended !== null) {
+        await ctx.store.revokeAgentSessions(ended.orgID, ended.agentID, ended.sessionID);
+        ctx.auth.noteAgentRevoked(ended.orgID, ended.agentID, ended.sessionID);
+      }
+      void reply.header('set-cookie', clearCookie(req));
+      return { ok: true as const };
+    },
+  );
 }

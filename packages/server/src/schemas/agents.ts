@@ -103,7 +103,7 @@ export const refreshSchema = {
   summary: 'A new access token for the refresh cookie (which is rotated)',
   security: [],
   headers: keyIgnoredHeaders,
-  response: { 200: signedInSchema, ...errorResponses(...AUTH_ROUTE_ERRORS, 'SESSION_INVALID') },
+  response: { 200: signedInSchema, ...errorResponses(...AUTH_ROUTE_ERRORS, 'SESSION_INVALID', 'FORBIDDEN') },
 };
 
 export const signOutSchema = {
@@ -113,7 +113,7 @@ export const signOutSchema = {
   description: 'Takes the refresh cookie, or an agent bearer token (optional; a bad one is refused as anywhere).',
   security: [],
   headers: keyIgnoredHeaders,
-  response: { 200: okResponse, ...errorResponses(...V1_ERRORS) },
+  response: { 200: okResponse, ...errorResponses(...V1_ERRORS, 'FORBIDDEN') },
 };
 
 const agentParams = z.object({ id: z.string() });

@@ -178,6 +178,15 @@ export function postgresReads(pool: pg.Pool): ReadQueries {
         ),
         toSessionMark,
       ),
+    signInLinkAgent: async (linkHash, now) =>
+      map(
+        await one(
+          `SELECT a.* FROM agent_links l JOIN agents a ON a.id = l.agent_id
+           WHERE l.token_hash = $1 AND l.used_at IS NULL AND l.expires_at > $2`,
+          [linkHash, now],
+        ),
+        toAgent,
+      ),
     listAgentSessions: async (agentID) =>
       (
         await rows(

@@ -160,6 +160,10 @@ export class SqliteQueries {
       listSessions: prepare(
         'SELECT * FROM agent_sessions WHERE agent_id = ? AND revoked_at IS NULL ORDER BY created_at DESC, id',
       ),
+      linkAgent: prepare(
+        `SELECT a.* FROM agent_links l JOIN agents a ON a.id = l.agent_id
+         WHERE l.token_hash = ? AND l.used_at IS NULL AND l.expires_at > ?`,
+      ),
       setState: prepare(
         `UPDATE conversations SET status = ?, assignee_id = ?, state_updated_at = ?, state_by_kind = ?, state_by_id = ?
          WHERE id = ?`,
@@ -316,6 +320,7 @@ export class SqliteQueries {
           passwordHash: (r.password_hash as string | null) ?? null,
         })),
       getAgentSession: async (id) => map(one(s.sessionMark, id), toSessionMark),
+      signInLinkAgent: async (linkHash, now) => map(one(s.linkAgent, linkHash, now), toAgent),
       listAgentSessions: async (agentID) => all(s.listSessions, agentID).map(toAgentSession),
       listNotes: async (conversationID, beforeSeq, limit) =>
         (beforeSeq === null
