@@ -4,6 +4,7 @@ import {
   StorageUnavailable,
   type Actor,
   type AgentCredentials,
+  type AgentPerson,
   type AgentRecord,
   type AgentSessionMark,
   type AgentSessionRecord,
@@ -258,6 +259,14 @@ export class SqlStore implements Store {
 
   findAgentsByEmail(email: string, orgID: string | null): Promise<AgentCredentials[]> {
     return this.db.reads.findAgentsByEmail(email, orgID);
+  }
+
+  findAgentPerson(email: string): Promise<AgentPerson> {
+    return this.db.reads.findAgentPerson(email);
+  }
+
+  signInLinkPerson(linkHash: string, now: number): Promise<{ email: string; passwordKdf: string | null } | null> {
+    return this.db.reads.signInLinkPerson(linkHash, now);
   }
 
   updateAgent(

@@ -29,6 +29,26 @@ export async function hashPassword(password: string): Promise<string> {
   return `scrypt$${N}$${R}$${P}$${salt.toString('base64url')}$${key.toString('base64url')}`;
 }
 
+/** `scrypt$N$r$p$salt` with a new salt: the KDF for an email that has no password yet (a hash is this, `$`, key). */
+export function newPasswordKdf(): string {
+  return `scrypt$${N}$${R}$${P}$${randomBytes(16).toString('base64url')}`;
+}
+
+/**
+ * `password` hashed with the parameters and salt of `kdf` (newPasswordKdf's text, or a stored hash), as stored
+ * text: equal to a stored hash of that KDF exactly when it is the same password. A KDF this code cannot read is
+ * replaced by a new one, so the answer matches nothing stored and the KDF still runs once.
+ */
+export async function hashPasswordLike(password: string, kdf: string): Promise<string> {
+  const [kind, n, r, p, salt] = kdf.split('$');
+  const params = [n, r, p].map(Number);
+  const readable =
+    kind === 'scrypt' && salt !== undefined && salt !== '' && params.every((x) => Number.isSafeInteger(x) && x > 0);
+  if (!readable) return hashPasswordLike(password, newPasswordKdf());
+  const key = await scrypt(password, Buffer.from(salt, 'base64url'), params[0]!, params[1]!, params[2]!);
+  return `scrypt$${n}$${r}$${p}$${salt}$${key.toString('base64url')}`;
+}
+
 /** False for a wrong password or a hash this code cannot read; runs the full KDF either way. */
 export async function verifyPassword(password: string, stored: string): Promise<boolean> {
   const parts = stored.split('$');

@@ -4,7 +4,7 @@ import { newID } from '@concierge/ids';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { AGENT_TOKEN_TTL_MS, signAgentToken } from '../auth/agent-tokens.js';
-import { dummyHash, hashPassword, verifyPassword } from '../auth/passwords.js';
+import { AgentPeople, renderAgentOrg } from '../auth/agent-people.js';
 import {
   clearCookie,
   hashSecret,
@@ -17,7 +17,7 @@ import { hashLinkToken } from '../auth/sign-in-links.js';
 import type { AppContext } from '../context.js';
 import { ApiError } from '../errors.js';
 import { renderAgent } from '../render.js';
-import { refreshSchema, setupSchema, signInSchema, signOutSchema } from '../schemas/agents.js';
+import { refreshSchema, setupSchema, signInSchema, signOutSchema, switchOrgSchema } from '../schemas/agents.js';
 
 /** Routes that need no bearer (app.ts skips authentication for them; they are rate limited per address). */
 export const PUBLIC_ROUTE = { public: true } as const;
@@ -28,6 +28,7 @@ export const PUBLIC_ROUTE = { public: true } as const;
  */
 export function agentAuthRoutes(fastify: FastifyInstance, ctx: AppContext): void {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
+  const people = new AgentPeople(ctx.metrics.registry);
 
   const userAgent = (req: FastifyRequest): string | null => {
     const ua = req.headers['user-agent'];
@@ -66,17 +67,18 @@ export function agentAuthRoutes(fastify: FastifyInstance, ctx: AppContext): void
       iatms: now,
       expms: expiresAt,
     });
+    const orgs = (await people.orgsOf(ctx.store, agent)).map(renderAgentOrg);
     void reply.header('set-cookie', setCookie(req, session.id, secret)).header('cache-control', 'no-store');
-    return { accessToken, expiresAt: new Date(expiresAt).toISOString(), agent: renderAgent(agent) };
+    return { accessToken, expiresAt: new Date(expiresAt).toISOString(), agent: renderAgent(agent), orgs };
   }
 
   app.post('/agent-auth/setup', { schema: setupSchema, config: PUBLIC_ROUTE }, async (req, reply) => {
-    const passwordHash = await hashPassword(req.body.password);
     const { secret, draft } = sessionDraft(req);
     const refused = new ApiError('SIGN_IN_LINK_INVALID', 'This sign-in link is unknown, already used, or expired.');
     let mark;
     try {
-      mark = await ctx.store.setupAgent(hashLinkToken(req.body.token), passwordHash, draft);
+      // The password is hashed with its email's KDF, shared by the email's agents in every org (agent-people.ts).
+      mark = await people.setUp(ctx.store, hashLinkToken(req.body.token), req.body.password, draft);
     } catch (error) {
       if (error instanceof Error && error.name === 'LinkRefused') throw refused;
       throw error;
@@ -88,12 +90,10 @@ export function agentAuthRoutes(fastify: FastifyInstance, ctx: AppContext): void
   app.post('/agent-auth/sign-in', { schema: signInSchema, config: PUBLIC_ROUTE }, async (req, reply) => {
     const email = req.body.email.toLowerCase();
     ctx.signIns.check(email, req.ip);
-    const found = await ctx.store.findAgentsByEmail(email, req.body.orgID ?? null);
-    const agent = found.length === 1 ? found[0]! : null;
-    // The KDF runs whatever was found (a dummy hash for an unknown email or a link not yet used), so a wrong email
-    // and a wrong password cost the same time and get the same answer.
-    const ok = await verifyPassword(req.body.password, agent?.passwordHash ?? (await dummyHash()));
-    if (!ok || agent === null || agent.passwordHash === null || agent.disabledAt !== null) {
+    // The KDF runs once whatever was found (against a dummy for an unknown email), and the password is compared with
+    // the email's agents in every org at once, so an outsider learns nothing of which orgs, or how many, it is in.
+    const agent = await people.signIn(ctx.store, email, req.body.password, req.body.orgID ?? null);
+    if (agent === null) {
       ctx.signIns.fail(email, req.ip);
       throw new ApiError('INVALID_CREDENTIALS', 'The email or password is wrong.');
     }
@@ -122,6 +122,23 @@ export function agentAuthRoutes(fastify: FastifyInstance, ctx: AppContext): void
     }
     if (outcome.kind !== 'rotated') throw invalid();
     return signedIn(req, reply, outcome.agent, outcome.session, secret);
+  });
+
+  app.post('/agent-auth/switch', { schema: switchOrgSchema }, async (req, reply) => {
+    const p = req.principal;
+    if (p.kind !== 'agent') throw new ApiError('FORBIDDEN', 'Only a signed-in agent switches org.');
+    const self = await ctx.store.getAgent(p.orgID, p.agentID);
+    const target =
+      self === null ? undefined : (await people.orgsOf(ctx.store, self)).find((m) => m.orgID === req.body.orgID);
+    // The same answer for an org the email is not in and one whose agent has another password: only the password
+    // proves those are one person's.
+    if (target === undefined) throw new ApiError('NOT_FOUND', 'You are not an agent of this org with this password.');
+    const { secret, draft } = sessionDraft(req);
+    const session = await ctx.store.openAgentSession(target.orgID, target.id, draft);
+    // A browser holds one refresh cookie: the session it held until now would be one nobody can use or end.
+    await ctx.store.revokeAgentSessions(p.orgID, p.agentID, p.sessionID);
+    ctx.auth.noteAgentRevoked(p.orgID, p.agentID, p.sessionID);
+    return signedIn(req, reply, target, session, secret);
   });
 
   app.post('/agent-auth/sign-out', { schema: signOutSchema, config: PUBLIC_ROUTE }, async (req, reply) => {
