@@ -1,4 +1,4 @@
-import type { Agent, InboxCounts, InboxItem, InboxPage } from '@concierge/sdk/agent';
+import type { Agent, AgentOrg, InboxCounts, InboxItem, InboxPage } from '@concierge/sdk/agent';
 import { ForbiddenError, RefreshError, UnauthorizedError } from '@concierge/sdk/agent';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { agent } from './client.js';
@@ -22,7 +22,13 @@ function typingInField(target: EventTarget | null): boolean {
   return el !== null && (el.tagName === 'INPUT' || el.tagName === 'TEXTAREA' || el.isContentEditable);
 }
 
-export function App(props: { me: Agent; onSignedOut: () => void }) {
+export function App(props: {
+  me: Agent;
+  /** The orgs the person may switch to, this one included; the switcher shows when there are several. */
+  orgs: AgentOrg[];
+  onSwitchOrg: (orgID: string) => Promise<void>;
+  onSignedOut: () => void;
+}) {
   const { me } = props;
   const live = useMemo(() => new LiveEvents(), []);
   const [status, setStatus] = useState<'connecting' | 'open' | 'reconnecting'>('connecting');
@@ -327,6 +333,25 @@ export function App(props: { me: Agent; onSignedOut: () => void }) {
           </li>
         </ul>
         <div class="me">
+          {props.orgs.length > 1 && (
+            <>
+              <label for="org" class="me-email">
+                Organisation
+              </label>
+              <select
+                id="org"
+                class="org-switch"
+                value={me.orgID}
+                onChange={(e) => void props.onSwitchOrg((e.target as HTMLSelectElement).value).catch(fail)}
+              >
+                {props.orgs.map((o) => (
+                  <option key={o.orgID} value={o.orgID}>
+                    {o.orgName}
+                  </option>
+                ))}
+              </select>
+            </>
+          )}
           <div class="me-name">{me.name}</div>
           <div class="me-email">{me.email}</div>
           <button type="button" class="link" onClick={() => void signOut()}>

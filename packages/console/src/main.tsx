@@ -1,4 +1,4 @@
-import type { Agent } from '@concierge/sdk/agent';
+import type { SignedIn } from '@concierge/sdk/agent';
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { App } from './app.js';
@@ -13,13 +13,37 @@ function setupToken(): string | null {
   return token === null || token === '' ? null : token;
 }
 
+/** The org this browser last worked in: a person in several orgs lands there after signing in. */
+const LAST_ORG = 'concierge.orgID';
+
+/** Tells the other tabs that this one switched org: their session ended with it, so they start again. */
+const tabs = typeof BroadcastChannel === 'function' ? new BroadcastChannel('concierge-console') : null;
+
+function remember(s: SignedIn): SignedIn {
+  try {
+    localStorage.setItem(LAST_ORG, s.agent.orgID);
+  } catch {
+    // Storage may be off (a private window): the person then lands in their oldest org.
+  }
+  return s;
+}
+
+function lastOrg(): string | null {
+  try {
+    return localStorage.getItem(LAST_ORG);
+  } catch {
+    return null;
+  }
+}
+
 function Root() {
   const [token] = useState(setupToken);
-  const [me, setMe] = useState<Agent | null>(null);
+  const [me, setMe] = useState<SignedIn | null>(null);
   const [checking, setChecking] = useState(token === null);
   const [failure, setFailure] = useState<string | null>(null);
 
   useEffect(() => {
+    if (tabs !== null) tabs.onmessage = () => location.reload();
     if (token !== null) {
       // Out of the address bar and the history: the link is single-use anyway.
       history.replaceState(null, '', location.pathname);
@@ -28,7 +52,7 @@ function Root() {
     // A reload: the refresh cookie may still hold a session.
     agent.resume().then(
       (s) => {
-        setMe(s?.agent ?? null);
+        setMe(s === null ? null : remember(s));
         setChecking(false);
       },
       (e: unknown) => {
@@ -38,12 +62,33 @@ function Root() {
     );
   }, []);
 
-  const signedIn = (agentNow: Agent) => {
+  const signedIn = (s: SignedIn) => {
     if (location.pathname !== '/console/') history.replaceState(null, '', '/console/');
-    setMe(agentNow);
+    setMe(remember(s));
   };
 
-  if (me !== null) return <App me={me} onSignedOut={() => setMe(null)} />;
+  const switchOrg = async (orgID: string) => {
+    signedIn(await agent.switchOrg({ orgID }));
+    tabs?.postMessage('switched');
+  };
+
+  /** A fresh sign-in lands in the org this browser last worked in, when the password opens it too. */
+  const signedInWithPassword = async (s: SignedIn) => {
+    const last = lastOrg();
+    if (last !== null && last !== s.agent.orgID && s.orgs.some((o) => o.orgID === last)) {
+      try {
+        return await switchOrg(last);
+      } catch {
+        // Still signed in where the answer put us.
+      }
+    }
+    signedIn(s);
+  };
+
+  if (me !== null)
+    return (
+      <App key={me.agent.id} me={me.agent} orgs={me.orgs} onSwitchOrg={switchOrg} onSignedOut={() => setMe(null)} />
+    );
   if (token !== null && location.pathname.endsWith('/setup')) return <Setup token={token} onSignedIn={signedIn} />;
   if (checking)
     return (
@@ -58,7 +103,7 @@ function Root() {
           The server did not answer: {failure}
         </p>
       )}
-      <SignIn onSignedIn={signedIn} />
+      <SignIn onSignedIn={signedInWithPassword} />
     </>
   );
 }

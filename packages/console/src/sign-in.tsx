@@ -1,4 +1,4 @@
-import type { Agent } from '@concierge/sdk/agent';
+import type { SignedIn } from '@concierge/sdk/agent';
 import { APIError } from '@concierge/sdk/agent';
 import { useState } from 'preact/hooks';
 import { agent } from './client.js';
@@ -28,7 +28,7 @@ function Card(props: { title: string; children: preact.ComponentChildren }) {
   );
 }
 
-export function SignIn(props: { onSignedIn: (me: Agent) => void }) {
+export function SignIn(props: { onSignedIn: (s: SignedIn) => Promise<void> }) {
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
   const [busy, setBusy] = useState(false);
@@ -38,7 +38,7 @@ export function SignIn(props: { onSignedIn: (me: Agent) => void }) {
     setBusy(true);
     setError(null);
     try {
-      props.onSignedIn((await agent.signIn({ email, password })).agent);
+      await props.onSignedIn(await agent.signIn({ email, password }));
     } catch (err) {
       setError(explain(err));
     } finally {
@@ -80,7 +80,7 @@ export function SignIn(props: { onSignedIn: (me: Agent) => void }) {
 }
 
 /** The page a one-time sign-in link opens (`/console/setup#token=…`): choose a password, and you are in. */
-export function Setup(props: { token: string; onSignedIn: (me: Agent) => void }) {
+export function Setup(props: { token: string; onSignedIn: (s: SignedIn) => void }) {
   const [password, setPassword] = useState('');
   const [again, setAgain] = useState('');
   const [busy, setBusy] = useState(false);
@@ -92,7 +92,7 @@ export function Setup(props: { token: string; onSignedIn: (me: Agent) => void })
     setBusy(true);
     setError(null);
     try {
-      props.onSignedIn((await agent.setup({ token: props.token, password })).agent);
+      props.onSignedIn(await agent.setup({ token: props.token, password }));
     } catch (err) {
       setError(
         err instanceof APIError && err.status === 401
@@ -106,6 +106,10 @@ export function Setup(props: { token: string; onSignedIn: (me: Agent) => void })
   return (
     <Card title="Choose your password">
       <p class="muted">This link works once. Your password needs at least {MIN_PASSWORD} characters.</p>
+      <p class="muted">
+        Already an agent of another organisation here? Choose the same password to switch between them after one
+        sign-in.
+      </p>
       <form onSubmit={(e) => void submit(e)}>
         <label for="new-password">New password</label>
         <input

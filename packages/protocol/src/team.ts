@@ -17,11 +17,24 @@ export interface Agent {
   disabledAt: string | null;
 }
 
+/** One org the signed-in person may switch to: an agent of theirs there, opened by the same password. */
+export interface AgentOrg {
+  orgID: string;
+  orgName: string;
+  agentID: string;
+  role: AgentRole;
+}
+
 /** What setup, sign-in and refresh answer; the refresh secret travels only in the `concierge_refresh` cookie. */
 export interface SignedIn {
   accessToken: string;
   expiresAt: string;
   agent: Agent;
+  /**
+   * Every org where the same email is an enabled agent with the same password, this one included, oldest first:
+   * what the console's org switcher offers (`POST /v1/agent-auth/switch`).
+   */
+  orgs: AgentOrg[];
 }
 
 export interface CreateAgentResponse {

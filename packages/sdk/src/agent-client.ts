@@ -91,6 +91,14 @@ export class ConciergeAgent extends ClientCore {
     return this.signInWith('/v1/agent-auth/sign-in', body, params);
   }
 
+  /**
+   * Switches to the same person's agent in another org (one of `orgs` in the last sign-in answer) without the
+   * password: a new session there, whose refresh cookie replaces this one; this session ends.
+   */
+  switchOrg(params: { orgID: string } & WriteOptions): Promise<SignedIn> {
+    return this.post<SignedIn>('/v1/agent-auth/switch', { orgID: params.orgID }, params).then((s) => this.adopt(s));
+  }
+
   /** Resumes the session the refresh cookie holds; null when there is none (sign in then). */
   async resume(): Promise<SignedIn | null> {
     try {

@@ -9,6 +9,7 @@ export type { AgentStreamEvent, AgentStreamEventMap, AgentStreamEventType } from
 export type {
   Actor,
   Agent,
+  AgentOrg,
   AgentRole,
   AgentSession,
   ConversationState,

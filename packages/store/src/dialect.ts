@@ -2,6 +2,7 @@ import type { BoundRule } from './write-calls.js';
 import type {
   Actor,
   AgentCredentials,
+  AgentPerson,
   AgentRecord,
   AgentSessionMark,
   AgentSessionRecord,
@@ -221,6 +222,8 @@ export interface WriteTx extends WebhookWriteTx {
   /** Marks the link used if it is unused and unexpired at `now`; its agent id, or null. */
   spendSignInLink(hash: string, now: number, at: string): Q<string | null>;
   setAgentPassword(agentID: string, passwordHash: string): Q<void>;
+  /** Records the email's password KDF unless it has one; the one in force either way. */
+  ensureAgentPerson(email: string, passwordKdf: string): Q<string>;
   insertAgentSession(session: AgentSessionRecord): Q<void>;
   agentSession(sessionID: string): Q<AgentSessionRecord | null>;
   rotateAgentSession(
@@ -272,8 +275,9 @@ export interface ReadQueries {
   listAgents(orgID: string): Promise<AgentRecord[]>;
   getAgent(orgID: string, agentID: string): Promise<AgentRecord | null>;
   findAgentsByEmail(email: string, orgID: string | null): Promise<AgentCredentials[]>;
+  findAgentPerson(email: string): Promise<AgentPerson>;
+  signInLinkPerson(linkHash: string, now: number): Promise<{ email: string; passwordKdf: string | null } | null>;
   getAgentSession(sessionID: string): Promise<AgentSessionMark | null>;
-  signInLinkAgent(linkHash: string, now: number): Promise<AgentRecord | null>;
   listAgentSessions(agentID: string): Promise<AgentSessionRecord[]>;
   inbox(filter: InboxFilter, snapshot: number, before: number | null, limit: number): Promise<InboxRow[]>;
   /** `terms` from search-terms.ts, never empty. */

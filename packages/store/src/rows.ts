@@ -1,4 +1,5 @@
 import type {
+  AgentPerson,
   AgentRecord,
   AgentSessionRecord,
   NoteRecord,
@@ -104,6 +105,19 @@ export function toAgent(r: Row): AgentRecord {
     role: r.role === 'admin' ? 'admin' : 'agent',
     createdAt: iso(r.created_at),
     disabledAt: isoOrNull(r.disabled_at),
+  };
+}
+
+/** The person behind `email` from their agents' rows, each joined with its org's name and the email's KDF. */
+export function toAgentPerson(email: string, rows: Row[]): AgentPerson {
+  return {
+    email,
+    passwordKdf: (rows[0]?.password_kdf as string | null | undefined) ?? null,
+    memberships: rows.map((r) => ({
+      ...toAgent(r),
+      passwordHash: (r.password_hash as string | null) ?? null,
+      orgName: r.org_name as string,
+    })),
   };
 }
 

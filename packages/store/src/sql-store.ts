@@ -4,6 +4,7 @@ import {
   StorageUnavailable,
   type Actor,
   type AgentCredentials,
+  type AgentPerson,
   type AgentRecord,
   type AgentSessionMark,
   type AgentSessionRecord,
@@ -260,6 +261,14 @@ export class SqlStore implements Store {
     return this.db.reads.findAgentsByEmail(email, orgID);
   }
 
+  findAgentPerson(email: string): Promise<AgentPerson> {
+    return this.db.reads.findAgentPerson(email);
+  }
+
+  signInLinkPerson(linkHash: string, now: number): Promise<{ email: string; passwordKdf: string | null } | null> {
+    return this.db.reads.signInLinkPerson(linkHash, now);
+  }
+
   updateAgent(
     orgID: string,
     agentID: string,
@@ -289,10 +298,6 @@ export class SqlStore implements Store {
 
   getAgentSession(sessionID: string): Promise<AgentSessionMark | null> {
     return this.db.reads.getAgentSession(sessionID);
-  }
-
-  signInLinkAgent(linkHash: string, now: number): Promise<AgentRecord | null> {
-    return this.db.reads.signInLinkAgent(linkHash, now);
   }
 
   listAgentSessions(agentID: string): Promise<AgentSessionRecord[]> {

@@ -106,6 +106,23 @@ export interface AgentCredentials extends AgentRecord {
   passwordHash: string | null;
 }
 
+/** One of a person's agents, with the name of its org (the console's org switcher shows it). */
+export interface AgentMembership extends AgentCredentials {
+  orgName: string;
+}
+
+/**
+ * Everyone who signs in with one email: the KDF, parameters and salt that every password set for that email is
+ * hashed with (`scrypt$N$r$p$salt`; a stored password hash is this, `$`, then the key), null until the first
+ * password is set; and the email's agents in every org, oldest first. One KDF run then checks a password against
+ * every agent of the email (docs/design/agent-people.md).
+ */
+export interface AgentPerson {
+  email: string;
+  passwordKdf: string | null;
+  memberships: AgentMembership[];
+}
+
 export interface AgentSessionRecord {
   id: string;
   agentID: string;
@@ -446,6 +463,13 @@ export interface Store extends WebhookStore {
   getAgent(orgID: string, agentID: string): Promise<AgentRecord | null>;
   /** Agents with this email (one per org, or the one in `orgID`), with their password hashes. */
   findAgentsByEmail(email: string, orgID: string | null): Promise<AgentCredentials[]>;
+  /** The person behind an email; no memberships when it is nobody's. */
+  findAgentPerson(email: string): Promise<AgentPerson>;
+  /**
+   * The email and password KDF of the agent a sign-in link would set up (unused, unexpired, agent enabled); null
+   * for any other link. The KDF is null when the email has no password anywhere yet.
+   */
+  signInLinkPerson(linkHash: string, now: number): Promise<{ email: string; passwordKdf: string | null } | null>;
   /** Name, role, disabled; disabling revokes every session in the same transaction. Null if no such agent. */
   updateAgent(
     orgID: string,
@@ -453,8 +477,10 @@ export interface Store extends WebhookStore {
     patch: { name?: string | undefined; role?: AgentRole | undefined; disabled?: boolean | undefined },
   ): Promise<AgentRecord | null>;
   /**
-   * Spends a sign-in link (single use, unexpired), sets the password and opens a session, atomically. Null when
-   * the link is unknown, spent or expired, or its agent disabled.
+   * Spends a sign-in link (single use, unexpired), sets the password, ends the agent's other sessions and opens a
+   * new one, atomically. Null when the link is unknown, spent or expired, or its agent disabled. The password hash
+   * must be made with the email's password KDF (`signInLinkPerson`), or with a new one when it has none: a hash
+   * made with another throws PasswordKdfMoved and nothing is written.
    */
   setupAgent(linkHash: string, passwordHash: string, session: NewAgentSession): Promise<AgentSessionMark | null>;
   openAgentSession(orgID: string, agentID: string, session: NewAgentSession): Promise<AgentSessionRecord>;
@@ -465,12 +491,6 @@ export interface Store extends WebhookStore {
     next: { hash: string; expiresAt: string },
   ): Promise<RefreshOutcome>;
   getAgentSession(sessionID: string): Promise<AgentSessionMark | null>;
-  /**
-   * The agent a sign-in link (by its hash) would set up, while the link is unused and unexpired; null otherwise. A
-   * read: the link stays unspent (setupAgent spends it), so a check that passes and a setup that then fails for
-   * another reason leave the link usable.
-   */
-  signInLinkAgent(linkHash: string, now: number): Promise<AgentRecord | null>;
   listAgentSessions(agentID: string): Promise<AgentSessionRecord[]>;
   /** Revokes one session (`sessionID`) or all of an agent's; returns how many were live. */
   revokeAgentSessions(orgID: string, agentID: string, sessionID: string | null): Promise<number>;

@@ -452,10 +452,28 @@ export function* setupAgent(
   if (agentID === null) return nothing(null);
   const agent = yield* agentByID(tx, agentID);
   if (agent === null || agent.disabledAt !== null) throw new LinkRefused();
+  // Every password of one email shares the email's KDF and salt, so one KDF run at sign-in checks them all.
+  const kdf = passwordHash.slice(0, passwordHash.lastIndexOf('$'));
+  if ((yield* step(tx.ensureAgentPerson(agent.email, kdf))) !== kdf) throw new PasswordKdfMoved();
   yield* step(tx.setAgentPassword(agent.id, passwordHash));
+  // A new password ends the sessions opened with the old one: a session proves its holder knew the password, and
+  // it lets them switch to the email's other orgs whose password is the same (docs/auth.md, "Several orgs").
+  yield* step(tx.revokeAgentSessions(agent.id, null, new Date(now).toISOString()));
   const session = newSession(agent, input);
   yield* step(tx.insertAgentSession(session));
   return nothing({ session, agent });
+}
+
+/**
+ * Thrown when a password was hashed with a KDF other than its email's (a first password set for the same email at
+ * the same moment recorded another salt first): nothing is written, and the caller hashes again with the one now
+ * recorded.
+ */
+export class PasswordKdfMoved extends Error {
+  constructor() {
+    super("the email's password KDF is another one");
+    this.name = 'PasswordKdfMoved';
+  }
 }
 
 /** Thrown to undo a spent link whose agent was disabled meanwhile (the link stays unspent). */

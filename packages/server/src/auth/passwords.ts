@@ -1,5 +1,5 @@
 import { availableParallelism } from 'node:os';
-import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import { ApiError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
@@ -19,12 +19,17 @@ const MAXMEM = 64 * 1024 * 1024;
 
 export const MIN_PASSWORD_CHARS = 12;
 
+/** `scrypt$N$r$p$salt` with a new salt: the KDF for an email that has no password yet (a hash is this, `$`, key). */
+export function newPasswordKdf(): string {
+  return `scrypt$${N}$${R}$${P}$${randomBytes(16).toString('base64url')}`;
+}
+
 /**
- * What sign-in verifies against when the email is unknown (or has no password yet): a well-formed hash of our
- * parameters whose key is random, so no password matches it, yet checking one costs the same KDF run as a wrong
- * password, and timing tells them apart not. Random bytes, not a real hash: nothing to compute at start-up.
+ * What sign-in hashes like when the email is unknown (or has no password yet): our parameters with a random salt,
+ * so the answer matches nothing stored, yet it costs the same KDF run as a wrong password, and timing tells them
+ * apart not. Made at start-up without computing anything.
  */
-const DUMMY_HASH = `scrypt$${N}$${R}$${P}$${randomBytes(16).toString('base64url')}$${randomBytes(KEY_BYTES).toString('base64url')}`;
+export const DUMMY_KDF = newPasswordKdf();
 
 /** Threads for scrypt: one on a machine of two cores or fewer (the event loop needs the other), else two. */
 const THREADS = Math.min(2, Math.max(1, availableParallelism() - 1));
@@ -58,23 +63,19 @@ export class PasswordHasher {
     return this.running + this.waiting.length;
   }
 
-  async hash(password: string): Promise<string> {
-    const salt = randomBytes(16);
-    const key = await this.scrypt(password, salt, N, R, P);
-    return `scrypt$${N}$${R}$${P}$${salt.toString('base64url')}$${key.toString('base64url')}`;
-  }
-
   /**
-   * False for a wrong password or a hash this code cannot read; with `stored` null (no such agent, no password
-   * yet) it checks against the dummy hash, so every answer costs one full KDF run.
+   * `password` hashed with the parameters and salt of `kdf` (newPasswordKdf's text, or a stored hash), as stored
+   * text: equal to a stored hash of that KDF exactly when it is the same password. A KDF this code cannot read is
+   * replaced by a new one, so the answer matches nothing stored and the KDF still runs once.
    */
-  async verify(password: string, stored: string | null): Promise<boolean> {
-    const parts = (stored ?? DUMMY_HASH).split('$');
-    const [kind, n, r, p, salt, hash] = parts;
-    if (parts.length !== 6 || kind !== 'scrypt' || salt === undefined || hash === undefined) return false;
-    const expected = Buffer.from(hash, 'base64url');
-    const key = await this.scrypt(password, Buffer.from(salt, 'base64url'), Number(n), Number(r), Number(p));
-    return stored !== null && key.length === expected.length && timingSafeEqual(key, expected);
+  async hashLike(password: string, kdf: string): Promise<string> {
+    const [kind, n, r, p, salt] = kdf.split('$');
+    const params = [n, r, p].map(Number);
+    const readable =
+      kind === 'scrypt' && salt !== undefined && salt !== '' && params.every((x) => Number.isSafeInteger(x) && x > 0);
+    if (!readable) return this.hashLike(password, newPasswordKdf());
+    const key = await this.scrypt(password, Buffer.from(salt, 'base64url'), params[0]!, params[1]!, params[2]!);
+    return `scrypt$${n}$${r}$${p}$${salt}$${key.toString('base64url')}`;
   }
 
   /** Ends the threads; hashes still running or waiting fail. */

@@ -3,6 +3,7 @@ import type { AgentRecord, AgentSessionRecord } from '@concierge/store';
 import { newID } from '@concierge/ids';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { AgentPeople, renderAgentOrg } from '../auth/agent-people.js';
 import { AGENT_TOKEN_TTL_MS, signAgentToken } from '../auth/agent-tokens.js';
 import {
   clearCookie,
@@ -17,7 +18,7 @@ import { hashLinkToken } from '../auth/sign-in-links.js';
 import type { AppContext } from '../context.js';
 import { ApiError } from '../errors.js';
 import { renderAgent } from '../render.js';
-import { refreshSchema, setupSchema, signInSchema, signOutSchema } from '../schemas/agents.js';
+import { refreshSchema, setupSchema, signInSchema, signOutSchema, switchOrgSchema } from '../schemas/agents.js';
 
 /** Routes that need no bearer (app.ts skips authentication for them; they are rate limited per address). */
 export const PUBLIC_ROUTE = { public: true } as const;
@@ -29,6 +30,7 @@ export const PUBLIC_ROUTE = { public: true } as const;
 export function agentAuthRoutes(fastify: FastifyInstance, ctx: AppContext): void {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
   const sameOrigin = sameOriginOnly(ctx.config);
+  const people = new AgentPeople(ctx.metrics, ctx.passwords);
 
   const userAgent = (req: FastifyRequest): string | null => {
     const ua = req.headers['user-agent'];
@@ -67,8 +69,9 @@ export function agentAuthRoutes(fastify: FastifyInstance, ctx: AppContext): void
       iatms: now,
       expms: expiresAt,
     });
+    const orgs = (await people.orgsOf(ctx.store, agent)).map(renderAgentOrg);
     void reply.header('set-cookie', setCookie(req, session.id, secret)).header('cache-control', 'no-store');
-    return { accessToken, expiresAt: new Date(expiresAt).toISOString(), agent: renderAgent(agent) };
+    return { accessToken, expiresAt: new Date(expiresAt).toISOString(), agent: renderAgent(agent), orgs };
   }
 
   app.post('/agent-auth/setup', { schema: setupSchema, config: PUBLIC_ROUTE }, async (req, reply) => {
@@ -76,20 +79,16 @@ export function agentAuthRoutes(fastify: FastifyInstance, ctx: AppContext): void
     // Counted like sign-in attempts: per link, and per address, which is what stops a flood of made-up links.
     const attempt = ctx.signIns.reserve(`link:${linkHash}`, req.ip);
     const refused = new ApiError('SIGN_IN_LINK_INVALID', 'This sign-in link is unknown, already used, or expired.');
-    // The link is read before the password is hashed, so a bad one costs a read, not a KDF run. Reading does not
-    // spend it: a hash refused by a full queue leaves the link usable, and setupAgent spends it atomically.
-    const linked = await ctx.store.signInLinkAgent(linkHash, Date.now());
-    if (linked === null || linked.disabledAt !== null) {
-      ctx.metrics.refusedBeforeHash.inc({ reason: 'bad_link' });
-      throw refused;
-    }
-    const passwordHash = await ctx.passwords.hash(req.body.password).catch(attempt.refund);
     const { secret, draft } = sessionDraft(req);
     let mark;
     try {
-      mark = await ctx.store.setupAgent(linkHash, passwordHash, draft);
+      // The link is read before the password is hashed, so a bad one costs a read, not a KDF run; the password is
+      // hashed with its email's KDF, shared by the email's agents in every org (agent-people.ts).
+      mark = await people.setUp(ctx.store, linkHash, req.body.password, draft);
     } catch (error) {
       if (error instanceof Error && error.name === 'LinkRefused') throw refused;
+      // A full hash queue checked nothing: the attempt does not count, and the link stays usable.
+      if (error instanceof ApiError && error.code === 'UNAVAILABLE') attempt.refund(error);
       throw error;
     }
     if (mark === null) throw refused;
@@ -101,13 +100,12 @@ export function agentAuthRoutes(fastify: FastifyInstance, ctx: AppContext): void
     const email = req.body.email.toLowerCase();
     // Reserved before the hash, and a failure until it succeeds: simultaneous guesses cannot overrun the limit.
     const attempt = ctx.signIns.reserve(`email:${email}`, req.ip);
-    const found = await ctx.store.findAgentsByEmail(email, req.body.orgID ?? null);
-    const agent = found.length === 1 ? found[0]! : null;
-    // The KDF runs whatever was found (a dummy hash for an unknown email or a link not yet used), so a wrong email
-    // and a wrong password cost the same time and get the same answer.
-    const ok = await ctx.passwords.verify(req.body.password, agent?.passwordHash ?? null).catch(attempt.refund);
-    if (!ok || agent === null || agent.passwordHash === null || agent.disabledAt !== null)
-      throw new ApiError('INVALID_CREDENTIALS', 'The email or password is wrong.');
+    // The KDF runs once whatever was found (against a dummy for an unknown email), and the password is compared with
+    // the email's agents in every org at once, so an outsider learns nothing of which orgs, or how many, it is in.
+    const agent = await people
+      .signIn(ctx.store, email, req.body.password, req.body.orgID ?? null)
+      .catch(attempt.refund);
+    if (agent === null) throw new ApiError('INVALID_CREDENTIALS', 'The email or password is wrong.');
     attempt.succeed();
     const { secret, draft } = sessionDraft(req);
     const session = await ctx.store.openAgentSession(agent.orgID, agent.id, draft);
@@ -138,6 +136,23 @@ export function agentAuthRoutes(fastify: FastifyInstance, ctx: AppContext): void
       return signedIn(req, reply, outcome.agent, outcome.session, secret);
     },
   );
+
+  app.post('/agent-auth/switch', { schema: switchOrgSchema }, async (req, reply) => {
+    const p = req.principal;
+    if (p.kind !== 'agent') throw new ApiError('FORBIDDEN', 'Only a signed-in agent switches org.');
+    const self = await ctx.store.getAgent(p.orgID, p.agentID);
+    const target =
+      self === null ? undefined : (await people.orgsOf(ctx.store, self)).find((m) => m.orgID === req.body.orgID);
+    // The same answer for an org the email is not in and one whose agent has another password: only the password
+    // proves those are one person's.
+    if (target === undefined) throw new ApiError('NOT_FOUND', 'You are not an agent of this org with this password.');
+    const { secret, draft } = sessionDraft(req);
+    const session = await ctx.store.openAgentSession(target.orgID, target.id, draft);
+    // A browser holds one refresh cookie: the session it held until now would be one nobody can use or end.
+    await ctx.store.revokeAgentSessions(p.orgID, p.agentID, p.sessionID);
+    ctx.auth.noteAgentRevoked(p.orgID, p.agentID, p.sessionID);
+    return signedIn(req, reply, target, session, secret);
+  });
 
   app.post(
     '/agent-auth/sign-out',

@@ -1,4 +1,4 @@
-import type { Agent, AgentSession, CreateAgentResponse, SignedIn } from '@concierge/protocol';
+import type { Agent, AgentOrg, AgentSession, CreateAgentResponse, SignedIn } from '@concierge/protocol';
 import { z } from 'zod';
 import { MIN_PASSWORD_CHARS } from '../auth/passwords.js';
 import { BODY_ERRORS, errorResponses, V1_ERRORS } from './errors.js';
@@ -20,11 +20,25 @@ export const agentSchema = z
   })
   .meta({ id: 'Agent' });
 
+export const agentOrgSchema = z
+  .object({
+    orgID: z.string(),
+    orgName: z.string(),
+    agentID: z.string(),
+    role: z.enum(['admin', 'agent']),
+  })
+  .meta({ id: 'AgentOrg' });
+
 export const signedInSchema = z
   .object({
     accessToken: z.string().meta({ description: 'Bearer token for the API, valid 15 minutes.' }),
     expiresAt: instant,
     agent: agentSchema,
+    orgs: z.array(agentOrgSchema).meta({
+      description:
+        'Every org where the same email is an enabled agent with the same password, this one included, oldest ' +
+        'first: the orgs `POST /v1/agent-auth/switch` opens.',
+    }),
   })
   .meta({ id: 'SignedIn' });
 
@@ -45,6 +59,7 @@ const createAgentResponse = z.object({ agent: agentSchema, signInLink: z.string(
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : never) : never;
 const same = <T extends true>(): T | undefined => undefined;
 same<Same<z.output<typeof agentSchema>, Agent>>();
+same<Same<z.output<typeof agentOrgSchema>, AgentOrg>>();
 same<Same<z.output<typeof signedInSchema>, SignedIn>>();
 same<Same<z.output<typeof agentSessionSchema>, AgentSession>>();
 same<Same<z.output<typeof createAgentResponse>, CreateAgentResponse>>();
@@ -83,12 +98,17 @@ export const signInSchema = {
   operationId: 'agentSignIn',
   tags: ['Agents'],
   summary: 'Sign an agent in with email and password',
-  description: 'A wrong email and a wrong password get the same answer in the same time.',
+  description:
+    'The password opens the agents of this email it was set for, in any org; the answer signs in to the oldest ' +
+    'and lists the others in `orgs`. A wrong email and a wrong password get the same answer after the same work, ' +
+    'whatever orgs the email is an agent of.',
   security: [],
   body: z.object({
     email: emailField,
     password: z.string({ error: 'must be a string' }).min(1, 'must not be empty').max(1024),
-    orgID: identifier(100).optional().meta({ description: 'Needed only when the email is an agent in several orgs.' }),
+    orgID: identifier(100)
+      .optional()
+      .meta({ description: 'Signs in to this org only (a wrong org is the same 401 as a wrong password).' }),
   }),
   headers: keyIgnoredHeaders,
   response: {
@@ -104,6 +124,18 @@ export const refreshSchema = {
   security: [],
   headers: keyIgnoredHeaders,
   response: { 200: signedInSchema, ...errorResponses(...AUTH_ROUTE_ERRORS, 'SESSION_INVALID', 'FORBIDDEN') },
+};
+
+export const switchOrgSchema = {
+  operationId: 'agentSwitchOrg',
+  tags: ['Agents'],
+  summary: "Switch to another org of the signed-in person's, without the password",
+  description:
+    'Opens a session as the agent in `orgID` that the same password opens (one of `orgs` in the sign-in answer), ' +
+    'sets its refresh cookie and ends the session of the token that asked. Any other org is 404.',
+  body: z.object({ orgID: identifier(100) }),
+  headers: keyIgnoredHeaders,
+  response: { 200: signedInSchema, ...errorResponses(...V1_ERRORS, ...BODY_ERRORS, 'FORBIDDEN', 'NOT_FOUND') },
 };
 
 export const signOutSchema = {

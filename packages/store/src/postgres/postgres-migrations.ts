@@ -239,6 +239,17 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   DROP INDEX IF EXISTS webhook_deliveries_endpoint;
   CREATE INDEX IF NOT EXISTS webhook_deliveries_listing ON webhook_deliveries(endpoint_id, created_at, n);
   `,
+  /* 9: one person per agent email; see the SQLite migration 9. An email takes the KDF of its oldest agent with a
+     password: the hash less its last "$key" part. */ `
+  CREATE TABLE IF NOT EXISTS agent_people (
+    email text PRIMARY KEY,
+    password_kdf text NOT NULL
+  );
+  INSERT INTO agent_people (email, password_kdf)
+    SELECT DISTINCT ON (email) email, left(password_hash, length(password_hash) - strpos(reverse(password_hash), '$'))
+    FROM agents WHERE password_hash IS NOT NULL ORDER BY email, created_at, id
+  ON CONFLICT (email) DO NOTHING;
+  `,
 ];
 
 /**

@@ -4,6 +4,7 @@ import {
   INBOX_COLUMNS,
   SESSION_AGENT_COLUMNS,
   toAgent,
+  toAgentPerson,
   toAgentSession,
   toInboxRow,
   toNote,
@@ -170,6 +171,25 @@ export function postgresReads(pool: pg.Pool): ReadQueries {
           orgID,
         ])
       ).map((r) => ({ ...toAgent(r), passwordHash: (r.password_hash as string | null) ?? null })),
+    findAgentPerson: async (email) =>
+      toAgentPerson(
+        email,
+        await rows(
+          `SELECT a.*, o.name AS org_name, p.password_kdf FROM agents a JOIN orgs o ON o.id = a.org_id
+           LEFT JOIN agent_people p ON p.email = a.email WHERE a.email = $1 ORDER BY a.created_at, a.id`,
+          [email],
+        ),
+      ),
+    signInLinkPerson: async (hash, now) =>
+      map(
+        await one(
+          `SELECT a.email, p.password_kdf FROM agent_links l JOIN agents a ON a.id = l.agent_id
+           LEFT JOIN agent_people p ON p.email = a.email
+           WHERE l.token_hash = $1 AND l.used_at IS NULL AND l.expires_at > $2 AND a.disabled_at IS NULL`,
+          [hash, now],
+        ),
+        (r) => ({ email: r.email as string, passwordKdf: (r.password_kdf as string | null) ?? null }),
+      ),
     getAgentSession: async (id) =>
       map(
         await one(
@@ -177,15 +197,6 @@ export function postgresReads(pool: pg.Pool): ReadQueries {
           [id],
         ),
         toSessionMark,
-      ),
-    signInLinkAgent: async (linkHash, now) =>
-      map(
-        await one(
-          `SELECT a.* FROM agent_links l JOIN agents a ON a.id = l.agent_id
-           WHERE l.token_hash = $1 AND l.used_at IS NULL AND l.expires_at > $2`,
-          [linkHash, now],
-        ),
-        toAgent,
       ),
     listAgentSessions: async (agentID) =>
       (
@@ -611,6 +622,14 @@ export class PostgresTx extends PostgresWebhookTx implements WriteTx {
 
   async setAgentPassword(agentID: string, passwordHash: string): Promise<void> {
     await query(this.c, 'UPDATE agents SET password_hash = $1 WHERE id = $2', [passwordHash, agentID]);
+  }
+
+  async ensureAgentPerson(email: string, passwordKdf: string): Promise<string> {
+    // The no-op update makes RETURNING answer the row in force when one was there already (a concurrent insert
+    // waits for the other transaction, then returns its row).
+    const sql = `INSERT INTO agent_people (email, password_kdf) VALUES ($1, $2)
+       ON CONFLICT (email) DO UPDATE SET password_kdf = agent_people.password_kdf RETURNING password_kdf`;
+    return (await this.rows(sql, [email, passwordKdf]))[0]!.password_kdf as string;
   }
 
   async insertAgentSession(x: AgentSessionRecord): Promise<void> {

@@ -260,4 +260,20 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   DROP INDEX IF EXISTS webhook_deliveries_endpoint;
   CREATE INDEX IF NOT EXISTS webhook_deliveries_listing ON webhook_deliveries(endpoint_id, created_at, n);
   `,
+  /* 9: one person per agent email: the KDF and salt every password set for the email is hashed with, so one KDF
+     run at sign-in checks a password against the email's agents in every org (docs/design/agent-people.md). An
+     email takes the KDF of its oldest agent with a password (the hash less its last "$key" part), so every password
+     keeps working; an agent whose password has another salt (set in another org before this) signs in with its
+     orgID until its next password is set. */ `
+  CREATE TABLE IF NOT EXISTS agent_people (
+    email TEXT PRIMARY KEY,
+    password_kdf TEXT NOT NULL
+  ) WITHOUT ROWID;
+  INSERT OR IGNORE INTO agent_people (email, password_kdf)
+    SELECT email, rtrim(rtrim(password_hash, 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'), '$')
+    FROM agents a
+    WHERE password_hash IS NOT NULL AND NOT EXISTS (
+      SELECT 1 FROM agents b WHERE b.email = a.email AND b.password_hash IS NOT NULL
+        AND (b.created_at < a.created_at OR (b.created_at = a.created_at AND b.id < a.id)));
+  `,
 ];

@@ -4,6 +4,7 @@ import {
   INBOX_COLUMNS,
   SESSION_AGENT_COLUMNS,
   toAgent,
+  toAgentPerson,
   toAgentSession,
   toInboxRow,
   toNote,
@@ -143,6 +144,20 @@ export class SqliteQueries {
          RETURNING agent_id`,
       ),
       setPassword: prepare('UPDATE agents SET password_hash = ? WHERE id = ?'),
+      // The no-op update makes RETURNING answer the row in force when one was there already.
+      ensurePerson: prepare(
+        `INSERT INTO agent_people (email, password_kdf) VALUES (?, ?)
+         ON CONFLICT (email) DO UPDATE SET password_kdf = agent_people.password_kdf RETURNING password_kdf`,
+      ),
+      person: prepare(
+        `SELECT a.*, o.name AS org_name, p.password_kdf FROM agents a JOIN orgs o ON o.id = a.org_id
+         LEFT JOIN agent_people p ON p.email = a.email WHERE a.email = ? ORDER BY a.created_at, a.id`,
+      ),
+      linkPerson: prepare(
+        `SELECT a.email, p.password_kdf FROM agent_links l JOIN agents a ON a.id = l.agent_id
+         LEFT JOIN agent_people p ON p.email = a.email
+         WHERE l.token_hash = ? AND l.used_at IS NULL AND l.expires_at > ? AND a.disabled_at IS NULL`,
+      ),
       insertSession: prepare(
         `INSERT INTO agent_sessions (id, agent_id, org_id, refresh_hash, previous_hash, created_at, last_used_at,
            expires_at, user_agent) VALUES (?, ?, ?, ?, NULL, ?, ?, ?, ?)`,
@@ -159,10 +174,6 @@ export class SqliteQueries {
       ),
       listSessions: prepare(
         'SELECT * FROM agent_sessions WHERE agent_id = ? AND revoked_at IS NULL ORDER BY created_at DESC, id',
-      ),
-      linkAgent: prepare(
-        `SELECT a.* FROM agent_links l JOIN agents a ON a.id = l.agent_id
-         WHERE l.token_hash = ? AND l.used_at IS NULL AND l.expires_at > ?`,
       ),
       setState: prepare(
         `UPDATE conversations SET status = ?, assignee_id = ?, state_updated_at = ?, state_by_kind = ?, state_by_id = ?
@@ -319,8 +330,13 @@ export class SqliteQueries {
           ...toAgent(r),
           passwordHash: (r.password_hash as string | null) ?? null,
         })),
+      findAgentPerson: async (email) => toAgentPerson(email, all(s.person, email)),
+      signInLinkPerson: async (hash, now) =>
+        map(one(s.linkPerson, hash, now), (r) => ({
+          email: r.email as string,
+          passwordKdf: (r.password_kdf as string | null) ?? null,
+        })),
       getAgentSession: async (id) => map(one(s.sessionMark, id), toSessionMark),
-      signInLinkAgent: async (linkHash, now) => map(one(s.linkAgent, linkHash, now), toAgent),
       listAgentSessions: async (agentID) => all(s.listSessions, agentID).map(toAgentSession),
       listNotes: async (conversationID, beforeSeq, limit) =>
         (beforeSeq === null
@@ -538,6 +554,7 @@ export class SqliteQueries {
       insertSignInLink: (hash, agentID, expiresAt) => void s.insertLink.run(hash, agentID, expiresAt),
       spendSignInLink: (hash, now, at) => (one(s.spendLink, at, hash, now)?.agent_id as string | undefined) ?? null,
       setAgentPassword: (agentID, hash) => void s.setPassword.run(hash, agentID),
+      ensureAgentPerson: (email, kdf) => one(s.ensurePerson, email, kdf)!.password_kdf as string,
       insertAgentSession: (x: AgentSessionRecord) =>
         void s.insertSession.run(
           x.id,
