@@ -84,23 +84,65 @@ public class ConciergeServerClient(
     public suspend fun getMember(externalUserID: String): Member =
         transport.call(Member.serializer(), "GET", "/v1/members/${segment(externalUserID)}")
 
-    /** Creates the member or replaces their profile (PUT: idempotent by itself). */
+    /** One page of the org's members, newest first (archived members left out). */
+    public suspend fun listMembers(
+        limit: Int? = null,
+        cursor: String? = null,
+    ): MemberPage =
+        transport.call(MemberPage.serializer(), "GET", "/v1/members", mapOf("limit" to limit, "cursor" to cursor))
+
+    /** Every member of the org, newest first, walking the cursor to the end. */
+    public fun members(pageSize: Int? = null): Flow<Member> =
+        flow {
+            var cursor: String? = null
+            do {
+                val page = listMembers(pageSize, cursor)
+                for (m in page.members) emit(m)
+                cursor = page.nextCursor
+            } while (cursor != null)
+        }
+
+    /**
+     * Creates the member or updates the fields given; those left null keep their values (PUT: idempotent by
+     * itself). [attributes] replaces the stored object whole. Restores an archived member.
+     */
     public suspend fun setMember(
         externalUserID: String,
         displayName: String? = null,
         email: String? = null,
         tier: String? = null,
-    ): Member =
-        transport.call(
+        attributes: JsonObject? = null,
+    ): Member {
+        val profile = body("displayName" to displayName, "email" to email, "tier" to tier)
+        return transport.call(
             Member.serializer(),
             "PUT",
             "/v1/members/${segment(externalUserID)}",
-            body = body("displayName" to displayName, "email" to email, "tier" to tier),
+            body = if (attributes == null) profile else JsonObject(profile + ("attributes" to attributes)),
+        )
+    }
+
+    /**
+     * Archives (offboards) the member: every token they hold stops working, no new one is issued, their streams
+     * end; their conversations stay for the team. [setMember] restores them; [eraseMember] erases them.
+     */
+    public suspend fun removeMember(
+        externalUserID: String,
+        retainBalance: Boolean? = null,
+    ): MemberRemoval =
+        transport.call(
+            MemberRemoval.serializer(),
+            "DELETE",
+            "/v1/members/${segment(externalUserID)}",
+            mapOf("retainBalance" to retainBalance),
         )
 
-    /** Removes the member, their conversations, and every token they hold. */
-    public suspend fun removeMember(externalUserID: String): Boolean =
-        transport.call(field("deleted", Boolean.serializer()), "DELETE", "/v1/members/${segment(externalUserID)}")
+    /**
+     * Erases the member with their conversations, messages and every token they hold (a GDPR erasure request);
+     * cannot be undone. True when there was such a member.
+     */
+    public suspend fun eraseMember(externalUserID: String): Boolean =
+        transport.call(field("erased", Boolean.serializer()), "POST", "/v1/members/${segment(externalUserID)}/erase")
 
     /** Invalidates every token the member holds now; their open streams end at once. */
     public suspend fun revokeTokens(externalUserID: String): String =

@@ -2,6 +2,7 @@ package dev.concierge.sdk
 
 import kotlinx.serialization.SerialName
 import kotlinx.serialization.Serializable
+import kotlinx.serialization.json.JsonObject
 
 /*
  * The wire shapes (docs/api.md), decoded with `ignoreUnknownKeys`: the server may add keys. Kotlin names say `Id`
@@ -31,14 +32,43 @@ public data class Conversation(
     val unreadCount: Int = 0,
 )
 
+/**
+ * A member (the hosted API's MemberSummary). [tier] is never null from this server (the org's default tier when
+ * the member has none); [redemptionCounts] and [wallet] are loyalty features of the hosted API that Concierge
+ * does not have: always empty.
+ */
 @Serializable
 public data class Member(
     val externalUserID: String,
     val displayName: String? = null,
     val email: String? = null,
     val tier: String? = null,
+    /** The org's own JSON object about the member, as last stored with [ConciergeServerClient.setMember]. */
+    val attributes: JsonObject? = null,
+    val redemptionCounts: JsonObject = JsonObject(emptyMap()),
+    val wallet: JsonObject = JsonObject(emptyMap()),
+    /** When [ConciergeServerClient.removeMember] archived the member; null while active. */
+    val archivedAt: String? = null,
     val createdAt: String,
     val updatedAt: String,
+)
+
+/** One page of the org's members, newest first. */
+@Serializable
+public data class MemberPage(
+    val members: List<Member>,
+    /** Pass back as `cursor` for the next (older) page; null on the last. */
+    val nextCursor: String? = null,
+)
+
+/** [ConciergeServerClient.removeMember]'s answer: the member is archived (offboarded), not erased. */
+@Serializable
+public data class MemberRemoval(
+    val externalUserID: String,
+    /** False when there was no such member. */
+    val archived: Boolean,
+    /** Always false: Concierge keeps no balance. */
+    val balanceRetained: Boolean = false,
 )
 
 /** One page of history, newest first. */
