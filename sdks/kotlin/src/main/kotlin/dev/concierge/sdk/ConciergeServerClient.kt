@@ -7,6 +7,7 @@ import dev.concierge.sdk.internal.body
 import dev.concierge.sdk.internal.defaultHttpClient
 import dev.concierge.sdk.internal.eventFlow
 import dev.concierge.sdk.internal.field
+import dev.concierge.sdk.internal.json
 import dev.concierge.sdk.internal.listPage
 import dev.concierge.sdk.internal.messageFlow
 import dev.concierge.sdk.internal.post
@@ -20,6 +21,7 @@ import kotlinx.serialization.builtins.serializer
 import kotlinx.serialization.json.JsonArray
 import kotlinx.serialization.json.JsonObject
 import kotlinx.serialization.json.JsonPrimitive
+import kotlinx.serialization.json.contentOrNull
 import okhttp3.OkHttpClient
 import java.util.UUID
 
@@ -88,19 +90,14 @@ public class ConciergeServerClient(
     public suspend fun listMembers(
         limit: Int? = null,
         cursor: String? = null,
-    ): MemberPage =
-        transport.call(MemberPage.serializer(), "GET", "/v1/members", mapOf("limit" to limit, "cursor" to cursor))
-
-    /** Every member of the org, newest first, walking the cursor to the end. */
-    public fun members(pageSize: Int? = null): Flow<Member> =
-        flow {
-            var cursor: String? = null
-            do {
-                val page = listMembers(pageSize, cursor)
-                for (m in page.members) emit(m)
-                cursor = page.nextCursor
-            } while (cursor != null)
-        }
+    ): MemberPage {
+        val query = mapOf("limit" to limit, "cursor" to cursor)
+        val page = transport.call(JsonObject.serializer(), "GET", "/v1/members", query)
+        return MemberPage(
+            json.decodeFromJsonElement(ListSerializer(Member.serializer()), page.getValue("members")),
+            (page["nextCursor"] as? JsonPrimitive)?.contentOrNull,
+        )
+    }
 
     /**
      * Creates the member or updates the fields given; those left null keep their values (PUT: idempotent by
@@ -124,14 +121,15 @@ public class ConciergeServerClient(
 
     /**
      * Archives (offboards) the member: every token they hold stops working, no new one is issued, their streams
-     * end; their conversations stay for the team. [setMember] restores them; [eraseMember] erases them.
+     * end; their conversations stay for the team. [setMember] restores them; [eraseMember] erases them. True when
+     * there was such a member (now archived).
      */
     public suspend fun removeMember(
         externalUserID: String,
         retainBalance: Boolean? = null,
-    ): MemberRemoval =
+    ): Boolean =
         transport.call(
-            MemberRemoval.serializer(),
+            field("archived", Boolean.serializer()),
             "DELETE",
             "/v1/members/${segment(externalUserID)}",
             mapOf("retainBalance" to retainBalance),

@@ -34,8 +34,8 @@ public data class Conversation(
 
 /**
  * A member (the hosted API's MemberSummary). [tier] is never null from this server (the org's default tier when
- * the member has none); [redemptionCounts] and [wallet] are loyalty features of the hosted API that Concierge
- * does not have: always empty.
+ * the member has none). The hosted API's `redemptionCounts` and `wallet`, always empty here (Concierge has no
+ * loyalty features), are not decoded.
  */
 @Serializable
 public data class Member(
@@ -45,30 +45,20 @@ public data class Member(
     val tier: String? = null,
     /** The org's own JSON object about the member, as last stored with [ConciergeServerClient.setMember]. */
     val attributes: JsonObject? = null,
-    val redemptionCounts: JsonObject = JsonObject(emptyMap()),
-    val wallet: JsonObject = JsonObject(emptyMap()),
     /** When [ConciergeServerClient.removeMember] archived the member; null while active. */
     val archivedAt: String? = null,
     val createdAt: String,
     val updatedAt: String,
 )
 
-/** One page of the org's members, newest first. */
-@Serializable
-public data class MemberPage(
-    val members: List<Member>,
+/**
+ * One page of the org's members, newest first. A plain class decoded by hand (ConciergeServerClient.listMembers),
+ * not a serializable data class: the jar ships in Android apps and stays within its size budget (JarSizeTest).
+ */
+public class MemberPage(
+    public val members: List<Member>,
     /** Pass back as `cursor` for the next (older) page; null on the last. */
-    val nextCursor: String? = null,
-)
-
-/** [ConciergeServerClient.removeMember]'s answer: the member is archived (offboarded), not erased. */
-@Serializable
-public data class MemberRemoval(
-    val externalUserID: String,
-    /** False when there was no such member. */
-    val archived: Boolean,
-    /** Always false: Concierge keeps no balance. */
-    val balanceRetained: Boolean = false,
+    public val nextCursor: String?,
 )
 
 /** One page of history, newest first. */
