@@ -72,6 +72,12 @@ export const ERROR_CODES = {
   },
   METHOD_NOT_ALLOWED: { status: 405, retryable: false, summary: 'The route exists but not with this method.' },
   CONFLICT: { status: 409, retryable: false, summary: 'The request conflicts with the current state.' },
+  MEMBER_ARCHIVED: {
+    status: 409,
+    retryable: false,
+    summary:
+      'Token exchange for an archived member (`DELETE /v1/members/{id}`): no token is issued until a `PUT` restores them.',
+  },
   IDEMPOTENCY_KEY_REUSED: {
     status: 409,
     retryable: false,

@@ -26,13 +26,53 @@ export interface Conversation {
   unreadCount: number;
 }
 
+/** A JSON value, as `JSON.parse` gives it. */
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+
+/**
+ * The contract's MemberSummary (`GET`/`PUT /v1/members/{externalUserID}`, the entries of `GET /v1/members`), with
+ * our additions. `redemptionCounts` and `wallet` are loyalty features of the hosted API that Concierge does not
+ * have: always present (its clients require the keys), always empty.
+ */
 export interface Member {
   externalUserID: string;
   displayName: string | null;
+  /** Ours. */
   email: string | null;
-  tier: string | null;
+  /** Never null: a member without a tier of their own reports the org's default tier. */
+  tier: string;
+  /** The org's own JSON object about the member, stored and returned as given; null until one is set. */
+  attributes: { [key: string]: JsonValue } | null;
+  /** Always `{}`: Concierge has no redemptions. */
+  redemptionCounts: Record<string, never>;
+  /** Always `{}`: Concierge has no loyalty wallet. */
+  wallet: Record<string, never>;
+  /** Ours: when the member was archived (`DELETE`), or null. A PUT restores them. */
+  archivedAt: string | null;
+  /** Ours. */
   createdAt: string;
+  /** Ours. */
   updatedAt: string;
+}
+
+export interface ListMembersResponse {
+  /** Newest first (by when the member was first seen). */
+  members: Member[];
+  /** Pass back as `cursor` for the next (older) page; `null` ends the list. */
+  nextCursor: string | null;
+}
+
+/** `DELETE /v1/members/{externalUserID}`: the contract's offboarding answer, with ours beside it. */
+export interface ArchiveMemberResponse {
+  externalUserID: string;
+  /** True when the member exists and is now archived (false: there was no such member). */
+  archived: boolean;
+  /** Always false: Concierge keeps no balance (`retainBalance` is accepted and has nothing to act on). */
+  balanceRetained: boolean;
+  /** Ours. */
+  ok: true;
+  /** Ours: always false, since `DELETE` never erases (`POST /v1/members/{externalUserID}/erase` does). */
+  deleted: false;
 }
 
 export interface ListConversationsResponse {
@@ -96,5 +136,11 @@ export const LIMITS = {
   titleMaxChars: 200,
   typeMaxChars: 64,
   profileFieldMaxChars: 320,
+  /** A member's `attributes`: at most this many bytes as JSON (UTF-8), and objects or arrays nested this deep. */
+  attributesMaxBytes: 16 * 1024,
+  attributesMaxDepth: 8,
+  /** Page size bounds for `GET /v1/members`. */
+  membersPageDefault: 50,
+  membersPageMax: 100,
   bodyLimitBytes: 64 * 1024,
 } as const;

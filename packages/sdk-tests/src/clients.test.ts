@@ -124,9 +124,19 @@ for (const store of STORES) {
       const member = await admin.getMember('dana');
       assert.equal(member.displayName, 'Dana');
       assert.equal(member.tier, 'gold');
-      const replaced = await admin.setMember('dana', { displayName: 'Dana S.' });
-      assert.equal(replaced.displayName, 'Dana S.');
-      assert.equal(replaced.tier, null);
+      const updated = await admin.setMember('dana', { displayName: 'Dana S.', attributes: { seat: '2A' } });
+      assert.equal(updated.displayName, 'Dana S.');
+      assert.equal(updated.tier, 'gold', 'fields left out keep their values');
+      assert.deepEqual(updated.attributes, { seat: '2A' });
+      await admin.setMember('zed', {});
+      const page = await admin.listMembers({ limit: 1 });
+      assert.deepEqual(
+        page.members.map((m) => m.externalUserID),
+        ['zed'],
+      );
+      const everyone: string[] = [];
+      for await (const m of admin.listMembers({ limit: 1 })) everyone.push(m.externalUserID);
+      assert.deepEqual(everyone.slice(0, 2), ['zed', 'dana'], 'newest first, page after page');
 
       const conversation = await admin.openConversation({ externalUserID: 'dana', title: 'Concierge' });
       const asConcierge = await admin.sendMessage(conversation.id, 'How can I help?', { authorID: 'agent-1' });
@@ -157,7 +167,15 @@ for (const store of STORES) {
         (e: unknown) => e instanceof UnauthorizedError && e.code === 'TOKEN_REVOKED',
       );
 
-      assert.deepEqual(await admin.removeMember('dana'), { ok: true, deleted: true });
+      assert.deepEqual(await admin.removeMember('dana', { retainBalance: true }), {
+        externalUserID: 'dana',
+        archived: true,
+        balanceRetained: false,
+        ok: true,
+        deleted: false,
+      });
+      assert.equal(typeof (await admin.getMember('dana')).archivedAt, 'string', 'archived, still readable');
+      assert.deepEqual(await admin.eraseMember('dana'), { ok: true, erased: true });
       await assert.rejects(admin.getMember('dana'), NotFoundError);
       // A member token in the server client's place gets 403 on a server route.
       const eve = await f.token('eve');

@@ -1,9 +1,17 @@
 import { ClientCore, type BaseOptions, type SendOptions, type SendResult } from './client.js';
 import { ConciergeError } from './core/errors.js';
-import { WebhookDeliveryPages, type ListWebhookDeliveriesResponse, type MessagePages } from './core/pagination.js';
+import {
+  MemberPages,
+  WebhookDeliveryPages,
+  type ListWebhookDeliveriesResponse,
+  type MessagePages,
+} from './core/pagination.js';
 import type { LiveStream, StreamOptions } from './core/streams.js';
 import type {
+  ArchiveMemberResponse,
   Conversation,
+  JsonValue,
+  ListMembersResponse,
   ExchangeResponse,
   ListConversationsResponse,
   MarkReadResponse,
@@ -37,6 +45,18 @@ export interface MemberProfile {
   email?: string | undefined;
   tier?: string | undefined;
 }
+
+/** `setMember`: the fields given change, the others keep their values; `null` clears one. */
+export interface MemberUpdate {
+  displayName?: string | null | undefined;
+  email?: string | null | undefined;
+  tier?: string | null | undefined;
+  /** The org's own JSON object about the member, replaced whole (at most 16 KiB as JSON, 8 levels deep). */
+  attributes?: { [key: string]: JsonValue } | null | undefined;
+}
+
+/** `removeMember`: the hosted API's offboarding answer, with Concierge's fields beside it. */
+export type RemoveMemberResponse = ArchiveMemberResponse;
 
 /** A member-mode call made by the org's backend names the member it acts for. */
 export interface ForMember {
@@ -125,22 +145,55 @@ export class ConciergeServer extends ClientCore {
     return this.get(path`/v1/members/${externalUserID}`, {}, options);
   }
 
-  /** Creates the member or replaces their profile (PUT: idempotent by itself). */
-  async setMember(externalUserID: string, profile: MemberProfile & RequestOptions = {}): Promise<Member> {
-    const body = definedOnly({ displayName: profile.displayName, email: profile.email, tier: profile.tier });
+  /**
+   * The org's members, newest first (archived ones left out): one page when awaited, every member when iterated
+   * with `for await`.
+   */
+  listMembers(
+    params: { limit?: number | undefined; cursor?: string | undefined } = {},
+    options: RequestOptions = {},
+  ): MemberPages {
+    const fetchPage = (cursor: string | undefined) =>
+      this.get<ListMembersResponse>('/v1/members', { limit: params.limit, cursor }, options);
+    return new MemberPages(fetchPage, params.cursor);
+  }
+
+  /**
+   * Creates the member or updates the fields given; the others keep their values (PUT: idempotent by itself).
+   * Restores an archived member.
+   */
+  async setMember(externalUserID: string, profile: MemberUpdate & RequestOptions = {}): Promise<Member> {
+    const { displayName, email, tier, attributes } = profile;
+    const body = definedOnly({ displayName, email, tier, attributes });
     return (
       await this.transport.request<Member>({ method: 'PUT', path: path`/v1/members/${externalUserID}`, body }, profile)
     ).data;
   }
 
-  /** Removes the member, their conversations, and every token they hold. */
-  async removeMember(externalUserID: string, options: RequestOptions = {}): Promise<{ ok: boolean; deleted: boolean }> {
+  /**
+   * Archives (offboards) the member: every token they hold stops working, no new one is issued, their streams end;
+   * their conversations stay for the team. `setMember` restores them; `eraseMember` erases them.
+   */
+  async removeMember(
+    externalUserID: string,
+    options: RequestOptions & { retainBalance?: boolean | undefined } = {},
+  ): Promise<RemoveMemberResponse> {
+    const query = { retainBalance: options.retainBalance === undefined ? undefined : String(options.retainBalance) };
     return (
-      await this.transport.request<{ ok: boolean; deleted: boolean }>(
-        { method: 'DELETE', path: path`/v1/members/${externalUserID}` },
+      await this.transport.request<RemoveMemberResponse>(
+        { method: 'DELETE', path: path`/v1/members/${externalUserID}`, query },
         options,
       )
     ).data;
+  }
+
+  /**
+   * Erases the member with their conversations, messages and every token they hold (a GDPR erasure request).
+   * Cannot be undone. Posts once however often it is retried.
+   */
+  async eraseMember(externalUserID: string, options: WriteOptions = {}): Promise<{ ok: boolean; erased: boolean }> {
+    const call = { method: 'POST', path: path`/v1/members/${externalUserID}/erase` } as const;
+    return (await this.transport.request<{ ok: boolean; erased: boolean }>(call, options)).data;
   }
 
   /** Invalidates every token the member holds now; their open streams end at once. */

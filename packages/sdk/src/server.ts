@@ -11,18 +11,23 @@ export type {
   ForMember,
   ListWebhooksResponse,
   MemberProfile,
+  MemberUpdate,
+  RemoveMemberResponse,
   ReplayWebhookResponse,
   RotateWebhookSecretResponse,
   UpdateWebhookParams,
   WebhookEventSelector,
 } from './server-client.js';
-export { CursorPages, WebhookDeliveryPages } from './core/pagination.js';
+export { CursorPages, MemberPages, WebhookDeliveryPages } from './core/pagination.js';
 export type { ListWebhookDeliveriesResponse } from './core/pagination.js';
 export { verifyWebhook } from './core/webhook-verification.js';
 export type { VerifyWebhookOptions, WebhookHeaders } from './core/webhook-verification.js';
 export { WebhookVerificationError } from './core/errors.js';
 export type { WebhookVerificationReason } from './core/errors.js';
 export type {
+  ArchiveMemberResponse,
+  JsonValue,
+  ListMembersResponse,
   CreatedWebhookEndpoint,
   MemberDeletedEvent,
   WebhookDelivery,

@@ -14,6 +14,9 @@ Commands:
   migrate                     apply schema migrations and exit
   orgs create <name> [--json] create an org and print its first Org-API-Key (once)
   orgs list [--json]          list orgs
+  orgs default-tier <tier> [--org ID]
+                              the tier members without one report (GET /v1/members: \`tier\` is never null);
+                              'standard' until set
   keys create [--org ID] [--prefix P] [--json]
                               add an Org-API-Key (rotate without downtime: create, deploy, revoke the old);
                               --prefix expys_live_ (any [a-z]+_live_ or [a-z]+_sandbox_) for backends on the
@@ -90,12 +93,28 @@ export async function main(argv: string[]): Promise<number> {
         return 0;
       }
       case 'orgs list': {
-        const orgs = (await store.listOrgs()).map((o) => ({ orgID: o.id, name: o.name, createdAt: o.createdAt }));
+        const orgs = (await store.listOrgs()).map((o) => ({
+          orgID: o.id,
+          name: o.name,
+          createdAt: o.createdAt,
+          defaultTier: o.defaultTier,
+        }));
         out(
           values.json === true
             ? JSON.stringify(orgs)
-            : orgs.map((o) => `${o.orgID}\t${o.name}\t${o.createdAt}`).join('\n'),
+            : // The default tier goes last so scripts that cut the first three columns keep working.
+              orgs.map((o) => `${o.orgID}\t${o.name}\t${o.createdAt}\t${o.defaultTier}`).join('\n'),
         );
+        return 0;
+      }
+      case 'orgs default-tier': {
+        const tier = arg?.trim();
+        if (tier === undefined || tier === '' || tier.length > 320)
+          throw new Error('orgs default-tier needs a tier (1 to 320 characters)');
+        const orgID = await pickOrg(store, values.org);
+        if (!(await store.setOrgDefaultTier(orgID, tier))) throw new Error(`no org ${orgID}`);
+        if (values.json === true) out(JSON.stringify({ orgID, defaultTier: tier }));
+        else out(`Members of ${orgID} without a tier now report ${tier}.`);
         return 0;
       }
       case 'keys create': {

@@ -18,7 +18,9 @@ export type CursorPosition =
   /** The inbox of an org: the activity position of the last item seen, as of the first page's snapshot. */
   | { kind: 'i'; orgID: string; seq: number; snapshot: number }
   /** A ranked inbox search: how many results were seen (ranks move, so a search pages by offset). */
-  | { kind: 's'; orgID: string; seq: number };
+  | { kind: 's'; orgID: string; seq: number }
+  /** The members of an org (`GET /v1/members`): the listing place (`listSeq`) of the last member seen. */
+  | { kind: 'u'; orgID: string; seq: number };
 
 /** The conversation, stream or org a position belongs to. */
 export function scopeOf(p: CursorPosition): string {
@@ -87,7 +89,7 @@ function verify(secret: Uint8Array, cursor: string): CursorPosition | null {
   const given = Buffer.from(cursor.slice(dot + 1), 'utf8');
   const want = Buffer.from(mac(secret, payload).toString('base64url'), 'utf8');
   if (given.length !== want.length || !timingSafeEqual(given, want)) return null;
-  const m = /^([mensi]):([^:]+):([0-9a-z]{1,11})(?::([0-9a-z]{1,11}))?$/.exec(payload);
+  const m = /^([mensiu]):([^:]+):([0-9a-z]{1,11})(?::([0-9a-z]{1,11}))?$/.exec(payload);
   if (m === null || (m[1] === 'i') !== (m[4] !== undefined)) return null;
   const seq = parseInt(m[3]!, 36);
   if (!Number.isSafeInteger(seq) || seq < 0) return null;
@@ -101,6 +103,8 @@ function verify(secret: Uint8Array, cursor: string): CursorPosition | null {
       return { kind: 'n', conversationID: scope, seq };
     case 's':
       return { kind: 's', orgID: scope, seq };
+    case 'u':
+      return { kind: 'u', orgID: scope, seq };
     default: {
       const snapshot = parseInt(m[4]!, 36);
       return Number.isSafeInteger(snapshot) ? { kind: 'i', orgID: scope, seq, snapshot } : null;

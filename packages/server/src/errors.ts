@@ -27,3 +27,13 @@ export class ApiError extends Error {
 }
 
 export const notFound = (what = 'resource'): ApiError => new ApiError('NOT_FOUND', `No such ${what}.`);
+
+/** A token asked for an archived member: the same answer from the route and from the exchange's recorded reply. */
+export const memberArchived = (): ApiError =>
+  new ApiError(
+    'MEMBER_ARCHIVED',
+    'This member is archived: restore them with PUT /v1/members/{externalUserID} first.',
+    {
+      headers: { 'x-should-retry': 'false' },
+    },
+  );

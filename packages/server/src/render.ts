@@ -40,12 +40,21 @@ export function renderConversation(c: ConversationRecord): Conversation & { exte
   };
 }
 
-export function renderMember(m: MemberRecord): Member {
+/**
+ * A member as the contract's MemberSummary. `tier` falls back to the org's default (the official Kotlin SDK
+ * requires a string); `redemptionCounts` and `wallet` are the hosted API's loyalty features, which Concierge does
+ * not have: present because its clients require the keys, and empty, never invented.
+ */
+export function renderMember(m: MemberRecord, defaultTier: string): Member {
   return {
     externalUserID: m.externalUserID,
     displayName: m.displayName,
     email: m.email,
-    tier: m.tier,
+    tier: m.tier ?? defaultTier,
+    attributes: m.attributes,
+    redemptionCounts: {},
+    wallet: {},
+    archivedAt: m.archivedAt,
     createdAt: m.createdAt,
     updatedAt: m.updatedAt,
   };

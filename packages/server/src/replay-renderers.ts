@@ -11,7 +11,7 @@ import type {
   WebhookEndpointRecord,
 } from '@concierge/store';
 import { signMemberToken } from './auth/member-tokens.js';
-import { notFound } from './errors.js';
+import { memberArchived, notFound } from './errors.js';
 import {
   json,
   renderConversation,
@@ -42,8 +42,10 @@ export const replayRenderers = {
    */
   exchangedToken: (
     member: MemberRecord,
-    context: { secret: Uint8Array; orgID: string; issuedAt: number; ttlMs: number },
+    context: { secret: Uint8Array; orgID: string; issuedAt: number; ttlMs: number; requestID: string },
   ) => {
+    // Archived while the exchange was on its way (the route refuses an archived member before it writes).
+    if (member.archivedAt !== null) return json(409, memberArchived().body(context.requestID));
     const expiresAt = context.issuedAt + context.ttlMs;
     const accessToken = signMemberToken(context.secret, {
       org: context.orgID,
@@ -66,6 +68,7 @@ export const replayRenderers = {
         }),
   retriedWebhookDelivery: (d: WebhookDeliveryRecord | null, context: { requestID: string }) =>
     d === null ? json(404, notFound('delivery').body(context.requestID)) : json(200, renderWebhookDelivery(d)),
+  erasedMember: (erased: boolean) => json(200, { ok: true, erased }),
   replayedWebhooks: (count: number | null, context: { requestID: string }) =>
     count === null ? json(404, notFound('webhook endpoint').body(context.requestID)) : json(200, { ok: true, count }),
   testWebhook: (d: WebhookDeliveryRecord | null, context: { requestID: string }) =>

@@ -171,8 +171,11 @@ export interface WriteTx extends WebhookWriteTx {
   revokeApiKey(orgID: string, keyID: string, at: string): Q<boolean>;
 
   findMember(orgID: string, externalUserID: string): Q<MemberRecord | null>;
-  insertMember(member: MemberRecord): Q<void>;
+  /** Inserts the member; their `listSeq`, taken here (newest highest in the database). */
+  insertMember(member: MemberRecord): Q<number>;
+  /** Writes the profile, attributes, archive mark and `tokensValidAfter` of the record. */
   updateMemberProfile(member: MemberRecord): Q<void>;
+  updateOrgDefaultTier(orgID: string, tier: string): Q<boolean>;
   /** Moves the member's `tokens_valid_after` forward to `at` (never back); the member as now stored, or null. */
   revokeMemberTokens(orgID: string, externalUserID: string, at: number, updatedAt: string): Q<MemberRecord | null>;
   deleteMemberMessages(memberID: string): Q<void>;
@@ -262,6 +265,8 @@ export interface ReadQueries {
   findApiKeyByHash(hash: string): Promise<ApiKeyRecord | null>;
   getMember(orgID: string, externalUserID: string): Promise<MemberRecord | null>;
   getMemberByID(memberID: string): Promise<MemberRecord | null>;
+  /** Unarchived members of the org, by `listSeq` descending, below `beforeSeq` when given. */
+  listMembers(orgID: string, beforeSeq: number | null, limit: number): Promise<MemberRecord[]>;
   getConversation(orgID: string, conversationID: string): Promise<ConversationRecord | null>;
   listConversations(orgID: string, memberID: string): Promise<ConversationRecord[]>;
   getMessage(conversationID: string, messageID: string): Promise<MessageRecord | null>;

@@ -5,6 +5,7 @@ import type {
   NoteRecord,
   ApiKeyRecord,
   ConversationRecord,
+  MemberAttributes,
   MemberRecord,
   MessageRecord,
   OrgRecord,
@@ -38,6 +39,7 @@ export function toOrg(r: Row): OrgRecord {
     name: r.name as string,
     signingSecret: new Uint8Array(r.signing_secret as Buffer),
     createdAt: iso(r.created_at),
+    defaultTier: r.default_tier as string,
   };
 }
 
@@ -59,7 +61,13 @@ export function toMember(r: Row): MemberRecord {
     displayName: textOrNull(r.display_name),
     email: textOrNull(r.email),
     tier: textOrNull(r.tier),
+    attributes:
+      r.attributes === null || r.attributes === undefined
+        ? null
+        : (JSON.parse(r.attributes as string) as MemberAttributes),
     tokensValidAfter: Number(r.tokens_valid_after),
+    archivedAt: isoOrNull(r.archived_at),
+    listSeq: Number(r.list_seq),
     createdAt: iso(r.created_at),
     updatedAt: iso(r.updated_at),
   };
@@ -256,4 +264,9 @@ export function toEvent(r: Row): StoredEvent {
 /** The event's payload as stored: JSON text, byte for byte what a replay renders, or null. */
 export function payloadText(event: StoredEvent): string | null {
   return event.payload === null ? null : JSON.stringify(event.payload);
+}
+
+/** A member's attributes as stored (JSON text in both dialects, so they come back exactly as given), or null. */
+export function attributesText(m: MemberRecord): string | null {
+  return m.attributes === null ? null : JSON.stringify(m.attributes);
 }

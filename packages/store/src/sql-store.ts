@@ -28,6 +28,7 @@ import {
   type IdempotencyWrite,
   type MemberProfile,
   type MemberRecord,
+  type MemberUpsertMode,
   type MessageRecord,
   type NewConversation,
   type NewMessage,
@@ -142,7 +143,7 @@ export class SqlStore implements Store {
     orgID: string,
     externalUserID: string,
     profile: MemberProfile,
-    mode: 'merge' | 'replace',
+    mode: MemberUpsertMode,
     idem?: IdempotencyWrite<MemberRecord>,
   ): Promise<MemberRecord> {
     this.storable({ externalUserID, displayName: profile.displayName, email: profile.email, tier: profile.tier }, idem);
@@ -157,8 +158,22 @@ export class SqlStore implements Store {
     return this.db.reads.getMemberByID(memberID);
   }
 
-  deleteMember(orgID: string, externalUserID: string): Promise<boolean> {
-    return this.write([orgID], bindRule('deleteMember', orgID, externalUserID));
+  listMembers(orgID: string, beforeSeq: number | null, limit: number): Promise<MemberRecord[]> {
+    return this.db.reads.listMembers(orgID, beforeSeq, limit);
+  }
+
+  archiveMember(orgID: string, externalUserID: string, at: number): Promise<MemberRecord | null> {
+    return this.write([orgID], bindRule('archiveMember', orgID, externalUserID, at));
+  }
+
+  deleteMember(orgID: string, externalUserID: string, idem?: IdempotencyWrite<boolean>): Promise<boolean> {
+    this.storable({}, idem);
+    return this.write([orgID], bindRule('deleteMember', orgID, externalUserID, idem));
+  }
+
+  setOrgDefaultTier(orgID: string, tier: string): Promise<boolean> {
+    this.storable({ tier });
+    return this.write([orgID], bindRule('setOrgDefaultTier', orgID, tier));
   }
 
   revokeMemberTokens(

@@ -9,6 +9,7 @@ import type { WebhookStore } from './webhook-records.js';
  * strictly increasing in commit order within an org: that is what makes keyset paging and SSE resume exact.
  */
 
+import type { JsonValue } from '@concierge/protocol';
 import type { ReplayRendering } from './replay-renderers.js';
 
 export interface OrgRecord {
@@ -17,7 +18,12 @@ export interface OrgRecord {
   /** HMAC key that signs this org's member tokens: a token signed with another org's key does not verify. */
   signingSecret: Uint8Array;
   createdAt: string;
+  /** The tier a member without one reports (`tier` is never null on the wire); `concierge orgs default-tier`. */
+  defaultTier: string;
 }
+
+/** An org's default tier until it is set (`concierge orgs default-tier`). */
+export const DEFAULT_TIER = 'standard';
 
 export interface ApiKeyRecord {
   id: string;
@@ -28,11 +34,17 @@ export interface ApiKeyRecord {
   revokedAt: string | null;
 }
 
+/** A member's free-form attributes: a JSON object (bounded at the server's edge), stored and returned as given. */
+export type MemberAttributes = { [key: string]: JsonValue };
+
 export interface MemberProfile {
   displayName?: string | null | undefined;
   email?: string | null | undefined;
   tier?: string | null | undefined;
+  attributes?: MemberAttributes | null | undefined;
 }
+
+export type MemberUpsertMode = 'merge' | 'restore' | 'live';
 
 export interface MemberRecord {
   id: string;
@@ -41,8 +53,16 @@ export interface MemberRecord {
   displayName: string | null;
   email: string | null;
   tier: string | null;
+  attributes: MemberAttributes | null;
   /** Member tokens issued before this instant (epoch ms) are refused. */
   tokensValidAfter: number;
+  /**
+   * Set while the member is archived (offboarded): no token is issued, none is accepted, their history stays for
+   * the team; a PUT clears it.
+   */
+  archivedAt: string | null;
+  /** The member's place in the org's listing, newest highest (a keyset for `GET /v1/members`). */
+  listSeq: number;
   createdAt: string;
   updatedAt: string;
 }
@@ -383,7 +403,15 @@ export type Ephemeral =
       typistID: string;
       at: string;
     }
-  | { kind: 'revoked'; orgID: string; memberID: string; tokensValidAfter: number; deleted: boolean }
+  | {
+      kind: 'revoked';
+      orgID: string;
+      memberID: string;
+      tokensValidAfter: number;
+      deleted: boolean;
+      /** Absent from older instances: read as false. */
+      archived?: boolean;
+    }
   /** An agent disabled (`sessionID` null: all their sessions) or one session revoked: their streams end. */
   | { kind: 'agent-revoked'; orgID: string; agentID: string; sessionID: string | null }
   | { kind: 'webhook-disabled'; orgID: string; endpointID: string; url: string; reason: string; at: string };
@@ -412,18 +440,31 @@ export interface Store extends WebhookStore {
   /** Only unrevoked keys are found. */
   findApiKeyByHash(hash: string): Promise<ApiKeyRecord | null>;
 
-  /** Creates or updates a member. `replace` sets every profile field (absent → null); `merge` keeps absent ones. */
+  /**
+   * Creates or updates a member; fields left out keep their values. `merge` leaves an archive as it is; `restore`
+   * (the member PUT) also ends one; `live` (the token exchange) changes nothing of an archived member and returns it
+   * as stored, for the caller to refuse.
+   */
   upsertMember(
     orgID: string,
     externalUserID: string,
     profile: MemberProfile,
-    mode: 'merge' | 'replace',
+    mode: MemberUpsertMode,
     idem?: IdempotencyWrite<MemberRecord>,
   ): Promise<MemberRecord>;
   getMember(orgID: string, externalUserID: string): Promise<MemberRecord | null>;
   getMemberByID(memberID: string): Promise<MemberRecord | null>;
+  /** An org's members, newest first, strictly older than `beforeSeq` (a `listSeq`) when given; archived left out. */
+  listMembers(orgID: string, beforeSeq: number | null, limit: number): Promise<MemberRecord[]>;
+  /**
+   * Archives the member (refuses every token issued so far and any new one until restored); the member as stored,
+   * or null if there is none. Archiving an archived member changes nothing.
+   */
+  archiveMember(orgID: string, externalUserID: string, at: number): Promise<MemberRecord | null>;
   /** Erases the member with their conversations, messages and events. Returns false if there was none. */
-  deleteMember(orgID: string, externalUserID: string): Promise<boolean>;
+  deleteMember(orgID: string, externalUserID: string, idem?: IdempotencyWrite<boolean>): Promise<boolean>;
+  /** Sets the tier members without one report; false if there is no such org. */
+  setOrgDefaultTier(orgID: string, tier: string): Promise<boolean>;
   revokeMemberTokens(
     orgID: string,
     externalUserID: string,

@@ -7,6 +7,7 @@ import { step, type Rule } from './steps.js';
 import {
   AgentExists,
   conversationState,
+  DEFAULT_TIER,
   IdempotencyKeyTaken,
   NotFoundInStore,
   type Actor,
@@ -25,6 +26,7 @@ import {
   type IdempotencyWrite,
   type MemberProfile,
   type MemberRecord,
+  type MemberUpsertMode,
   type MessageRecord,
   type NewConversation,
   type NewMessage,
@@ -88,7 +90,13 @@ function* outbox(
 }
 
 function newOrg(name: string): OrgRecord {
-  return { id: newID('org'), name, signingSecret: new Uint8Array(randomBytes(32)), createdAt: nowISO() };
+  return {
+    id: newID('org'),
+    name,
+    signingSecret: new Uint8Array(randomBytes(32)),
+    createdAt: nowISO(),
+    defaultTier: DEFAULT_TIER,
+  };
 }
 
 export function* createOrg(tx: WriteTx, name: string): Rule<WriteResult<OrgRecord>> {
@@ -118,13 +126,17 @@ export function* revokeApiKey(tx: WriteTx, orgID: string, keyID: string): Rule<W
   return nothing(yield* step(tx.revokeApiKey(orgID, keyID, nowISO())));
 }
 
-/** `replace` sets every profile field (absent → null); `merge` keeps the absent ones. */
+/**
+ * Creates the member, or updates the fields given (the others keep their values; `attributes` is replaced whole).
+ * `restore` also ends an archive, moving `tokensValidAfter` to now so that a token minted while the archive was
+ * being written stays dead; `live` leaves an archived member untouched and returns it, for the caller to refuse.
+ */
 export function* upsertMember(
   tx: WriteTx,
   orgID: string,
   externalUserID: string,
   profile: MemberProfile,
-  mode: 'merge' | 'replace',
+  mode: MemberUpsertMode,
   idem: IdempotencyWrite<MemberRecord> | undefined,
 ): Rule<WriteResult<MemberRecord>> {
   const now = nowISO();
@@ -138,19 +150,25 @@ export function* upsertMember(
       displayName: profile.displayName ?? null,
       email: profile.email ?? null,
       tier: profile.tier ?? null,
+      attributes: profile.attributes ?? null,
       tokensValidAfter: 0,
+      archivedAt: null,
+      listSeq: 0,
       createdAt: now,
       updatedAt: now,
     };
-    yield* step(tx.insertMember(member));
+    member.listSeq = yield* step(tx.insertMember(member));
+  } else if (existing.archivedAt !== null && mode === 'live') {
+    member = existing;
   } else {
-    const pick = (k: keyof MemberProfile): string | null =>
-      profile[k] !== undefined ? (profile[k] ?? null) : mode === 'replace' ? null : existing[k];
+    const restoring = existing.archivedAt !== null && mode === 'restore';
     member = {
       ...existing,
-      displayName: pick('displayName'),
-      email: pick('email'),
-      tier: pick('tier'),
+      displayName: profile.displayName !== undefined ? profile.displayName : existing.displayName,
+      email: profile.email !== undefined ? profile.email : existing.email,
+      tier: profile.tier !== undefined ? profile.tier : existing.tier,
+      attributes: profile.attributes !== undefined ? profile.attributes : existing.attributes,
+      ...(restoring && { archivedAt: null, tokensValidAfter: Math.max(existing.tokensValidAfter, Date.now()) }),
       updatedAt: now,
     };
     yield* step(tx.updateMemberProfile(member));
@@ -160,13 +178,44 @@ export function* upsertMember(
 }
 
 /**
+ * Archives (offboards) the member: `archivedAt` set and `tokensValidAfter` moved to `at`, so every token issued so
+ * far is refused by the same check as a revocation, wherever the signal is lost. Their conversations stay.
+ */
+export function* archiveMember(
+  tx: WriteTx,
+  orgID: string,
+  externalUserID: string,
+  at: number,
+): Rule<WriteResult<MemberRecord | null>> {
+  const existing = yield* step(tx.findMember(orgID, externalUserID));
+  if (existing === null || existing.archivedAt !== null) return nothing(existing);
+  const now = nowISO();
+  const member: MemberRecord = {
+    ...existing,
+    archivedAt: now,
+    tokensValidAfter: Math.max(existing.tokensValidAfter, at),
+    updatedAt: now,
+  };
+  yield* step(tx.updateMemberProfile(member));
+  return nothing(member);
+}
+
+/**
  * Erases the member with their messages, events, conversations and the webhook deliveries about them (children
  * first; the deliveries while the conversations still name them), then queues `member.deleted`. False if there was
  * none.
  */
-export function* deleteMember(tx: WriteTx, orgID: string, externalUserID: string): Rule<WriteResult<boolean>> {
+export function* deleteMember(
+  tx: WriteTx,
+  orgID: string,
+  externalUserID: string,
+  idem: IdempotencyWrite<boolean> | undefined,
+): Rule<WriteResult<boolean>> {
   const member = yield* step(tx.findMember(orgID, externalUserID));
-  if (member === null) return nothing(false);
+  if (member === null) {
+    yield* recordIdempotency(tx, idem, false);
+    return nothing(false);
+  }
   yield* step(tx.deleteMemberMessages(member.id));
   yield* step(tx.deleteMemberEvents(member.id));
   yield* step(tx.deleteMemberWebhookDeliveries(orgID, member.id));
@@ -176,7 +225,12 @@ export function* deleteMember(tx: WriteTx, orgID: string, externalUserID: string
   const seq = yield* step(tx.nextSeq(orgID));
   if (seq === null) throw new NotFoundInStore('org');
   yield* outbox(tx, orgID, seq, 'member.deleted', { externalUserID, deletedAt: nowISO() });
+  yield* recordIdempotency(tx, idem, true);
   return nothing(true);
+}
+
+export function* setOrgDefaultTier(tx: WriteTx, orgID: string, tier: string): Rule<WriteResult<boolean>> {
+  return nothing(yield* step(tx.updateOrgDefaultTier(orgID, tier)));
 }
 
 export function* revokeMemberTokens(

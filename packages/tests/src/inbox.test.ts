@@ -322,8 +322,8 @@ for (const store of STORES) {
       });
       assert.deepEqual(ids([...paged.json.data, ...next.json.data]), [opera, once]);
       assert.equal(next.json.nextCursor, null);
-      // A removed member's words leave the index with them.
-      await api.delete('/v1/members/bob', { token: org.apiKey });
+      // An erased member's words leave the index with them.
+      await api.post('/v1/members/bob/erase', { token: org.apiKey });
       assert.deepEqual(await search('opera'), []);
     });
 

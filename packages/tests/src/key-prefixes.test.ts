@@ -100,23 +100,31 @@ for (const store of STORES) {
       const created = await sdk.setMember(id, { displayName: 'Grace', email: 'grace@example.com' });
       assert.equal(created.status, 201);
       assert.equal(created.json.externalUserID, id);
-      const replaced = await sdk.setMember(id, { displayName: 'Grace H.' });
-      assert.equal(replaced.status, 200);
-      assert.equal(replaced.json.email, null, 'PUT replaces the profile');
+      const upserted = await sdk.setMember(id, { displayName: 'Grace H.' });
+      assert.equal(upserted.status, 200);
+      assert.equal(upserted.json.email, 'grace@example.com', 'PUT upserts: fields left out keep their values');
       const got = await sdk.getMember(id);
       assert.equal(got.status, 200);
       assert.equal(got.json.displayName, 'Grace H.');
       const removed = await sdk.removeMember(id);
       assert.equal(removed.status, 200);
-      assert.deepEqual(removed.json, { ok: true, deleted: true });
+      const offboarded = { externalUserID: id, archived: true, balanceRetained: false, ok: true, deleted: false };
+      assert.deepEqual(removed.json, offboarded);
       const again = await sdk.removeMember(id);
-      assert.deepEqual(again.json, { ok: true, deleted: false }, 'DELETE is idempotent by itself');
-      const gone = await sdk.getMember(id);
-      assert.equal(gone.status, 404);
-      assert.equal((gone.json as { error: { code: string } }).error.code, 'NOT_FOUND');
+      assert.deepEqual(again.json, offboarded, 'DELETE is idempotent by itself');
+      const archived = await sdk.getMember(id);
+      assert.equal(archived.status, 200, 'an archived member stays readable by the org');
+      assert.equal(typeof archived.json.archivedAt, 'string');
+      const unknown = await sdk.getMember('never-seen');
+      assert.equal(unknown.status, 404);
+      assert.equal((unknown.json as { error: { code: string } }).error.code, 'NOT_FOUND');
       for (const s of sdk.sent.filter((x) => x.method !== 'POST'))
         assert.equal(s.headers['idempotency-key'], undefined, `${s.method} carries no key`);
-      assert.ok(sdk.sent.every((s) => s.path.startsWith('/v1/members/hosted%20member%2F%C3%BC%3F%231')));
+      assert.ok(
+        sdk.sent
+          .filter((s) => !s.path.endsWith('/never-seen'))
+          .every((s) => s.path.startsWith('/v1/members/hosted%20member%2F%C3%BC%3F%231')),
+      );
     });
 
     test('an expys_ key works everywhere a ck_live_ key does: member-mode reads for a member, sends as the concierge', async () => {

@@ -10,10 +10,14 @@ import { Webhook } from 'standardwebhooks';
 import { Api, cli, Receiver, STORES, TestServer, until } from './harness/index.js';
 
 /**
- * What migrations 4, 6 and 8 added, taken away again, so a database can be set back to v1 by hand (3 and 5 are
- * idempotent).
+ * What migrations 4, 6 and 8 and the members' one (attributes, archive, listing, default tier) added, taken away
+ * again, so a database can be set back to v1 by hand (3 and 5 are idempotent).
  */
 const UNDO_AFTER_V2 = `
+  DROP INDEX members_listing;
+  DROP INDEX members_list_seq;
+  ${['attributes', 'archived_at', 'list_seq'].map((c) => `ALTER TABLE members DROP COLUMN ${c};`).join('\n')}
+  ALTER TABLE orgs DROP COLUMN default_tier;
   DROP TABLE webhook_outbox;
   ALTER TABLE webhook_endpoints DROP COLUMN outbox_seq;
   ALTER TABLE webhook_endpoints DROP COLUMN range_owner;
@@ -288,7 +292,10 @@ test(
         check.close();
       }
       // Erasing the member removes every old row from the index.
-      assert.deepEqual((await api.delete('/v1/members/old-ada', { token: V3_KEY })).json, { ok: true, deleted: true });
+      assert.deepEqual((await api.post('/v1/members/old-ada/erase', { token: V3_KEY })).json, {
+        ok: true,
+        erased: true,
+      });
       assert.deepEqual(await search('caviar'), []);
       const after = new Database(file, { readonly: true });
       try {
@@ -402,7 +409,7 @@ for (const store of STORES) {
         assert.equal(state.data.assigneeID, 'agt_v4');
         assert.equal(state.data.awaitingReply, true);
         // Erasing the old member reaches their deliveries, made on rows older than the webhooks.
-        assert.equal((await api.delete('/v1/members/old-ada', { token: V3_KEY })).status, 200);
+        assert.equal((await api.post('/v1/members/old-ada/erase', { token: V3_KEY })).status, 200);
         await receiver.until(() => types().includes('member.deleted'), 'member.deleted delivered');
         const deliveries = async () =>
           (await api.get(`/v1/webhooks/${created.json.id}/deliveries`, { token: V3_KEY })).json.data as Array<{

@@ -75,7 +75,7 @@ for (const store of STORES) {
         const replies = Array.from({ length: 10 }, (_, i) =>
           api.post(`/v1/conversations/${gone}/messages`, { token: key, body: { message: `to the doomed ${i}` } }),
         );
-        const removal = api.delete(`/v1/members/${doomed}`, { token: key });
+        const removal = api.post(`/v1/members/${doomed}/erase`, { token: key });
         const sends = Array.from({ length: 10 }, (_, i) => api.send(keeper, kept, `kept ${i}`));
         for (const r of await Promise.all(replies)) {
           assert.ok(r.status === 200 || r.status === 404, `${r.status} ${r.text}`);
@@ -96,6 +96,7 @@ for (const store of STORES) {
         api.post(`/v1/conversations/${encodeURIComponent('conv\u0000x')}/messages`, { token, body: { message: 'hi' } }),
         api.get(`/v1/members/${encodeURIComponent('a\u0000b')}`, { token: key }),
         api.delete(`/v1/members/${encodeURIComponent('a\u0000b')}`, { token: key }),
+        api.post(`/v1/members/${encodeURIComponent('a\u0000b')}/erase`, { token: key }),
         api.post(`/v1/members/${encodeURIComponent('a\u0000b')}/revoke-tokens`, { token: key }),
         api.get('/v1/conversations', { token: key, query: { externalUserID: 'a\u0000b' } }),
         api.post(`/v1/conversations/${conversation}/read`, { token, body: { messageID: 'msg\u0000' } }),

@@ -4,8 +4,8 @@ import pg from 'pg';
 import { Api, errorCode, until, RawStream, STORES, TestServer, withServer } from './harness/index.js';
 
 /**
- * Security state must not ride on a notification alone (issue 9, defect 2). Revocations, member removals and
- * spent stream tickets hold on every instance even when the signal that announces them is lost: an instance
+ * Security state must not ride on a notification alone (issue 9, defect 2). Revocations, member archives and
+ * erasures, spent stream tickets hold on every instance even when the signal that announces them is lost: an instance
  * whose LISTEN connection is down reads them from the database, and one that reconnects drops its caches. The
  * cache itself never answers "valid" for a mark it no longer holds.
  */
@@ -167,7 +167,7 @@ for (const store of NETWORKED) {
       assert.equal(errorCode(r), 'TOKEN_REVOKED');
     });
 
-    test('a member deleted through A while B is deaf is refused by B, and its streams end there', async () => {
+    test('a member erased through A while B is deaf is refused by B, and its streams end there', async () => {
       const token = await apiA.memberToken(key, 'deaf-deleted');
       const conv = await apiA.openConversation(token);
       const own = await stream(`${b.url}/v1/stream`, { authorization: `Bearer ${token}` });
@@ -178,12 +178,43 @@ for (const store of NETWORKED) {
       assert.equal(onBehalf.status, 200);
       await warm(token, conv);
       await whileBIsDeaf(async () => {
-        const del = await apiA.delete('/v1/members/deaf-deleted', { token: key });
+        const del = await apiA.post('/v1/members/deaf-deleted/erase', { token: key });
         assert.equal(del.status, 200, del.text);
+        assert.equal(del.json.erased, true);
         await bRefuses(token, 'TOKEN_REVOKED');
         await own.waitForEnd();
         await onBehalf.waitForEnd();
       });
+    });
+
+    test('a member archived through A while B is deaf is refused by B, its stream there ends, and B issues no token', async () => {
+      const token = await apiA.memberToken(key, 'deaf-archived');
+      const conv = await apiA.openConversation(token);
+      const own = await stream(`${b.url}/v1/conversations/${conv}/stream`, { authorization: `Bearer ${token}` });
+      assert.equal(own.status, 200);
+      await warm(token, conv);
+      await whileBIsDeaf(async () => {
+        const archived = await apiA.delete('/v1/members/deaf-archived', { token: key });
+        assert.equal(archived.status, 200, archived.text);
+        assert.equal(archived.json.archived, true);
+        await bRefuses(token, 'TOKEN_REVOKED');
+        const send = await apiB.send(token, conv, 'after the archive');
+        assert.equal(send.status, 401, send.text);
+        assert.equal(errorCode(send), 'TOKEN_REVOKED');
+        await own.waitForEnd();
+        const exchange = await apiB.post('/v1/auth/exchange', {
+          token: key,
+          body: { externalUserID: 'deaf-archived' },
+        });
+        assert.equal(exchange.status, 409, exchange.text);
+        assert.equal(errorCode(exchange), 'MEMBER_ARCHIVED');
+      });
+      // After B hears again: still refused; a PUT through A restores, and B accepts a new token at once.
+      assert.equal(errorCode(await apiB.get('/v1/conversations', { token })), 'TOKEN_REVOKED');
+      assert.equal((await apiA.put('/v1/members/deaf-archived', { token: key, body: {} })).status, 200);
+      const fresh = await apiB.memberToken(key, 'deaf-archived');
+      assert.equal((await apiB.get('/v1/conversations', { token: fresh })).status, 200);
+      assert.equal(errorCode(await apiB.get('/v1/conversations', { token })), 'TOKEN_REVOKED');
     });
 
     test('a stream ticket spent on A while B is deaf is refused on B', async () => {

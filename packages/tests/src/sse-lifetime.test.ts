@@ -44,7 +44,7 @@ for (const store of STORES) {
       k.close();
     });
 
-    test('removing a member ends their streams too, including those a server credential opened on them', async () => {
+    test('erasing a member ends their streams too, including those a server credential opened on them', async () => {
       const token = await api.memberToken(key, 'to-remove');
       const conv = await api.openConversation(token);
       const s = await RawStream.open(`${server.url}/v1/stream`, { authorization: `Bearer ${token}` });
@@ -59,7 +59,7 @@ for (const store of STORES) {
       );
       const orgWide = await RawStream.open(`${server.url}/v1/stream`, { authorization: `Bearer ${key}` });
       for (const x of [s, byServer, convByServer, orgWide]) await x.until(() => x.retry !== undefined);
-      await api.delete('/v1/members/to-remove', { token: key });
+      await api.post('/v1/members/to-remove/erase', { token: key });
       for (const x of [s, byServer, convByServer]) await x.waitForEnd(AT_ONCE_MS);
       assert.equal(orgWide.ended, false);
       orgWide.close();

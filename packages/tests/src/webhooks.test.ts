@@ -234,7 +234,7 @@ for (const store of STORES) {
         // Erasing the member erases what is still queued about them (see "erasing a member" below): the three
         // conversation events are received before it.
         await receiver.until(() => receiver.received.length >= 3, 'three conversation events');
-        assert.equal((await api.delete(`/v1/members/${c.ext}`, { token: key })).status, 200);
+        assert.equal((await api.post(`/v1/members/${c.ext}/erase`, { token: key })).status, 200);
         await receiver.until(() => receiver.received.length >= 4, 'four events');
         const byType = new Map(receiver.events().map((e) => [e.type, e]));
         assert.deepEqual(byType.get('conversation.created')!.data.conversation.id, c.id);
@@ -675,7 +675,7 @@ for (const store of STORES) {
           const all = await deliveries();
           return all.length >= 5 && all.every((d) => d.attempts >= 1);
         }, 'every delivery tried once against the receiver that is down');
-        assert.equal((await api.delete('/v1/members/erased', { token: key })).status, 200);
+        assert.equal((await api.post('/v1/members/erased/erase', { token: key })).status, 200);
         // member.deleted is in the outbox with the erasure; it is listed once the deliverer has claimed it.
         let left: Awaited<ReturnType<typeof deliveries>> = [];
         await until(async () => {

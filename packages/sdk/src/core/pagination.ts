@@ -1,4 +1,4 @@
-import type { ListMessagesResponse, Message, WebhookDelivery } from '@concierge/protocol';
+import type { ListMembersResponse, ListMessagesResponse, Member, Message, WebhookDelivery } from '@concierge/protocol';
 
 /**
  * A cursor-paged list: await it for one page, or `for await` it for every item, page after page (docs/STYLE.md,
@@ -71,5 +71,14 @@ export class WebhookDeliveryPages extends CursorPages<ListWebhookDeliveriesRespo
     cursor: string | undefined,
   ) {
     super(fetchPage, cursor, (page) => page.data);
+  }
+}
+
+/** What `listMembers` returns: one page when awaited, every member of the org (newest first) when iterated. */
+export class MemberPages extends CursorPages<ListMembersResponse, Member> {
+  override readonly [Symbol.toStringTag] = 'MemberPages';
+
+  constructor(fetchPage: (cursor: string | undefined) => Promise<ListMembersResponse>, cursor: string | undefined) {
+    super(fetchPage, cursor, (page) => page.members);
   }
 }

@@ -44,6 +44,8 @@ export interface MemberMark {
   orgID: string;
   tokensValidAfter: number;
   deleted: boolean;
+  /** Archived (offboarded): no token is accepted until a PUT restores the member. */
+  archived: boolean;
 }
 
 /**
@@ -103,7 +105,12 @@ export class Authenticator extends EventEmitter {
     store.onEphemeral((m) => {
       if (m.kind !== 'revoked') return;
       this.generation++;
-      this.cacheMark(m.memberID, { orgID: m.orgID, tokensValidAfter: m.tokensValidAfter, deleted: m.deleted });
+      this.cacheMark(m.memberID, {
+        orgID: m.orgID,
+        tokensValidAfter: m.tokensValidAfter,
+        deleted: m.deleted,
+        archived: m.archived === true,
+      });
       this.emit('revoked', m.memberID, m.deleted);
     });
     store.onEphemeral((m) => {
@@ -207,8 +214,8 @@ export class Authenticator extends EventEmitter {
     }
     const orgID = claims.org;
     const mark = await this.memberMark(claims.sub);
-    if (mark === null || mark.deleted || mark.orgID !== orgID || claims.iatms < mark.tokensValidAfter)
-      throw new ApiError('TOKEN_REVOKED', 'This member token was revoked.');
+    if (mark === null || mark.deleted || mark.archived || mark.orgID !== orgID || claims.iatms < mark.tokensValidAfter)
+      throw new ApiError('TOKEN_REVOKED', 'This member token was revoked, or its member archived or removed.');
     return {
       kind: 'member',
       orgID,
@@ -291,7 +298,7 @@ export class Authenticator extends EventEmitter {
     const generation = this.generation;
     const member = await this.store.getMemberByID(memberID);
     if (member === null) return null;
-    const mark = { orgID: member.orgID, tokensValidAfter: member.tokensValidAfter, deleted: false };
+    const mark = markOf(member);
     if (generation === this.generation) this.cacheMark(member.id, mark);
     return mark;
   }
@@ -306,10 +313,11 @@ export class Authenticator extends EventEmitter {
 
   /**
    * Records a member's current revocation mark. `revoked` also tells every instance, which ends the member's
-   * open streams everywhere at once.
+   * open streams everywhere at once (a revocation, an archive, a restore). The signal is only a shortcut: an
+   * archive also moved `tokensValidAfter` in the database, which an instance that missed it reads (see the class).
    */
   noteMember(member: MemberRecord, revoked = false): MemberMark {
-    const mark = { orgID: member.orgID, tokensValidAfter: member.tokensValidAfter, deleted: false };
+    const mark = markOf(member);
     this.cacheMark(member.id, mark);
     if (revoked)
       this.store.publishEphemeral({
@@ -318,6 +326,7 @@ export class Authenticator extends EventEmitter {
         memberID: member.id,
         tokensValidAfter: member.tokensValidAfter,
         deleted: false,
+        archived: mark.archived,
       });
     return mark;
   }
@@ -342,5 +351,14 @@ export class Authenticator extends EventEmitter {
 }
 
 function markAccepts(p: Extract<Principal, { kind: 'member' }>, mark: MemberMark): boolean {
-  return !mark.deleted && mark.orgID === p.orgID && p.iat >= mark.tokensValidAfter;
+  return !mark.deleted && !mark.archived && mark.orgID === p.orgID && p.iat >= mark.tokensValidAfter;
+}
+
+function markOf(member: MemberRecord): MemberMark {
+  return {
+    orgID: member.orgID,
+    tokensValidAfter: member.tokensValidAfter,
+    deleted: false,
+    archived: member.archivedAt !== null,
+  };
 }

@@ -5,7 +5,7 @@ import type { AppContext } from '../context.js';
 import { rendering } from '../replay-renderers.js';
 import { exchangeSchema } from '../schemas/auth.js';
 import { requireServer, serverOnly } from './subject.js';
-import { ApiError } from '../errors.js';
+import { ApiError, memberArchived } from '../errors.js';
 
 /** `POST /v1/auth/exchange`: the org's backend trades its Org-API-Key for a short-lived member token. */
 export function authRoutes(app: FastifyInstance, ctx: AppContext): void {
@@ -24,13 +24,16 @@ export function authRoutes(app: FastifyInstance, ctx: AppContext): void {
         ...(body.tier !== undefined && { tier: body.tier }),
       };
       // The token is minted inside the write (its renderer runs in the transaction), so a replay returns the same token.
-      const render = rendering('exchangedToken', { secret, orgID: server.orgID, issuedAt, ttlMs });
+      // An archived member gets no token; the write checks again, for an archive that lands meanwhile.
+      const known = await ctx.store.getMember(server.orgID, body.externalUserID);
+      if (known !== null && known.archivedAt !== null) throw memberArchived();
+      const render = rendering('exchangedToken', { secret, orgID: server.orgID, issuedAt, ttlMs, requestID: req.id });
       return ctx.idempotency.run<MemberRecord>(
         req,
         reply,
         server,
         async (idem) => {
-          const member = await ctx.store.upsertMember(server.orgID, body.externalUserID, profile, 'merge', idem);
+          const member = await ctx.store.upsertMember(server.orgID, body.externalUserID, profile, 'live', idem);
           ctx.auth.noteMember(member);
           return member;
         },

@@ -18,11 +18,13 @@ export const exchangeSchema = {
   operationId: 'exchangeToken',
   tags: ['Auth'],
   summary: 'Trade the Org-API-Key for a member token',
-  description: 'Creates the member if new and merges the given profile fields. Org-API-Key only.',
+  description:
+    'Creates the member if new and merges the given profile fields. Org-API-Key only. An archived member gets ' +
+    '409 MEMBER_ARCHIVED until a PUT restores them.',
   body: exchangeBody,
   headers: idempotentHeaders,
   response: {
     200: exchangeResponse,
-    ...errorResponses(...V1_ERRORS, ...BODY_ERRORS, ...IDEMPOTENCY_ERRORS, 'FORBIDDEN'),
+    ...errorResponses(...V1_ERRORS, ...BODY_ERRORS, ...IDEMPOTENCY_ERRORS, 'FORBIDDEN', 'MEMBER_ARCHIVED'),
   },
 };

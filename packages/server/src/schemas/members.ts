@@ -2,21 +2,112 @@ import { LIMITS } from '@concierge/protocol';
 import { z } from 'zod';
 import { profileField } from './auth.js';
 import { BODY_ERRORS, errorResponses, IDEMPOTENCY_ERRORS, V1_ERRORS } from './errors.js';
-import { identifier } from './fields.js';
+import { CURSOR_PATTERN, identifier, queryString } from './fields.js';
 import { idempotentHeaders, keyIgnoredHeaders } from './headers.js';
-import { deleteMemberResponse, memberSchema, revokeTokensResponse } from './wire.js';
+import {
+  jsonValueSchema,
+  archiveMemberResponse,
+  eraseMemberResponse,
+  listMembersResponse,
+  memberSchema,
+  revokeTokensResponse,
+} from './wire.js';
 
 export const memberParams = z.object({ externalUserID: identifier(LIMITS.externalUserIDMaxChars) });
 
-export const memberBody = z.object({ displayName: profileField, email: profileField, tier: profileField });
+const ATTRIBUTES_RULE =
+  `a JSON object of at most ${LIMITS.attributesMaxBytes} bytes as JSON (UTF-8), nesting objects and arrays at ` +
+  `most ${LIMITS.attributesMaxDepth} levels deep (the object itself is the first), with no \`__proto__\` key`;
+
+/** How deep a JSON value nests (a scalar 0, an object or array 1 + its deepest member); stops past `limit`. */
+function depthOf(value: unknown, limit: number): number {
+  if (typeof value !== 'object' || value === null) return 0;
+  if (limit === 0) return 1;
+  let deepest = 0;
+  for (const v of Object.values(value)) deepest = Math.max(deepest, depthOf(v, limit - 1));
+  return 1 + deepest;
+}
+
+/** Whether `__proto__` is a key anywhere: JSON.parse keeps it as data, but any object rebuilt from it loses it. */
+function hasProtoKey(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  if (!Array.isArray(value) && Object.prototype.hasOwnProperty.call(value, '__proto__')) return true;
+  return Object.values(value).some(hasProtoKey);
+}
+
+/**
+ * A member's `attributes`: the org's own JSON object about the member, stored as given and returned equal. Bounded
+ * (size, depth) so a member record stays small for every read that carries it; beyond the bounds, 422 VALIDATION
+ * (the whole body has its own 413 limit). The bounds are checked on the value as parsed, before the object is
+ * rebuilt, so a key the rebuilding would drop is refused rather than silently lost.
+ */
+export const attributesField = z
+  .preprocess(
+    (value, ctx) => {
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) return value;
+      const problem =
+        depthOf(value, LIMITS.attributesMaxDepth) > LIMITS.attributesMaxDepth
+          ? `must nest at most ${LIMITS.attributesMaxDepth} levels deep`
+          : Buffer.byteLength(JSON.stringify(value), 'utf8') > LIMITS.attributesMaxBytes
+            ? `must be at most ${LIMITS.attributesMaxBytes} bytes as JSON`
+            : hasProtoKey(value)
+              ? 'must not have a `__proto__` key'
+              : null;
+      if (problem !== null) ctx.addIssue({ code: 'custom', message: problem });
+      return value;
+    },
+    z.record(z.string(), jsonValueSchema, { error: 'must be a JSON object or null' }),
+  )
+  .nullable()
+  .optional()
+  .meta({ description: `Replaces the stored attributes whole; null clears them. ${ATTRIBUTES_RULE}.` });
+
+export const memberBody = z.object({
+  displayName: profileField,
+  email: profileField,
+  tier: profileField,
+  attributes: attributesField,
+});
+
+const pageSize = `must be a whole number from 1 to ${LIMITS.membersPageMax}`;
+
+export const listMembersQuery = z.object({
+  cursor: queryString(512)
+    .optional()
+    .meta({ pattern: CURSOR_PATTERN, description: '`nextCursor` of the previous page.' }),
+  limit: queryString(10)
+    .regex(/^\d+$/, pageSize)
+    .transform(Number)
+    .refine((n) => n >= 1 && n <= LIMITS.membersPageMax, pageSize)
+    .optional()
+    .meta({ description: `Page size, 1 to ${LIMITS.membersPageMax}; default ${LIMITS.membersPageDefault}.` }),
+});
+
+export const archiveMemberQuery = z.object({
+  retainBalance: z.enum(['true', 'false'], { error: 'must be `true` or `false`' }).optional().meta({
+    description:
+      "The hosted API's offboarding option, accepted for its SDKs: Concierge keeps no balance, so it changes nothing.",
+  }),
+});
 
 /** Every member route: Org-API-Key only, and the path names a member. */
 const MEMBER_ERRORS = [...V1_ERRORS, 'FORBIDDEN', 'VALIDATION'] as const;
 
+export const listMembersSchema = {
+  operationId: 'listMembers',
+  tags: ['Members'],
+  summary: "The org's members, newest first (archived members left out)",
+  querystring: listMembersQuery,
+  response: {
+    200: listMembersResponse,
+    ...errorResponses(...V1_ERRORS, 'FORBIDDEN', 'VALIDATION', 'INVALID_CURSOR'),
+  },
+};
+
 export const getMemberSchema = {
   operationId: 'getMember',
   tags: ['Members'],
-  summary: 'One member',
+  summary: 'One member (archived ones too, with `archivedAt`)',
   params: memberParams,
   response: { 200: memberSchema, ...errorResponses(...MEMBER_ERRORS, 'NOT_FOUND') },
 };
@@ -24,7 +115,7 @@ export const getMemberSchema = {
 export const putMemberSchema = {
   operationId: 'putMember',
   tags: ['Members'],
-  summary: 'Create the member or replace their profile (fields left out become null)',
+  summary: "Upsert a member's tier and profile (fields left out keep their values; restores an archived member)",
   params: memberParams,
   body: memberBody,
   headers: keyIgnoredHeaders,
@@ -36,11 +127,24 @@ export const putMemberSchema = {
 };
 
 export const deleteMemberSchema = {
-  operationId: 'deleteMember',
+  operationId: 'archiveMember',
   tags: ['Members'],
-  summary: 'Remove the member, their conversations and messages',
+  summary: 'Archive (offboard) the member: tokens end, history stays for the team; a PUT restores them',
   params: memberParams,
-  response: { 200: deleteMemberResponse, ...errorResponses(...MEMBER_ERRORS) },
+  querystring: archiveMemberQuery,
+  response: { 200: archiveMemberResponse, ...errorResponses(...MEMBER_ERRORS) },
+};
+
+export const eraseMemberSchema = {
+  operationId: 'eraseMember',
+  tags: ['Members'],
+  summary: 'Erase the member, their conversations and messages (a GDPR erasure request)',
+  params: memberParams,
+  headers: idempotentHeaders,
+  response: {
+    200: eraseMemberResponse,
+    ...errorResponses(...MEMBER_ERRORS, ...BODY_ERRORS, ...IDEMPOTENCY_ERRORS),
+  },
 };
 
 export const revokeTokensSchema = {

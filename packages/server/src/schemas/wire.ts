@@ -1,7 +1,10 @@
 import type {
+  ArchiveMemberResponse,
   Conversation,
   ConversationEvent,
+  JsonValue,
   ExchangeResponse,
+  ListMembersResponse,
   ListMessagesResponse,
   Member,
   Message,
@@ -43,16 +46,56 @@ export const conversationSchema = z
   })
   .meta({ id: 'Conversation' });
 
+/** Any JSON value, as a named (recursive) component of the document. */
+export const jsonValueSchema: z.ZodType<JsonValue> = z
+  .lazy(() =>
+    z.union([
+      z.string(),
+      z.number(),
+      z.boolean(),
+      z.null(),
+      z.array(jsonValueSchema),
+      z.record(z.string(), jsonValueSchema),
+    ]),
+  )
+  .meta({ id: 'JsonValue' });
+
+/** A JSON object: what a member's `attributes` are. */
+export const jsonObjectSchema = z.record(z.string(), jsonValueSchema);
+
+const emptyObject = (description: string) => z.record(z.string(), z.never()).meta({ maxProperties: 0, description });
+
 export const memberSchema = z
   .object({
     externalUserID: z.string(),
     displayName: z.string().nullable(),
-    email: z.string().nullable(),
-    tier: z.string().nullable(),
+    email: z.string().nullable().meta({ description: 'Ours.' }),
+    tier: z.string().meta({ description: "Never null: the org's default tier when the member has none." }),
+    attributes: jsonObjectSchema
+      .nullable()
+      .meta({ description: 'The JSON object last stored with PUT, equal to what was sent; null until one is.' }),
+    redemptionCounts: emptyObject('Always `{}`: Concierge has no redemptions (a loyalty feature of the hosted API).'),
+    wallet: emptyObject('Always `{}`: Concierge has no loyalty wallet (a feature of the hosted API).'),
+    archivedAt: instant.nullable().meta({ description: 'Ours: when DELETE archived the member; null when active.' }),
     createdAt: instant,
     updatedAt: instant,
   })
   .meta({ id: 'Member' });
+
+export const listMembersResponse = z.object({ members: z.array(memberSchema), nextCursor: z.string().nullable() });
+
+export const archiveMemberResponse = z.object({
+  externalUserID: z.string(),
+  archived: z.boolean().meta({ description: 'True when the member exists and is archived now.' }),
+  balanceRetained: z.boolean().meta({ description: 'Always false: Concierge keeps no balance.' }),
+  ok: z.literal(true),
+  deleted: z.literal(false).meta({ description: 'Ours: DELETE never erases; `POST …/erase` does.' }),
+});
+
+export const eraseMemberResponse = z.object({
+  ok: z.literal(true),
+  erased: z.boolean().meta({ description: 'False when there was no such member.' }),
+});
 
 export const listConversationsResponse = z.object({ conversations: z.array(conversationSchema) });
 
@@ -71,8 +114,6 @@ export const readResponse = z.object({ ok: z.literal(true), conversation: conver
 export const exchangeResponse = z.object({ accessToken: z.string(), expiresAt: instant });
 
 export const okResponse = z.object({ ok: z.literal(true) });
-
-export const deleteMemberResponse = z.object({ ok: z.literal(true), deleted: z.boolean() });
 
 export const revokeTokensResponse = z.object({ ok: z.literal(true), revokedAt: instant });
 
@@ -120,6 +161,8 @@ const same = <T extends true>(): T | undefined => undefined;
 same<Same<z.output<typeof messageSchema>, Omit<Message, 'type'> & { type: string }>>();
 same<Same<z.output<typeof conversationSchema>, Conversation & { externalUserID: string }>>();
 same<Same<z.output<typeof memberSchema>, Member>>();
+same<Same<z.output<typeof listMembersResponse>, ListMembersResponse>>();
+same<Same<z.output<typeof archiveMemberResponse>, ArchiveMemberResponse>>();
 same<Same<z.output<typeof listMessagesResponse>['nextCursor'], ListMessagesResponse['nextCursor']>>();
 same<Same<z.output<typeof sendMessageResponse>['ok'], SendMessageResponse['ok']>>();
 same<Same<z.output<typeof exchangeResponse>, ExchangeResponse>>();

@@ -239,7 +239,7 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   DROP INDEX IF EXISTS webhook_deliveries_endpoint;
   CREATE INDEX IF NOT EXISTS webhook_deliveries_listing ON webhook_deliveries(endpoint_id, created_at, n);
   `,
-  /* 9: one person per agent email; see the SQLite migration 9. An email takes the KDF of its oldest agent with a
+  /* 8: one person per agent email; see the SQLite migration 9. An email takes the KDF of its oldest agent with a
      password: the hash less its last "$key" part. */ `
   CREATE TABLE IF NOT EXISTS agent_people (
     email text PRIMARY KEY,
@@ -249,6 +249,20 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
     SELECT DISTINCT ON (email) email, left(password_hash, length(password_hash) - strpos(reverse(password_hash), '$'))
     FROM agents WHERE password_hash IS NOT NULL ORDER BY email, created_at, id
   ON CONFLICT (email) DO NOTHING;
+  `,
+  /* 9: members as the hosted API has them (see the SQLite migration 10); list_seq comes from a
+     sequence, taken at insert */ `
+  ALTER TABLE members ADD COLUMN IF NOT EXISTS attributes text;
+  ALTER TABLE members ADD COLUMN IF NOT EXISTS archived_at timestamptz;
+  ALTER TABLE members ADD COLUMN IF NOT EXISTS list_seq bigint;
+  UPDATE members SET list_seq = r.n
+    FROM (SELECT id, row_number() OVER (ORDER BY created_at, id) AS n FROM members) AS r WHERE r.id = members.id;
+  CREATE SEQUENCE IF NOT EXISTS members_list_seq OWNED BY members.list_seq;
+  SELECT setval('members_list_seq', coalesce((SELECT max(list_seq) FROM members), 0) + 1, false);
+  ALTER TABLE members ALTER COLUMN list_seq SET DEFAULT nextval('members_list_seq');
+  ALTER TABLE members ALTER COLUMN list_seq SET NOT NULL;
+  CREATE INDEX IF NOT EXISTS members_listing ON members(org_id, list_seq);
+  ALTER TABLE orgs ADD COLUMN IF NOT EXISTS default_tier text NOT NULL DEFAULT 'standard';
   `,
 ];
 

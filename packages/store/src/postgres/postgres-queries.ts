@@ -16,6 +16,7 @@ import {
   toApiKey,
   toConversation,
   toEvent,
+  attributesText,
   toMember,
   toMessage,
   toOrg,
@@ -48,8 +49,8 @@ const NUL = '\u0000';
 
 /** Named, not `*`: the rows also hold a search vector that no read needs to carry over the wire. */
 const MESSAGE_COLUMNS = 'conversation_id, seq, id, org_id, type, author_id, body, via, created_at';
-const MEMBER_COLUMNS =
-  'id, org_id, external_user_id, display_name, email, tier, tokens_valid_after, created_at, updated_at';
+const MEMBER_COLUMNS = `id, org_id, external_user_id, display_name, email, tier, attributes, tokens_valid_after,
+  archived_at, list_seq, created_at, updated_at`;
 
 /** A lookup by a value holding NUL cannot match a stored row (none can hold one), and would be a SQL error. */
 export function unmatchable(params: readonly unknown[]): boolean {
@@ -85,6 +86,19 @@ export function postgresReads(pool: pg.Pool): ReadQueries {
       ),
     getMemberByID: async (memberID) =>
       map(await one(`SELECT ${MEMBER_COLUMNS} FROM members WHERE id = $1`, [memberID]), toMember),
+    listMembers: async (orgID, beforeSeq, limit) =>
+      (beforeSeq === null
+        ? await rows(
+            `SELECT ${MEMBER_COLUMNS} FROM members WHERE org_id = $1 AND archived_at IS NULL
+             ORDER BY list_seq DESC LIMIT $2`,
+            [orgID, limit],
+          )
+        : await rows(
+            `SELECT ${MEMBER_COLUMNS} FROM members WHERE org_id = $1 AND archived_at IS NULL AND list_seq < $2
+             ORDER BY list_seq DESC LIMIT $3`,
+            [orgID, beforeSeq, limit],
+          )
+      ).map(toMember),
     getConversation: async (orgID, id) =>
       map(
         await one(
@@ -369,23 +383,27 @@ export class PostgresTx extends PostgresWebhookTx implements WriteTx {
     return r === undefined ? null : toMember(r);
   }
 
-  async insertMember(m: MemberRecord): Promise<void> {
-    await query(
-      this.c,
-      `INSERT INTO members (id, org_id, external_user_id, display_name, email, tier, created_at, updated_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-      [m.id, m.orgID, m.externalUserID, m.displayName, m.email, m.tier, m.createdAt, m.updatedAt],
+  async insertMember(m: MemberRecord): Promise<number> {
+    const r = await this.rows(
+      `INSERT INTO members (id, org_id, external_user_id, display_name, email, tier, attributes, created_at, updated_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING list_seq`,
+      [m.id, m.orgID, m.externalUserID, m.displayName, m.email, m.tier, attributesText(m), m.createdAt, m.updatedAt],
     );
+    return Number(r[0]?.list_seq);
   }
 
   async updateMemberProfile(m: MemberRecord): Promise<void> {
-    await query(this.c, 'UPDATE members SET display_name = $1, email = $2, tier = $3, updated_at = $4 WHERE id = $5', [
-      m.displayName,
-      m.email,
-      m.tier,
-      m.updatedAt,
-      m.id,
-    ]);
+    await query(
+      this.c,
+      `UPDATE members SET display_name = $1, email = $2, tier = $3, attributes = $4, archived_at = $5,
+         tokens_valid_after = $6, updated_at = $7 WHERE id = $8`,
+      [m.displayName, m.email, m.tier, attributesText(m), m.archivedAt, m.tokensValidAfter, m.updatedAt, m.id],
+    );
+  }
+
+  async updateOrgDefaultTier(orgID: string, tier: string): Promise<boolean> {
+    if (unmatchable([orgID])) return false;
+    return (await this.count('UPDATE orgs SET default_tier = $1 WHERE id = $2', [tier, orgID])) > 0;
   }
 
   async revokeMemberTokens(orgID: string, ext: string, at: number, updatedAt: string): Promise<MemberRecord | null> {

@@ -276,4 +276,16 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
       SELECT 1 FROM agents b WHERE b.email = a.email AND b.password_hash IS NOT NULL
         AND (b.created_at < a.created_at OR (b.created_at = a.created_at AND b.id < a.id)));
   `,
+  /* 10: members as the hosted API has them: free-form attributes (JSON text, returned as given), an archive mark (an
+     offboarded member keeps their history; a PUT restores them), their place in the org's listing (newest highest,
+     the keyset of GET /v1/members; existing members in the order they were made), and each org's default tier. */ `
+  ALTER TABLE members ADD COLUMN attributes TEXT;
+  ALTER TABLE members ADD COLUMN archived_at TEXT;
+  ALTER TABLE members ADD COLUMN list_seq INTEGER NOT NULL DEFAULT 0;
+  UPDATE members SET list_seq = r.n
+    FROM (SELECT id, row_number() OVER (ORDER BY created_at, id) AS n FROM members) AS r WHERE r.id = members.id;
+  CREATE INDEX members_listing ON members(org_id, list_seq);
+  CREATE INDEX members_list_seq ON members(list_seq);
+  ALTER TABLE orgs ADD COLUMN default_tier TEXT NOT NULL DEFAULT 'standard';
+  `,
 ];

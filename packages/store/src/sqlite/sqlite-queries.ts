@@ -16,6 +16,7 @@ import {
   toApiKey,
   toConversation,
   toEvent,
+  attributesText,
   toMember,
   toMessage,
   toOrg,
@@ -89,11 +90,25 @@ export class SqliteQueries {
       keyByHash: prepare('SELECT * FROM api_keys WHERE hash = ? AND revoked_at IS NULL'),
       getMember: prepare('SELECT * FROM members WHERE org_id = ? AND external_user_id = ?'),
       getMemberByID: prepare('SELECT * FROM members WHERE id = ?'),
+      // One writer: the next list_seq is read and used in the same statement, nothing can take it meanwhile.
       insertMember: prepare(
-        `INSERT INTO members (id, org_id, external_user_id, display_name, email, tier, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO members (id, org_id, external_user_id, display_name, email, tier, attributes, created_at,
+           updated_at, list_seq)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, coalesce((SELECT max(list_seq) FROM members), 0) + 1)`,
       ),
-      updateMember: prepare('UPDATE members SET display_name = ?, email = ?, tier = ?, updated_at = ? WHERE id = ?'),
+      memberListSeq: prepare('SELECT list_seq FROM members WHERE id = ?'),
+      updateMember: prepare(
+        `UPDATE members SET display_name = ?, email = ?, tier = ?, attributes = ?, archived_at = ?,
+           tokens_valid_after = ?, updated_at = ? WHERE id = ?`,
+      ),
+      membersLatest: prepare(
+        'SELECT * FROM members WHERE org_id = ? AND archived_at IS NULL ORDER BY list_seq DESC LIMIT ?',
+      ),
+      membersBefore: prepare(
+        `SELECT * FROM members WHERE org_id = ? AND archived_at IS NULL AND list_seq < ?
+         ORDER BY list_seq DESC LIMIT ?`,
+      ),
+      setDefaultTier: prepare('UPDATE orgs SET default_tier = ? WHERE id = ?'),
       revokeMember: prepare(
         `UPDATE members SET tokens_valid_after = max(tokens_valid_after, ?), updated_at = ?
          WHERE org_id = ? AND external_user_id = ? RETURNING *`,
@@ -298,6 +313,10 @@ export class SqliteQueries {
       findApiKeyByHash: async (hash) => map(one(s.keyByHash, hash), toApiKey),
       getMember: async (orgID, ext) => map(one(s.getMember, orgID, ext), toMember),
       getMemberByID: async (memberID) => map(one(s.getMemberByID, memberID), toMember),
+      listMembers: async (orgID, beforeSeq, limit) =>
+        (beforeSeq === null ? all(s.membersLatest, orgID, limit) : all(s.membersBefore, orgID, beforeSeq, limit)).map(
+          toMember,
+        ),
       getConversation: async (orgID, id) => map(one(s.getConversation, orgID, id), toConversation),
       listConversations: async (orgID, memberID) => all(s.listConversations, memberID, orgID).map(toConversation),
       getMessage: async (conversationID, id) => map(one(s.getMessage, conversationID, id), toMessage),
@@ -462,13 +481,34 @@ export class SqliteQueries {
       revokeApiKey: (orgID, keyID, at) => s.revokeKey.run(at, orgID, keyID).changes > 0,
       findMember: (orgID, ext) => map(one(s.getMember, orgID, ext), toMember),
       insertMember: (m: MemberRecord) => {
-        s.insertMember.run(m.id, m.orgID, m.externalUserID, m.displayName, m.email, m.tier, m.createdAt, m.updatedAt);
+        s.insertMember.run(
+          m.id,
+          m.orgID,
+          m.externalUserID,
+          m.displayName,
+          m.email,
+          m.tier,
+          attributesText(m),
+          m.createdAt,
+          m.updatedAt,
+        );
         indexMemberNames(m);
+        return Number(one(s.memberListSeq, m.id)?.list_seq);
       },
       updateMemberProfile: (m: MemberRecord) => {
-        s.updateMember.run(m.displayName, m.email, m.tier, m.updatedAt, m.id);
+        s.updateMember.run(
+          m.displayName,
+          m.email,
+          m.tier,
+          attributesText(m),
+          m.archivedAt,
+          m.tokensValidAfter,
+          m.updatedAt,
+          m.id,
+        );
         indexMemberNames(m);
       },
+      updateOrgDefaultTier: (orgID, tier) => s.setDefaultTier.run(tier, orgID).changes > 0,
       revokeMemberTokens: (orgID, ext, at, updatedAt) => map(one(s.revokeMember, at, updatedAt, orgID, ext), toMember),
       deleteMemberMessages: (id) => {
         // The search index holds the messages' text too: erased with them.

@@ -30,12 +30,29 @@ export class HostedSDKClient {
     return this.server<Record<string, unknown>>('GET', `/v1/members/${encodeURIComponent(externalUserID)}`);
   }
 
-  setMember(externalUserID: string, profile: { displayName?: string; email?: string; tier?: string }) {
+  setMember(
+    externalUserID: string,
+    profile: { displayName?: string; email?: string; tier?: string; attributes?: Record<string, unknown> },
+  ) {
     return this.server<Record<string, unknown>>('PUT', `/v1/members/${encodeURIComponent(externalUserID)}`, profile);
   }
 
-  removeMember(externalUserID: string) {
-    return this.server<Record<string, unknown>>('DELETE', `/v1/members/${encodeURIComponent(externalUserID)}`);
+  /** `GET /v1/members`, the query built with URLSearchParams from the options given (none when none are). */
+  listMembers(params: { limit?: number; cursor?: string } = {}) {
+    const query = new URLSearchParams();
+    if (params.limit !== undefined) query.set('limit', String(params.limit));
+    if (params.cursor !== undefined) query.set('cursor', params.cursor);
+    const qs = query.toString();
+    return this.server<{
+      members: Array<Record<string, unknown> & { externalUserID: string }>;
+      nextCursor: string | null;
+    }>('GET', `/v1/members${qs === '' ? '' : `?${qs}`}`);
+  }
+
+  /** Offboards: `DELETE`, with `?retainBalance=true|false` only when the option is given. */
+  removeMember(externalUserID: string, options: { retainBalance?: boolean } = {}) {
+    const qs = options.retainBalance === undefined ? '' : `?retainBalance=${String(options.retainBalance)}`;
+    return this.server<Record<string, unknown>>('DELETE', `/v1/members/${encodeURIComponent(externalUserID)}${qs}`);
   }
 
   createWebhook(params: { events: string[]; url: string }) {

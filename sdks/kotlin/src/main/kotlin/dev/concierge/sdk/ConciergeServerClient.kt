@@ -7,6 +7,7 @@ import dev.concierge.sdk.internal.body
 import dev.concierge.sdk.internal.defaultHttpClient
 import dev.concierge.sdk.internal.eventFlow
 import dev.concierge.sdk.internal.field
+import dev.concierge.sdk.internal.json
 import dev.concierge.sdk.internal.listPage
 import dev.concierge.sdk.internal.messageFlow
 import dev.concierge.sdk.internal.post
@@ -20,6 +21,7 @@ import kotlinx.serialization.builtins.serializer
 import kotlinx.serialization.json.JsonArray
 import kotlinx.serialization.json.JsonObject
 import kotlinx.serialization.json.JsonPrimitive
+import kotlinx.serialization.json.contentOrNull
 import okhttp3.OkHttpClient
 import java.util.UUID
 
@@ -84,23 +86,61 @@ public class ConciergeServerClient(
     public suspend fun getMember(externalUserID: String): Member =
         transport.call(Member.serializer(), "GET", "/v1/members/${segment(externalUserID)}")
 
-    /** Creates the member or replaces their profile (PUT: idempotent by itself). */
+    /** One page of the org's members, newest first (archived members left out). */
+    public suspend fun listMembers(
+        limit: Int? = null,
+        cursor: String? = null,
+    ): MemberPage {
+        val query = mapOf("limit" to limit, "cursor" to cursor)
+        val page = transport.call(JsonObject.serializer(), "GET", "/v1/members", query)
+        return MemberPage(
+            json.decodeFromJsonElement(ListSerializer(Member.serializer()), page.getValue("members")),
+            (page["nextCursor"] as? JsonPrimitive)?.contentOrNull,
+        )
+    }
+
+    /**
+     * Creates the member or updates the fields given; those left null keep their values (PUT: idempotent by
+     * itself). [attributes] replaces the stored object whole. Restores an archived member.
+     */
     public suspend fun setMember(
         externalUserID: String,
         displayName: String? = null,
         email: String? = null,
         tier: String? = null,
-    ): Member =
-        transport.call(
+        attributes: JsonObject? = null,
+    ): Member {
+        val profile = body("displayName" to displayName, "email" to email, "tier" to tier)
+        return transport.call(
             Member.serializer(),
             "PUT",
             "/v1/members/${segment(externalUserID)}",
-            body = body("displayName" to displayName, "email" to email, "tier" to tier),
+            body = if (attributes == null) profile else JsonObject(profile + ("attributes" to attributes)),
+        )
+    }
+
+    /**
+     * Archives (offboards) the member: every token they hold stops working, no new one is issued, their streams
+     * end; their conversations stay for the team. [setMember] restores them; [eraseMember] erases them. True when
+     * there was such a member (now archived).
+     */
+    public suspend fun removeMember(
+        externalUserID: String,
+        retainBalance: Boolean? = null,
+    ): Boolean =
+        transport.call(
+            field("archived", Boolean.serializer()),
+            "DELETE",
+            "/v1/members/${segment(externalUserID)}",
+            mapOf("retainBalance" to retainBalance),
         )
 
-    /** Removes the member, their conversations, and every token they hold. */
-    public suspend fun removeMember(externalUserID: String): Boolean =
-        transport.call(field("deleted", Boolean.serializer()), "DELETE", "/v1/members/${segment(externalUserID)}")
+    /**
+     * Erases the member with their conversations, messages and every token they hold (a GDPR erasure request);
+     * cannot be undone. True when there was such a member.
+     */
+    public suspend fun eraseMember(externalUserID: String): Boolean =
+        transport.call(field("erased", Boolean.serializer()), "POST", "/v1/members/${segment(externalUserID)}/erase")
 
     /** Invalidates every token the member holds now; their open streams end at once. */
     public suspend fun revokeTokens(externalUserID: String): String =

@@ -2,6 +2,7 @@ package dev.concierge.sdk
 
 import kotlinx.serialization.SerialName
 import kotlinx.serialization.Serializable
+import kotlinx.serialization.json.JsonObject
 
 /*
  * The wire shapes (docs/api.md), decoded with `ignoreUnknownKeys`: the server may add keys. Kotlin names say `Id`
@@ -31,14 +32,33 @@ public data class Conversation(
     val unreadCount: Int = 0,
 )
 
+/**
+ * A member (the hosted API's MemberSummary). [tier] is never null from this server (the org's default tier when
+ * the member has none). The hosted API's `redemptionCounts` and `wallet`, always empty here (Concierge has no
+ * loyalty features), are not decoded.
+ */
 @Serializable
 public data class Member(
     val externalUserID: String,
     val displayName: String? = null,
     val email: String? = null,
     val tier: String? = null,
+    /** The org's own JSON object about the member, as last stored with [ConciergeServerClient.setMember]. */
+    val attributes: JsonObject? = null,
+    /** When [ConciergeServerClient.removeMember] archived the member; null while active. */
+    val archivedAt: String? = null,
     val createdAt: String,
     val updatedAt: String,
+)
+
+/**
+ * One page of the org's members, newest first. A plain class decoded by hand (ConciergeServerClient.listMembers),
+ * not a serializable data class: the jar ships in Android apps and stays within its size budget (JarSizeTest).
+ */
+public class MemberPage(
+    public val members: List<Member>,
+    /** Pass back as `cursor` for the next (older) page; null on the last. */
+    public val nextCursor: String?,
 )
 
 /** One page of history, newest first. */

@@ -10,6 +10,8 @@ import kotlinx.coroutines.flow.take
 import kotlinx.coroutines.flow.toList
 import kotlinx.coroutines.launch
 import kotlinx.coroutines.runBlocking
+import kotlinx.serialization.json.buildJsonObject
+import kotlinx.serialization.json.put
 import org.junit.jupiter.api.Assertions.assertEquals
 import org.junit.jupiter.api.Assertions.assertFalse
 import org.junit.jupiter.api.Assertions.assertNotNull
@@ -54,6 +56,43 @@ class ContractTest {
 
                 val walked = client.messages(conversation.id, pageSize = 7).toList()
                 assertEquals(seen, walked)
+            }
+        }
+
+    @ParameterizedTest
+    @MethodSource("stores")
+    fun `members upsert, list newest first, archive, restore and erase`(store: Store) =
+        runBlocking {
+            Fixture(store).use { f ->
+                val older = unique("older")
+                val newer = unique("newer")
+                val attributes = buildJsonObject { put("seat", "2A") }
+                f.admin.setMember(older, displayName = "Old", tier = "gold", attributes = attributes)
+                f.admin.setMember(newer)
+                val kept = f.admin.setMember(older, displayName = "Old 2")
+                assertEquals("gold", kept.tier)
+                assertEquals(attributes, kept.attributes)
+                assertNotNull(f.admin.getMember(newer).tier)
+
+                // Newest first, a page at a time (the shared server may hold other tests' members too).
+                val listed = ArrayList<String>()
+                var cursor: String? = null
+                do {
+                    val page = f.admin.listMembers(limit = 1, cursor = cursor)
+                    listed += page.members.map { it.externalUserID }
+                    cursor = page.nextCursor
+                } while (cursor != null && older !in listed)
+                assertTrue(listed.indexOf(newer) in 0 until listed.indexOf(older))
+
+                assertTrue(f.admin.removeMember(older, retainBalance = true))
+                assertNotNull(f.admin.getMember(older).archivedAt)
+                val refused = assertThrows<ConflictException> { f.direct.exchangeToken(older) }
+                assertEquals("MEMBER_ARCHIVED", refused.code)
+                assertNull(f.admin.setMember(older).archivedAt)
+                f.direct.exchangeToken(older)
+
+                assertTrue(f.admin.eraseMember(older))
+                assertThrows<NotFoundException> { f.admin.getMember(older) }
             }
         }
 
