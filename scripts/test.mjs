@@ -2,8 +2,9 @@
 // Runs every compiled test file (`*.test.js` under packages/*/dist) with node's test runner, after starting
 // whatever the suites need that this machine can provide (see scripts/pg-cluster.mjs for PostgreSQL).
 import { spawn } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
 import { kotlinSelected, runKotlinTests } from './test-kotlin.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -56,35 +57,136 @@ if (env.CONCIERGE_TEST_PG_URL === undefined && env.STORES !== 'sqlite') {
   }
 }
 
-// Phases: the node suites, the Kotlin suites, then the benchmark smoke run alone. It loads the machine for
-// minutes, so it runs after everything else, never beside the suites that check heartbeats, idle detection and
-// token lifetimes. Files run one at a time (node's default is cores - 1: 1 on a 2-core CI box, more elsewhere),
-// so a run loads the machine the same way wherever it runs; TEST_CONCURRENCY overrides that for a quicker local run.
-const LAST = (f) => f.endsWith('bench-smoke.test.js');
-const concurrency = env.TEST_CONCURRENCY ?? '1';
-let child = null;
+// Lanes. Files that measure time itself (heartbeats, idle detection, token lifetimes, the benchmark smoke, which
+// loads the machine for a minute) run one at a time after everything else, never beside another file. The rest runs
+// several files at once (TEST_CONCURRENCY, 2 by default: their waits are on servers and real time far more than on
+// the CPU), and the Kotlin suite runs beside them, against the same PostgreSQL cluster.
+const ALONE = ['sse-lifetime.test.js', 'sse-official-sdks.test.js', 'reliability.test.js', 'bench-smoke.test.js'];
+const alone = (f) => ALONE.some((name) => f.endsWith(`/${name}`));
+const concurrency = env.TEST_CONCURRENCY ?? '2';
+const children = new Set();
 let interrupted = false;
 // Stop the throwaway cluster whatever happens, Ctrl-C included (and run no further phase).
 for (const signal of ['SIGINT', 'SIGTERM'])
   process.on(signal, () => {
     interrupted = true;
-    child?.kill(signal);
+    for (const child of children) child.kill(signal);
   });
 let code = 0;
 // A later phase still runs after a failure (its results are worth having); the first failure is the exit code.
 const record = (exit) => {
   if (code === 0) code = exit;
 };
-async function runNode(phase) {
-  if (phase.length === 0 || interrupted) return;
-  child = spawn(process.execPath, ['--test', `--test-concurrency=${concurrency}`, '--test-reporter=spec', ...phase], {
-    stdio: 'inherit',
-    env,
-  });
+const results = mkdtempSync(join(tmpdir(), 'concierge-test-results-'));
+const started = Date.now();
+const phases = [];
+async function runNode(name, phase, files, width) {
+  if (files.length === 0 || interrupted) return;
+  const t0 = Date.now();
+  const out = join(results, `${phase}.jsonl`);
+  const child = spawn(
+    process.execPath,
+    [
+      '--test',
+      `--test-concurrency=${width}`,
+      '--test-reporter=spec',
+      '--test-reporter-destination=stdout',
+      `--test-reporter=${join(root, 'scripts/test-summary-reporter.mjs')}`,
+      `--test-reporter-destination=${out}`,
+      ...files,
+    ],
+    { stdio: 'inherit', env },
+  );
+  children.add(child);
   record(await new Promise((resolve) => child.on('exit', (c, signal) => resolve(c ?? (signal ? 1 : 0)))));
+  children.delete(child);
+  phases.push({ name, seconds: (Date.now() - t0) / 1000, ...tally(out) });
 }
-await runNode(files.filter((f) => !LAST(f)));
-if (kotlinSelected(filter) && !interrupted) record(await runKotlinTests(env));
-await runNode(files.filter(LAST));
+async function runKotlin() {
+  if (!kotlinSelected(filter) || interrupted) return;
+  const t0 = Date.now();
+  // Reports of an earlier run (a test class since removed) must not be counted as this run's.
+  rmSync(join(root, 'sdks/kotlin/target/surefire-reports'), { recursive: true, force: true });
+  const exit = await runKotlinTests(env);
+  record(exit);
+  phases.push({ name: 'kotlin', seconds: (Date.now() - t0) / 1000, ...kotlinTally(exit) });
+}
+await Promise.all([
+  runNode(
+    'node (parallel)',
+    'parallel',
+    files.filter((f) => !alone(f)),
+    concurrency,
+  ),
+  runKotlin(),
+]);
+await runNode('node (alone)', 'alone', files.filter(alone), 1);
 await stopPostgres();
+printSummary();
 process.exit(code);
+
+/** What the summary reporter wrote for one phase: counts, and each failed test with its file. */
+function tally(path) {
+  const t = { tests: 0, passed: 0, skipped: 0, failed: [] };
+  let text = '';
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    return t;
+  }
+  for (const line of text.split('\n')) {
+    if (line === '') continue;
+    const r = JSON.parse(line);
+    t.tests++;
+    if (r.skipped) t.skipped++;
+    else if (r.ok) t.passed++;
+    else t.failed.push(`${r.file === null ? '?' : relative(root, r.file)} › ${r.name}`);
+  }
+  return t;
+}
+
+/** The Kotlin suite's counts, from the Surefire reports Maven leaves behind. */
+function kotlinTally(exit) {
+  const t = { tests: 0, passed: 0, skipped: 0, failed: [] };
+  const dir = join(root, 'sdks/kotlin/target/surefire-reports');
+  let names = [];
+  try {
+    names = readdirSync(dir).filter((n) => n.startsWith('TEST-') && n.endsWith('.xml'));
+  } catch {
+    if (exit !== 0) t.failed.push('sdks/kotlin › the Maven build failed before any test report');
+    return t;
+  }
+  for (const name of names) {
+    const xml = readFileSync(join(dir, name), 'utf8');
+    for (const m of xml.matchAll(
+      /<testcase\b[^>]*?name="([^"]*)"[^>]*?classname="([^"]*)"[^>]*?(\/>|>([\s\S]*?)<\/testcase>)/g,
+    )) {
+      t.tests++;
+      const body = m[4] ?? '';
+      if (/<skipped/.test(body)) t.skipped++;
+      else if (/<(failure|error)\b/.test(body)) t.failed.push(`sdks/kotlin ${m[2]} › ${m[1]}`);
+      else t.passed++;
+    }
+  }
+  if (exit !== 0 && t.failed.length === 0) t.failed.push(`sdks/kotlin › mvn verify exited with ${exit}`);
+  return t;
+}
+
+function printSummary() {
+  const all = { tests: 0, passed: 0, skipped: 0, failed: [] };
+  console.log('\n# summary');
+  for (const p of phases) {
+    console.log(
+      `#   ${p.name}: ${p.tests} tests, ${p.passed} passed, ${p.failed.length} failed, ${p.skipped} skipped, ${p.seconds.toFixed(0)} s`,
+    );
+    all.tests += p.tests;
+    all.passed += p.passed;
+    all.skipped += p.skipped;
+    all.failed.push(...p.failed);
+  }
+  for (const f of all.failed) console.log(`#   ✖ ${f}`);
+  const wall = ((Date.now() - started) / 1000).toFixed(0);
+  console.log(
+    `# ${all.failed.length === 0 && code === 0 ? 'ok' : 'FAILED'}: ${all.tests} tests, ${all.passed} passed, ${all.failed.length} failed, ${all.skipped} skipped in ${wall} s`,
+  );
+}
