@@ -239,6 +239,17 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   DROP INDEX IF EXISTS webhook_deliveries_endpoint;
   CREATE INDEX IF NOT EXISTS webhook_deliveries_listing ON webhook_deliveries(endpoint_id, created_at, n);
   `,
+  /* 8: where streams the server ended stopped (see the SQLite migration 9) */ `
+  CREATE TABLE IF NOT EXISTS stream_resume_points (
+    n bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    holder text NOT NULL,
+    stream text NOT NULL,
+    seq bigint NOT NULL,
+    expires_at bigint NOT NULL
+  );
+  CREATE INDEX IF NOT EXISTS stream_resume_points_key ON stream_resume_points(holder, stream, seq);
+  CREATE INDEX IF NOT EXISTS stream_resume_points_expiry ON stream_resume_points(expires_at);
+  `,
 ];
 
 /**

@@ -260,4 +260,16 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   DROP INDEX IF EXISTS webhook_deliveries_endpoint;
   CREATE INDEX IF NOT EXISTS webhook_deliveries_listing ON webhook_deliveries(endpoint_id, created_at, n);
   `,
+  /* 9: where streams the server ended stopped, kept a minute, so a client that reconnects without Last-Event-ID
+     (the hosted API's SDKs) resumes there on any instance; one row per ended stream (docs/sse.md) */ `
+  CREATE TABLE IF NOT EXISTS stream_resume_points (
+    n INTEGER PRIMARY KEY,
+    holder TEXT NOT NULL,
+    stream TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+  );
+  CREATE INDEX IF NOT EXISTS stream_resume_points_key ON stream_resume_points(holder, stream, seq);
+  CREATE INDEX IF NOT EXISTS stream_resume_points_expiry ON stream_resume_points(expires_at);
+  `,
 ];
