@@ -322,7 +322,8 @@ export async function buildApp(config: ServerConfig, store: Store): Promise<App>
       if (closing) return;
       closing = true;
       clearInterval(purge);
-      ctx.hub.close();
+      // Streams end first, each once its resume point is stored, so the reconnect finds it on another instance.
+      await ctx.hub.close(config.shutdownGraceSeconds * 1000);
       ctx.tickets.close();
       ctx.limiter.close();
       const grace = setTimeout(() => fastify.server.closeAllConnections(), config.shutdownGraceSeconds * 1000);

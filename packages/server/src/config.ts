@@ -150,7 +150,9 @@ export const OPTIONS: readonly OptionSpec[] = [
     flag: 'heartbeat',
     env: 'CONCIERGE_HEARTBEAT_SECONDS',
     kind: 'posnum',
-    default: '15',
+    // Half the tightest read timeout of the hosted API's SDKs (OkHttp's 10 s default in the Kotlin SDK): an idle
+    // stream carries a byte well within it even on a loaded server (docs/sse.md, "Heartbeat").
+    default: '5',
     help: 'seconds between SSE heartbeat comments',
   },
   {

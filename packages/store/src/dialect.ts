@@ -22,6 +22,7 @@ import type {
   MessageRecord,
   OrgRecord,
   ReadMark,
+  ResumePoint,
   StoredEvent,
   StoredResponse,
 } from './store.js';
@@ -215,6 +216,12 @@ export interface WriteTx extends WebhookWriteTx {
   spendTicket(nonce: string, expiresAt: number): Q<boolean>;
   purgeSpentTickets(now: number): Q<number>;
   writeProbe(bytes: Buffer): Q<void>;
+  insertResumePoint(point: ResumePoint): Q<void>;
+  /** The unexpired resume points of a holder's stream, lowest position first (`n` names the row). */
+  resumePointRows(holder: string, stream: string, now: number): Q<Array<{ n: number; seq: number }>>;
+  /** Deletes one resume point; false when it is gone already (another reconnect took it). */
+  deleteResumePoint(n: number): Q<boolean>;
+  purgeResumePoints(now: number): Q<number>;
 
   /** False when an agent with this email exists in the org (nothing written). */
   insertAgent(agent: AgentRecord): Q<boolean>;
@@ -276,6 +283,8 @@ export interface ReadQueries {
   listEventsAfter(orgID: string, memberID: string | null, afterSeq: number, limit: number): Promise<StoredEvent[]>;
   latestEventSeq(orgID: string): Promise<number>;
   getIdempotency(scope: IdempotencyScope): Promise<IdempotencyRecord | null>;
+  /** Positions of the unexpired resume points of a holder's stream, lowest first. */
+  resumePoints(holder: string, stream: string, now: number): Promise<number[]>;
 
   listAgents(orgID: string): Promise<AgentRecord[]>;
   getAgent(orgID: string, agentID: string): Promise<AgentRecord | null>;

@@ -35,6 +35,7 @@ import {
   type OrgRecord,
   type ReadMark,
   type ReadMarkResult,
+  type ResumePoint,
   type Store,
   type StoredEvent,
 } from './store.js';
@@ -251,6 +252,24 @@ export class SqlStore implements Store {
 
   purgeSpentTickets(now: number): Promise<number> {
     return this.maintenance(bindRule('purgeSpentTickets', now));
+  }
+
+  // ---- where streams the server ended stopped ----
+
+  recordResumePoint(point: ResumePoint): Promise<void> {
+    return this.write([], bindRule('recordResumePoint', point));
+  }
+
+  resumePoints(holder: string, stream: string, now: number): Promise<number[]> {
+    return this.db.reads.resumePoints(holder, stream, now);
+  }
+
+  takeResumePoint(holder: string, stream: string, now: number, seq: number | null): Promise<number | null> {
+    return this.write([], bindRule('takeResumePoint', holder, stream, now, seq));
+  }
+
+  purgeResumePoints(now: number): Promise<number> {
+    return this.maintenance(bindRule('purgeResumePoints', now));
   }
 
   // ---- agents ----

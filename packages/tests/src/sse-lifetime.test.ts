@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Api, cli, RawStream, STORES, TestServer, withServer } from './harness/index.js';
 
-/** A guard for "ends at once": generous, yet below the default 15 s heartbeat at which a re-check could end it. */
+/** A guard for "ends at once": generous, yet below the suite's 60 s heartbeat at which a re-check could end it. */
 const AT_ONCE_MS = 10_000;
 
 for (const store of STORES) {
@@ -14,7 +14,17 @@ for (const store of STORES) {
 
     before(async () => {
       ({ server, close } = await withServer(store, {
-        args: ['--rate-limit', '0', '--stream-buffer', '1048576', '--max-streams-per-member', '50'],
+        // A heartbeat far above the guard below: only the revocation itself can end a stream that soon.
+        args: [
+          '--rate-limit',
+          '0',
+          '--stream-buffer',
+          '1048576',
+          '--max-streams-per-member',
+          '50',
+          '--heartbeat',
+          '60',
+        ],
       }));
       api = new Api(server.url);
       key = server.org.apiKey;
@@ -35,7 +45,7 @@ for (const store of STORES) {
       });
       await Promise.all([a, b, k].map((s) => s.until(() => s.retry !== undefined)));
       await api.post('/v1/members/to-revoke/revoke-tokens', { token: key });
-      // "At once": the guard stays under the 15 s heartbeat, so only the revocation itself can end them in time.
+      // "At once": the guard stays under the 60 s heartbeat, so only the revocation itself can end them in time.
       await a.waitForEnd(AT_ONCE_MS);
       await b.waitForEnd(AT_ONCE_MS);
       assert.equal(k.ended, false);

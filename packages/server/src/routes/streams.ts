@@ -5,7 +5,7 @@ import { decodeCursor } from '../cursor.js';
 import { ApiError } from '../errors.js';
 import type { StreamScope } from '../sse/hub.js';
 import { conversationStreamSchema, eventStreamSchema, streamTicketSchema } from '../schemas/streams.js';
-import { memberSubject, ownedConversation } from './subject.js';
+import { isTeam, memberSubject, ownedConversation } from './subject.js';
 
 /** Routes that accept `?ticket=` in place of an Authorization header (see app.ts). */
 export const TICKET_ROUTES = { ticket: true } as const;
@@ -18,22 +18,32 @@ export function streamRoutes(fastify: FastifyInstance, ctx: AppContext): void {
     return reply.code(201).send(ctx.tickets.issue(req.principal));
   });
 
-  /** streamMessages: each new message of one conversation, `data:` exactly as listMessages has it. */
+  /**
+   * streamMessages: each new message of one conversation, `data:` exactly as listMessages has it. A member token,
+   * or a server credential naming the member, sees the member's conversations; the team (the Org-API-Key or an
+   * agent) without `externalUserID` any conversation of the org, as it reads and answers them (the hosted API's
+   * SDKs send no `externalUserID` on this call, whatever the credential).
+   */
   app.get(
     '/conversations/:id/stream',
     { schema: conversationStreamSchema, config: TICKET_ROUTES },
     async (req, reply) => {
       const query = req.query;
-      const subject = await memberSubject(ctx, req, query.externalUserID);
-      const conversation = await ownedConversation(ctx, subject.orgID, subject.memberID, req.params.id);
-      const after = resumePoint(ctx, req, query.after, (p) => p.kind === 'm' && p.conversationID === conversation.id);
+      const p = req.principal;
+      const conversation =
+        isTeam(p) && query.externalUserID === undefined
+          ? await ownedConversation(ctx, p.orgID, 'org', req.params.id)
+          : await memberSubject(ctx, req, query.externalUserID).then((subject) =>
+              ownedConversation(ctx, subject.orgID, subject.memberID, req.params.id),
+            );
+      const after = resumePoint(ctx, req, query.after, (c) => c.kind === 'm' && c.conversationID === conversation.id);
       return start(
         ctx,
         req,
         reply,
         {
           kind: 'conversation',
-          orgID: subject.orgID,
+          orgID: p.orgID,
           conversationID: conversation.id,
           memberID: conversation.memberID,
         },

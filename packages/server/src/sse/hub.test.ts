@@ -89,6 +89,25 @@ class StubStore {
     return [];
   }
 
+  async latestEventSeq(): Promise<number> {
+    return this.log.length;
+  }
+
+  // No stream here is ended and resumed by the server: no resume points.
+  async resumePoints(): Promise<number[]> {
+    return [];
+  }
+
+  async takeResumePoint(): Promise<null> {
+    return null;
+  }
+
+  async recordResumePoint(): Promise<void> {}
+
+  async purgeResumePoints(): Promise<number> {
+    return 0;
+  }
+
   notificationsLive(): boolean {
     return true;
   }
@@ -101,7 +120,19 @@ interface Read {
   answer(): void;
 }
 
-type HubStore = Pick<Store, 'onCommit' | 'onEphemeral' | 'listEventsAfter' | 'listApiKeys' | 'notificationsLive'>;
+type HubStore = Pick<
+  Store,
+  | 'onCommit'
+  | 'onEphemeral'
+  | 'listEventsAfter'
+  | 'listApiKeys'
+  | 'notificationsLive'
+  | 'latestEventSeq'
+  | 'resumePoints'
+  | 'takeResumePoint'
+  | 'recordResumePoint'
+  | 'purgeResumePoints'
+>;
 
 function hubOn(store: StubStore): Hub {
   // The streams here use a server credential, which stays valid; revocation is not what these tests are about.
@@ -168,7 +199,7 @@ async function handOver(o: {
     const from = o.after ?? (o.publishedBefore > 0 ? o.publishedBefore : 0);
     return { ...written(res), expected: range(from, store.log.length) };
   } finally {
-    hub.close();
+    await hub.close();
   }
 }
 
@@ -197,7 +228,7 @@ describe('the hub hands a replay over to live events', () => {
       store.publish();
       assert.deepEqual(written(res).seqs, [2, 3, 4, 5, 6]);
     } finally {
-      hub.close();
+      await hub.close();
     }
   });
 

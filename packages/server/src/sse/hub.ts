@@ -13,6 +13,7 @@ import type { ServerConfig } from '../config.js';
 import { encodeCursor } from '../cursor.js';
 import { renderConversation, renderMessage, renderNote } from '../render.js';
 import { frame, HEARTBEAT, retryHint } from './frames.js';
+import { resumeKey, ResumePoints, type ResumeKey } from './resume-points.js';
 
 /** What a stream listens to: one conversation's messages, one member's events, or all of an org's events. */
 export type StreamScope =
@@ -28,16 +29,30 @@ interface Pending {
 class Subscriber {
   /** Highest seq written; live events at or below it were already replayed. */
   lastSeq = 0;
+  /**
+   * `lastSeq` is a position in the org's log (a resume point, the hub's watermark at the start): false only for
+   * a live start before the hub had published anything of the org, which has no position until its first event.
+   */
+  positioned = false;
   /** Live events held back while the replay runs; null once live. */
   pending: Pending[] | null = null;
   closed = false;
+  /** Ended by the server (`Hub.end`), not by the client going away. */
+  ended = false;
   timer: NodeJS.Timeout | null = null;
+  /** The take of an ended stream's resume point, while it runs (a stream without one of its own). */
+  claiming: Promise<void> | null = null;
+  /** For an unpositioned stream: the org's latest seq read from the store just after it registered. */
+  floor: Promise<number | null> | null = null;
+  readonly key: ResumeKey;
 
   constructor(
     readonly res: ServerResponse,
     readonly scope: StreamScope,
     readonly principal: Principal,
-  ) {}
+  ) {
+    this.key = resumeKey(principal, scope);
+  }
 
   get memberID(): string | null {
     return this.principal.kind === 'member' ? this.principal.memberID : null;
@@ -46,6 +61,11 @@ class Subscriber {
 
 const REPLAY_PAGE = 500;
 const REPLAY_HIGH_WATER = 256 * 1024;
+/**
+ * A replay waits this long at least (or three heartbeats if longer) for a socket to drain: a slow mobile link may
+ * need that long to take the 256 KiB queued, and a short heartbeat must not cut it off.
+ */
+const REPLAY_DRAIN_MIN_SECONDS = 30;
 
 function pendingBytes(sub: { pending: Array<{ bytes: Buffer }> | null }): number {
   let n = 0;
@@ -78,6 +98,9 @@ export class Hub {
   private readonly unsubscribeEphemeral: () => void;
   private count = 0;
   private shuttingDown = false;
+  private readonly points: ResumePoints;
+  /** Resume-point work in flight (records at an end, takes at a start): shutdown waits for it. */
+  private readonly inFlight = new Set<Promise<void>>();
 
   constructor(
     private readonly store: Store,
@@ -85,6 +108,7 @@ export class Hub {
     private readonly config: ServerConfig,
     private readonly cursorSecret: Uint8Array,
   ) {
+    this.points = new ResumePoints(store);
     this.unsubscribe = store.onCommit((events) => this.publish(events));
     this.unsubscribeEphemeral = store.onEphemeral((m) => {
       if (m.kind === 'typing') this.deliverTyping(m);
@@ -92,9 +116,10 @@ export class Hub {
     });
     this.heartbeat = setInterval(() => this.beat(), config.heartbeatSeconds * 1000).unref();
     auth.on('revoked', (memberID: string, deleted: boolean) => {
-      for (const sub of [...(this.byPrincipalMember.get(memberID) ?? [])]) this.end(sub);
+      // A removed member's streams leave no resume point: there is nothing left to resume.
+      for (const sub of [...(this.byPrincipalMember.get(memberID) ?? [])]) this.end(sub, !deleted);
       // A removed member's data is gone: streams a server credential opened on it end too.
-      if (deleted) for (const sub of this.all()) if (scopeMember(sub.scope) === memberID) this.end(sub);
+      if (deleted) for (const sub of this.all()) if (scopeMember(sub.scope) === memberID) this.end(sub, false);
     });
     // Revocations and removals signalled while the channel was down are lost: check every stream's member.
     auth.on('resync', () => {
@@ -143,16 +168,43 @@ export class Hub {
       // A live start still gets a resume point: an `id:` with no data (no event is dispatched, but the client's
       // last event id is set), so a drop before the first event resumes from here instead of losing what came
       // in between. Only once the hub knows how far it has published this org: a position read from the store
-      // could include commits not yet published, which would then be skipped as already seen.
+      // could include commits not yet published, which would then be skipped as already seen. Taken as the
+      // stream registers: what is published while the resume point is looked up below is held in `pending`.
       const watermark = this.published.get(scope.orgID);
-      if (watermark === undefined) {
-        sub.pending = null;
+      if (watermark !== undefined) {
+        sub.lastSeq = watermark;
+        sub.positioned = true;
+      }
+      // No resume point of its own: if one of the holder's streams of this scope was ended by the server a moment
+      // ago, this is most likely its reconnect (the hosted API's SDKs send no Last-Event-ID), so it resumes there.
+      const claim: { taken: number | null } = { taken: null };
+      sub.claiming = this.points.take(sub.key).then(
+        (seq) => {
+          if (seq === null) return;
+          claim.taken = seq;
+          sub.lastSeq = seq;
+          sub.positioned = true;
+        },
+        () => {}, // the store is unavailable: start live, as without a point
+      );
+      await this.tracked(sub.claiming);
+      if (sub.closed) {
+        // The client went away meanwhile: the point it took goes back for its next attempt.
+        if (!sub.ended && claim.taken !== null) this.track(this.points.record(sub.key, claim.taken));
         return;
       }
-      this.write(sub, Buffer.from(`id: ${this.position(scope, watermark)}\n\n`, 'utf8'));
-      afterSeq = watermark;
-    }
+      if (!sub.positioned) {
+        sub.floor = this.store.latestEventSeq(scope.orgID).catch(() => null);
+        const held = sub.pending ?? [];
+        sub.pending = null;
+        for (const p of held) this.deliver(sub, p.seq, p.bytes);
+        return;
+      }
+      this.write(sub, Buffer.from(`id: ${this.position(scope, sub.lastSeq)}\n\n`, 'utf8'));
+      afterSeq = sub.lastSeq;
+    } else this.track(this.points.release(sub.key, afterSeq));
     sub.lastSeq = afterSeq;
+    sub.positioned = true;
     try {
       for (;;) {
         const rows = await this.replayPage(scope, sub.lastSeq);
@@ -193,7 +245,8 @@ export class Hub {
       };
       const onDrain = () => done(true);
       const onClose = () => done(false);
-      const timer = setTimeout(() => done(false), this.config.heartbeatSeconds * 3000);
+      const seconds = Math.max(this.config.heartbeatSeconds * 3, REPLAY_DRAIN_MIN_SECONDS);
+      const timer = setTimeout(() => done(false), seconds * 1000);
       sub.res.once('drain', onDrain);
       sub.res.once('close', onClose);
     });
@@ -495,19 +548,75 @@ export class Hub {
     this.count--;
   }
 
-  /** Ends a stream cleanly (the client reconnects with its last id). */
-  private end(sub: Subscriber): void {
+  /**
+   * Ends a stream cleanly (the client reconnects with its last id). Unless `resumable` is false, where it stopped
+   * is recorded first (a resume point, and an id-only frame with it), so a reconnect without `Last-Event-ID`
+   * resumes there; the response ends once the point is stored, so the reconnect always finds it.
+   */
+  private end(sub: Subscriber, resumable = true): void {
+    if (sub.closed) return;
+    sub.ended = true;
+    // Taken now: what is published from here on is not sent on this stream, so the point must not cover it.
+    const watermark = sub.pending === null ? this.published.get(sub.scope.orgID) : undefined;
     this.remove(sub);
-    sub.res.end();
+    if (!resumable) {
+      sub.res.end();
+      return;
+    }
+    this.track(this.leave(sub, watermark).finally(() => sub.res.end()));
   }
 
-  /** On shutdown: end every stream so clients resume elsewhere, and refuse new ones. */
-  close(): void {
+  /**
+   * Records where an ended stream stopped. A live stream has sent everything in its scope up to the hub's
+   * watermark; one still replaying, what it replayed; one that never had a position, everything after the org's
+   * latest seq as it started.
+   */
+  private async leave(sub: Subscriber, watermark: number | undefined): Promise<void> {
+    try {
+      await sub.claiming;
+      const seq =
+        watermark !== undefined
+          ? Math.max(sub.lastSeq, watermark)
+          : sub.positioned
+            ? sub.lastSeq
+            : await (sub.floor ?? this.store.latestEventSeq(sub.scope.orgID));
+      if (seq === null) return;
+      await this.points.record(sub.key, seq);
+      if (!sub.res.destroyed) sub.res.write(Buffer.from(`id: ${this.position(sub.scope, seq)}\n\n`, 'utf8'));
+    } catch {
+      // The store is unavailable: the stream ends without a point; a client without its last id re-reads history.
+    }
+  }
+
+  private track(work: Promise<void>): void {
+    const settled = work.catch(() => {});
+    this.inFlight.add(settled);
+    void settled.then(() => this.inFlight.delete(settled));
+  }
+
+  private tracked(work: Promise<void>): Promise<void> {
+    this.track(work);
+    return work;
+  }
+
+  /**
+   * On shutdown: end every stream so clients resume elsewhere, and refuse new ones. Resolves once their resume
+   * points are stored (so the store may close), or after `waitMs` at most.
+   */
+  async close(waitMs = 10_000): Promise<void> {
     this.shuttingDown = true;
     clearInterval(this.heartbeat);
+    this.points.close();
     this.unsubscribe();
     this.unsubscribeEphemeral();
     for (const sub of [...this.all()]) this.end(sub);
+    const deadline = Date.now() + waitMs;
+    while (this.inFlight.size > 0 && Date.now() < deadline) {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, deadline - Date.now())));
+      await Promise.race([Promise.all([...this.inFlight]), timeout]);
+      clearTimeout(timer);
+    }
   }
 }
 

@@ -264,6 +264,17 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   CREATE INDEX IF NOT EXISTS members_listing ON members(org_id, list_seq);
   ALTER TABLE orgs ADD COLUMN IF NOT EXISTS default_tier text NOT NULL DEFAULT 'standard';
   `,
+  /* 10: where streams the server ended stopped (see the SQLite migration 11) */ `
+  CREATE TABLE IF NOT EXISTS stream_resume_points (
+    n bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    holder text NOT NULL,
+    stream text NOT NULL,
+    seq bigint NOT NULL,
+    expires_at bigint NOT NULL
+  );
+  CREATE INDEX IF NOT EXISTS stream_resume_points_key ON stream_resume_points(holder, stream, seq);
+  CREATE INDEX IF NOT EXISTS stream_resume_points_expiry ON stream_resume_points(expires_at);
+  `,
 ];
 
 /**

@@ -38,6 +38,7 @@ import {
   type MessageRecord,
   type OrgRecord,
   type ReadMark,
+  type ResumePoint,
   type StoredEvent,
   type StoredResponse,
 } from '../store.js';
@@ -174,6 +175,13 @@ export function postgresReads(pool: pg.Pool): ReadQueries {
           createdAt: Number(r.created_at),
         }),
       ),
+    resumePoints: async (holder, stream, now) =>
+      (
+        await rows(
+          'SELECT seq FROM stream_resume_points WHERE holder = $1 AND stream = $2 AND expires_at > $3 ORDER BY seq, n',
+          [holder, stream, now],
+        )
+      ).map((r) => Number(r.seq)),
     listAgents: async (orgID) =>
       (await rows('SELECT * FROM agents WHERE org_id = $1 ORDER BY created_at, id', [orgID])).map(toAgent),
     getAgent: async (orgID, id) =>
@@ -591,6 +599,31 @@ export class PostgresTx extends PostgresWebhookTx implements WriteTx {
 
   purgeSpentTickets(now: number): Promise<number> {
     return this.count('DELETE FROM spent_tickets WHERE expires_at < $1', [now]);
+  }
+
+  async insertResumePoint(p: ResumePoint): Promise<void> {
+    await query(this.c, 'INSERT INTO stream_resume_points (holder, stream, seq, expires_at) VALUES ($1, $2, $3, $4)', [
+      p.holder,
+      p.stream,
+      p.seq,
+      p.expiresAt,
+    ]);
+  }
+
+  async resumePointRows(holder: string, stream: string, now: number): Promise<Array<{ n: number; seq: number }>> {
+    if (unmatchable([holder, stream])) return [];
+    const sql = `SELECT n, seq FROM stream_resume_points WHERE holder = $1 AND stream = $2 AND expires_at > $3
+       ORDER BY seq, n`;
+    return (await this.rows(sql, [holder, stream, now])).map((r) => ({ n: Number(r.n), seq: Number(r.seq) }));
+  }
+
+  async deleteResumePoint(n: number): Promise<boolean> {
+    // Under READ COMMITTED a delete that waited for another instance's delete of the row finds it gone: 0 rows.
+    return (await this.count('DELETE FROM stream_resume_points WHERE n = $1', [n])) > 0;
+  }
+
+  purgeResumePoints(now: number): Promise<number> {
+    return this.count('DELETE FROM stream_resume_points WHERE expires_at < $1', [now]);
   }
 
   async writeProbe(bytes: Buffer): Promise<void> {

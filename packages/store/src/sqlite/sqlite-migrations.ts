@@ -288,4 +288,16 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   CREATE INDEX members_list_seq ON members(list_seq);
   ALTER TABLE orgs ADD COLUMN default_tier TEXT NOT NULL DEFAULT 'standard';
   `,
+  /* 11: where streams the server ended stopped, kept a minute, so a client that reconnects without Last-Event-ID
+     (the hosted API's SDKs) resumes there on any instance; one row per ended stream (docs/sse.md) */ `
+  CREATE TABLE IF NOT EXISTS stream_resume_points (
+    n INTEGER PRIMARY KEY,
+    holder TEXT NOT NULL,
+    stream TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+  );
+  CREATE INDEX IF NOT EXISTS stream_resume_points_key ON stream_resume_points(holder, stream, seq);
+  CREATE INDEX IF NOT EXISTS stream_resume_points_expiry ON stream_resume_points(expires_at);
+  `,
 ];

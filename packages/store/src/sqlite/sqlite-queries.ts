@@ -39,6 +39,7 @@ import {
   type MessageRecord,
   type OrgRecord,
   type ReadMark,
+  type ResumePoint,
   type StoredEvent,
   type StoredResponse,
 } from '../store.js';
@@ -295,6 +296,15 @@ export class SqliteQueries {
       purgeIdem: prepare('DELETE FROM idempotency_keys WHERE created_at < ?'),
       spendTicket: prepare('INSERT INTO spent_tickets (nonce, expires_at) VALUES (?, ?) ON CONFLICT DO NOTHING'),
       purgeTickets: prepare('DELETE FROM spent_tickets WHERE expires_at < ?'),
+      insertResumePoint: prepare(
+        'INSERT INTO stream_resume_points (holder, stream, seq, expires_at) VALUES (?, ?, ?, ?)',
+      ),
+      resumePoints: prepare(
+        `SELECT n, seq FROM stream_resume_points WHERE holder = ? AND stream = ? AND expires_at > ?
+         ORDER BY seq, n`,
+      ),
+      deleteResumePoint: prepare('DELETE FROM stream_resume_points WHERE n = ?'),
+      purgeResumePoints: prepare('DELETE FROM stream_resume_points WHERE expires_at < ?'),
       probe: prepare(
         `INSERT INTO meta (key, value) VALUES ('write_probe', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
       ),
@@ -342,6 +352,7 @@ export class SqliteQueries {
           body: r.body as string,
           createdAt: Number(r.created_at),
         })),
+      resumePoints: async (holder, stream, now) => all(s.resumePoints, holder, stream, now).map((r) => Number(r.seq)),
       listAgents: async (orgID) => all(s.listAgents, orgID).map(toAgent),
       getAgent: async (orgID, id) => map(one(s.findAgent, id, orgID, orgID), toAgent),
       findAgentsByEmail: async (email, orgID) =>
@@ -586,6 +597,11 @@ export class SqliteQueries {
       purgeIdempotency: (before) => s.purgeIdem.run(before).changes,
       spendTicket: (nonce, expiresAt) => s.spendTicket.run(nonce, expiresAt).changes > 0,
       purgeSpentTickets: (now) => s.purgeTickets.run(now).changes,
+      insertResumePoint: (p: ResumePoint) => void s.insertResumePoint.run(p.holder, p.stream, p.seq, p.expiresAt),
+      resumePointRows: (holder, stream, now) =>
+        all(s.resumePoints, holder, stream, now).map((r) => ({ n: Number(r.n), seq: Number(r.seq) })),
+      deleteResumePoint: (n) => s.deleteResumePoint.run(n).changes > 0,
+      purgeResumePoints: (now) => s.purgeResumePoints.run(now).changes,
       writeProbe: (bytes) => void s.probe.run(bytes),
       insertAgent: (a: AgentRecord) =>
         s.insertAgent.run(a.id, a.orgID, a.email, a.name, a.role, a.createdAt).changes > 0,

@@ -7,4 +7,5 @@ export * from './wait.js';
 export * from './agents.js';
 export * from './webhook-receiver.js';
 export * from './hosted-sdk.js';
+export * from './hosted-stream.js';
 export * from './self-signed.js';
