@@ -127,7 +127,7 @@ process.exit(code);
 
 /** What the summary reporter wrote for one phase: counts, and each failed test with its file. */
 function tally(path) {
-  const t = { tests: 0, passed: 0, skipped: 0, failed: [] };
+  const t = { tests: 0, passed: 0, skipped: 0, failed: [], files: new Map() };
   let text = '';
   try {
     text = readFileSync(path, 'utf8');
@@ -137,6 +137,8 @@ function tally(path) {
   for (const line of text.split('\n')) {
     if (line === '') continue;
     const r = JSON.parse(line);
+    if (r.top && r.file !== null) t.files.set(r.file, (t.files.get(r.file) ?? 0) + r.ms);
+    if (r.suite) continue;
     t.tests++;
     if (r.skipped) t.skipped++;
     else if (r.ok) t.passed++;
@@ -147,7 +149,7 @@ function tally(path) {
 
 /** The Kotlin suite's counts, from the Surefire reports Maven leaves behind. */
 function kotlinTally(exit) {
-  const t = { tests: 0, passed: 0, skipped: 0, failed: [] };
+  const t = { tests: 0, passed: 0, skipped: 0, failed: [], files: new Map() };
   const dir = join(root, 'sdks/kotlin/target/surefire-reports');
   let names = [];
   try {
@@ -184,6 +186,15 @@ function printSummary() {
     all.skipped += p.skipped;
     all.failed.push(...p.failed);
   }
+  // The slowest files, by the time their top-level tests and suites took: where a faster suite has to look first.
+  const files = phases.flatMap((p) => [...p.files]).sort((a, b) => b[1] - a[1]);
+  if (files.length > 1)
+    console.log(
+      `#   slowest: ${files
+        .slice(0, 8)
+        .map(([f, ms]) => `${relative(root, f)} ${(ms / 1000).toFixed(0)} s`)
+        .join(', ')}`,
+    );
   for (const f of all.failed) console.log(`#   ✖ ${f}`);
   const wall = ((Date.now() - started) / 1000).toFixed(0);
   console.log(
