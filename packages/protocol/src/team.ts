@@ -1,7 +1,7 @@
 import type { Conversation } from './wire.js';
 
 /**
- * The concierge team's side of the wire (issue 11): agents and their sign-in, the org-wide inbox, conversation
+ * The concierge team's side of the wire: agents and their sign-in, the org-wide inbox, conversation
  * state and internal notes. None of it is ever shown to a member's credential.
  */
 

@@ -2,7 +2,7 @@ import type { ConversationEvent, MessageEvent, ReadEvent } from './events.js';
 import type { ConversationState } from './team.js';
 
 /**
- * Webhooks (issue 12): the event types an endpoint may subscribe to, and what each delivery's body carries.
+ * Webhooks: the event types an endpoint may subscribe to, and what each delivery's body carries.
  * A delivery's body is `{"type", "timestamp", "data"}`; `data` is what the API shows for that object elsewhere
  * (the same payload as the `GET /v1/stream` event), so nothing internal ever reaches a receiver.
  */

@@ -23,7 +23,7 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
         { name: 'Conversations' },
         { name: 'Messages' },
         { name: 'Streams' },
-        { name: 'Agents', description: 'Agent sign-in and management (issue 11).' },
+        { name: 'Agents', description: 'Agent sign-in and management.' },
         { name: 'Inbox', description: 'The team: agents and the Org-API-Key. Never a member token.' },
         { name: 'Members', description: 'Server-only: Org-API-Key.' },
         { name: 'Webhooks', description: 'Server-only: Org-API-Key. Delivery format: docs/webhooks.md.' },

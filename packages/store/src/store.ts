@@ -82,7 +82,7 @@ export interface ConversationRecord {
   conciergeReadSeq: number;
   /** Messages not written by the member after the member's read mark. */
   unreadCount: number;
-  /** Team-only state (issue 11): never rendered for a member. */
+  /** Team-only state: never rendered for a member. */
   status: ConversationStatus;
   assigneeID: string | null;
   /** True when the last message is the member's. */
@@ -507,7 +507,7 @@ export interface Store extends WebhookStore {
   /** The org's latest event seq, or 0. */
   latestEventSeq(orgID: string): Promise<number>;
 
-  // ---- agents (issue 11) ----
+  // ---- agents ----
 
   /** Creates the agent and its one-time sign-in link; throws AgentExists when the email is taken in the org. */
   createAgent(agent: NewAgent, link: NewSignInLink): Promise<AgentRecord>;
@@ -549,7 +549,7 @@ export interface Store extends WebhookStore {
   /** Revokes one session (`sessionID`) or all of an agent's; returns how many were live. */
   revokeAgentSessions(orgID: string, agentID: string, sessionID: string | null): Promise<number>;
 
-  // ---- inbox, state, notes (issue 11) ----
+  // ---- inbox, state, notes ----
 
   /**
    * The org's conversations newest activity first, as of `snapshot` (an org seq): a conversation whose activity

@@ -2,7 +2,7 @@ import type { WebhookEventType } from '@concierge/protocol';
 import type { IdempotencyWrite } from './store.js';
 
 /**
- * Storage records of webhooks (issue 12): endpoints, and deliveries, the transactional outbox. A delivery row is
+ * Storage records of webhooks: endpoints, and deliveries, the transactional outbox. A delivery row is
  * written by the same write rule, in the same transaction, as the event that causes it (write-rules.ts), so an
  * acknowledged write always has its deliveries, whatever happens to the process after the commit.
  *

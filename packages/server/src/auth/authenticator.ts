@@ -145,7 +145,7 @@ export class Authenticator extends EventEmitter {
       return { kind: 'server', orgID: key.orgID, keyID: key.id };
     }
     // A member token verified before skips reading its audience: decoding the JWT again was 6% of a send's
-    // event-loop time (issue 14's profile). Only member tokens are ever in `verified`.
+    // event-loop time (the send benchmark's profile). Only member tokens are ever in `verified`.
     if (!this.verified.has(credential) && audience(credential) === 'agent') return this.agentToken(credential);
     return this.memberToken(credential);
   }

@@ -1,6 +1,6 @@
 /// <reference lib="es2024.string" />
 /**
- * Unicode well-formedness, decided once at the boundary (issue 9): a string with a lone UTF-16 surrogate cannot be
+ * Unicode well-formedness, decided once at the boundary: a string with a lone UTF-16 surrogate cannot be
  * stored as UTF-8 without being changed (SQLite writes U+FFFD bytes, PostgreSQL's driver folds it to U+FFFD), so
  * "alice\ud800" and "alice\ufffd" became one member on PostgreSQL and a message read back other than it was sent.
  * Such strings are refused before anything acts on them. `String.prototype.isWellFormed` is native from V8 11.1, so

@@ -19,7 +19,7 @@ const IDEMPOTENCY_KEY = new RegExp(`^[\\x20-\\x7e]{1,${LIMITS.idempotencyKeyMaxC
 /**
  * Canonical JSON (sorted keys, no whitespace) so `{"a":1,"b":2}` and `{"b":2,"a":1}` are the same request. Written
  * with an explicit stack, not recursion: a body nested a few thousand levels deep once overflowed the call stack
- * here (issue 9). The body parser caps nesting as well (input/json-body.ts); this does not rely on it.
+ * here. The body parser caps nesting as well (input/json-body.ts); this does not rely on it.
  */
 export function canonical(root: unknown): string {
   const out: string[] = [];

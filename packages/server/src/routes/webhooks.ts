@@ -28,7 +28,7 @@ const ROTATION_OVERLAP_MS = 24 * 60 * 60 * 1000;
 const PAGE_DEFAULT = 50;
 
 /**
- * Webhook endpoints and their deliveries (issue 12). Server-only. The hosted API's three routes (create, list,
+ * Webhook endpoints and their deliveries. Server-only. The hosted API's three routes (create, list,
  * delete) keep their shapes; the rest are ours. Writes that make deliveries due wake the deliverer at once.
  */
 export function webhookRoutes(fastify: FastifyInstance, ctx: AppContext): void {

@@ -4,7 +4,7 @@ import { BODY_ERRORS, errorResponses, IDEMPOTENCY_ERRORS, V1_ERRORS } from './er
 import { CURSOR_PATTERN, queryString, text } from './fields.js';
 import { idempotentHeaders } from './headers.js';
 
-/** Webhook routes (issue 12): server-only, so every one may answer 403 to a member token. */
+/** Webhook routes: server-only, so every one may answer 403 to a member token. */
 
 const instant = z.string().meta({ format: 'date-time', description: 'ISO-8601 UTC with milliseconds.' });
 

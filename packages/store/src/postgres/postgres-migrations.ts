@@ -107,7 +107,7 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX IF NOT EXISTS spent_tickets_expiry ON spent_tickets(expires_at);
   `,
-  /* 4: the team's side (issue 11); see the SQLite migration 4. Search: a stored generated tsvector on messages and
+  /* 4: the team's side; see the SQLite migration 4. Search: a stored generated tsvector on messages and
      on members ('simple': no language's stemming, like SQLite's unicode61), each with a GIN index, so the writing
      transaction maintains it with no code of ours. messages_org_seq lets a search for a common word walk the org's
      newest messages backwards until it has its window of matches, where the GIN index would fetch every match to
@@ -178,7 +178,7 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
     to_tsvector('simple', coalesce(display_name, '') || ' ' || coalesce(email, '') || ' ' || external_user_id)) STORED;
   CREATE INDEX members_search ON members USING gin (search);
   `,
-  /* 5: webhooks (issue 12): endpoints, and deliveries as a transactional outbox written with their event (IF NOT
+  /* 5: webhooks: endpoints, and deliveries as a transactional outbox written with their event (IF NOT
      EXISTS: a database rolled back to an older version by hand may still hold the tables) */ `
   CREATE TABLE IF NOT EXISTS webhook_endpoints (
     id text PRIMARY KEY,

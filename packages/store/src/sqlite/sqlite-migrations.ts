@@ -98,7 +98,7 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   ) WITHOUT ROWID;
   CREATE INDEX IF NOT EXISTS spent_tickets_expiry ON spent_tickets(expires_at);
   `,
-  /* 4: the team's side (issue 11): agents and their sessions and sign-in links; each conversation's team state
+  /* 4: the team's side: agents and their sessions and sign-in links; each conversation's team state
      (status, assignee, awaiting reply; existing ones open, unassigned, awaiting when their last message is the
      member's); its creation seq (the inbox's snapshot paging); internal notes; full-text search over message text
      (FTS5, with a map from conversation to FTS row so a member's erasure finds their rows; rowids count down, so
@@ -183,7 +183,7 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
     SELECT concat_ws(' ', display_name, email, external_user_id), id, org_id FROM members;
   INSERT INTO member_search_rows (member_id, row) SELECT member_id, rowid FROM member_search;
   `,
-  /* 5: webhooks (issue 12): endpoints, and deliveries as a transactional outbox written with their event (IF NOT
+  /* 5: webhooks: endpoints, and deliveries as a transactional outbox written with their event (IF NOT
      EXISTS: a database rolled back to an older version by hand may still hold the tables) */ `
   CREATE TABLE IF NOT EXISTS webhook_endpoints (
     id TEXT PRIMARY KEY,
@@ -224,7 +224,7 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   CREATE INDEX IF NOT EXISTS webhook_deliveries_endpoint ON webhook_deliveries(endpoint_id, n);
   CREATE INDEX IF NOT EXISTS webhook_deliveries_created ON webhook_deliveries(created_at);
   `,
-  /* 6: the outbox holds each event once (issue 12's delivery benchmark): the per-endpoint deliveries are made from
+  /* 6: the outbox holds each event once (the webhook delivery benchmark): the per-endpoint deliveries are made from
      it by the deliverer's claim, and each endpoint keeps a cursor into it. Endpoints that exist start at their
      org's newest seq: their deliveries until now are already rows. */ `
   CREATE TABLE IF NOT EXISTS webhook_outbox (
@@ -238,7 +238,7 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   ALTER TABLE webhook_endpoints ADD COLUMN outbox_seq INTEGER NOT NULL DEFAULT 0;
   UPDATE webhook_endpoints SET outbox_seq = coalesce((SELECT event_seq FROM orgs WHERE orgs.id = webhook_endpoints.org_id), 0);
   `,
-  /* 7: the message search index's rowids count up, newest highest (issue 14's send benchmark). They counted down,
+  /* 7: the message search index's rowids count up, newest highest (the send benchmark). They counted down,
      and FTS5 flushes its pending lists to a new segment whenever a rowid is lower than the one before, so every send
      wrote a segment of its own (sqlite-queries.ts, insertMessageSearch). Rebuilt rather than updated in place: rows
      inserted in rising rowid order build the index in few segments. */ `
@@ -250,7 +250,7 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   ALTER TABLE message_search_v7 RENAME TO message_search;
   UPDATE message_search_rows SET row = -row;
   `,
-  /* 8: the range lease (issue 12's delivery benchmark): a delivery made from the outbox is written once, with its
+  /* 8: the range lease (the webhook delivery benchmark): a delivery made from the outbox is written once, with its
      first attempt's outcome, and until then the endpoint's range is what keeps it from being sent twice
      (webhook-records.ts, rangeOwner). Rows are then written in the order first attempts end, not in the order of
      their events, so deliveries are listed by created_at (then n). */ `
