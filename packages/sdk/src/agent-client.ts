@@ -28,7 +28,7 @@ export interface ConciergeAgentOptions {
   maxRetries?: number | undefined;
   /** Per attempt. Default 30 000. */
   timeoutMs?: number | undefined;
-  /** The server's SSE heartbeat period (its `--heartbeat`). Default 15 000. */
+  /** The server's SSE heartbeat period (its `--heartbeat`). Default 5 000. */
   heartbeatMs?: number | undefined;
   /** How long before the access token expires to refresh it. Default 30 000. */
   refreshSkewMs?: number | undefined;

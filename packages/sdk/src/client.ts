@@ -33,7 +33,7 @@ export interface ConciergeOptions {
   maxRetries?: number | undefined;
   /** Per attempt. Default 30 000. For streams: the time allowed for the answer's head. */
   timeoutMs?: number | undefined;
-  /** The server's SSE heartbeat period (its `--heartbeat`); a stream silent for three of them reconnects. Default 15 000. */
+  /** The server's SSE heartbeat period (its `--heartbeat`); a stream silent for three of them reconnects. Default 5 000. */
   heartbeatMs?: number | undefined;
   /** A fetch to use instead of the global one (it must stream response bodies for the live streams). */
   fetch?: typeof fetch | undefined;
@@ -79,7 +79,7 @@ export abstract class ClientCore {
     });
     this.streams = {
       transport: this.transport,
-      heartbeatMs: options.heartbeatMs ?? 15_000,
+      heartbeatMs: options.heartbeatMs ?? 5_000,
       timeoutMs: options.timeoutMs ?? 30_000,
     };
   }

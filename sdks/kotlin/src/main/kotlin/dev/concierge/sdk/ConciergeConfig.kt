@@ -27,7 +27,7 @@ public data class ConciergeConfig(
     val refreshSkewMs: Long = 30_000,
     val maxRetries: Int = 2,
     val timeoutMs: Long = 30_000,
-    val heartbeatMs: Long = 15_000,
+    val heartbeatMs: Long = 5_000,
     val httpClient: OkHttpClient? = null,
 ) {
     /** Without the token: a config may well end up in a log line. */

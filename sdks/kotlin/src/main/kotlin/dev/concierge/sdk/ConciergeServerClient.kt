@@ -39,7 +39,7 @@ public class ConciergeServerClient(
     httpClient: OkHttpClient? = null,
     maxRetries: Int = 2,
     timeoutMs: Long = 30_000,
-    heartbeatMs: Long = 15_000,
+    heartbeatMs: Long = 5_000,
     dangerouslyAllowAndroid: Boolean = false,
 ) {
     private val transport: Transport
