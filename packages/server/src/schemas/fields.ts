@@ -42,6 +42,17 @@ export const identifier = (max: number) =>
 /** Query values arrive as strings (or arrays, when repeated: refused). */
 export const queryString = (max: number) => z.string({ error: 'must be given once, as a string' }).max(max);
 
+/** `limit` of a paged list: a whole number from 1 to `max` (the route takes `byDefault` when it is absent). */
+export const pageLimit = (max: number, byDefault: number) => {
+  const range = `must be a whole number from 1 to ${max}`;
+  return queryString(10)
+    .regex(/^\d+$/, range)
+    .transform(Number)
+    .refine((n) => n >= 1 && n <= max, range)
+    .optional()
+    .meta({ description: `Page size, 1 to ${max}; default ${byDefault}.` });
+};
+
 /**
  * What this server's cursors and event ids look like (base64url, a dot, base64url). Declared for the document only:
  * anything else is still answered by the route (400 INVALID_CURSOR), as before the schemas.

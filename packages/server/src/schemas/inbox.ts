@@ -2,7 +2,7 @@ import { LIMITS, type ConversationState, type InboxCounts, type InboxItem, type 
 import { z } from 'zod';
 import { conversationParams } from './conversations.js';
 import { BODY_ERRORS, errorResponses, IDEMPOTENCY_ERRORS, V1_ERRORS } from './errors.js';
-import { CURSOR_PATTERN, identifier, queryString, text } from './fields.js';
+import { CURSOR_PATTERN, identifier, pageLimit, queryString, text } from './fields.js';
 import { idempotentHeaders, keyIgnoredHeaders } from './headers.js';
 import { conversationSchema } from './wire.js';
 
@@ -71,13 +71,7 @@ same<Same<z.output<typeof inboxItemSchema>, InboxItem>>();
 same<Same<z.output<typeof noteSchema>, Note>>();
 same<Same<z.output<typeof countsSchema>, InboxCounts>>();
 
-const pageSize = `must be a whole number from 1 to ${LIMITS.pageMax}`;
-const limitField = queryString(10)
-  .regex(/^\d+$/, pageSize)
-  .transform(Number)
-  .refine((n) => n >= 1 && n <= LIMITS.pageMax, pageSize)
-  .optional()
-  .meta({ description: `Page size, 1 to ${LIMITS.pageMax}; default ${LIMITS.pageDefault}.` });
+const limitField = pageLimit(LIMITS.pageMax, LIMITS.pageDefault);
 const cursorField = queryString(4096)
   .optional()
   .meta({ pattern: CURSOR_PATTERN, description: '`nextCursor` of the previous page.' });

@@ -2,7 +2,7 @@ import { LIMITS } from '@concierge/protocol';
 import { z } from 'zod';
 import { profileField } from './auth.js';
 import { BODY_ERRORS, errorResponses, IDEMPOTENCY_ERRORS, V1_ERRORS } from './errors.js';
-import { CURSOR_PATTERN, identifier, queryString } from './fields.js';
+import { CURSOR_PATTERN, identifier, pageLimit, queryString } from './fields.js';
 import { idempotentHeaders, keyIgnoredHeaders } from './headers.js';
 import {
   jsonValueSchema,
@@ -69,18 +69,11 @@ export const memberBody = z.object({
   attributes: attributesField,
 });
 
-const pageSize = `must be a whole number from 1 to ${LIMITS.membersPageMax}`;
-
 export const listMembersQuery = z.object({
   cursor: queryString(512)
     .optional()
     .meta({ pattern: CURSOR_PATTERN, description: '`nextCursor` of the previous page.' }),
-  limit: queryString(10)
-    .regex(/^\d+$/, pageSize)
-    .transform(Number)
-    .refine((n) => n >= 1 && n <= LIMITS.membersPageMax, pageSize)
-    .optional()
-    .meta({ description: `Page size, 1 to ${LIMITS.membersPageMax}; default ${LIMITS.membersPageDefault}.` }),
+  limit: pageLimit(LIMITS.membersPageMax, LIMITS.membersPageDefault),
 });
 
 export const archiveMemberQuery = z.object({

@@ -2,11 +2,9 @@ import { LIMITS } from '@concierge/protocol';
 import { z } from 'zod';
 import { conversationParams, memberQuery } from './conversations.js';
 import { BODY_ERRORS, errorResponses, IDEMPOTENCY_ERRORS, MEMBER_MODE_ERRORS, V1_ERRORS } from './errors.js';
-import { CURSOR_PATTERN, identifier, queryString, text } from './fields.js';
+import { CURSOR_PATTERN, identifier, pageLimit, queryString, text } from './fields.js';
 import { idempotentHeaders, keyIgnoredHeaders } from './headers.js';
 import { listMessagesResponse, okResponse, readResponse, sendMessageResponse } from './wire.js';
-
-const pageSize = `must be a whole number from 1 to ${LIMITS.pageMax}`;
 
 export const listMessagesQuery = z.object({
   externalUserID: memberQuery.shape.externalUserID,
@@ -14,12 +12,7 @@ export const listMessagesQuery = z.object({
     pattern: CURSOR_PATTERN,
     description: '`nextCursor` of the previous page: the page of what is strictly older.',
   }),
-  limit: queryString(10)
-    .regex(/^\d+$/, pageSize)
-    .transform(Number)
-    .refine((n) => n >= 1 && n <= LIMITS.pageMax, pageSize)
-    .optional()
-    .meta({ description: `Page size, 1 to ${LIMITS.pageMax}; default ${LIMITS.pageDefault}.` }),
+  limit: pageLimit(LIMITS.pageMax, LIMITS.pageDefault),
 });
 
 /** The message length limit is the server's `--max-message-chars`, so this schema is built per app. */

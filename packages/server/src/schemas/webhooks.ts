@@ -1,7 +1,7 @@
 import { WEBHOOK_EVENT_TYPES } from '@concierge/protocol';
 import { z } from 'zod';
 import { BODY_ERRORS, errorResponses, IDEMPOTENCY_ERRORS, V1_ERRORS } from './errors.js';
-import { CURSOR_PATTERN, queryString, text } from './fields.js';
+import { CURSOR_PATTERN, pageLimit, queryString, text } from './fields.js';
 import { idempotentHeaders } from './headers.js';
 
 /** Webhook routes: server-only, so every one may answer 403 to a member token. */
@@ -59,18 +59,11 @@ export const replayBody = z.object({
     .meta({ format: 'date-time', description: 'Re-send every delivery of this endpoint created at or after this.' }),
 });
 
-const pageSize = 'must be a whole number from 1 to 100';
-
 export const deliveriesQuery = z.object({
   cursor: queryString(512)
     .optional()
     .meta({ pattern: CURSOR_PATTERN, description: '`nextCursor` of the previous page.' }),
-  limit: queryString(10)
-    .regex(/^\d+$/, pageSize)
-    .transform(Number)
-    .refine((n) => n >= 1 && n <= 100, pageSize)
-    .optional()
-    .meta({ description: 'Page size, 1 to 100; default 50.' }),
+  limit: pageLimit(100, 50),
 });
 
 export const webhookEndpointSchema = z
