@@ -13,7 +13,7 @@ export const description =
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 export async function run({ rounds, smoke, profile, log }) {
-  const streams = smoke ? 20 : 100;
+  const streams = smoke ? 10 : 100;
   const messages = smoke ? 3 : 30;
   const spacingMs = 50;
 

@@ -71,7 +71,7 @@ export async function run({ rounds, smoke, profile, log }) {
   const fdLimit = openFilesHardLimit();
   const fits = (n) => n + FD_MARGIN <= fdLimit;
   const largest = Math.floor((fdLimit - FD_MARGIN) / 1_000) * 1_000;
-  const sizes = (smoke ? [50, 200] : [1_000, 10_000, 50_000]).map((n) => ({
+  const sizes = (smoke ? [50] : [1_000, 10_000, 50_000]).map((n) => ({
     count: fits(n) ? n : largest,
     wanted: n,
   }));

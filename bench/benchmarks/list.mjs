@@ -12,9 +12,9 @@ export const description =
   'GET a page of 50 (member token, keyset cursor mid-history) from conversations of 1,000 and 1,000,000 messages';
 
 export async function run({ rounds, smoke, profile, log }) {
-  const connections = smoke ? 10 : 50;
-  const durationSec = smoke ? 1 : 10;
-  const sizes = smoke ? [1_000, 5_000] : [1_000, 1_000_000];
+  const connections = smoke ? 2 : 50;
+  const durationSec = smoke ? 0.5 : 10;
+  const sizes = smoke ? [1_000] : [1_000, 1_000_000];
   const label = (n) => (n >= 1_000_000 ? `${n / 1_000_000}M` : `${n / 1_000}k`);
 
   return using(async (track) => {

@@ -11,8 +11,8 @@ export const description =
   'POST a message on PostgreSQL (member token, fresh Idempotency-Key, durable commit), 100 connections, vs a bare Fastify + pg group-commit route';
 
 export async function run({ rounds, smoke, profile, log }) {
-  const connections = smoke ? 10 : 100;
-  const durationSec = smoke ? 1 : 10;
+  const connections = smoke ? 2 : 100;
+  const durationSec = smoke ? 0.5 : 10;
   // Load spreads over this many members, one conversation each, as real traffic from many members would.
   const memberCount = smoke ? 5 : 100;
   const body = { message: 'Could you book a table for two at eight tonight?' };

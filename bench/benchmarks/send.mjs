@@ -50,8 +50,8 @@ export async function run(options) {
  * SQLite writer (`--sqlite-writer`); without it the server's default runs.
  */
 export async function runSend({ rounds, smoke, profile, log, store, writer }) {
-  const connections = smoke ? 10 : 100;
-  const durationSec = smoke ? 1 : 10;
+  const connections = smoke ? 2 : 100;
+  const durationSec = smoke ? 0.5 : 10;
   // Load spreads over this many members, one conversation each, as real traffic from many members would.
   const memberCount = smoke ? 5 : 100;
   const body = { message: 'Could you book a table for two at eight tonight?' };

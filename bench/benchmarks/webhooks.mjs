@@ -46,11 +46,11 @@ function receiver(kind, latencies) {
 }
 
 export async function run({ rounds, smoke, profile, log }) {
-  const rate = smoke ? 50 : 1000;
-  const warmupSec = smoke ? 1 : 5;
-  const latencySec = smoke ? 2 : 30;
-  const throughputSec = smoke ? 1 : 10;
-  const connections = smoke ? 10 : 100;
+  const rate = smoke ? 20 : 1000;
+  const warmupSec = smoke ? 0.5 : 5;
+  const latencySec = smoke ? 1 : 30;
+  const throughputSec = smoke ? 0.5 : 10;
+  const connections = smoke ? 2 : 100;
   const memberCount = smoke ? 5 : 100;
   const body = { message: 'Could you book a table for two at eight tonight?' };
 

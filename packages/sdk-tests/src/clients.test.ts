@@ -12,10 +12,10 @@ import {
   type StreamEvent,
 } from '@concierge/sdk';
 import { ConciergeServer } from '@concierge/sdk/server';
-import { STORES } from '@concierge/tests/harness';
+import { acrossStores } from '@concierge/tests/harness';
 import { startFixture, take, until, type Fixture } from './lib/fixture.js';
 
-for (const store of STORES) {
+acrossStores((store) => {
   describe(`SDK clients against the real server (${store.name})`, () => {
     let f: Fixture;
     before(async () => {
@@ -287,4 +287,4 @@ for (const store of STORES) {
       await assert.rejects(take(client.streamMessages('no-such-conversation'), 1), NotFoundError);
     });
   });
-}
+});

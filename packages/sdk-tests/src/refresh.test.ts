@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Concierge, RefreshError, UnauthorizedError, type ExchangeResponse } from '@concierge/sdk';
-import { clockPast, STORES } from '@concierge/tests/harness';
+import { acrossStores, clockPast } from '@concierge/tests/harness';
 import { startFixture, take, until, type Fixture } from './lib/fixture.js';
 
 /**
@@ -24,7 +24,7 @@ function counting401s() {
 }
 
 /** The refresh contract, against a server whose member tokens live three seconds. */
-for (const store of STORES) {
+acrossStores((store) => {
   describe(`SDK token refresh (${store.name})`, () => {
     let f: Fixture;
     before(async () => {
@@ -154,4 +154,4 @@ for (const store of STORES) {
       assert.ok(hook.calls >= 1);
     });
   });
-}
+});

@@ -156,7 +156,7 @@ export async function buildApp(config: ServerConfig, store: Store): Promise<App>
     conversations: new ConversationOwners(store),
     tickets: new Tickets(cursorSecret, config.ticketTtlSeconds * 1000, store),
     signIns: new SignInLimiter(() => metrics.refusedBeforeHash.inc({ reason: 'rate_limited' })),
-    passwords: new PasswordHasher(config.passwordHashQueue, metrics),
+    passwords: new PasswordHasher(config.passwordHashQueue, metrics, config.passwordCost),
     // An endpoint disabled by its failures is announced on the org's streams, on every instance.
     webhooks: new Deliverer(store, config, fastify.log, (e) =>
       store.publishEphemeral({

@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { AgentExists, openStore, type AgentRecord, type Store } from '@concierge/store';
 import { REPLAY_RENDERERS_URL } from './replay-renderers.js';
 import { apiKeyPrefix, generateApiKey, isApiKeyPrefix } from './auth/api-keys.js';
+import { DEFAULT_PASSWORD_COST } from './auth/passwords.js';
 import { newSignInLink, signInURL } from './auth/sign-in-links.js';
 import { buildApp } from './app.js';
 import { listenMetrics } from './metrics-listener.js';
@@ -42,9 +43,31 @@ ${OPTIONS.filter((o) => o.hidden !== true)
 
 const FIRST_ADMIN_EMAIL = 'admin@localhost';
 
-const out = (s: string): void => void process.stdout.write(`${s}\n`);
+/** Where a command writes and the environment it reads: the process's own, or a caller's that runs it in-process. */
+export interface CliIO {
+  stdout(text: string): void;
+  stderr(text: string): void;
+  env: NodeJS.ProcessEnv;
+}
 
-export async function main(argv: string[]): Promise<number> {
+const PROCESS_IO: CliIO = {
+  stdout: (text) => void process.stdout.write(text),
+  stderr: (text) => void process.stderr.write(text),
+  env: process.env,
+};
+
+/** The command line as `bin/concierge.js` runs it: the exit code, and an error as one line on stderr (code 1). */
+export async function run(argv: string[], io: CliIO = PROCESS_IO): Promise<number> {
+  try {
+    return await main(argv, io);
+  } catch (error) {
+    io.stderr(`concierge: ${error instanceof Error ? error.message : String(error)}\n`);
+    return 1;
+  }
+}
+
+export async function main(argv: string[], io: CliIO = PROCESS_IO): Promise<number> {
+  const out = (s: string): void => io.stdout(`${s}\n`);
   const options = Object.fromEntries(OPTIONS.map((o) => [o.flag, { type: 'string' as const }]));
   const { values, positionals } = parseArgs({
     args: bareBooleans(argv),
@@ -70,15 +93,15 @@ export async function main(argv: string[]): Promise<number> {
   }
   let config;
   try {
-    config = resolveConfig(values, process.env);
+    config = resolveConfig(values, io.env);
   } catch (error) {
     if (error instanceof ConfigError) {
-      process.stderr.write(`concierge: ${error.message}\n`);
+      io.stderr(`concierge: ${error.message}\n`);
       return 2;
     }
     throw error;
   }
-  if (command === 'serve') return serve(config);
+  if (command === 'serve') return serve(config, out);
   const store = await openStore(config.database);
   try {
     switch (`${command} ${sub ?? ''}`.trim()) {
@@ -233,7 +256,7 @@ export async function main(argv: string[]): Promise<number> {
         return 0;
       }
       default:
-        process.stderr.write(`concierge: unknown command '${positionals.join(' ')}'\n\n${USAGE}\n`);
+        io.stderr(`concierge: unknown command '${positionals.join(' ')}'\n\n${USAGE}\n`);
         return 2;
     }
   } finally {
@@ -302,7 +325,7 @@ async function pickOrg(store: Store, given: string | undefined): Promise<string>
  * org is made, so a busy port or a bad option can never swallow the banner, which is the only place the first
  * Org-API-Key is ever shown.
  */
-async function serve(config: ReturnType<typeof resolveConfig>): Promise<number> {
+async function serve(config: ReturnType<typeof resolveConfig>, out: (line: string) => void): Promise<number> {
   const store = await openStore(config.database, {
     migrate: config.migrate,
     sqliteWriter: config.sqliteWriter,
@@ -350,6 +373,11 @@ async function serve(config: ReturnType<typeof resolveConfig>): Promise<number> 
     );
   }
   app.fastify.log.info({ url, metrics: metrics.url, store: store.kind }, 'listening');
+  if (config.passwordCost < DEFAULT_PASSWORD_COST)
+    app.fastify.log.warn(
+      { passwordCost: config.passwordCost },
+      'new agent passwords are hashed below the default scrypt cost: a setting for tests, not for production',
+    );
   // Plain lines too, whatever the log level: scripts and tests wait for them.
   out(`concierge metrics on ${metrics.url}`);
   out(`concierge listening on ${url}`);

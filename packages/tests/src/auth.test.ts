@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { Api, cli, clockPast, errorCode, STORES, TestServer, withServer } from './harness/index.js';
+import { acrossStores, Api, cli, clockPast, errorCode, TestServer, withServer } from './harness/index.js';
 
-for (const store of STORES) {
+acrossStores((store) => {
   describe(`auth [${store.name}]`, () => {
     let server: TestServer;
     let close: () => Promise<void>;
@@ -196,4 +196,4 @@ for (const store of STORES) {
       );
     });
   });
-}
+});

@@ -40,6 +40,7 @@ describe('the concierge CLI', () => {
       [['serve', '--database', 'mysql://x'], {}, /unsupported database URL/],
       [['frobnicate'], {}, /unknown command/],
       [['serve', '--no-such-flag'], {}, /Unknown option/],
+      [['serve', '--password-cost', '9'], {}, /--password-cost: expected 10 to 20/],
     ] as const) {
       const r = await fails([...args], { ...env });
       assert.notEqual(r.code, 0);

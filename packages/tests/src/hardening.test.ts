@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import { connect, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import fc from 'fast-check';
-import { Api, errorCode, RawStream, STORES, TestServer, withServer } from './harness/index.js';
+import { acrossStores, Api, errorCode, RawStream, TestServer, withServer } from './harness/index.js';
 
 /**
  * Issue 9: what an adversarial tester broke, each kept closed. Strings that are not well-formed Unicode are
@@ -43,7 +43,7 @@ function envelope(r: { head: string; body: string }): { code: string; requestID:
 
 const LONE = ['\ud800', '\udfff', 'a\udbffb', '\udc00\ud800'];
 
-for (const store of STORES) {
+acrossStores((store) => {
   describe(`hardening: Unicode at the boundary [${store.name}]`, () => {
     let server: TestServer;
     let close: () => Promise<void>;
@@ -359,4 +359,4 @@ for (const store of STORES) {
       for (const s of held) s.destroy();
     });
   });
-}
+});

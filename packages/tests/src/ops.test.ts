@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { Api, errorCode, STORES, TestServer, withServer, type CallResult } from './harness/index.js';
+import { acrossStores, Api, type CallResult, errorCode, TestServer, withServer } from './harness/index.js';
 
-for (const store of STORES) {
+acrossStores((store) => {
   describe(`operations [${store.name}]`, () => {
     let server: TestServer;
     let close: () => Promise<void>;
@@ -142,4 +142,4 @@ for (const store of STORES) {
       }
     });
   });
-}
+});

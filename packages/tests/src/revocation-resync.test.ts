@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import pg from 'pg';
-import { Api, errorCode, until, RawStream, STORES, TestServer, withServer } from './harness/index.js';
+import { acrossStores, Api, errorCode, RawStream, STORES, TestServer, until, withServer } from './harness/index.js';
 
 /**
  * Security state must not ride on a notification alone (issue 9, defect 2). Revocations, member archives and
@@ -24,7 +24,7 @@ function bodyCode(s: RawStream): string {
   return (JSON.parse(s.body) as { error: { code: string } }).error.code;
 }
 
-for (const store of STORES) {
+acrossStores((store) => {
   describe(`a token's validity does not depend on the cache [${store.name}]`, () => {
     test('a ticket asked for before a revocation is refused after it, even when the mark was evicted', async () => {
       // A cache of one mark: any other member's request evicts the revoked member's.
@@ -66,7 +66,7 @@ for (const store of STORES) {
       }
     });
   });
-}
+});
 
 const NETWORKED = STORES.filter((s) => s.name === 'postgres');
 if (NETWORKED.length === 0)

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { Api, cli, RawStream, STORES, TestServer, withServer } from './harness/index.js';
+import { acrossStores, Api, cli, RawStream, TestServer, withServer } from './harness/index.js';
 
 /** A guard for "ends at once": generous, yet below the suite's 60 s heartbeat at which a re-check could end it. */
 const AT_ONCE_MS = 10_000;
 
-for (const store of STORES) {
+acrossStores((store) => {
   describe(`SSE lifetimes and isolation [${store.name}]`, () => {
     let server: TestServer;
     let close: () => Promise<void>;
@@ -302,4 +302,4 @@ for (const store of STORES) {
       }
     });
   });
-}
+});

@@ -1,16 +1,16 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import {
+  acrossStores,
   Api,
+  type CallResult,
   cli,
   errorCode,
   HostedStreamClient,
   HostedTokenSource,
   RawStream,
-  STORES,
   TestServer,
   withServer,
-  type CallResult,
 } from './harness/index.js';
 
 /**
@@ -103,7 +103,7 @@ const RECONNECTS = [
   { name: 'once the replies in the gap are committed (as at +500 ms)', awaitReplies: true },
 ];
 
-for (const store of STORES) {
+acrossStores((store) => {
   describe(`streams of the hosted API's SDKs [${store.name}]`, () => {
     let server: TestServer;
     let close: () => Promise<void>;
@@ -284,82 +284,81 @@ for (const store of STORES) {
         }
       });
   });
-}
 
-/** Several instances need a shared database: PostgreSQL only (multi-instance.test.ts). */
-for (const store of STORES.filter((s) => s.name === 'postgres')) {
-  describe(`streams of the hosted API's SDKs across two instances [${store.name}]`, () => {
-    let db: { url: string; drop(): Promise<void> };
-    let a: TestServer;
-    let b: TestServer;
-    let key: string;
+  /** Several instances need a shared database: PostgreSQL only (multi-instance.test.ts). */
+  if (store.name === 'postgres')
+    describe(`streams of the hosted API's SDKs across two instances [${store.name}]`, () => {
+      let db: { url: string; drop(): Promise<void> };
+      let a: TestServer;
+      let b: TestServer;
+      let key: string;
 
-    before(async () => {
-      db = await store.fresh();
-      a = await TestServer.start(db.url, { args: ['--rate-limit', '0', '--token-ttl', '3'] });
-      b = await TestServer.start(db.url, { args: ['--rate-limit', '0', '--token-ttl', '3'] });
-      key = a.org.apiKey;
-    });
-    after(async () => {
-      await Promise.all([a.stop(), b.stop()]);
-      await db.drop();
-    });
+      before(async () => {
+        db = await store.fresh();
+        a = await TestServer.start(db.url, { args: ['--rate-limit', '0', '--token-ttl', '3'] });
+        b = await TestServer.start(db.url, { args: ['--rate-limit', '0', '--token-ttl', '3'] });
+        key = a.org.apiKey;
+      });
+      after(async () => {
+        await Promise.all([a.stop(), b.stop()]);
+        await db.drop();
+      });
 
-    for (const reconnect of RECONNECTS)
-      test(`token expiry on one instance, the reconnect ${reconnect.name} on the other: nothing lost`, async () => {
-        const ext = `across-${String(reconnect.awaitReplies)}`;
-        const [apiA, apiB] = [new Api(a.url), new Api(b.url)];
-        const id = await apiA.openConversation(await apiA.memberToken(key, ext));
+      for (const reconnect of RECONNECTS)
+        test(`token expiry on one instance, the reconnect ${reconnect.name} on the other: nothing lost`, async () => {
+          const ext = `across-${String(reconnect.awaitReplies)}`;
+          const [apiA, apiB] = [new Api(a.url), new Api(b.url)];
+          const id = await apiA.openConversation(await apiA.memberToken(key, ext));
+          const gap = new Gap();
+          const client = new HostedStreamClient({
+            // A load balancer that alternates: every reconnect lands on the other instance.
+            base: (n) => (n % 2 === 0 ? a.url : b.url),
+            path: streamPath(id),
+            credential: new HostedTokenSource(() => exchange(apiA, key, ext)),
+            reconnectAfter: async (end) => {
+              if (end !== 1) return;
+              gap.replies = repliesDuringGap(() => apiB, key, id);
+              if (reconnect.awaitReplies) await gap.replies;
+            },
+          });
+          await client.start();
+          try {
+            await reply(apiA, key, id, 'before the expiry');
+            await client.until(() => client.ends >= 1, 'the token to expire');
+            await everyMessageOnce(client, apiB, key, ext, id, gap.done);
+          } finally {
+            await client.stop();
+          }
+        });
+
+      test('SIGTERM of the instance holding the stream, the reconnect on the other: nothing lost', async () => {
+        // Default token lifetime here: only the drain ends the stream.
+        const c = await TestServer.start(db.url, { args: ['--rate-limit', '0'] });
+        const [apiB, apiC] = [new Api(b.url), new Api(c.url)];
+        const ext = 'drained';
+        const id = await apiC.openConversation(await apiC.memberToken(key, ext));
         const gap = new Gap();
         const client = new HostedStreamClient({
-          // A load balancer that alternates: every reconnect lands on the other instance.
-          base: (n) => (n % 2 === 0 ? a.url : b.url),
+          base: (n) => (n === 0 ? c.url : b.url),
           path: streamPath(id),
-          credential: new HostedTokenSource(() => exchange(apiA, key, ext)),
+          credential: new HostedTokenSource(() => exchange(apiC, key, ext)),
           reconnectAfter: async (end) => {
             if (end !== 1) return;
             gap.replies = repliesDuringGap(() => apiB, key, id);
-            if (reconnect.awaitReplies) await gap.replies;
+            await gap.replies;
           },
         });
         await client.start();
         try {
-          await reply(apiA, key, id, 'before the expiry');
-          await client.until(() => client.ends >= 1, 'the token to expire');
+          const first = await reply(apiB, key, id, 'before the drain');
+          await client.until(() => client.received.includes(first), 'the first reply');
+          assert.equal(await c.stop(), 0);
+          await client.until(() => client.ends >= 1, 'the drain to end the stream');
           await everyMessageOnce(client, apiB, key, ext, id, gap.done);
         } finally {
           await client.stop();
+          await c.stop();
         }
       });
-
-    test('SIGTERM of the instance holding the stream, the reconnect on the other: nothing lost', async () => {
-      // Default token lifetime here: only the drain ends the stream.
-      const c = await TestServer.start(db.url, { args: ['--rate-limit', '0'] });
-      const [apiB, apiC] = [new Api(b.url), new Api(c.url)];
-      const ext = 'drained';
-      const id = await apiC.openConversation(await apiC.memberToken(key, ext));
-      const gap = new Gap();
-      const client = new HostedStreamClient({
-        base: (n) => (n === 0 ? c.url : b.url),
-        path: streamPath(id),
-        credential: new HostedTokenSource(() => exchange(apiC, key, ext)),
-        reconnectAfter: async (end) => {
-          if (end !== 1) return;
-          gap.replies = repliesDuringGap(() => apiB, key, id);
-          await gap.replies;
-        },
-      });
-      await client.start();
-      try {
-        const first = await reply(apiB, key, id, 'before the drain');
-        await client.until(() => client.received.includes(first), 'the first reply');
-        assert.equal(await c.stop(), 0);
-        await client.until(() => client.ends >= 1, 'the drain to end the stream');
-        await everyMessageOnce(client, apiB, key, ext, id, gap.done);
-      } finally {
-        await client.stop();
-        await c.stop();
-      }
     });
-  });
-}
+});

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { EventSource } from 'eventsource';
-import { Api, clockPast, errorCode, RawStream, STORES, TestServer, until, withServer } from './harness/index.js';
+import { acrossStores, Api, clockPast, errorCode, RawStream, TestServer, until, withServer } from './harness/index.js';
 
 /** The server's gauge of open SSE streams. */
 async function openStreams(server: TestServer): Promise<number> {
@@ -10,7 +10,7 @@ async function openStreams(server: TestServer): Promise<number> {
   return Number(m[1]);
 }
 
-for (const store of STORES) {
+acrossStores((store) => {
   describe(`SSE wire format [${store.name}]`, () => {
     let server: TestServer;
     let close: () => Promise<void>;
@@ -245,4 +245,4 @@ for (const store of STORES) {
       ok.close();
     });
   });
-}
+});

@@ -10,7 +10,7 @@ import type {
 } from '@concierge/store';
 import { Counter } from 'prom-client';
 import type { Metrics } from '../metrics.js';
-import { DUMMY_KDF, newPasswordKdf, type PasswordHasher } from './passwords.js';
+import type { PasswordHasher } from './passwords.js';
 
 /**
  * One person, several orgs (docs/design/agent-people.md). An email is one person on this server; each of their
@@ -49,7 +49,7 @@ export class AgentPeople {
     const candidates = orgID === null ? person.memberships : person.memberships.filter((m) => m.orgID === orgID);
     // Named by its org, an agent is checked against its own hash: one whose password predates the email's KDF (set
     // in another org before the KDF was shared) still signs in that way.
-    const like = (orgID === null ? null : candidates[0]?.passwordHash) ?? person.passwordKdf ?? DUMMY_KDF;
+    const like = (orgID === null ? null : candidates[0]?.passwordHash) ?? person.passwordKdf ?? this.passwords.dummyKdf;
     this.kdfRuns.inc({ route: 'sign-in' });
     const hash = await this.passwords.hashLike(password, like);
     return (
@@ -74,7 +74,7 @@ export class AgentPeople {
         return null;
       }
       this.kdfRuns.inc({ route: 'setup' });
-      const hash = await this.passwords.hashLike(password, link.passwordKdf ?? newPasswordKdf());
+      const hash = await this.passwords.hashLike(password, link.passwordKdf ?? this.passwords.newKdf());
       try {
         return await store.setupAgent(linkHash, hash, session);
       } catch (error) {

@@ -8,9 +8,10 @@ import type { HashJob, HashOutcome } from './password-worker.js';
 /**
  * Agent passwords: scrypt from node:crypto, a memory-hard KDF (RFC 7914). N = 2^15, r = 8, p = 1 costs 32 MiB and
  * tens of milliseconds per guess, the parameters OWASP's Password Storage Cheat Sheet lists for scrypt. The stored
- * text names its parameters (`scrypt$N$r$p$salt$hash`), so they can be raised later without locking anyone out.
+ * text names its parameters (`scrypt$N$r$p$salt$hash`), so they can be raised later without locking anyone out, and
+ * a test server may lower N for the passwords it sets (`--password-cost`, hidden) without touching this default.
  */
-const N = 2 ** 15;
+export const DEFAULT_PASSWORD_COST = 15;
 const R = 8;
 const P = 1;
 const KEY_BYTES = 32;
@@ -18,18 +19,6 @@ const KEY_BYTES = 32;
 const MAXMEM = 64 * 1024 * 1024;
 
 export const MIN_PASSWORD_CHARS = 12;
-
-/** `scrypt$N$r$p$salt` with a new salt: the KDF for an email that has no password yet (a hash is this, `$`, key). */
-export function newPasswordKdf(): string {
-  return `scrypt$${N}$${R}$${P}$${randomBytes(16).toString('base64url')}`;
-}
-
-/**
- * What sign-in hashes like when the email is unknown (or has no password yet): our parameters with a random salt,
- * so the answer matches nothing stored, yet it costs the same KDF run as a wrong password, and timing tells them
- * apart not. Made at start-up without computing anything.
- */
-export const DUMMY_KDF = newPasswordKdf();
 
 /** Threads for scrypt: one on a machine of two cores or fewer (the event loop needs the other), else two. */
 const THREADS = Math.min(2, Math.max(1, availableParallelism() - 1));
@@ -53,10 +42,26 @@ export class PasswordHasher {
   private next = 0;
   private closed = false;
 
+  /**
+   * What sign-in hashes like when the email is unknown (or has no password yet): our parameters with a random salt,
+   * so the answer matches nothing stored, yet it costs the same KDF run as a wrong password, and timing tells them
+   * apart not. Made at start-up without computing anything.
+   */
+  readonly dummyKdf: string;
+
+  /** `cost` is log2 of scrypt's N for new passwords. */
   constructor(
     private readonly limit: number,
     private readonly metrics: Metrics,
-  ) {}
+    private readonly cost = DEFAULT_PASSWORD_COST,
+  ) {
+    this.dummyKdf = this.newKdf();
+  }
+
+  /** `scrypt$N$r$p$salt` with a new salt: the KDF for an email that has no password yet (a hash is this, `$`, key). */
+  newKdf(): string {
+    return `scrypt$${2 ** this.cost}$${R}$${P}$${randomBytes(16).toString('base64url')}`;
+  }
 
   /** Hashes running or waiting now. */
   get size(): number {
@@ -64,7 +69,7 @@ export class PasswordHasher {
   }
 
   /**
-   * `password` hashed with the parameters and salt of `kdf` (newPasswordKdf's text, or a stored hash), as stored
+   * `password` hashed with the parameters and salt of `kdf` (`newKdf`'s text, or a stored hash), as stored
    * text: equal to a stored hash of that KDF exactly when it is the same password. A KDF this code cannot read is
    * replaced by a new one, so the answer matches nothing stored and the KDF still runs once.
    */
@@ -73,7 +78,7 @@ export class PasswordHasher {
     const params = [n, r, p].map(Number);
     const readable =
       kind === 'scrypt' && salt !== undefined && salt !== '' && params.every((x) => Number.isSafeInteger(x) && x > 0);
-    if (!readable) return this.hashLike(password, newPasswordKdf());
+    if (!readable) return this.hashLike(password, this.newKdf());
     const key = await this.scrypt(password, Buffer.from(salt, 'base64url'), params[0]!, params[1]!, params[2]!);
     return `scrypt$${n}$${r}$${p}$${salt}$${key.toString('base64url')}`;
   }

@@ -1,12 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { execFile } from 'node:child_process';
 import { once } from 'node:events';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import type { StoreTarget } from './stores.js';
-
-const run = promisify(execFile);
 
 /** The real CLI, as `npx concierge` runs it. */
 export const CLI = join(dirname(fileURLToPath(import.meta.url)), '../../../server/bin/concierge.js');
@@ -140,8 +136,36 @@ export class TestServer {
   }
 }
 
+/** What one command of the CLI printed, and its exit code. */
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * One CLI command (`orgs create`, `agents link`…) on a database, run in this process through the same entry point
+ * `bin/concierge.js` calls, with its output captured: the commands' parsing, checks and writes are the real ones,
+ * without a Node process started for each. Files that test the process itself (exit codes, a stack trace never
+ * printed, `serve`) spawn `CLI` instead.
+ */
+export async function cliRun(args: string[], databaseURL: string): Promise<CliResult> {
+  const { run: runCli } = await import('@concierge/server');
+  const result = { code: 0, stdout: '', stderr: '' };
+  result.code = await runCli([...args, '--database', databaseURL], {
+    stdout: (text) => void (result.stdout += text),
+    stderr: (text) => void (result.stderr += text),
+    env: process.env,
+  });
+  return result;
+}
+
+/** `cliRun`, failing (as a non-zero exit would) unless the command succeeded. */
 export async function cli(args: string[], databaseURL: string): Promise<{ stdout: string; stderr: string }> {
-  return run(process.execPath, [CLI, ...args, '--database', databaseURL], { encoding: 'utf8' });
+  const result = await cliRun(args, databaseURL);
+  if (result.code !== 0)
+    throw Object.assign(new Error(`concierge ${args.join(' ')} exited with ${result.code}: ${result.stderr}`), result);
+  return result;
 }
 
 export async function createOrg(databaseURL: string, name: string): Promise<Org> {

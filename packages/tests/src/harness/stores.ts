@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { describe } from 'node:test';
 
 /**
  * The stores every black-box suite runs against (docs/STYLE.md, pattern 3): each test file wraps its suite in
@@ -60,6 +61,18 @@ function selected(): StoreTarget[] {
 }
 
 export const STORES: readonly StoreTarget[] = selected();
+
+/**
+ * A file's suites once per store, the stores side by side: each store's suites have their own servers and
+ * databases, so nothing is shared between them, and a file that mostly waits (token lifetimes, heartbeats, retry
+ * schedules) takes the time of one store instead of the sum. Within a store, suites and tests run in order, as
+ * written.
+ */
+export function acrossStores(body: (store: StoreTarget) => void): void {
+  describe('each store, side by side', { concurrency: true }, () => {
+    for (const store of STORES) describe(store.name, { concurrency: 1 }, () => body(store));
+  });
+}
 
 /**
  * The ways a store can run its writes, as server flags: SQLite has two writers (a worker thread, the default, and

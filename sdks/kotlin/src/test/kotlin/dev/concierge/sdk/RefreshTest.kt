@@ -12,6 +12,7 @@ import kotlinx.coroutines.delay
 import kotlinx.coroutines.flow.take
 import kotlinx.coroutines.flow.toList
 import kotlinx.coroutines.runBlocking
+import okhttp3.Dispatcher
 import okhttp3.OkHttpClient
 import org.junit.jupiter.api.Assertions.assertEquals
 import org.junit.jupiter.api.Assertions.assertTrue
@@ -19,6 +20,8 @@ import org.junit.jupiter.api.assertThrows
 import org.junit.jupiter.params.ParameterizedTest
 import org.junit.jupiter.params.provider.MethodSource
 import java.time.Instant
+import java.util.concurrent.CountDownLatch
+import java.util.concurrent.TimeUnit
 import java.util.concurrent.atomic.AtomicInteger
 
 /** The refresh contract, against a server whose member tokens live two seconds, on every store. */
@@ -103,19 +106,26 @@ class RefreshTest {
                 val token = f.expiredToken(unique("failing"))
                 val calls = AtomicInteger()
                 val boom = IllegalStateException("backend down")
-                // Counts the 401s handed to the SDK, so the hook fails only once all ten callers are waiting on it.
-                val unauthorized = AtomicInteger()
+                // No 401 reaches the SDK until the server has answered all ten with 401: on a loaded machine the first
+                // answer could otherwise start the refresh before the last callers have sent their request, and
+                // those would wait on it without ever being refused. Ten calls at once need ten per host.
+                val allRefused = CountDownLatch(10)
                 val http =
                     OkHttpClient
                         .Builder()
+                        .dispatcher(Dispatcher().apply { maxRequestsPerHost = 10 })
                         .addInterceptor { chain ->
-                            chain.proceed(chain.request()).also { if (it.code == 401) unauthorized.incrementAndGet() }
+                            chain.proceed(chain.request()).also {
+                                if (it.code == 401) {
+                                    allRefused.countDown()
+                                    allRefused.await(30, TimeUnit.SECONDS)
+                                }
+                            }
                         }.build()
                 val hook: suspend () -> TokenGrant = {
                     calls.incrementAndGet()
-                    until("all ten 401s") { unauthorized.get() == 10 }
-                    // A margin, not proof: a 401 counted by the interceptor still has to reach the SDK's refresh
-                    // lock. The SDK has no hook that says "waiting on the refresh"; adding one is left for later.
+                    // A margin, not proof: a released 401 still has to reach the SDK's refresh lock. The SDK has no
+                    // hook that says "waiting on the refresh"; adding one is left for later.
                     delay(50)
                     throw boom
                 }
