@@ -61,41 +61,53 @@ if (env.CONCIERGE_TEST_PG_URL === undefined && env.STORES !== 'sqlite') {
   }
 }
 
-// Lanes. Three run at once from the start. The timed lane runs, one at a time, the files whose tests wait on real
-// time (heartbeats, idle detection, token lifetimes): they use little CPU, so they cost the run almost nothing beside
-// the others, and their margins (a heartbeat at half a client's read timeout) hold on a loaded machine. The parallel
-// lane runs the other files, TEST_CONCURRENCY (2) at once, the longest first so that none is left running alone at
-// the end. The Kotlin suite is the third lane, against the same PostgreSQL cluster. Last, alone, the files that load
-// the machine on purpose (the benchmark smoke, thousands of streams, SIGKILL under load), and the SDK's fault suite,
-// whose stream cut 50 times through a proxy stops making progress on a machine loaded by the other lanes (a defect
-// of the test or the SDK, not yet found; alone it takes about 30 s).
-const TIMED = ['sse-official-sdks.test.js', 'sse-lifetime.test.js'];
-const ALONE = ['faults.test.js', 'bench-smoke.test.js', 'reliability.test.js'];
+// Lanes, all three at once from the start. The timed lane runs, one at a time and longest first, the files whose
+// tests mostly wait on real time (heartbeats, idle detection, token lifetimes, retry waits, slow clients): they use
+// little CPU, so they cost the run almost nothing beside the others, and their margins (a heartbeat at half a
+// client's read timeout) hold on a loaded machine. The parallel lane runs every other file, TEST_CONCURRENCY (2) at
+// once, the longest first so that none is left running alone at the end. The Kotlin suite is the third lane, against
+// the same PostgreSQL cluster.
+// Longest first, as the parallel lane's.
+const TIMED = [
+  'sse-official-sdks.test.js',
+  'sse-lifetime.test.js',
+  'faults.test.js',
+  'ops.test.js',
+  'refresh.test.js',
+  'hardening.test.js',
+  'clients.test.js',
+  'sse-wire.test.js',
+];
 // Measured on two cores, longest first; a file not listed starts after these, in name order.
 const LONGEST = [
   'contract-fuzz.test.js',
+  'bench-smoke.test.js',
   'webhooks.test.js',
-  'refresh.test.js',
-  'ops.test.js',
+  'reliability.test.js',
   'agent-orgs.test.js',
-  'hardening.test.js',
+  'agent-auth-hardening.test.js',
   'webhooks-hardening.test.js',
-  'cli.test.js',
   'sse-resume.test.js',
-  'postgres-store.test.js',
-  'clients.test.js',
-  'auth.test.js',
+  'console-browser.test.js',
+  'cli.test.js',
   'agents.test.js',
-  'key-prefixes.test.js',
+  'console-orgs-browser.test.js',
+  'auth.test.js',
+  'revocation-resync.test.js',
+  'postgres-store.test.js',
+  'migrations.test.js',
+  'storage-faults.test.js',
+  'examples.test.js',
+  'browser.test.js',
+  'secure-defaults.test.js',
 ];
 const base = (f) => f.slice(f.lastIndexOf('/') + 1);
 const rank = (f) => {
-  const i = LONGEST.indexOf(base(f));
+  const i = Math.max(LONGEST.indexOf(base(f)), TIMED.indexOf(base(f)));
   return i === -1 ? LONGEST.length : i;
 };
 files.sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
 const timed = (f) => TIMED.includes(base(f));
-const alone = (f) => ALONE.includes(base(f));
 /** Tests in a whole run (node and Kotlin) when the lanes, in-process CLI commands and cheap test hashes came in. */
 const TESTS_BEFORE = 659;
 const concurrency = env.TEST_CONCURRENCY ?? '2';
@@ -115,27 +127,45 @@ const record = (exit) => {
 const results = mkdtempSync(join(tmpdir(), 'concierge-test-results-'));
 const started = Date.now();
 const phases = [];
+/**
+ * Runs `files` with node's test runner, `width` at a time, in the order given (node's own runner sorts files by
+ * name, which would start the longest last). Each file's spec output is printed in one piece when it ends.
+ */
 async function runNode(name, phase, files, width) {
   if (files.length === 0 || interrupted) return;
   const t0 = Date.now();
-  const out = join(results, `${phase}.jsonl`);
-  const child = spawn(
-    process.execPath,
-    [
-      '--test',
-      `--test-concurrency=${width}`,
-      '--test-reporter=spec',
-      '--test-reporter-destination=stdout',
-      `--test-reporter=${join(root, 'scripts/test-summary-reporter.mjs')}`,
-      `--test-reporter-destination=${out}`,
-      ...files,
-    ],
-    { stdio: 'inherit', env },
-  );
-  children.add(child);
-  record(await new Promise((resolve) => child.on('exit', (c, signal) => resolve(c ?? (signal ? 1 : 0)))));
-  children.delete(child);
-  phases.push({ name, seconds: (Date.now() - t0) / 1000, ...tally(out) });
+  const queue = [...files];
+  const runs = [];
+  const reporter = join(root, 'scripts/test-summary-reporter.mjs');
+  const next = async () => {
+    while (queue.length > 0 && !interrupted) {
+      const file = queue.shift();
+      const out = join(results, `${phase}-${runs.length}.jsonl`);
+      const run = { file, out, exit: 0 };
+      runs.push(run);
+      const child = spawn(
+        process.execPath,
+        [
+          '--test',
+          '--test-reporter=spec',
+          '--test-reporter-destination=stdout',
+          `--test-reporter=${reporter}`,
+          `--test-reporter-destination=${out}`,
+          file,
+        ],
+        { stdio: ['ignore', 'pipe', 'pipe'], env },
+      );
+      children.add(child);
+      let text = '';
+      for (const stream of [child.stdout, child.stderr]) stream.setEncoding('utf8').on('data', (d) => (text += d));
+      run.exit = await new Promise((resolve) => child.on('close', (c, signal) => resolve(c ?? (signal ? 1 : 0))));
+      children.delete(child);
+      record(run.exit);
+      process.stdout.write(text);
+    }
+  };
+  await Promise.all(Array.from({ length: Number(width) }, next));
+  phases.push({ name, seconds: (Date.now() - t0) / 1000, ...tally(runs) });
 }
 async function runKotlin() {
   if (!kotlinSelected(filter) || interrupted) return;
@@ -150,35 +180,39 @@ await Promise.all([
   runNode(
     'node (parallel)',
     'parallel',
-    files.filter((f) => !timed(f) && !alone(f)),
+    files.filter((f) => !timed(f)),
     concurrency,
   ),
   runNode('node (timed)', 'timed', files.filter(timed), 1),
   runKotlin(),
 ]);
-await runNode('node (alone)', 'alone', files.filter(alone), 1);
 await stopPostgres();
 printSummary();
 process.exit(code);
 
-/** What the summary reporter wrote for one phase: counts, and each failed test with its file. */
-function tally(path) {
+/** What the summary reporter wrote for one phase's files: counts, and each failed test with its file. */
+function tally(runs) {
   const t = { tests: 0, passed: 0, skipped: 0, failed: [], files: new Map() };
-  let text = '';
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch {
-    return t;
-  }
-  for (const line of text.split('\n')) {
-    if (line === '') continue;
-    const r = JSON.parse(line);
-    if (r.top && r.file !== null) t.files.set(r.file, (t.files.get(r.file) ?? 0) + r.ms);
-    if (r.suite) continue;
-    t.tests++;
-    if (r.skipped) t.skipped++;
-    else if (r.ok) t.passed++;
-    else t.failed.push(`${r.file === null ? '?' : relative(root, r.file)} › ${r.name}`);
+  for (const run of runs) {
+    let text = '';
+    try {
+      text = readFileSync(run.out, 'utf8');
+    } catch {
+      // No report at all: the file failed before its first test ended (named below by its exit code).
+    }
+    const failedBefore = t.failed.length;
+    for (const line of text.split('\n')) {
+      if (line === '') continue;
+      const r = JSON.parse(line);
+      if (r.top) t.files.set(run.file, (t.files.get(run.file) ?? 0) + r.ms);
+      if (r.suite) continue;
+      t.tests++;
+      if (r.skipped) t.skipped++;
+      else if (r.ok) t.passed++;
+      else t.failed.push(`${relative(root, r.file ?? run.file)} › ${r.name}`);
+    }
+    if (run.exit !== 0 && t.failed.length === failedBefore)
+      t.failed.push(`${relative(root, run.file)} › the file exited with ${run.exit} without a failed test`);
   }
   return t;
 }

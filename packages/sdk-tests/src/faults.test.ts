@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { AbortError, NetworkError, RateLimitError, ServerError, TimeoutError, type Message } from '@concierge/sdk';
-import { STORES } from '@concierge/tests/harness';
+import { acrossStores } from '@concierge/tests/harness';
 import { startFixture, take, until, type Fixture } from './lib/fixture.js';
 
 /** Faults injected by a real TCP proxy between the SDK and the real server. */
-for (const store of STORES) {
+acrossStores((store) => {
   describe(`SDK under network faults (${store.name})`, () => {
     let f: Fixture;
     before(async () => {
@@ -90,13 +90,18 @@ for (const store of STORES) {
 
     test('an AbortSignal stops a call, including its wait between retries', async () => {
       const client = await f.member('abort');
-      f.proxy.inject('/v1/conversations', { kind: 'respond', status: 503, headers: { 'retry-after': '300' } });
+      // Earlier tests refused this route too: wait for a refusal of this call, and match this route alone, so that
+      // an abort before the first attempt can neither pass unnoticed nor leave a 300 s refusal for another route.
+      const refused = () => f.proxy.seen('GET', '/v1/conversations').filter((r) => r.fault === 'respond').length;
+      const before = refused();
+      f.proxy.inject((m, p) => m === 'GET' && p.split('?')[0] === '/v1/conversations', {
+        kind: 'respond',
+        status: 503,
+        headers: { 'retry-after': '300' },
+      });
       const controller = new AbortController();
       const call = client.listConversations({ signal: controller.signal });
-      await until(
-        () => f.proxy.seen('GET', '/v1/conversations').some((r) => r.fault === 'respond'),
-        'the first attempt',
-      );
+      await until(() => refused() > before, 'the first attempt, refused with Retry-After: 300');
       controller.abort();
       await assert.rejects(call, AbortError);
     });
@@ -208,4 +213,4 @@ for (const store of STORES) {
       f.proxy.cut(route);
     });
   });
-}
+});
