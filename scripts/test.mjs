@@ -61,13 +61,12 @@ if (env.CONCIERGE_TEST_PG_URL === undefined && env.STORES !== 'sqlite') {
   }
 }
 
-// Lanes, all three at once from the start. The timed lane runs, one at a time and longest first, the files whose
+// Lanes, all three at once from the start. The timed lane runs, one at a time and in this order, the files whose
 // tests mostly wait on real time (heartbeats, idle detection, token lifetimes, retry waits, slow clients): they use
 // little CPU, so they cost the run almost nothing beside the others, and their margins (a heartbeat at half a
 // client's read timeout) hold on a loaded machine. The parallel lane runs every other file, TEST_CONCURRENCY (2) at
 // once, the longest first so that none is left running alone at the end. The Kotlin suite is the third lane, against
 // the same PostgreSQL cluster.
-// Longest first, as the parallel lane's.
 const TIMED = [
   'sse-official-sdks.test.js',
   'sse-lifetime.test.js',
