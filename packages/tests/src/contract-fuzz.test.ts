@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import pg from 'pg';
-import { Api, STORES, type StoreTarget, type TestServer, withServer } from './harness/index.js';
+import { acrossStores, Api, type StoreTarget, type TestServer, withServer } from './harness/index.js';
 
 /**
  * The API fuzzed from its own contract: schemathesis (PyPI) reads the served OpenAPI document and sends what it
@@ -143,7 +143,7 @@ function failures(output: string): string {
     .slice(0, 12_000);
 }
 
-for (const store of STORES) {
+acrossStores((store) => {
   describe(`contract fuzz (schemathesis) [${store.name}]`, { skip: BIN === null }, () => {
     let server: TestServer;
     let close: () => Promise<void>;
@@ -186,4 +186,4 @@ for (const store of STORES) {
       }
     });
   });
-}
+});

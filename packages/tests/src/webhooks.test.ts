@@ -4,6 +4,7 @@ import { after, before, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import { Webhook } from 'standardwebhooks';
 import {
+  acrossStores,
   Api,
   clockPast,
   errorCode,
@@ -41,7 +42,7 @@ async function createEndpoint(api: Api, key: string, url: string, events: string
   return r.json as { id: string; signingSecret: string; url: string; events: string[] };
 }
 
-for (const store of STORES) {
+acrossStores((store) => {
   describe(`webhooks [${store.name}]`, () => {
     let server: TestServer;
     let close: () => Promise<void>;
@@ -853,7 +854,7 @@ for (const store of STORES) {
       }
     });
   });
-}
+});
 
 const sqlite = STORES.find((s) => s.name === 'sqlite');
 if (sqlite !== undefined)
