@@ -254,6 +254,27 @@ for (const store of STORES) {
   });
 }
 
+/** The password hash an agent's row holds, read from the database itself. */
+async function storedHash(store: 'sqlite' | 'postgres', url: string, agentID: string): Promise<string> {
+  if (store === 'sqlite') {
+    const raw = new Database(url.slice('sqlite:'.length), { readonly: true, fileMustExist: true });
+    try {
+      return (raw.prepare('SELECT password_hash FROM agents WHERE id = ?').get(agentID) as { password_hash: string })
+        .password_hash;
+    } finally {
+      raw.close();
+    }
+  }
+  const pg = (await import('pg')).default;
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query('SELECT password_hash FROM agents WHERE id = $1', [agentID])).rows[0].password_hash;
+  } finally {
+    await client.end();
+  }
+}
+
 /** scrypt as the server stores it, with a salt of the test's choosing: a password set before the email's KDF. */
 function legacyHash(password: string): string {
   const salt = randomBytes(16);
@@ -339,6 +360,11 @@ for (const store of STORES) {
           ).signInLink as string;
           await setup(api, linkToken(fresh), PW_A);
           assert.equal((await signIn(api, 'new@legacy.example', PW_A)).status, 200);
+          // A new password is hashed at the server's cost (--password-cost, which the test run lowers); a stored
+          // hash keeps the parameters it was made with, and still signs in.
+          const cost = 2 ** Number(process.env.CONCIERGE_PASSWORD_COST ?? '15');
+          assert.match(await storedHash(store.name, db.url, 'agt_new'), new RegExp(`^scrypt\\$${cost}\\$8\\$1\\$`));
+          assert.match(await storedHash(store.name, db.url, 'agt_solo'), /^scrypt\$32768\$8\$1\$/);
         } finally {
           await server.stop();
         }
