@@ -85,10 +85,11 @@ function Root() {
     signedIn(s);
   };
 
-  if (me !== null)
-    return (
-      <App key={me.agent.id} me={me.agent} orgs={me.orgs} onSwitchOrg={switchOrg} onSignedOut={() => setMe(null)} />
-    );
+  if (me !== null) {
+    // Only the session on screen signs out: a request of the org just left may still fail after the switch.
+    const signedOut = () => setMe((now) => (now === me ? null : now));
+    return <App key={me.agent.id} me={me.agent} orgs={me.orgs} onSwitchOrg={switchOrg} onSignedOut={signedOut} />;
+  }
   if (token !== null && location.pathname.endsWith('/setup')) return <Setup token={token} onSignedIn={signedIn} />;
   if (checking)
     return (

@@ -110,4 +110,48 @@ describe('the console for an agent in two orgs (headless Chromium)', { skip: mis
     assert.equal(await page.getByLabel('Organisation').inputValue(), orgB.orgID);
     assert.deepEqual(pageErrors, []);
   });
+
+  test('a refresh that races the switch (requests refused with the ended session) signs nobody out', async () => {
+    await agentWithPassword(orgA, 'kim@two.example', PW_A);
+    await agentWithPassword(orgB, 'kim@two.example', PW_A);
+    const page = await signIn('kim@two.example', PW_A);
+    // The inbox loads once the live stream is open.
+    await row(page, convA).waitFor();
+    // The switch ends org A's session and cuts its stream at once, and the page reloads its lists. Its answer is
+    // held until a request of the page has been refused with that session's token, which is when the client
+    // refreshes. A refresh sent then carries the old cookie: its refusal (which clears the cookie) is held in turn
+    // until the switch is through, the order a slow network gives.
+    let switched: () => void = () => {};
+    const switchDone = new Promise<void>((resolve) => (switched = resolve));
+    const refused = page.waitForResponse((r) => r.status() === 401 && !r.url().includes('/v1/agent-auth/'));
+    refused.catch(() => {}); // awaited by the switch's route; a failure shows there
+    const refreshes: Promise<void>[] = [];
+    await page.route('**/v1/agent-auth/refresh', (route) => {
+      const held = (async () => {
+        const response = await route.fetch();
+        await switchDone;
+        const finished = page.waitForEvent('requestfinished', { predicate: (r) => r === route.request() });
+        await route.fulfill({ response });
+        await finished;
+      })();
+      refreshes.push(held);
+      return held;
+    });
+    await page.route('**/v1/agent-auth/switch', async (route) => {
+      const response = await route.fetch();
+      await refused;
+      await route.fulfill({ response });
+      switched();
+    });
+    await page.getByLabel('Organisation').selectOption({ label: 'Beta' });
+    await row(page, convB).waitFor();
+    await Promise.all(refreshes);
+    await page.unrouteAll();
+    // Still in org B, and the cookie still holds its session: a reload resumes it.
+    assert.equal(await page.getByRole('button', { name: 'Sign in' }).count(), 0);
+    await page.reload();
+    await row(page, convB).waitFor();
+    assert.equal(await page.getByLabel('Organisation').inputValue(), orgB.orgID);
+    assert.deepEqual(pageErrors, []);
+  });
 });

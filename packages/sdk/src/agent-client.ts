@@ -62,6 +62,8 @@ interface Locks {
 export class ConciergeAgent extends ClientCore {
   private readonly credential: TokenCredential;
   private current: Agent | null = null;
+  /** The org switch under way: a refresh waits for it (see `switchOrg`). */
+  private switching: Promise<SignedIn> | null = null;
 
   constructor(options: ConciergeAgentOptions) {
     // The token starts empty and already due, so the first call refreshes through the cookie.
@@ -95,8 +97,21 @@ export class ConciergeAgent extends ClientCore {
    * Switches to the same person's agent in another org (one of `orgs` in the last sign-in answer) without the
    * password: a new session there, whose refresh cookie replaces this one; this session ends.
    */
-  switchOrg(params: { orgID: string } & WriteOptions): Promise<SignedIn> {
-    return this.post<SignedIn>('/v1/agent-auth/switch', { orgID: params.orgID }, params).then((s) => this.adopt(s));
+  async switchOrg(params: { orgID: string } & WriteOptions): Promise<SignedIn> {
+    // The switch ends this session, and with it this session's streams, whose reconnection then finds its token
+    // refused and refreshes: with the old cookie if the switch's answer (and its cookie) has not arrived yet. That
+    // refresh would fail and clear the cookie, signing the browser out of the org it just moved to. So a refresh
+    // started during the switch waits for it and takes its answer, and the switch sends the token it had (after
+    // any refresh already under way), never renewing it: the session it ends is the one it names.
+    const bearer = await this.credential.current(params.signal ?? null);
+    const call: Call = { method: 'POST', path: '/v1/agent-auth/switch', body: { orgID: params.orgID }, bearer };
+    const switching = this.transport.request<SignedIn>(call, params).then((answer) => this.adopt(answer.data));
+    this.switching = switching;
+    try {
+      return await switching;
+    } finally {
+      if (this.switching === switching) this.switching = null;
+    }
   }
 
   /** Resumes the session the refresh cookie holds; null when there is none (sign in then). */
@@ -290,6 +305,8 @@ export class ConciergeAgent extends ClientCore {
   /** One refresh at a time across tabs: two tabs spending the same rotated secret would end the session. */
   private refreshSession(): Promise<SignedIn> {
     const run = async () => {
+      const switched = await this.switching?.catch(() => null);
+      if (switched !== undefined && switched !== null) return switched;
       const call: Call = { method: 'POST', path: '/v1/agent-auth/refresh', auth: false };
       return this.adopt((await this.transport.request<SignedIn>(call, { maxRetries: 2 })).data);
     };

@@ -38,6 +38,8 @@ export interface Call {
    * authenticates (an agent's refresh must not wait on the credential it is refreshing).
    */
   auth?: false | undefined;
+  /** Sends this bearer and never renews it on a 401 (an agent's org switch: the session it ends is the one sent). */
+  bearer?: string | undefined;
 }
 
 export interface Answer<T> {
@@ -90,7 +92,8 @@ export class Transport {
     let retries = 0;
     let renewed = false;
     const anonymous = call.auth === false;
-    let bearer = anonymous ? '' : await this.config.credential.current(signal);
+    const fixed = call.bearer !== undefined;
+    let bearer = anonymous ? '' : (call.bearer ?? (await this.config.credential.current(signal)));
     for (;;) {
       let res: Response;
       let text: string;
@@ -127,7 +130,7 @@ export class Transport {
       }
       const retryAfterMs = parseRetryAfter(res.headers.get('retry-after'));
       const error = APIError.from(res.status, parseJSON(text), res.headers, retryAfterMs);
-      if (res.status === 401 && !anonymous && !renewed && !NOT_REFRESHABLE.has(error.code)) {
+      if (res.status === 401 && !anonymous && !fixed && !renewed && !NOT_REFRESHABLE.has(error.code)) {
         const next = await this.config.credential.renew(bearer, signal);
         if (next !== null) {
           renewed = true;
@@ -138,7 +141,7 @@ export class Transport {
       if (retries >= maxRetries || !shouldRetry(error)) throw error;
       await sleep(retryAfterMs ?? fullJitter(retries), signal);
       retries++;
-      if (!anonymous) bearer = await this.config.credential.current(signal);
+      if (!anonymous && !fixed) bearer = await this.config.credential.current(signal);
     }
   }
 
