@@ -2,7 +2,7 @@
 // Runs every compiled test file (`*.test.js` under packages/*/dist) with node's test runner, after starting
 // whatever the suites need that this machine can provide (see scripts/pg-cluster.mjs for PostgreSQL).
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { kotlinSelected, runKotlinTests } from './test-kotlin.mjs';
@@ -65,7 +65,8 @@ if (env.CONCIERGE_TEST_PG_URL === undefined && env.STORES !== 'sqlite') {
 // tests mostly wait on real time (heartbeats, idle detection, token lifetimes, retry waits, slow clients): they use
 // little CPU, so they cost the run almost nothing beside the others, and their margins (a heartbeat at half a
 // client's read timeout) hold on a loaded machine. The parallel lane runs every other file, TEST_CONCURRENCY (2) at
-// once, the longest first so that none is left running alone at the end. The Kotlin suite is the third lane, against
+// once, the longest first so that none is left running alone at the end; the timed lane takes its next files when
+// its own are done. The Kotlin suite is the third lane, against
 // the same PostgreSQL cluster.
 const TIMED = [
   'sse-official-sdks.test.js',
@@ -127,20 +128,22 @@ const results = mkdtempSync(join(tmpdir(), 'concierge-test-results-'));
 const started = Date.now();
 const phases = [];
 /**
- * Runs `files` with node's test runner, `width` at a time, in the order given (node's own runner sorts files by
- * name, which would start the longest last). Each file's spec output is printed in one piece when it ends.
+ * Runs the files of `queues` (the first queue first, taking from a later one when the earlier are empty) with
+ * node's test runner, `width` at a time, in the order given (node's own runner sorts files by name, which would
+ * start the longest last). Each file's spec output is printed in one piece when it ends.
  */
-async function runNode(name, phase, files, width) {
-  if (files.length === 0 || interrupted) return;
+async function runNode(name, phase, queues, width) {
+  if (queues.every((q) => q.length === 0) || interrupted) return;
   const t0 = Date.now();
-  const queue = [...files];
   const runs = [];
   const reporter = join(root, 'scripts/test-summary-reporter.mjs');
   const next = async () => {
-    while (queue.length > 0 && !interrupted) {
+    for (;;) {
+      const queue = queues.find((q) => q.length > 0);
+      if (queue === undefined || interrupted) break;
       const file = queue.shift();
       const out = join(results, `${phase}-${runs.length}.jsonl`);
-      const run = { file, out, exit: 0 };
+      const run = { file, out, exit: 0, start: Date.now() - started, end: 0 };
       runs.push(run);
       const child = spawn(
         process.execPath,
@@ -159,11 +162,20 @@ async function runNode(name, phase, files, width) {
       for (const stream of [child.stdout, child.stderr]) stream.setEncoding('utf8').on('data', (d) => (text += d));
       run.exit = await new Promise((resolve) => child.on('close', (c, signal) => resolve(c ?? (signal ? 1 : 0))));
       children.delete(child);
+      run.end = Date.now() - started;
       record(run.exit);
       process.stdout.write(text);
     }
   };
   await Promise.all(Array.from({ length: Number(width) }, next));
+  // When each file ran, for packing the lanes (TEST_TIMELINE=<file>): lane, seconds from the start, file.
+  if (env.TEST_TIMELINE !== undefined)
+    appendFileSync(
+      env.TEST_TIMELINE,
+      runs
+        .map((r) => `${phase}\t${(r.start / 1000).toFixed(1)}\t${(r.end / 1000).toFixed(1)}\t${base(r.file)}\n`)
+        .join(''),
+    );
   phases.push({ name, seconds: (Date.now() - t0) / 1000, ...tally(runs) });
 }
 async function runKotlin() {
@@ -175,14 +187,12 @@ async function runKotlin() {
   record(exit);
   phases.push({ name: 'kotlin', seconds: (Date.now() - t0) / 1000, ...kotlinTally(exit) });
 }
+// The timed lane, once its own files are done, takes the parallel lane's next files: the parallel lane holds most of
+// the run's work, and a lane that stands idle for its last minute is a core's worth of waiting.
+const parallelQueue = files.filter((f) => !timed(f));
 await Promise.all([
-  runNode(
-    'node (parallel)',
-    'parallel',
-    files.filter((f) => !timed(f)),
-    concurrency,
-  ),
-  runNode('node (timed)', 'timed', files.filter(timed), 1),
+  runNode('node (parallel)', 'parallel', [parallelQueue], concurrency),
+  runNode('node (timed)', 'timed', [files.filter(timed), parallelQueue], 1),
   runKotlin(),
 ]);
 await stopPostgres();
@@ -260,7 +270,7 @@ function printSummary() {
   if (files.length > 1)
     console.log(
       `#   slowest: ${files
-        .slice(0, 8)
+        .slice(0, Number(env.TEST_SLOWEST ?? 8))
         .map(([f, ms]) => `${relative(root, f)} ${(ms / 1000).toFixed(0)} s`)
         .join(', ')}`,
     );

@@ -105,10 +105,16 @@ function toApiError(error: FastifyError | Error): ApiError | null {
   return null;
 }
 
-export async function buildApp(config: ServerConfig, store: Store): Promise<App> {
+/** Where log lines go when not to the process's stdout (one JSON line per `write`). */
+export interface LogDestination {
+  write(line: string): void;
+}
+
+export async function buildApp(config: ServerConfig, store: Store, log?: LogDestination): Promise<App> {
   const fastify = Fastify({
     logger: {
       level: config.logLevel,
+      ...(log === undefined ? {} : { stream: log }),
       // Credentials never reach a log line, at whatever depth something logs them (log-redaction.ts).
       formatters: { log: redactDeep },
     },

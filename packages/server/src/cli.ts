@@ -4,7 +4,7 @@ import { REPLAY_RENDERERS_URL } from './replay-renderers.js';
 import { apiKeyPrefix, generateApiKey, isApiKeyPrefix } from './auth/api-keys.js';
 import { DEFAULT_PASSWORD_COST } from './auth/passwords.js';
 import { newSignInLink, signInURL } from './auth/sign-in-links.js';
-import { buildApp } from './app.js';
+import { buildApp, type LogDestination } from './app.js';
 import { listenMetrics } from './metrics-listener.js';
 import { ConfigError, OPTIONS, resolveConfig } from './config.js';
 
@@ -48,6 +48,13 @@ export interface CliIO {
   stdout(text: string): void;
   stderr(text: string): void;
   env: NodeJS.ProcessEnv;
+  /**
+   * For a server run inside another program (the test harness): `serve` stops when this aborts, as it does on
+   * SIGTERM, and listens to no process signal.
+   */
+  signal?: AbortSignal;
+  /** Where `serve` writes its log lines; the process's stdout when absent. */
+  log?: LogDestination;
 }
 
 const PROCESS_IO: CliIO = {
@@ -101,7 +108,7 @@ export async function main(argv: string[], io: CliIO = PROCESS_IO): Promise<numb
     }
     throw error;
   }
-  if (command === 'serve') return serve(config, out);
+  if (command === 'serve') return serve(config, out, io);
   const store = await openStore(config.database);
   try {
     switch (`${command} ${sub ?? ''}`.trim()) {
@@ -325,7 +332,11 @@ async function pickOrg(store: Store, given: string | undefined): Promise<string>
  * org is made, so a busy port or a bad option can never swallow the banner, which is the only place the first
  * Org-API-Key is ever shown.
  */
-async function serve(config: ReturnType<typeof resolveConfig>, out: (line: string) => void): Promise<number> {
+async function serve(
+  config: ReturnType<typeof resolveConfig>,
+  out: (line: string) => void,
+  io: CliIO,
+): Promise<number> {
   const store = await openStore(config.database, {
     migrate: config.migrate,
     sqliteWriter: config.sqliteWriter,
@@ -336,7 +347,7 @@ async function serve(config: ReturnType<typeof resolveConfig>, out: (line: strin
   let url: string;
   let metrics;
   try {
-    app = await buildApp(config, store);
+    app = await buildApp(config, store, io.log);
     const address = await app.fastify.listen({ port: config.port, host: config.host });
     // The address really listened on: a wildcard bind prints as 0.0.0.0, which says it is reachable from outside.
     url = address;
@@ -397,6 +408,11 @@ async function serve(config: ReturnType<typeof resolveConfig>, out: (line: strin
         },
       );
     };
+    if (io.signal !== undefined) {
+      if (io.signal.aborted) stop('abort');
+      else io.signal.addEventListener('abort', () => stop('abort'), { once: true });
+      return;
+    }
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
   });

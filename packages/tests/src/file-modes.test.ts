@@ -14,7 +14,7 @@ for (const store of STORES.filter((s) => s.name === 'sqlite')) {
       const root = mkdtempSync(join(tmpdir(), 'concierge-modes-'));
       const dir = join(root, 'data', 'nested');
       const file = join(dir, 'concierge.db');
-      const server = await TestServer.start(`sqlite:${file}`, { args: ['--rate-limit', '0'] });
+      const server = await TestServer.start(`sqlite:${file}`, { args: ['--rate-limit', '0'], process: true });
       try {
         const api = new Api(server.url);
         // A write, so the -wal and -shm files exist.

@@ -50,7 +50,7 @@ test('a database made by schema v1 is migrated at start-up with its data intact 
     const raw = new Database(file);
     assert.equal(raw.pragma('user_version', { simple: true }), SQLITE_MIGRATIONS.length);
     raw.close();
-    const server = await TestServer.start(`sqlite:${file}`, { args: ['--rate-limit', '0'] });
+    const server = await TestServer.start(`sqlite:${file}`, { args: ['--rate-limit', '0'], process: true });
     try {
       const api = new Api(server.url);
       const token = await api.memberToken(apiKey, 'old-member');
@@ -69,7 +69,7 @@ test('a database made by schema v1 is migrated at start-up with its data intact 
     back.exec('ALTER TABLE conversations DROP COLUMN member_unread');
     back.pragma('user_version = 1');
     back.close();
-    const again = await TestServer.start(`sqlite:${file}`, { args: ['--rate-limit', '0'] });
+    const again = await TestServer.start(`sqlite:${file}`, { args: ['--rate-limit', '0'], process: true });
     try {
       const api = new Api(again.url);
       const token = await api.memberToken(apiKey, 'old-member');
@@ -88,7 +88,10 @@ test('a database made by schema v1 is migrated at start-up with its data intact 
     v1.exec('ALTER TABLE conversations DROP COLUMN member_unread');
     v1.pragma('user_version = 1');
     v1.close();
-    await assert.rejects(TestServer.start(`sqlite:${file}`, { args: ['--migrate', 'false'] }), /needs migrating/);
+    await assert.rejects(
+      TestServer.start(`sqlite:${file}`, { args: ['--migrate', 'false'], process: true }),
+      /needs migrating/,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -252,7 +255,7 @@ test(
       'The caviar has arrived',
     );
     raw.close();
-    const server = await TestServer.start(db.url, { args: ['--rate-limit', '0'] });
+    const server = await TestServer.start(db.url, { args: ['--rate-limit', '0'], process: true });
     try {
       assert.equal(await schemaVersion(store, db.url), SQLITE_MIGRATIONS.length);
       const api = new Api(server.url);
@@ -334,7 +337,7 @@ for (const store of STORES) {
   describe(`migration 4 [${store.name}]`, () => {
     test('a v3 database with data gets team state, the inbox order and search, carried forward', async () => {
       const db = await oldDatabase(store);
-      const server = await TestServer.start(db.url, { args: ['--rate-limit', '0'] });
+      const server = await TestServer.start(db.url, { args: ['--rate-limit', '0'], process: true });
       try {
         const api = new Api(server.url);
         const inbox = await api.get('/v1/inbox', { token: V3_KEY });
@@ -382,7 +385,7 @@ for (const store of STORES) {
       const db = await oldDatabase(store, 4);
       const receiver = await Receiver.start();
       const args = ['--rate-limit', '0', '--webhooks-allow-http', '--webhooks-allow-private'];
-      const server = await TestServer.start(db.url, { args });
+      const server = await TestServer.start(db.url, { args, process: true });
       try {
         const newest = (store.name === 'sqlite' ? SQLITE_MIGRATIONS : POSTGRES_MIGRATIONS).length;
         assert.ok(newest >= 5);
@@ -438,7 +441,7 @@ for (const store of STORES) {
       const receiver = await Receiver.start();
       const db = await oldDatabase(store, 5, receiver.url);
       const args = ['--rate-limit', '0', '--webhooks-allow-http', '--webhooks-allow-private'];
-      const server = await TestServer.start(db.url, { args });
+      const server = await TestServer.start(db.url, { args, process: true });
       try {
         assert.equal(
           await schemaVersion(store, db.url),

@@ -45,10 +45,13 @@ for (const store of NETWORKED) {
     before(async () => {
       db = await store.fresh();
       // The first makes the schema and the org; the other two start together on it.
-      const first = await TestServer.start(db.url, { args: ARGS });
+      const first = await TestServer.start(db.url, { args: ARGS, process: true });
       servers = [
         first,
-        ...(await Promise.all([TestServer.start(db.url, { args: ARGS }), TestServer.start(db.url, { args: ARGS })])),
+        ...(await Promise.all([
+          TestServer.start(db.url, { args: ARGS, process: true }),
+          TestServer.start(db.url, { args: ARGS, process: true }),
+        ])),
       ];
       apis = servers.map((s) => new Api(s.url));
       key = first.org.apiKey;

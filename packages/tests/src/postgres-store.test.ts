@@ -178,7 +178,9 @@ for (const store of POSTGRES) {
       await gate.query('BEGIN');
       await gate.query('CREATE TABLE concierge_migrations (version integer PRIMARY KEY)');
       try {
-        const starting = [0, 1, 2, 3].map(() => TestServer.start(db.url, { args: ['--rate-limit', '0'] }));
+        const starting = [0, 1, 2, 3].map(() =>
+          TestServer.start(db.url, { args: ['--rate-limit', '0'], process: true }),
+        );
         // Watched from another session: inside the gate's transaction pg_stat_activity is a frozen snapshot.
         const watch = new pg.Client({ connectionString: db.url });
         await watch.connect();

@@ -32,6 +32,7 @@ for (const store of STORES) {
       test(`SIGKILL under 50 concurrent senders${writer.name === '' ? '' : ` (${writer.name})`}: every acknowledged message is there exactly once after restart, and retrying the in-flight keys never duplicates one`, async () => {
         const { server, close } = await withServer(store, {
           args: ['--rate-limit', '0', '--ip-rate-limit', '0', '--max-connections-per-ip', '0', ...writer.args],
+          process: true,
         });
         try {
           const api = new Api(server.url);
@@ -106,6 +107,7 @@ for (const store of STORES) {
             '--max-streams-per-member',
             '20000',
           ],
+          process: true,
         }));
       });
       after(() => close());

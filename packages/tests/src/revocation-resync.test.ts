@@ -85,8 +85,8 @@ for (const store of NETWORKED) {
 
     before(async () => {
       db = await store.fresh();
-      a = await TestServer.start(db.url, { args: ARGS });
-      b = await TestServer.start(db.url, { args: ARGS });
+      a = await TestServer.start(db.url, { args: ARGS, process: true });
+      b = await TestServer.start(db.url, { args: ARGS, process: true });
       apiA = new Api(a.url);
       apiB = new Api(b.url);
       key = a.org.apiKey;

@@ -295,8 +295,8 @@ acrossStores((store) => {
 
       before(async () => {
         db = await store.fresh();
-        a = await TestServer.start(db.url, { args: ['--rate-limit', '0', '--token-ttl', '3'] });
-        b = await TestServer.start(db.url, { args: ['--rate-limit', '0', '--token-ttl', '3'] });
+        a = await TestServer.start(db.url, { args: ['--rate-limit', '0', '--token-ttl', '3'], process: true });
+        b = await TestServer.start(db.url, { args: ['--rate-limit', '0', '--token-ttl', '3'], process: true });
         key = a.org.apiKey;
       });
       after(async () => {

@@ -73,7 +73,10 @@ if (STORES.some((s) => s.name === 'sqlite')) {
     let api: Api;
 
     before(async () => {
-      server = await TestServer.start(`sqlite:${join(dir, 'concierge.db')}`, { args: ['--rate-limit', '0'] });
+      server = await TestServer.start(`sqlite:${join(dir, 'concierge.db')}`, {
+        args: ['--rate-limit', '0'],
+        process: true,
+      });
       api = new Api(server.url);
     });
     after(async () => {
@@ -244,7 +247,7 @@ for (const store of STORES.filter((s) => s.name === 'postgres')) {
       await proxy.up();
       const viaProxy = new URL(db.url);
       viaProxy.port = String(proxy.port);
-      server = await TestServer.start(viaProxy.toString(), { args: ['--rate-limit', '0'] });
+      server = await TestServer.start(viaProxy.toString(), { args: ['--rate-limit', '0'], process: true });
       api = new Api(server.url);
     });
     after(async () => {

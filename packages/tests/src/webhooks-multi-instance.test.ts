@@ -35,8 +35,11 @@ for (const store of NETWORKED) {
 
     before(async () => {
       db = await store.fresh();
-      const first = await TestServer.start(db.url, { args: ARGS });
-      servers = [first, ...(await Promise.all([1, 2].map(() => TestServer.start(db.url, { args: ARGS }))))];
+      const first = await TestServer.start(db.url, { args: ARGS, process: true });
+      servers = [
+        first,
+        ...(await Promise.all([1, 2].map(() => TestServer.start(db.url, { args: ARGS, process: true })))),
+      ];
       key = first.org.apiKey;
     });
     after(async () => {
@@ -115,7 +118,7 @@ for (const store of NETWORKED) {
         }
         for (const [m, webhookIDs] of idsByMessage) assert.equal(webhookIDs.size, 1, `message ${m}`);
       } finally {
-        servers[1] = await TestServer.start(db.url, { args: ARGS });
+        servers[1] = await TestServer.start(db.url, { args: ARGS, process: true });
         await receiver.close();
       }
     });

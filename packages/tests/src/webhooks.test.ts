@@ -575,7 +575,7 @@ acrossStores((store) => {
         held.push(() => res.destroy());
         return 'handled';
       };
-      const { server, close } = await withServer(store, { args: [...PERMISSIVE, ...FAST] });
+      const { server, close } = await withServer(store, { args: [...PERMISSIVE, ...FAST], process: true });
       try {
         const api = new Api(server.url);
         const key = server.org.apiKey;
@@ -613,7 +613,7 @@ acrossStores((store) => {
         held.push(() => res.destroy());
         return 'handled';
       };
-      const { server, close } = await withServer(store, { args: [...PERMISSIVE, ...FAST] });
+      const { server, close } = await withServer(store, { args: [...PERMISSIVE, ...FAST], process: true });
       try {
         const api = new Api(server.url);
         const key = server.org.apiKey;

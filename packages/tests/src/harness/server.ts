@@ -10,7 +10,13 @@ export const CLI = join(dirname(fileURLToPath(import.meta.url)), '../../../serve
 export interface StartOptions {
   /** Extra CLI flags for `serve`. */
   args?: string[];
+  /** Environment for the server process; a server given one always runs as its own process. */
   env?: Record<string, string>;
+  /**
+   * Run the server as its own process, for tests of the process itself: `kill()`, `pid`, `exited()`, exit codes,
+   * what reads the environment at load (fault injection). Otherwise it runs in the test's process.
+   */
+  process?: boolean;
 }
 
 export interface Org {
@@ -19,8 +25,11 @@ export interface Org {
 }
 
 /**
- * One real server process, started through the CLI on a free port with its own database, as a user would.
- * `restart()` stops it (SIGTERM) and starts it again on the same database; `kill()` is SIGKILL.
+ * One real server, started through the CLI's `serve` on a free port with its own database, as a user would: the
+ * same parsing, checks, banner and shutdown. By default it runs inside the test's process (the entry point
+ * `bin/concierge.js` calls, stopped by an abort signal instead of SIGTERM), which saves loading the server's modules
+ * in a new process for each of the suite's servers; `{ process: true }` spawns the CLI instead.
+ * `restart()` stops it and starts it again on the same database; `kill()` is SIGKILL (a process only).
  */
 export class TestServer {
   url = '';
@@ -31,6 +40,7 @@ export class TestServer {
   stdout = '';
   stderr = '';
   private child: ChildProcess | null = null;
+  private inProcess: { abort: AbortController; done: Promise<number> } | null = null;
 
   private constructor(
     readonly databaseURL: string,
@@ -43,27 +53,68 @@ export class TestServer {
     return server;
   }
 
+  private get asProcess(): boolean {
+    return this.options.process === true || this.options.env !== undefined;
+  }
+
+  private serveArgs(): string[] {
+    return [
+      'serve',
+      '--port',
+      '0',
+      '--host',
+      '127.0.0.1',
+      '--database',
+      this.databaseURL,
+      '--log-level',
+      process.env.CONCIERGE_TEST_LOG_LEVEL ?? 'warn',
+      '--metrics-port',
+      '0',
+      ...(this.options.args ?? []),
+    ];
+  }
+
   private async spawn(): Promise<void> {
     this.stdout = '';
-    const child = spawn(
-      process.execPath,
-      [
-        CLI,
-        'serve',
-        '--port',
-        '0',
-        '--host',
-        '127.0.0.1',
-        '--database',
-        this.databaseURL,
-        '--log-level',
-        process.env.CONCIERGE_TEST_LOG_LEVEL ?? 'warn',
-        '--metrics-port',
-        '0',
-        ...(this.options.args ?? []),
-      ],
-      { env: { ...process.env, ...this.options.env }, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
+    if (this.asProcess) await this.spawnProcess();
+    else await this.serveInProcess();
+    this.metricsURL = /concierge metrics on (http:\/\/\S+)/.exec(this.stdout)?.[1] ?? '';
+    const key = /Org-API-Key: (ck_live_\S+)/.exec(this.stdout);
+    const id = /Org ID: +(\S+)/.exec(this.stdout);
+    if (key !== null && id !== null) this.org = { orgID: id[1]!, apiKey: key[1]! };
+  }
+
+  private async serveInProcess(): Promise<void> {
+    const { run } = await import('@concierge/server');
+    const abort = new AbortController();
+    let listening: (url: string) => void = () => {};
+    const url = new Promise<string>((resolve) => (listening = resolve));
+    const done = run(this.serveArgs(), {
+      stdout: (text) => {
+        this.stdout += text;
+        const m = /concierge listening on (http:\/\/\S+)/.exec(this.stdout);
+        if (m !== null) listening(m[1]!);
+      },
+      stderr: (text) => void (this.stderr += text),
+      env: process.env,
+      signal: abort.signal,
+      log: { write: (line) => void (this.stdout += line) },
+    });
+    this.inProcess = { abort, done };
+    this.url = await Promise.race([
+      url,
+      done.then((code) => {
+        this.inProcess = null;
+        throw new Error(`server exited with ${code}:\n${this.stdout}\n${this.stderr}`);
+      }),
+    ]);
+  }
+
+  private async spawnProcess(): Promise<void> {
+    const child = spawn(process.execPath, [CLI, ...this.serveArgs()], {
+      env: { ...process.env, ...this.options.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     this.child = child;
     child.stdout.setEncoding('utf8');
     child.stderr.setEncoding('utf8');
@@ -86,18 +137,25 @@ export class TestServer {
         reject(new Error(`server exited with ${code}:\n${this.stdout}\n${this.stderr}`));
       });
     });
-    this.metricsURL = /concierge metrics on (http:\/\/\S+)/.exec(this.stdout)?.[1] ?? '';
-    const key = /Org-API-Key: (ck_live_\S+)/.exec(this.stdout);
-    const id = /Org ID: +(\S+)/.exec(this.stdout);
-    if (key !== null && id !== null) this.org = { orgID: id[1]!, apiKey: key[1]! };
+  }
+
+  private processOnly(what: string): void {
+    if (!this.asProcess) throw new Error(`${what} needs a server process: start it with { process: true }`);
   }
 
   get pid(): number | undefined {
+    this.processOnly('pid');
     return this.child?.pid;
   }
 
-  /** SIGTERM and wait for a clean exit; returns the exit code. */
+  /** SIGTERM (or its abort signal, in-process) and wait for a clean exit; returns the exit code. */
   async stop(): Promise<number | null> {
+    const served = this.inProcess;
+    if (served !== null) {
+      this.inProcess = null;
+      served.abort.abort();
+      return served.done;
+    }
     const child = this.child;
     if (child === null || child.exitCode !== null) return child?.exitCode ?? null;
     child.kill('SIGTERM');
@@ -108,6 +166,7 @@ export class TestServer {
 
   /** Waits for the process to end by itself (no signal sent); returns its exit code. */
   async exited(): Promise<number | null> {
+    this.processOnly('exited()');
     const child = this.child;
     if (child === null) return null;
     if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
@@ -116,6 +175,7 @@ export class TestServer {
   }
 
   async kill(): Promise<void> {
+    this.processOnly('kill()');
     const child = this.child;
     if (child === null || child.exitCode !== null) return;
     child.kill('SIGKILL');
