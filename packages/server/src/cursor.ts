@@ -34,7 +34,7 @@ const MAC_BYTES = 12;
  * position, and most are handed out or shown again (every reader of a conversation gets the same `latestCursor`
  * until it moves; a page is asked for more than once), while an HMAC costs more than the rest of a page's cursor
  * work (a third of a list request's crypto time). Keyed by the exact text, a tampered or foreign cursor never
- * matches and is verified as before. Bounded: cleared when full.
+ * matches and is verified in full. Bounded: cleared when full.
  */
 const MEMO_MAX = 10_000;
 const encoded = new Map<string, string>();

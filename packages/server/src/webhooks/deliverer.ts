@@ -9,12 +9,11 @@ const MAX_HELD = 4096;
 
 /**
  * How many claimed deliveries a fast endpoint may have queued behind its slots (in the sender thread, which starts
- * them). Claims are writes, and a write waits for its batch's flush; without a queue a slot that frees would wait
- * for the next claim's flush before its next request, and an endpoint taking 1,000 events a second would be held
- * to `--webhook-concurrency` requests per flush. With one, a freed slot takes the next delivery at once and the
- * claims run behind, in bulk. A claim's round (its pacing, its turn in a batch, the batch's flush) took 20 to 100
- * ms on a busy two-core machine, so at 1,000 events a second an endpoint needs 100 queued to never go dry between
- * two claims: at 64 (with 16 slots) the fast endpoints' queues ran empty and each got about 800 a second.
+ * them). Claims are writes, and a write waits for its batch's flush: without a queue a freed slot would wait for the
+ * next claim's flush, and an endpoint would be held to `--webhook-concurrency` requests per flush. With one, a freed
+ * slot takes the next delivery at once and the claims run behind, in bulk. A claim's round can take 100 ms on a busy
+ * small machine, so an endpoint taking 1,000 events a second needs more than 100 queued never to go dry between two
+ * claims (docs/benchmarks.md, webhooks).
  */
 const PREFETCH = 256;
 
@@ -30,30 +29,27 @@ const LEASE_MARGIN_MS = 5000;
 
 /**
  * A claim, and a write of attempts' outcomes, start at most this often. Each costs about the same whether it
- * carries one delivery or fifty (the endpoints read, an outbox read and a range write per endpoint, the
- * endpoints' records read back, a transaction): started on every commit, at 1,000 messages a second into 10
- * endpoints, they ran back to back with a delivery or two each, and cost more than the deliveries. Paced, each
+ * carries one delivery or fifty (the endpoints read, an outbox read and a range write per endpoint, the endpoints'
+ * records read back, a transaction), so one per commit would cost more than the deliveries it carries. Paced, each
  * carries what 10 ms brought, which adds at most 10 ms before a delivery starts; a fast endpoint's queue (PREFETCH)
  * holds more than that, so its slots never wait for a claim.
  */
 const PACE_MS = 10;
 
 /**
- * The API first: while at least this many writes wait for the store, on average (BUSY_AVERAGE_MS; clients send as
- * fast as the server answers: at a steady 1,000 messages a second there are fewer than 15 on average), claims come
- * every BUSY_PACE_MS and take at most BUSY_CLAIM deliveries, about 640 a second, so the deliverer's writes, its requests and their receivers take
- * less of the machine from the requests. The rest waits in the outbox, durable, and goes once the load eases.
+ * The API first: while at least this many writes wait for the store on average (BUSY_AVERAGE_MS; a steady 1,000
+ * messages a second keeps fewer than 15 waiting), claims come every BUSY_PACE_MS and take at most BUSY_CLAIM
+ * deliveries, about 640 a second, so the deliverer's writes, its requests and their receivers take less of the
+ * machine from the requests. The rest waits in the outbox, durable, and goes once the load eases.
  */
 const BUSY_WRITES = 32;
 const BUSY_PACE_MS = 100;
 const BUSY_CLAIM = 64;
 /**
  * Busy is judged on the writes waiting averaged over about this long (decaying exponentially), not on one turn's
- * count: under a saturating load the count swings from one turn to the next, and a claim that saw a quiet turn took
- * thousands at once, which the sender thread then sent at full speed beside the API (throughput with webhooks 0.66×
- * that without). Holding busy for a second after any turn over BUSY_WRITES was worse the other way: a steady 1,000
- * sends a second crosses it now and then, and each time the deliverer fell behind (p50 17.5 s). While busy, no
- * endpoint is given more than its slots.
+ * count, which swings from one turn to the next under a saturating load: a claim that saw one quiet turn would take
+ * thousands at once and send them beside the API. Nor is busy held for a fixed time after a busy turn: a steady load
+ * near BUSY_WRITES would keep the deliverer behind. While busy, no endpoint is given more than its slots.
  */
 const BUSY_AVERAGE_MS = 200;
 
