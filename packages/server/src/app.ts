@@ -261,8 +261,8 @@ export async function buildApp(config: ServerConfig, store: Store, log?: LogDest
     return reply.code(404).send(api.body(req.id));
   });
 
-  // Route schemas (schemas/*.ts) are zod: they validate requests and, through the swagger plugin registered before
-  // any route, make the OpenAPI document.
+  // Route schemas (the contract's operation table) are zod: they validate requests and, through the swagger plugin
+  // registered before any route, make the OpenAPI document.
   fastify.setValidatorCompiler(validatorCompiler);
   fastify.setSerializerCompiler(serializerCompiler);
   await registerOpenApi(fastify);

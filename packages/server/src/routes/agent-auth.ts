@@ -18,7 +18,8 @@ import { hashLinkToken } from '../auth/sign-in-links.js';
 import type { AppContext } from '../context.js';
 import { ApiError } from '../errors.js';
 import { renderAgent } from '../render.js';
-import { refreshSchema, setupSchema, signInSchema, signOutSchema, switchOrgSchema } from '../schemas/agents.js';
+import { operationTable } from '@concierge/protocol/contract';
+import { routeSchema } from './route-schema.js';
 
 /** Routes that need no bearer (app.ts skips authentication for them; they are rate limited per address). */
 export const PUBLIC_ROUTE = { public: true } as const;
@@ -29,6 +30,7 @@ export const PUBLIC_ROUTE = { public: true } as const;
  */
 export function agentAuthRoutes(fastify: FastifyInstance, ctx: AppContext): void {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
+  const ops = operationTable(ctx.config);
   const sameOrigin = sameOriginOnly(ctx.config);
   const people = new AgentPeople(ctx.metrics, ctx.passwords);
 
@@ -74,7 +76,7 @@ export function agentAuthRoutes(fastify: FastifyInstance, ctx: AppContext): void
     return { accessToken, expiresAt: new Date(expiresAt).toISOString(), agent: renderAgent(agent), orgs };
   }
 
-  app.post('/agent-auth/setup', { schema: setupSchema, config: PUBLIC_ROUTE }, async (req, reply) => {
+  app.post('/agent-auth/setup', { schema: routeSchema(ops.agentSetup), config: PUBLIC_ROUTE }, async (req, reply) => {
     const linkHash = hashLinkToken(req.body.token);
     // Counted like sign-in attempts: per link, and per address, which is what stops a flood of made-up links.
     const attempt = ctx.signIns.reserve(`link:${linkHash}`, req.ip);
@@ -96,25 +98,29 @@ export function agentAuthRoutes(fastify: FastifyInstance, ctx: AppContext): void
     return signedIn(req, reply, mark.agent, mark.session, secret);
   });
 
-  app.post('/agent-auth/sign-in', { schema: signInSchema, config: PUBLIC_ROUTE }, async (req, reply) => {
-    const email = req.body.email.toLowerCase();
-    // Reserved before the hash, and a failure until it succeeds: simultaneous guesses cannot overrun the limit.
-    const attempt = ctx.signIns.reserve(`email:${email}`, req.ip);
-    // The KDF runs once whatever was found (against a dummy for an unknown email), and the password is compared with
-    // the email's agents in every org at once, so an outsider learns nothing of which orgs, or how many, it is in.
-    const agent = await people
-      .signIn(ctx.store, email, req.body.password, req.body.orgID ?? null)
-      .catch(attempt.refund);
-    if (agent === null) throw new ApiError('INVALID_CREDENTIALS', 'The email or password is wrong.');
-    attempt.succeed();
-    const { secret, draft } = sessionDraft(req);
-    const session = await ctx.store.openAgentSession(agent.orgID, agent.id, draft);
-    return signedIn(req, reply, agent, session, secret);
-  });
+  app.post(
+    '/agent-auth/sign-in',
+    { schema: routeSchema(ops.agentSignIn), config: PUBLIC_ROUTE },
+    async (req, reply) => {
+      const email = req.body.email.toLowerCase();
+      // Reserved before the hash, and a failure until it succeeds: simultaneous guesses cannot overrun the limit.
+      const attempt = ctx.signIns.reserve(`email:${email}`, req.ip);
+      // The KDF runs once whatever was found (against a dummy for an unknown email), and the password is compared with
+      // the email's agents in every org at once, so an outsider learns nothing of which orgs, or how many, it is in.
+      const agent = await people
+        .signIn(ctx.store, email, req.body.password, req.body.orgID ?? null)
+        .catch(attempt.refund);
+      if (agent === null) throw new ApiError('INVALID_CREDENTIALS', 'The email or password is wrong.');
+      attempt.succeed();
+      const { secret, draft } = sessionDraft(req);
+      const session = await ctx.store.openAgentSession(agent.orgID, agent.id, draft);
+      return signedIn(req, reply, agent, session, secret);
+    },
+  );
 
   app.post(
     '/agent-auth/refresh',
-    { schema: refreshSchema, config: PUBLIC_ROUTE, onRequest: sameOrigin },
+    { schema: routeSchema(ops.agentRefresh), config: PUBLIC_ROUTE, onRequest: sameOrigin },
     async (req, reply) => {
       const cookie = readCookie(req);
       const invalid = () => {
@@ -137,7 +143,7 @@ export function agentAuthRoutes(fastify: FastifyInstance, ctx: AppContext): void
     },
   );
 
-  app.post('/agent-auth/switch', { schema: switchOrgSchema }, async (req, reply) => {
+  app.post('/agent-auth/switch', { schema: routeSchema(ops.agentSwitchOrg) }, async (req, reply) => {
     const p = req.principal;
     if (p.kind !== 'agent') throw new ApiError('FORBIDDEN', 'Only a signed-in agent switches org.');
     const self = await ctx.store.getAgent(p.orgID, p.agentID);
@@ -156,7 +162,7 @@ export function agentAuthRoutes(fastify: FastifyInstance, ctx: AppContext): void
 
   app.post(
     '/agent-auth/sign-out',
-    { schema: signOutSchema, config: PUBLIC_ROUTE, onRequest: sameOrigin },
+    { schema: routeSchema(ops.agentSignOut), config: PUBLIC_ROUTE, onRequest: sameOrigin },
     async (req, reply) => {
       let ended: { orgID: string; agentID: string; sessionID: string } | null = null;
       if (req.headers.authorization !== undefined) {

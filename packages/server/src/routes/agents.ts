@@ -6,16 +6,9 @@ import { newSignInLink, signInURL } from '../auth/sign-in-links.js';
 import type { AppContext } from '../context.js';
 import { ApiError, notFound } from '../errors.js';
 import { renderAgent, renderAgentSession } from '../render.js';
-import {
-  createAgentSchema,
-  getMeSchema,
-  listAgentsSchema,
-  listSessionsSchema,
-  revokeSessionSchema,
-  revokeSessionsSchema,
-  updateAgentSchema,
-} from '../schemas/agents.js';
+import { operationTable } from '@concierge/protocol/contract';
 import { adminOnly, requireAdmin, requireTeam, teamOnly, type TeamPrincipal } from './subject.js';
+import { routeSchema } from './route-schema.js';
 
 /** The base URL of sign-in links: `--public-url`, or what the request was addressed to. */
 export function publicBase(ctx: AppContext, req: FastifyRequest): string {
@@ -29,6 +22,7 @@ export function publicBase(ctx: AppContext, req: FastifyRequest): string {
  */
 export function agentRoutes(fastify: FastifyInstance, ctx: AppContext): void {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
+  const ops = operationTable(ctx.config);
 
   /** Admins and the key see any agent of the org; a plain agent only itself (others are 403, not 404). */
   async function visibleAgent(p: TeamPrincipal, id: string) {
@@ -39,7 +33,7 @@ export function agentRoutes(fastify: FastifyInstance, ctx: AppContext): void {
     return agent;
   }
 
-  app.get('/agents/me', { schema: getMeSchema }, async (req) => {
+  app.get('/agents/me', { schema: routeSchema(ops.getCurrentAgent) }, async (req) => {
     const p = req.principal;
     if (p.kind !== 'agent') throw new ApiError('FORBIDDEN', 'Only an agent token has a "me".');
     const agent = await ctx.store.getAgent(p.orgID, p.agentID);
@@ -47,12 +41,12 @@ export function agentRoutes(fastify: FastifyInstance, ctx: AppContext): void {
     return renderAgent(agent);
   });
 
-  app.get('/agents', { schema: listAgentsSchema, preValidation: adminOnly }, async (req) => {
+  app.get('/agents', { schema: routeSchema(ops.listAgents), preValidation: adminOnly }, async (req) => {
     const p = requireAdmin(req);
     return { data: (await ctx.store.listAgents(p.orgID)).map(renderAgent) };
   });
 
-  app.post('/agents', { schema: createAgentSchema, preValidation: adminOnly }, async (req, reply) => {
+  app.post('/agents', { schema: routeSchema(ops.createAgent), preValidation: adminOnly }, async (req, reply) => {
     const p = requireAdmin(req);
     const link = newSignInLink();
     try {
@@ -73,7 +67,7 @@ export function agentRoutes(fastify: FastifyInstance, ctx: AppContext): void {
     }
   });
 
-  app.patch('/agents/:id', { schema: updateAgentSchema, preValidation: adminOnly }, async (req) => {
+  app.patch('/agents/:id', { schema: routeSchema(ops.updateAgent), preValidation: adminOnly }, async (req) => {
     const p = requireAdmin(req);
     if (req.params.id.length > 100) throw notFound('agent');
     const agent = await ctx.store.updateAgent(p.orgID, req.params.id, req.body);
@@ -82,30 +76,42 @@ export function agentRoutes(fastify: FastifyInstance, ctx: AppContext): void {
     return renderAgent(agent);
   });
 
-  app.get('/agents/:id/sessions', { schema: listSessionsSchema, preValidation: teamOnly }, async (req) => {
-    const p = requireTeam(req);
-    const agent = await visibleAgent(p, req.params.id);
-    const current = p.kind === 'agent' ? p.sessionID : null;
-    const now = new Date().toISOString();
-    const live = (await ctx.store.listAgentSessions(agent.id)).filter((s) => s.expiresAt > now);
-    return { data: live.map((s) => renderAgentSession(s, current)) };
-  });
+  app.get(
+    '/agents/:id/sessions',
+    { schema: routeSchema(ops.listAgentSessions), preValidation: teamOnly },
+    async (req) => {
+      const p = requireTeam(req);
+      const agent = await visibleAgent(p, req.params.id);
+      const current = p.kind === 'agent' ? p.sessionID : null;
+      const now = new Date().toISOString();
+      const live = (await ctx.store.listAgentSessions(agent.id)).filter((s) => s.expiresAt > now);
+      return { data: live.map((s) => renderAgentSession(s, current)) };
+    },
+  );
 
-  app.delete('/agents/:id/sessions', { schema: revokeSessionsSchema, preValidation: teamOnly }, async (req) => {
-    const p = requireTeam(req);
-    const agent = await visibleAgent(p, req.params.id);
-    const revoked = await ctx.store.revokeAgentSessions(p.orgID, agent.id, null);
-    ctx.auth.noteAgentRevoked(p.orgID, agent.id, null);
-    return { ok: true as const, revoked };
-  });
+  app.delete(
+    '/agents/:id/sessions',
+    { schema: routeSchema(ops.revokeAgentSessions), preValidation: teamOnly },
+    async (req) => {
+      const p = requireTeam(req);
+      const agent = await visibleAgent(p, req.params.id);
+      const revoked = await ctx.store.revokeAgentSessions(p.orgID, agent.id, null);
+      ctx.auth.noteAgentRevoked(p.orgID, agent.id, null);
+      return { ok: true as const, revoked };
+    },
+  );
 
-  app.delete('/agent-sessions/:id', { schema: revokeSessionSchema, preValidation: teamOnly }, async (req) => {
-    const p = requireTeam(req);
-    const mark = req.params.id.length > 100 ? null : await ctx.store.getAgentSession(req.params.id);
-    if (mark === null || mark.agent.orgID !== p.orgID || mark.session.revokedAt !== null) throw notFound('session');
-    await visibleAgent(p, mark.agent.id);
-    await ctx.store.revokeAgentSessions(p.orgID, mark.agent.id, mark.session.id);
-    ctx.auth.noteAgentRevoked(p.orgID, mark.agent.id, mark.session.id);
-    return { id: mark.session.id, ok: true as const };
-  });
+  app.delete(
+    '/agent-sessions/:id',
+    { schema: routeSchema(ops.revokeAgentSession), preValidation: teamOnly },
+    async (req) => {
+      const p = requireTeam(req);
+      const mark = req.params.id.length > 100 ? null : await ctx.store.getAgentSession(req.params.id);
+      if (mark === null || mark.agent.orgID !== p.orgID || mark.session.revokedAt !== null) throw notFound('session');
+      await visibleAgent(p, mark.agent.id);
+      await ctx.store.revokeAgentSessions(p.orgID, mark.agent.id, mark.session.id);
+      ctx.auth.noteAgentRevoked(p.orgID, mark.agent.id, mark.session.id);
+      return { id: mark.session.id, ok: true as const };
+    },
+  );
 }

@@ -7,17 +7,9 @@ import { decodeCursor, encodeCursor } from '../cursor.js';
 import { ApiError, notFound } from '../errors.js';
 import { renderInboxItem, renderNote } from '../render.js';
 import { rendering } from '../replay-renderers.js';
-import {
-  addNoteSchema,
-  assignSchema,
-  closeSchema,
-  inboxCountsSchema,
-  inboxSchema,
-  listNotesSchema,
-  reopenSchema,
-  unassignSchema,
-} from '../schemas/inbox.js';
+import { operationTable } from '@concierge/protocol/contract';
 import { requireTeam, teamActor, teamOnly } from './subject.js';
+import { routeSchema } from './route-schema.js';
 
 /** Notes routes answer a member token 404, like any conversation it may not see: notes' existence never leaks. */
 async function notesHidden(req: FastifyRequest): Promise<void> {
@@ -30,6 +22,7 @@ async function notesHidden(req: FastifyRequest): Promise<void> {
  */
 export function inboxRoutes(fastify: FastifyInstance, ctx: AppContext): void {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
+  const ops = operationTable(ctx.config);
 
   /** The agent "me" means: the agent, or the one the Org-API-Key names; null when there is none. */
   async function me(req: FastifyRequest): Promise<string | null> {
@@ -45,7 +38,7 @@ export function inboxRoutes(fastify: FastifyInstance, ctx: AppContext): void {
    * their activity as of that seq. A conversation that moves meanwhile keeps its place for this walk, so none is
    * skipped or repeated (the store explains how). With `q`, results are ranked and paged by offset.
    */
-  app.get('/inbox', { schema: inboxSchema, preValidation: teamOnly }, async (req) => {
+  app.get('/inbox', { schema: routeSchema(ops.listInbox), preValidation: teamOnly }, async (req) => {
     const p = requireTeam(req);
     const query = req.query;
     const filter: InboxFilter = { orgID: p.orgID, status: query.status, awaiting: query.awaiting === 'true' };
@@ -89,7 +82,7 @@ export function inboxRoutes(fastify: FastifyInstance, ctx: AppContext): void {
     return page;
   });
 
-  app.get('/inbox/counts', { schema: inboxCountsSchema, preValidation: teamOnly }, async (req) => {
+  app.get('/inbox/counts', { schema: routeSchema(ops.inboxCounts), preValidation: teamOnly }, async (req) => {
     const p = requireTeam(req);
     return ctx.store.inboxCounts(p.orgID, await me(req));
   });
@@ -110,37 +103,45 @@ export function inboxRoutes(fastify: FastifyInstance, ctx: AppContext): void {
     }
   }
 
-  app.post('/conversations/:id/assign', { schema: assignSchema, preValidation: teamOnly }, async (req) => {
-    const p = requireTeam(req);
-    let assignee = req.body.assigneeID;
-    if (assignee === 'me') {
-      const agentID = await me(req);
-      if (agentID === null)
-        throw new ApiError('VALIDATION', '`me` needs an agent: an agent token, or `Concierge-Agent-ID`.', {
-          field: 'assigneeID',
-        });
-      assignee = agentID;
-    } else {
-      const agent = assignee.length > 100 ? null : await ctx.store.getAgent(p.orgID, assignee);
-      if (agent === null || agent.disabledAt !== null)
-        throw new ApiError('VALIDATION', '`assigneeID` names no enabled agent of this org.', { field: 'assigneeID' });
-    }
-    return change(req, req.params.id, { assign: assignee });
-  });
-
-  app.post('/conversations/:id/unassign', { schema: unassignSchema, preValidation: teamOnly }, (req) =>
-    change(req, req.params.id, { assign: null }),
+  app.post(
+    '/conversations/:id/assign',
+    { schema: routeSchema(ops.assignConversation), preValidation: teamOnly },
+    async (req) => {
+      const p = requireTeam(req);
+      let assignee = req.body.assigneeID;
+      if (assignee === 'me') {
+        const agentID = await me(req);
+        if (agentID === null)
+          throw new ApiError('VALIDATION', '`me` needs an agent: an agent token, or `Concierge-Agent-ID`.', {
+            field: 'assigneeID',
+          });
+        assignee = agentID;
+      } else {
+        const agent = assignee.length > 100 ? null : await ctx.store.getAgent(p.orgID, assignee);
+        if (agent === null || agent.disabledAt !== null)
+          throw new ApiError('VALIDATION', '`assigneeID` names no enabled agent of this org.', { field: 'assigneeID' });
+      }
+      return change(req, req.params.id, { assign: assignee });
+    },
   );
-  app.post('/conversations/:id/close', { schema: closeSchema, preValidation: teamOnly }, (req) =>
+
+  app.post(
+    '/conversations/:id/unassign',
+    { schema: routeSchema(ops.unassignConversation), preValidation: teamOnly },
+    (req) => change(req, req.params.id, { assign: null }),
+  );
+  app.post('/conversations/:id/close', { schema: routeSchema(ops.closeConversation), preValidation: teamOnly }, (req) =>
     change(req, req.params.id, { status: 'closed' }),
   );
-  app.post('/conversations/:id/reopen', { schema: reopenSchema, preValidation: teamOnly }, (req) =>
-    change(req, req.params.id, { status: 'open' }),
+  app.post(
+    '/conversations/:id/reopen',
+    { schema: routeSchema(ops.reopenConversation), preValidation: teamOnly },
+    (req) => change(req, req.params.id, { status: 'open' }),
   );
 
   app.post(
     '/conversations/:id/notes',
-    { schema: addNoteSchema(ctx.config.maxMessageChars), preValidation: notesHidden },
+    { schema: routeSchema(ops.addNote), preValidation: notesHidden },
     async (req, reply) => {
       const p = requireTeam(req);
       const actor = await teamActor(ctx, req);
@@ -164,27 +165,32 @@ export function inboxRoutes(fastify: FastifyInstance, ctx: AppContext): void {
     },
   );
 
-  app.get('/conversations/:id/notes', { schema: listNotesSchema, preValidation: notesHidden }, async (req) => {
-    const p = requireTeam(req);
-    const conversation = req.params.id.length > 100 ? null : await ctx.conversations.get(p.orgID, req.params.id);
-    if (conversation === null) throw notFound('conversation');
-    let before: number | null = null;
-    if (req.query.cursor !== undefined) {
-      const position = decodeCursor(ctx.cursorSecret, req.query.cursor);
-      if (position === null || position.kind !== 'n' || position.conversationID !== conversation.id) throw badCursor();
-      before = position.seq;
-    }
-    const limit = req.query.limit ?? LIMITS.pageDefault;
-    const rows = await ctx.store.listNotes(conversation.id, before, limit + 1);
-    const notes = rows.slice(0, limit);
-    const last = notes[notes.length - 1];
-    const page: NotesPage = {
-      notes: notes.map(renderNote),
-      nextCursor:
-        rows.length > limit && last !== undefined
-          ? encodeCursor(ctx.cursorSecret, { kind: 'n', conversationID: conversation.id, seq: last.seq })
-          : null,
-    };
-    return page;
-  });
+  app.get(
+    '/conversations/:id/notes',
+    { schema: routeSchema(ops.listNotes), preValidation: notesHidden },
+    async (req) => {
+      const p = requireTeam(req);
+      const conversation = req.params.id.length > 100 ? null : await ctx.conversations.get(p.orgID, req.params.id);
+      if (conversation === null) throw notFound('conversation');
+      let before: number | null = null;
+      if (req.query.cursor !== undefined) {
+        const position = decodeCursor(ctx.cursorSecret, req.query.cursor);
+        if (position === null || position.kind !== 'n' || position.conversationID !== conversation.id)
+          throw badCursor();
+        before = position.seq;
+      }
+      const limit = req.query.limit ?? LIMITS.pageDefault;
+      const rows = await ctx.store.listNotes(conversation.id, before, limit + 1);
+      const notes = rows.slice(0, limit);
+      const last = notes[notes.length - 1];
+      const page: NotesPage = {
+        notes: notes.map(renderNote),
+        nextCursor:
+          rows.length > limit && last !== undefined
+            ? encodeCursor(ctx.cursorSecret, { kind: 'n', conversationID: conversation.id, seq: last.seq })
+            : null,
+      };
+      return page;
+    },
+  );
 }

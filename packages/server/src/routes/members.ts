@@ -7,14 +7,8 @@ import { decodeCursor, encodeCursor } from '../cursor.js';
 import { ApiError, notFound } from '../errors.js';
 import { renderMember } from '../render.js';
 import { rendering } from '../replay-renderers.js';
-import {
-  deleteMemberSchema,
-  eraseMemberSchema,
-  getMemberSchema,
-  listMembersSchema,
-  putMemberSchema,
-  revokeTokensSchema,
-} from '../schemas/members.js';
+import { operationTable } from '@concierge/protocol/contract';
+import { routeSchema } from './route-schema.js';
 import { requireServer, serverOnly } from './subject.js';
 
 /**
@@ -24,6 +18,7 @@ import { requireServer, serverOnly } from './subject.js';
  */
 export function memberRoutes(fastify: FastifyInstance, ctx: AppContext): void {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
+  const ops = operationTable(ctx.config);
 
   /** The tier a member without one reports: the org's, read each time so a change from the CLI shows at once. */
   const defaultTier = async (orgID: string): Promise<string> => {
@@ -32,7 +27,7 @@ export function memberRoutes(fastify: FastifyInstance, ctx: AppContext): void {
     return org.defaultTier;
   };
 
-  app.get('/members', { schema: listMembersSchema, preValidation: serverOnly }, async (req) => {
+  app.get('/members', { schema: routeSchema(ops.listMembers), preValidation: serverOnly }, async (req) => {
     const server = requireServer(req);
     let before: number | null = null;
     if (req.query.cursor !== undefined) {
@@ -59,42 +54,54 @@ export function memberRoutes(fastify: FastifyInstance, ctx: AppContext): void {
     };
   });
 
-  app.get('/members/:externalUserID', { schema: getMemberSchema, preValidation: serverOnly }, async (req) => {
-    const server = requireServer(req);
-    const member = await ctx.store.getMember(server.orgID, req.params.externalUserID);
-    if (member === null) throw notFound('member');
-    return renderMember(member, await defaultTier(server.orgID));
-  });
+  app.get(
+    '/members/:externalUserID',
+    { schema: routeSchema(ops.getMember), preValidation: serverOnly },
+    async (req) => {
+      const server = requireServer(req);
+      const member = await ctx.store.getMember(server.orgID, req.params.externalUserID);
+      if (member === null) throw notFound('member');
+      return renderMember(member, await defaultTier(server.orgID));
+    },
+  );
 
-  app.put('/members/:externalUserID', { schema: putMemberSchema, preValidation: serverOnly }, async (req, reply) => {
-    const server = requireServer(req);
-    const ext = req.params.externalUserID;
-    const before = await ctx.store.getMember(server.orgID, ext);
-    const member = await ctx.store.upsertMember(server.orgID, ext, req.body, 'restore');
-    // A restore tells every instance at once; the database is the authority either way (authenticator.ts).
-    ctx.auth.noteMember(member, before !== null && before.archivedAt !== null);
-    return reply.code(before === null ? 201 : 200).send(renderMember(member, await defaultTier(server.orgID)));
-  });
+  app.put(
+    '/members/:externalUserID',
+    { schema: routeSchema(ops.putMember), preValidation: serverOnly },
+    async (req, reply) => {
+      const server = requireServer(req);
+      const ext = req.params.externalUserID;
+      const before = await ctx.store.getMember(server.orgID, ext);
+      const member = await ctx.store.upsertMember(server.orgID, ext, req.body, 'restore');
+      // A restore tells every instance at once; the database is the authority either way (authenticator.ts).
+      ctx.auth.noteMember(member, before !== null && before.archivedAt !== null);
+      return reply.code(before === null ? 201 : 200).send(renderMember(member, await defaultTier(server.orgID)));
+    },
+  );
 
-  app.delete('/members/:externalUserID', { schema: deleteMemberSchema, preValidation: serverOnly }, async (req) => {
-    const server = requireServer(req);
-    const ext = req.params.externalUserID;
-    const member = await ctx.store.archiveMember(server.orgID, ext, Date.now());
-    // Ends the member's streams on every instance now; one that misses the signal refuses the tokens all the
-    // same, since the archive moved `tokensValidAfter` in the database it reads then.
-    if (member !== null) ctx.auth.noteMember(member, true);
-    return {
-      externalUserID: ext,
-      archived: member !== null,
-      balanceRetained: false,
-      ok: true as const,
-      deleted: false as const,
-    };
-  });
+  app.delete(
+    '/members/:externalUserID',
+    { schema: routeSchema(ops.archiveMember), preValidation: serverOnly },
+    async (req) => {
+      const server = requireServer(req);
+      const ext = req.params.externalUserID;
+      const member = await ctx.store.archiveMember(server.orgID, ext, Date.now());
+      // Ends the member's streams on every instance now; one that misses the signal refuses the tokens all the
+      // same, since the archive moved `tokensValidAfter` in the database it reads then.
+      if (member !== null) ctx.auth.noteMember(member, true);
+      return {
+        externalUserID: ext,
+        archived: member !== null,
+        balanceRetained: false,
+        ok: true as const,
+        deleted: false as const,
+      };
+    },
+  );
 
   app.post(
     '/members/:externalUserID/erase',
-    { schema: eraseMemberSchema, preValidation: serverOnly },
+    { schema: routeSchema(ops.eraseMember), preValidation: serverOnly },
     async (req, reply) => {
       const server = requireServer(req);
       const ext = req.params.externalUserID;
@@ -115,7 +122,7 @@ export function memberRoutes(fastify: FastifyInstance, ctx: AppContext): void {
 
   app.post(
     '/members/:externalUserID/revoke-tokens',
-    { schema: revokeTokensSchema, preValidation: serverOnly },
+    { schema: routeSchema(ops.revokeMemberTokens), preValidation: serverOnly },
     async (req, reply) => {
       const server = requireServer(req);
       const ext = req.params.externalUserID;

@@ -4,17 +4,19 @@ import type { AppContext } from '../context.js';
 import { decodeCursor } from '../cursor.js';
 import { ApiError } from '../errors.js';
 import type { StreamScope } from '../sse/hub.js';
-import { conversationStreamSchema, eventStreamSchema, streamTicketSchema } from '../schemas/streams.js';
+import { operationTable } from '@concierge/protocol/contract';
 import { isTeam, memberSubject, ownedConversation } from './subject.js';
+import { routeSchema } from './route-schema.js';
 
 /** Routes that accept `?ticket=` in place of an Authorization header (see app.ts). */
 export const TICKET_ROUTES = { ticket: true } as const;
 
 export function streamRoutes(fastify: FastifyInstance, ctx: AppContext): void {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
+  const ops = operationTable(ctx.config);
 
   /** A single-use ticket (valid `--ticket-ttl`, 60 s by default) for a browser's EventSource (no Authorization). */
-  app.post('/stream-tickets', { schema: streamTicketSchema }, async (req, reply) => {
+  app.post('/stream-tickets', { schema: routeSchema(ops.createStreamTicket) }, async (req, reply) => {
     return reply.code(201).send(ctx.tickets.issue(req.principal));
   });
 
@@ -26,7 +28,7 @@ export function streamRoutes(fastify: FastifyInstance, ctx: AppContext): void {
    */
   app.get(
     '/conversations/:id/stream',
-    { schema: conversationStreamSchema, config: TICKET_ROUTES },
+    { schema: routeSchema(ops.streamConversation), config: TICKET_ROUTES },
     async (req, reply) => {
       const query = req.query;
       const p = req.principal;
@@ -53,7 +55,7 @@ export function streamRoutes(fastify: FastifyInstance, ctx: AppContext): void {
   );
 
   /** One connection for everything: a member's events, or with a server credential the whole org's. */
-  app.get('/stream', { schema: eventStreamSchema, config: TICKET_ROUTES }, async (req, reply) => {
+  app.get('/stream', { schema: routeSchema(ops.streamEvents), config: TICKET_ROUTES }, async (req, reply) => {
     const query = req.query;
     const p = req.principal;
     let scope: StreamScope;

@@ -6,20 +6,10 @@ import { decodeCursor, encodeCursor } from '../cursor.js';
 import { ApiError, notFound } from '../errors.js';
 import { renderWebhookDelivery, renderWebhookEndpoint } from '../render.js';
 import { rendering } from '../replay-renderers.js';
-import {
-  createWebhookSchema,
-  deleteWebhookSchema,
-  getWebhookSchema,
-  listDeliveriesSchema,
-  listWebhooksSchema,
-  patchWebhookSchema,
-  replaySchema,
-  retryDeliverySchema,
-  rotateSecretSchema,
-  testWebhookSchema,
-} from '../schemas/webhooks.js';
+import { operationTable } from '@concierge/protocol/contract';
 import { AddressRefused, checkHost } from '../webhooks/address-policy.js';
 import { newSigningSecret } from '../webhooks/signing.js';
+import { routeSchema } from './route-schema.js';
 import { requireServer, serverOnly } from './subject.js';
 
 /** How long a rotated-out secret keeps signing beside the new one. */
@@ -33,6 +23,7 @@ const PAGE_DEFAULT = 50;
  */
 export function webhookRoutes(fastify: FastifyInstance, ctx: AppContext): void {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
+  const ops = operationTable(ctx.config);
   const opts = { preValidation: serverOnly };
 
   /** The server's policy on where webhooks may go, checked when a URL is given (and again at every connection). */
@@ -59,7 +50,7 @@ export function webhookRoutes(fastify: FastifyInstance, ctx: AppContext): void {
     return endpoint;
   }
 
-  app.post('/webhooks', { schema: createWebhookSchema, ...opts }, async (req, reply) => {
+  app.post('/webhooks', { schema: routeSchema(ops.createWebhook), ...opts }, async (req, reply) => {
     const server = requireServer(req);
     const body = req.body;
     const input = {
@@ -82,18 +73,18 @@ export function webhookRoutes(fastify: FastifyInstance, ctx: AppContext): void {
     );
   });
 
-  app.get('/webhooks', { schema: listWebhooksSchema, ...opts }, async (req) => {
+  app.get('/webhooks', { schema: routeSchema(ops.listWebhooks), ...opts }, async (req) => {
     const server = requireServer(req);
     return { data: (await ctx.store.listWebhookEndpoints(server.orgID)).map(renderWebhookEndpoint) };
   });
 
-  app.get('/webhooks/:id', { schema: getWebhookSchema, ...opts }, async (req) => {
+  app.get('/webhooks/:id', { schema: routeSchema(ops.getWebhook), ...opts }, async (req) => {
     const server = requireServer(req);
     return renderWebhookEndpoint(await endpointOf(server.orgID, req.params.id));
   });
 
   /** A soft disable, idempotent by itself (DELETE carries no key): deleting twice answers the same. */
-  app.delete('/webhooks/:id', { schema: deleteWebhookSchema, ...opts }, async (req) => {
+  app.delete('/webhooks/:id', { schema: routeSchema(ops.deleteWebhook), ...opts }, async (req) => {
     const server = requireServer(req);
     await endpointOf(server.orgID, req.params.id);
     const endpoint = await ctx.store.disableWebhookEndpoint(server.orgID, req.params.id, 'deleted');
@@ -101,7 +92,7 @@ export function webhookRoutes(fastify: FastifyInstance, ctx: AppContext): void {
     return { id: endpoint.id, ok: true as const };
   });
 
-  app.patch('/webhooks/:id', { schema: patchWebhookSchema, ...opts }, async (req) => {
+  app.patch('/webhooks/:id', { schema: routeSchema(ops.updateWebhook), ...opts }, async (req) => {
     const server = requireServer(req);
     await endpointOf(server.orgID, req.params.id);
     const body = req.body;
@@ -120,20 +111,24 @@ export function webhookRoutes(fastify: FastifyInstance, ctx: AppContext): void {
     return renderWebhookEndpoint(endpoint);
   });
 
-  app.post('/webhooks/:id/rotate-secret', { schema: rotateSecretSchema, ...opts }, async (req, reply) => {
-    const server = requireServer(req);
-    await endpointOf(server.orgID, req.params.id);
-    const secret = newSigningSecret();
-    return ctx.idempotency.run<WebhookEndpointRecord | null>(
-      req,
-      reply,
-      server,
-      (idem) => ctx.store.rotateWebhookSecret(server.orgID, req.params.id, secret, ROTATION_OVERLAP_MS, idem),
-      rendering('rotatedWebhookSecret', { requestID: req.id }),
-    );
-  });
+  app.post(
+    '/webhooks/:id/rotate-secret',
+    { schema: routeSchema(ops.rotateWebhookSecret), ...opts },
+    async (req, reply) => {
+      const server = requireServer(req);
+      await endpointOf(server.orgID, req.params.id);
+      const secret = newSigningSecret();
+      return ctx.idempotency.run<WebhookEndpointRecord | null>(
+        req,
+        reply,
+        server,
+        (idem) => ctx.store.rotateWebhookSecret(server.orgID, req.params.id, secret, ROTATION_OVERLAP_MS, idem),
+        rendering('rotatedWebhookSecret', { requestID: req.id }),
+      );
+    },
+  );
 
-  app.get('/webhooks/:id/deliveries', { schema: listDeliveriesSchema, ...opts }, async (req) => {
+  app.get('/webhooks/:id/deliveries', { schema: routeSchema(ops.listWebhookDeliveries), ...opts }, async (req) => {
     const server = requireServer(req);
     const endpoint = await endpointOf(server.orgID, req.params.id);
     let before: number | null = null;
@@ -160,7 +155,7 @@ export function webhookRoutes(fastify: FastifyInstance, ctx: AppContext): void {
 
   app.post(
     '/webhooks/:id/deliveries/:deliveryID/retry',
-    { schema: retryDeliverySchema, ...opts },
+    { schema: routeSchema(ops.retryWebhookDelivery), ...opts },
     async (req, reply) => {
       const server = requireServer(req);
       await endpointOf(server.orgID, req.params.id);
@@ -179,7 +174,7 @@ export function webhookRoutes(fastify: FastifyInstance, ctx: AppContext): void {
     },
   );
 
-  app.post('/webhooks/:id/replay', { schema: replaySchema, ...opts }, async (req, reply) => {
+  app.post('/webhooks/:id/replay', { schema: routeSchema(ops.replayWebhooks), ...opts }, async (req, reply) => {
     const server = requireServer(req);
     await endpointOf(server.orgID, req.params.id);
     const since = new Date(req.body.since).toISOString();
@@ -196,7 +191,7 @@ export function webhookRoutes(fastify: FastifyInstance, ctx: AppContext): void {
     );
   });
 
-  app.post('/webhooks/:id/test', { schema: testWebhookSchema, ...opts }, async (req, reply) => {
+  app.post('/webhooks/:id/test', { schema: routeSchema(ops.testWebhook), ...opts }, async (req, reply) => {
     const server = requireServer(req);
     await endpointOf(server.orgID, req.params.id);
     return ctx.idempotency.run<WebhookDeliveryRecord | null>(
