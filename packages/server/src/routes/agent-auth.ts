@@ -19,10 +19,8 @@ import type { AppContext } from '../context.js';
 import { ApiError } from '../errors.js';
 import { renderAgent } from '../render.js';
 import { operationTable } from '@concierge/protocol/contract';
-import { routeSchema } from './route-schema.js';
-
-/** Routes that need no bearer (app.ts skips authentication for them; they are rate limited per address). */
-export const PUBLIC_ROUTE = { public: true } as const;
+import { route, routeWith } from './register.js';
+import { agentPrincipal } from './subject.js';
 
 /**
  * Agent sign-in: a one-time link sets the password, then email and password; both answer a short-lived access
@@ -76,7 +74,7 @@ export function agentAuthRoutes(fastify: FastifyInstance, ctx: AppContext): void
     return { accessToken, expiresAt: new Date(expiresAt).toISOString(), agent: renderAgent(agent), orgs };
   }
 
-  app.post('/agent-auth/setup', { schema: routeSchema(ops.agentSetup), config: PUBLIC_ROUTE }, async (req, reply) => {
+  route(app, ops.agentSetup, async (req, reply) => {
     const linkHash = hashLinkToken(req.body.token);
     // Counted like sign-in attempts: per link, and per address, which is what stops a flood of made-up links.
     const attempt = ctx.signIns.reserve(`link:${linkHash}`, req.ip);
@@ -98,54 +96,45 @@ export function agentAuthRoutes(fastify: FastifyInstance, ctx: AppContext): void
     return signedIn(req, reply, mark.agent, mark.session, secret);
   });
 
-  app.post(
-    '/agent-auth/sign-in',
-    { schema: routeSchema(ops.agentSignIn), config: PUBLIC_ROUTE },
-    async (req, reply) => {
-      const email = req.body.email.toLowerCase();
-      // Reserved before the hash, and a failure until it succeeds: simultaneous guesses cannot overrun the limit.
-      const attempt = ctx.signIns.reserve(`email:${email}`, req.ip);
-      // The KDF runs once whatever was found (against a dummy for an unknown email), and the password is compared with
-      // the email's agents in every org at once, so an outsider learns nothing of which orgs, or how many, it is in.
-      const agent = await people
-        .signIn(ctx.store, email, req.body.password, req.body.orgID ?? null)
-        .catch(attempt.refund);
-      if (agent === null) throw new ApiError('INVALID_CREDENTIALS', 'The email or password is wrong.');
-      attempt.succeed();
-      const { secret, draft } = sessionDraft(req);
-      const session = await ctx.store.openAgentSession(agent.orgID, agent.id, draft);
-      return signedIn(req, reply, agent, session, secret);
-    },
-  );
+  route(app, ops.agentSignIn, async (req, reply) => {
+    const email = req.body.email.toLowerCase();
+    // Reserved before the hash, and a failure until it succeeds: simultaneous guesses cannot overrun the limit.
+    const attempt = ctx.signIns.reserve(`email:${email}`, req.ip);
+    // The KDF runs once whatever was found (against a dummy for an unknown email), and the password is compared with
+    // the email's agents in every org at once, so an outsider learns nothing of which orgs, or how many, it is in.
+    const agent = await people
+      .signIn(ctx.store, email, req.body.password, req.body.orgID ?? null)
+      .catch(attempt.refund);
+    if (agent === null) throw new ApiError('INVALID_CREDENTIALS', 'The email or password is wrong.');
+    attempt.succeed();
+    const { secret, draft } = sessionDraft(req);
+    const session = await ctx.store.openAgentSession(agent.orgID, agent.id, draft);
+    return signedIn(req, reply, agent, session, secret);
+  });
 
-  app.post(
-    '/agent-auth/refresh',
-    { schema: routeSchema(ops.agentRefresh), config: PUBLIC_ROUTE, onRequest: sameOrigin },
-    async (req, reply) => {
-      const cookie = readCookie(req);
-      const invalid = () => {
-        void reply.header('set-cookie', clearCookie(req));
-        return new ApiError('SESSION_INVALID', 'Sign in again: this session is unknown, expired or ended.');
-      };
-      if (cookie === null) throw invalid();
-      const { secret, hash } = newRefreshSecret();
-      const outcome = await ctx.store.refreshAgentSession(cookie.sessionID, hashSecret(cookie.secret), {
-        hash,
-        expiresAt: new Date(Date.now() + SESSION_TTL_MS).toISOString(),
-      });
-      if (outcome.kind === 'reused') {
-        // The cookie was copied: the session is revoked, and whoever holds an access token of it loses it now.
-        const mark = await ctx.store.getAgentSession(cookie.sessionID);
-        if (mark !== null) ctx.auth.noteAgentRevoked(mark.agent.orgID, mark.agent.id, mark.session.id);
-      }
-      if (outcome.kind !== 'rotated') throw invalid();
-      return signedIn(req, reply, outcome.agent, outcome.session, secret);
-    },
-  );
+  routeWith(app, ops.agentRefresh, { onRequest: sameOrigin }, async (req, reply) => {
+    const cookie = readCookie(req);
+    const invalid = () => {
+      void reply.header('set-cookie', clearCookie(req));
+      return new ApiError('SESSION_INVALID', 'Sign in again: this session is unknown, expired or ended.');
+    };
+    if (cookie === null) throw invalid();
+    const { secret, hash } = newRefreshSecret();
+    const outcome = await ctx.store.refreshAgentSession(cookie.sessionID, hashSecret(cookie.secret), {
+      hash,
+      expiresAt: new Date(Date.now() + SESSION_TTL_MS).toISOString(),
+    });
+    if (outcome.kind === 'reused') {
+      // The cookie was copied: the session is revoked, and whoever holds an access token of it loses it now.
+      const mark = await ctx.store.getAgentSession(cookie.sessionID);
+      if (mark !== null) ctx.auth.noteAgentRevoked(mark.agent.orgID, mark.agent.id, mark.session.id);
+    }
+    if (outcome.kind !== 'rotated') throw invalid();
+    return signedIn(req, reply, outcome.agent, outcome.session, secret);
+  });
 
-  app.post('/agent-auth/switch', { schema: routeSchema(ops.agentSwitchOrg) }, async (req, reply) => {
-    const p = req.principal;
-    if (p.kind !== 'agent') throw new ApiError('FORBIDDEN', 'Only a signed-in agent switches org.');
+  route(app, ops.agentSwitchOrg, async (req, reply) => {
+    const p = agentPrincipal(req);
     const self = await ctx.store.getAgent(p.orgID, p.agentID);
     const target =
       self === null ? undefined : (await people.orgsOf(ctx.store, self)).find((m) => m.orgID === req.body.orgID);
@@ -160,27 +149,23 @@ export function agentAuthRoutes(fastify: FastifyInstance, ctx: AppContext): void
     return signedIn(req, reply, target, session, secret);
   });
 
-  app.post(
-    '/agent-auth/sign-out',
-    { schema: routeSchema(ops.agentSignOut), config: PUBLIC_ROUTE, onRequest: sameOrigin },
-    async (req, reply) => {
-      let ended: { orgID: string; agentID: string; sessionID: string } | null = null;
-      if (req.headers.authorization !== undefined) {
-        const p = await ctx.auth.authenticate(req.headers.authorization);
-        if (p.kind === 'agent') ended = { orgID: p.orgID, agentID: p.agentID, sessionID: p.sessionID };
-      } else {
-        const cookie = readCookie(req);
-        const mark = cookie === null ? null : await ctx.store.getAgentSession(cookie.sessionID);
-        // Only the cookie's current secret ends the session: its id alone (shown in listings) is not enough.
-        if (cookie !== null && mark !== null && mark.session.refreshHash === hashSecret(cookie.secret))
-          ended = { orgID: mark.agent.orgID, agentID: mark.agent.id, sessionID: mark.session.id };
-      }
-      if (ended !== null) {
-        await ctx.store.revokeAgentSessions(ended.orgID, ended.agentID, ended.sessionID);
-        ctx.auth.noteAgentRevoked(ended.orgID, ended.agentID, ended.sessionID);
-      }
-      void reply.header('set-cookie', clearCookie(req));
-      return { ok: true as const };
-    },
-  );
+  routeWith(app, ops.agentSignOut, { onRequest: sameOrigin }, async (req, reply) => {
+    let ended: { orgID: string; agentID: string; sessionID: string } | null = null;
+    if (req.headers.authorization !== undefined) {
+      const p = await ctx.auth.authenticate(req.headers.authorization);
+      if (p.kind === 'agent') ended = { orgID: p.orgID, agentID: p.agentID, sessionID: p.sessionID };
+    } else {
+      const cookie = readCookie(req);
+      const mark = cookie === null ? null : await ctx.store.getAgentSession(cookie.sessionID);
+      // Only the cookie's current secret ends the session: its id alone (shown in listings) is not enough.
+      if (cookie !== null && mark !== null && mark.session.refreshHash === hashSecret(cookie.secret))
+        ended = { orgID: mark.agent.orgID, agentID: mark.agent.id, sessionID: mark.session.id };
+    }
+    if (ended !== null) {
+      await ctx.store.revokeAgentSessions(ended.orgID, ended.agentID, ended.sessionID);
+      ctx.auth.noteAgentRevoked(ended.orgID, ended.agentID, ended.sessionID);
+    }
+    void reply.header('set-cookie', clearCookie(req));
+    return { ok: true as const };
+  });
 }

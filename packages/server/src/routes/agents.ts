@@ -7,8 +7,8 @@ import type { AppContext } from '../context.js';
 import { ApiError, notFound } from '../errors.js';
 import { renderAgent, renderAgentSession } from '../render.js';
 import { operationTable } from '@concierge/protocol/contract';
-import { adminOnly, requireAdmin, requireTeam, teamOnly, type TeamPrincipal } from './subject.js';
-import { routeSchema } from './route-schema.js';
+import { agentPrincipal, teamPrincipal, type TeamPrincipal } from './subject.js';
+import { route } from './register.js';
 
 /** The base URL of sign-in links: `--public-url`, or what the request was addressed to. */
 export function publicBase(ctx: AppContext, req: FastifyRequest): string {
@@ -33,21 +33,20 @@ export function agentRoutes(fastify: FastifyInstance, ctx: AppContext): void {
     return agent;
   }
 
-  app.get('/agents/me', { schema: routeSchema(ops.getCurrentAgent) }, async (req) => {
-    const p = req.principal;
-    if (p.kind !== 'agent') throw new ApiError('FORBIDDEN', 'Only an agent token has a "me".');
+  route(app, ops.getCurrentAgent, async (req) => {
+    const p = agentPrincipal(req);
     const agent = await ctx.store.getAgent(p.orgID, p.agentID);
     if (agent === null) throw notFound('agent');
     return renderAgent(agent);
   });
 
-  app.get('/agents', { schema: routeSchema(ops.listAgents), preValidation: adminOnly }, async (req) => {
-    const p = requireAdmin(req);
+  route(app, ops.listAgents, async (req) => {
+    const p = teamPrincipal(req);
     return { data: (await ctx.store.listAgents(p.orgID)).map(renderAgent) };
   });
 
-  app.post('/agents', { schema: routeSchema(ops.createAgent), preValidation: adminOnly }, async (req, reply) => {
-    const p = requireAdmin(req);
+  route(app, ops.createAgent, async (req, reply) => {
+    const p = teamPrincipal(req);
     const link = newSignInLink();
     try {
       const agent = await ctx.store.createAgent(
@@ -67,8 +66,8 @@ export function agentRoutes(fastify: FastifyInstance, ctx: AppContext): void {
     }
   });
 
-  app.patch('/agents/:id', { schema: routeSchema(ops.updateAgent), preValidation: adminOnly }, async (req) => {
-    const p = requireAdmin(req);
+  route(app, ops.updateAgent, async (req) => {
+    const p = teamPrincipal(req);
     if (req.params.id.length > 100) throw notFound('agent');
     const agent = await ctx.store.updateAgent(p.orgID, req.params.id, req.body);
     if (agent === null) throw notFound('agent');
@@ -76,42 +75,30 @@ export function agentRoutes(fastify: FastifyInstance, ctx: AppContext): void {
     return renderAgent(agent);
   });
 
-  app.get(
-    '/agents/:id/sessions',
-    { schema: routeSchema(ops.listAgentSessions), preValidation: teamOnly },
-    async (req) => {
-      const p = requireTeam(req);
-      const agent = await visibleAgent(p, req.params.id);
-      const current = p.kind === 'agent' ? p.sessionID : null;
-      const now = new Date().toISOString();
-      const live = (await ctx.store.listAgentSessions(agent.id)).filter((s) => s.expiresAt > now);
-      return { data: live.map((s) => renderAgentSession(s, current)) };
-    },
-  );
+  route(app, ops.listAgentSessions, async (req) => {
+    const p = teamPrincipal(req);
+    const agent = await visibleAgent(p, req.params.id);
+    const current = p.kind === 'agent' ? p.sessionID : null;
+    const now = new Date().toISOString();
+    const live = (await ctx.store.listAgentSessions(agent.id)).filter((s) => s.expiresAt > now);
+    return { data: live.map((s) => renderAgentSession(s, current)) };
+  });
 
-  app.delete(
-    '/agents/:id/sessions',
-    { schema: routeSchema(ops.revokeAgentSessions), preValidation: teamOnly },
-    async (req) => {
-      const p = requireTeam(req);
-      const agent = await visibleAgent(p, req.params.id);
-      const revoked = await ctx.store.revokeAgentSessions(p.orgID, agent.id, null);
-      ctx.auth.noteAgentRevoked(p.orgID, agent.id, null);
-      return { ok: true as const, revoked };
-    },
-  );
+  route(app, ops.revokeAgentSessions, async (req) => {
+    const p = teamPrincipal(req);
+    const agent = await visibleAgent(p, req.params.id);
+    const revoked = await ctx.store.revokeAgentSessions(p.orgID, agent.id, null);
+    ctx.auth.noteAgentRevoked(p.orgID, agent.id, null);
+    return { ok: true as const, revoked };
+  });
 
-  app.delete(
-    '/agent-sessions/:id',
-    { schema: routeSchema(ops.revokeAgentSession), preValidation: teamOnly },
-    async (req) => {
-      const p = requireTeam(req);
-      const mark = req.params.id.length > 100 ? null : await ctx.store.getAgentSession(req.params.id);
-      if (mark === null || mark.agent.orgID !== p.orgID || mark.session.revokedAt !== null) throw notFound('session');
-      await visibleAgent(p, mark.agent.id);
-      await ctx.store.revokeAgentSessions(p.orgID, mark.agent.id, mark.session.id);
-      ctx.auth.noteAgentRevoked(p.orgID, mark.agent.id, mark.session.id);
-      return { id: mark.session.id, ok: true as const };
-    },
-  );
+  route(app, ops.revokeAgentSession, async (req) => {
+    const p = teamPrincipal(req);
+    const mark = req.params.id.length > 100 ? null : await ctx.store.getAgentSession(req.params.id);
+    if (mark === null || mark.agent.orgID !== p.orgID || mark.session.revokedAt !== null) throw notFound('session');
+    await visibleAgent(p, mark.agent.id);
+    await ctx.store.revokeAgentSessions(p.orgID, mark.agent.id, mark.session.id);
+    ctx.auth.noteAgentRevoked(p.orgID, mark.agent.id, mark.session.id);
+    return { id: mark.session.id, ok: true as const };
+  });
 }

@@ -8,13 +8,8 @@ import { ApiError, notFound } from '../errors.js';
 import { renderInboxItem, renderNote } from '../render.js';
 import { rendering } from '../replay-renderers.js';
 import { operationTable } from '@concierge/protocol/contract';
-import { requireTeam, teamActor, teamOnly } from './subject.js';
-import { routeSchema } from './route-schema.js';
-
-/** Notes routes answer a member token 404, like any conversation it may not see: notes' existence never leaks. */
-async function notesHidden(req: FastifyRequest): Promise<void> {
-  if (req.principal.kind === 'member') throw notFound('conversation');
-}
+import { teamActor, teamPrincipal } from './subject.js';
+import { route } from './register.js';
 
 /**
  * The team's inbox: the org's conversations with their team state (status, assignee, awaiting reply), counts
@@ -38,8 +33,8 @@ export function inboxRoutes(fastify: FastifyInstance, ctx: AppContext): void {
    * their activity as of that seq. A conversation that moves meanwhile keeps its place for this walk, so none is
    * skipped or repeated (the store explains how). With `q`, results are ranked and paged by offset.
    */
-  app.get('/inbox', { schema: routeSchema(ops.listInbox), preValidation: teamOnly }, async (req) => {
-    const p = requireTeam(req);
+  route(app, ops.listInbox, async (req) => {
+    const p = teamPrincipal(req);
     const query = req.query;
     const filter: InboxFilter = { orgID: p.orgID, status: query.status, awaiting: query.awaiting === 'true' };
     if (query.assignee === 'me') {
@@ -82,13 +77,13 @@ export function inboxRoutes(fastify: FastifyInstance, ctx: AppContext): void {
     return page;
   });
 
-  app.get('/inbox/counts', { schema: routeSchema(ops.inboxCounts), preValidation: teamOnly }, async (req) => {
-    const p = requireTeam(req);
+  route(app, ops.inboxCounts, async (req) => {
+    const p = teamPrincipal(req);
     return ctx.store.inboxCounts(p.orgID, await me(req));
   });
 
   async function change(req: FastifyRequest, id: string, what: StateChange) {
-    const p = requireTeam(req);
+    const p = teamPrincipal(req);
     const actor = await teamActor(ctx, req);
     if (id.length > 100) throw notFound('conversation');
     try {
@@ -103,94 +98,71 @@ export function inboxRoutes(fastify: FastifyInstance, ctx: AppContext): void {
     }
   }
 
-  app.post(
-    '/conversations/:id/assign',
-    { schema: routeSchema(ops.assignConversation), preValidation: teamOnly },
-    async (req) => {
-      const p = requireTeam(req);
-      let assignee = req.body.assigneeID;
-      if (assignee === 'me') {
-        const agentID = await me(req);
-        if (agentID === null)
-          throw new ApiError('VALIDATION', '`me` needs an agent: an agent token, or `Concierge-Agent-ID`.', {
-            field: 'assigneeID',
-          });
-        assignee = agentID;
-      } else {
-        const agent = assignee.length > 100 ? null : await ctx.store.getAgent(p.orgID, assignee);
-        if (agent === null || agent.disabledAt !== null)
-          throw new ApiError('VALIDATION', '`assigneeID` names no enabled agent of this org.', { field: 'assigneeID' });
-      }
-      return change(req, req.params.id, { assign: assignee });
-    },
-  );
+  route(app, ops.assignConversation, async (req) => {
+    const p = teamPrincipal(req);
+    let assignee = req.body.assigneeID;
+    if (assignee === 'me') {
+      const agentID = await me(req);
+      if (agentID === null)
+        throw new ApiError('VALIDATION', '`me` needs an agent: an agent token, or `Concierge-Agent-ID`.', {
+          field: 'assigneeID',
+        });
+      assignee = agentID;
+    } else {
+      const agent = assignee.length > 100 ? null : await ctx.store.getAgent(p.orgID, assignee);
+      if (agent === null || agent.disabledAt !== null)
+        throw new ApiError('VALIDATION', '`assigneeID` names no enabled agent of this org.', { field: 'assigneeID' });
+    }
+    return change(req, req.params.id, { assign: assignee });
+  });
 
-  app.post(
-    '/conversations/:id/unassign',
-    { schema: routeSchema(ops.unassignConversation), preValidation: teamOnly },
-    (req) => change(req, req.params.id, { assign: null }),
-  );
-  app.post('/conversations/:id/close', { schema: routeSchema(ops.closeConversation), preValidation: teamOnly }, (req) =>
-    change(req, req.params.id, { status: 'closed' }),
-  );
-  app.post(
-    '/conversations/:id/reopen',
-    { schema: routeSchema(ops.reopenConversation), preValidation: teamOnly },
-    (req) => change(req, req.params.id, { status: 'open' }),
-  );
+  route(app, ops.unassignConversation, (req) => change(req, req.params.id, { assign: null }));
+  route(app, ops.closeConversation, (req) => change(req, req.params.id, { status: 'closed' }));
+  route(app, ops.reopenConversation, (req) => change(req, req.params.id, { status: 'open' }));
 
-  app.post(
-    '/conversations/:id/notes',
-    { schema: routeSchema(ops.addNote), preValidation: notesHidden },
-    async (req, reply) => {
-      const p = requireTeam(req);
-      const actor = await teamActor(ctx, req);
-      const conversation = req.params.id.length > 100 ? null : await ctx.conversations.get(p.orgID, req.params.id);
-      if (conversation === null) throw notFound('conversation');
-      const input = { orgID: p.orgID, conversationID: conversation.id, authorID: actor.id, body: req.body.body };
-      return ctx.idempotency.run<NoteRecord>(
-        req,
-        reply,
-        p,
-        async (idem) => {
-          try {
-            return await ctx.store.addNote(input, idem);
-          } catch (error) {
-            if (error instanceof NotFoundInStore) throw notFound('conversation');
-            throw error;
-          }
-        },
-        rendering('createdNote'),
-      );
-    },
-  );
+  route(app, ops.addNote, async (req, reply) => {
+    const p = teamPrincipal(req);
+    const actor = await teamActor(ctx, req);
+    const conversation = req.params.id.length > 100 ? null : await ctx.conversations.get(p.orgID, req.params.id);
+    if (conversation === null) throw notFound('conversation');
+    const input = { orgID: p.orgID, conversationID: conversation.id, authorID: actor.id, body: req.body.body };
+    return ctx.idempotency.run<NoteRecord>(
+      req,
+      reply,
+      p,
+      async (idem) => {
+        try {
+          return await ctx.store.addNote(input, idem);
+        } catch (error) {
+          if (error instanceof NotFoundInStore) throw notFound('conversation');
+          throw error;
+        }
+      },
+      rendering('createdNote'),
+    );
+  });
 
-  app.get(
-    '/conversations/:id/notes',
-    { schema: routeSchema(ops.listNotes), preValidation: notesHidden },
-    async (req) => {
-      const p = requireTeam(req);
-      const conversation = req.params.id.length > 100 ? null : await ctx.conversations.get(p.orgID, req.params.id);
-      if (conversation === null) throw notFound('conversation');
-      let before: number | null = null;
-      if (req.query.cursor !== undefined) {
-        const position = decodeCursor(ctx.cursorSecret, req.query.cursor);
-        if (position === null || position.kind !== 'n' || position.conversationID !== conversation.id)
-          throw badCursor();
-        before = position.seq;
-      }
-      const limit = req.query.limit ?? LIMITS.pageDefault;
-      const rows = await ctx.store.listNotes(conversation.id, before, limit + 1);
-      const notes = rows.slice(0, limit);
-      const last = notes[notes.length - 1];
-      const page: NotesPage = {
-        notes: notes.map(renderNote),
-        nextCursor:
-          rows.length > limit && last !== undefined
-            ? encodeCursor(ctx.cursorSecret, { kind: 'n', conversationID: conversation.id, seq: last.seq })
-            : null,
-      };
-      return page;
-    },
-  );
+  route(app, ops.listNotes, async (req) => {
+    const p = teamPrincipal(req);
+    const conversation = req.params.id.length > 100 ? null : await ctx.conversations.get(p.orgID, req.params.id);
+    if (conversation === null) throw notFound('conversation');
+    let before: number | null = null;
+    if (req.query.cursor !== undefined) {
+      const position = decodeCursor(ctx.cursorSecret, req.query.cursor);
+      if (position === null || position.kind !== 'n' || position.conversationID !== conversation.id) throw badCursor();
+      before = position.seq;
+    }
+    const limit = req.query.limit ?? LIMITS.pageDefault;
+    const rows = await ctx.store.listNotes(conversation.id, before, limit + 1);
+    const notes = rows.slice(0, limit);
+    const last = notes[notes.length - 1];
+    const page: NotesPage = {
+      notes: notes.map(renderNote),
+      nextCursor:
+        rows.length > limit && last !== undefined
+          ? encodeCursor(ctx.cursorSecret, { kind: 'n', conversationID: conversation.id, seq: last.seq })
+          : null,
+    };
+    return page;
+  });
 }

@@ -8,8 +8,8 @@ import { ApiError, notFound } from '../errors.js';
 import { renderMember } from '../render.js';
 import { rendering } from '../replay-renderers.js';
 import { operationTable } from '@concierge/protocol/contract';
-import { routeSchema } from './route-schema.js';
-import { requireServer, serverOnly } from './subject.js';
+import { route } from './register.js';
+import { serverPrincipal } from './subject.js';
 
 /**
  * Server-only member administration, as the hosted API has it: PUT upserts, DELETE archives (offboards), and
@@ -27,8 +27,8 @@ export function memberRoutes(fastify: FastifyInstance, ctx: AppContext): void {
     return org.defaultTier;
   };
 
-  app.get('/members', { schema: routeSchema(ops.listMembers), preValidation: serverOnly }, async (req) => {
-    const server = requireServer(req);
+  route(app, ops.listMembers, async (req) => {
+    const server = serverPrincipal(req);
     let before: number | null = null;
     if (req.query.cursor !== undefined) {
       const position = decodeCursor(ctx.cursorSecret, req.query.cursor);
@@ -54,90 +54,70 @@ export function memberRoutes(fastify: FastifyInstance, ctx: AppContext): void {
     };
   });
 
-  app.get(
-    '/members/:externalUserID',
-    { schema: routeSchema(ops.getMember), preValidation: serverOnly },
-    async (req) => {
-      const server = requireServer(req);
-      const member = await ctx.store.getMember(server.orgID, req.params.externalUserID);
-      if (member === null) throw notFound('member');
-      return renderMember(member, await defaultTier(server.orgID));
-    },
-  );
+  route(app, ops.getMember, async (req) => {
+    const server = serverPrincipal(req);
+    const member = await ctx.store.getMember(server.orgID, req.params.externalUserID);
+    if (member === null) throw notFound('member');
+    return renderMember(member, await defaultTier(server.orgID));
+  });
 
-  app.put(
-    '/members/:externalUserID',
-    { schema: routeSchema(ops.putMember), preValidation: serverOnly },
-    async (req, reply) => {
-      const server = requireServer(req);
-      const ext = req.params.externalUserID;
-      const before = await ctx.store.getMember(server.orgID, ext);
-      const member = await ctx.store.upsertMember(server.orgID, ext, req.body, 'restore');
-      // A restore tells every instance at once; the database is the authority either way (authenticator.ts).
-      ctx.auth.noteMember(member, before !== null && before.archivedAt !== null);
-      return reply.code(before === null ? 201 : 200).send(renderMember(member, await defaultTier(server.orgID)));
-    },
-  );
+  route(app, ops.putMember, async (req, reply) => {
+    const server = serverPrincipal(req);
+    const ext = req.params.externalUserID;
+    const before = await ctx.store.getMember(server.orgID, ext);
+    const member = await ctx.store.upsertMember(server.orgID, ext, req.body, 'restore');
+    // A restore tells every instance at once; the database is the authority either way (authenticator.ts).
+    ctx.auth.noteMember(member, before !== null && before.archivedAt !== null);
+    return reply.code(before === null ? 201 : 200).send(renderMember(member, await defaultTier(server.orgID)));
+  });
 
-  app.delete(
-    '/members/:externalUserID',
-    { schema: routeSchema(ops.archiveMember), preValidation: serverOnly },
-    async (req) => {
-      const server = requireServer(req);
-      const ext = req.params.externalUserID;
-      const member = await ctx.store.archiveMember(server.orgID, ext, Date.now());
-      // Ends the member's streams on every instance now; one that misses the signal refuses the tokens all the
-      // same, since the archive moved `tokensValidAfter` in the database it reads then.
-      if (member !== null) ctx.auth.noteMember(member, true);
-      return {
-        externalUserID: ext,
-        archived: member !== null,
-        balanceRetained: false,
-        ok: true as const,
-        deleted: false as const,
-      };
-    },
-  );
+  route(app, ops.archiveMember, async (req) => {
+    const server = serverPrincipal(req);
+    const ext = req.params.externalUserID;
+    const member = await ctx.store.archiveMember(server.orgID, ext, Date.now());
+    // Ends the member's streams on every instance now; one that misses the signal refuses the tokens all the
+    // same, since the archive moved `tokensValidAfter` in the database it reads then.
+    if (member !== null) ctx.auth.noteMember(member, true);
+    return {
+      externalUserID: ext,
+      archived: member !== null,
+      balanceRetained: false,
+      ok: true as const,
+      deleted: false as const,
+    };
+  });
 
-  app.post(
-    '/members/:externalUserID/erase',
-    { schema: routeSchema(ops.eraseMember), preValidation: serverOnly },
-    async (req, reply) => {
-      const server = requireServer(req);
-      const ext = req.params.externalUserID;
-      return ctx.idempotency.run<boolean>(
-        req,
-        reply,
-        server,
-        async (idem) => {
-          const member = await ctx.store.getMember(server.orgID, ext);
-          const erased = await ctx.store.deleteMember(server.orgID, ext, idem);
-          if (member !== null) ctx.auth.noteDeleted(member.id, server.orgID);
-          return erased;
-        },
-        rendering('erasedMember'),
-      );
-    },
-  );
+  route(app, ops.eraseMember, async (req, reply) => {
+    const server = serverPrincipal(req);
+    const ext = req.params.externalUserID;
+    return ctx.idempotency.run<boolean>(
+      req,
+      reply,
+      server,
+      async (idem) => {
+        const member = await ctx.store.getMember(server.orgID, ext);
+        const erased = await ctx.store.deleteMember(server.orgID, ext, idem);
+        if (member !== null) ctx.auth.noteDeleted(member.id, server.orgID);
+        return erased;
+      },
+      rendering('erasedMember'),
+    );
+  });
 
-  app.post(
-    '/members/:externalUserID/revoke-tokens',
-    { schema: routeSchema(ops.revokeMemberTokens), preValidation: serverOnly },
-    async (req, reply) => {
-      const server = requireServer(req);
-      const ext = req.params.externalUserID;
-      if ((await ctx.store.getMember(server.orgID, ext)) === null) throw notFound('member');
-      return ctx.idempotency.run<MemberRecord | null>(
-        req,
-        reply,
-        server,
-        async (idem) => {
-          const member = await ctx.store.revokeMemberTokens(server.orgID, ext, Date.now(), idem);
-          if (member !== null) ctx.auth.noteMember(member, true);
-          return member;
-        },
-        rendering('revokedTokens', { requestID: req.id }),
-      );
-    },
-  );
+  route(app, ops.revokeMemberTokens, async (req, reply) => {
+    const server = serverPrincipal(req);
+    const ext = req.params.externalUserID;
+    if ((await ctx.store.getMember(server.orgID, ext)) === null) throw notFound('member');
+    return ctx.idempotency.run<MemberRecord | null>(
+      req,
+      reply,
+      server,
+      async (idem) => {
+        const member = await ctx.store.revokeMemberTokens(server.orgID, ext, Date.now(), idem);
+        if (member !== null) ctx.auth.noteMember(member, true);
+        return member;
+      },
+      rendering('revokedTokens', { requestID: req.id }),
+    );
+  });
 }

@@ -9,7 +9,7 @@ import { renderMessage } from '../render.js';
 import { rendering } from '../replay-renderers.js';
 import { operationTable } from '@concierge/protocol/contract';
 import { isTeam, memberSubject, ownedConversation } from './subject.js';
-import { routeSchema } from './route-schema.js';
+import { route } from './register.js';
 
 export function messageRoutes(fastify: FastifyInstance, ctx: AppContext): void {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
@@ -19,7 +19,7 @@ export function messageRoutes(fastify: FastifyInstance, ctx: AppContext): void {
    * listMessages: newest first, keyset-paged. `nextCursor` names the oldest message of the page; the next page is
    * what is strictly older, so messages arriving meanwhile (always newer) never shift or repeat a page.
    */
-  app.get('/conversations/:id/messages', { schema: routeSchema(ops.listMessages) }, async (req) => {
+  route(app, ops.listMessages, async (req) => {
     const query = req.query;
     const subject = await memberSubject(ctx, req, query.externalUserID);
     const conversation = await ownedConversation(ctx, subject.orgID, subject.memberID, req.params.id);
@@ -50,7 +50,7 @@ export function messageRoutes(fastify: FastifyInstance, ctx: AppContext): void {
    * sendMessage. A member token posts as the member. A server credential posts on the member's behalf when it
    * names them (`?externalUserID=`), and as the concierge otherwise (`authorID` names the agent).
    */
-  app.post('/conversations/:id/messages', { schema: routeSchema(ops.sendMessage) }, async (req, reply) => {
+  route(app, ops.sendMessage, async (req, reply) => {
     const { body, query } = req;
     const p = req.principal;
     const id = req.params.id;
@@ -127,7 +127,7 @@ export function messageRoutes(fastify: FastifyInstance, ctx: AppContext): void {
    * Moves the caller's read mark forward to `messageID` (never back; idempotent). A member (or a server credential
    * naming one) moves the member's mark; a server credential alone moves the concierge's.
    */
-  app.post('/conversations/:id/read', { schema: routeSchema(ops.markRead) }, async (req, reply) => {
+  route(app, ops.markRead, async (req, reply) => {
     const body = req.body;
     const p = req.principal;
     const { side, conversation } = await actingSide(req, req.params.id, req.query.externalUserID);
@@ -156,7 +156,7 @@ export function messageRoutes(fastify: FastifyInstance, ctx: AppContext): void {
    * Typing indicator: ephemeral, never stored, so no Idempotency-Key is recorded (a repeat is harmless). It
    * reaches the other side only: the member's typing goes to the org's streams, the concierge's to the member's.
    */
-  app.post('/conversations/:id/typing', { schema: routeSchema(ops.sendTyping) }, async (req) => {
+  route(app, ops.sendTyping, async (req) => {
     const { side, conversation } = await actingSide(req, req.params.id, req.query.externalUserID);
     ctx.hub.typing(conversation, side.kind, side.id);
     return { ok: true as const };

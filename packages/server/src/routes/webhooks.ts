@@ -9,8 +9,8 @@ import { rendering } from '../replay-renderers.js';
 import { operationTable } from '@concierge/protocol/contract';
 import { AddressRefused, checkHost } from '../webhooks/address-policy.js';
 import { newSigningSecret } from '../webhooks/signing.js';
-import { routeSchema } from './route-schema.js';
-import { requireServer, serverOnly } from './subject.js';
+import { route } from './register.js';
+import { serverPrincipal } from './subject.js';
 
 /** How long a rotated-out secret keeps signing beside the new one. */
 const ROTATION_OVERLAP_MS = 24 * 60 * 60 * 1000;
@@ -24,7 +24,6 @@ const PAGE_DEFAULT = 50;
 export function webhookRoutes(fastify: FastifyInstance, ctx: AppContext): void {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
   const ops = operationTable(ctx.config);
-  const opts = { preValidation: serverOnly };
 
   /** The server's policy on where webhooks may go, checked when a URL is given (and again at every connection). */
   async function allowedURL(raw: string): Promise<string> {
@@ -50,8 +49,8 @@ export function webhookRoutes(fastify: FastifyInstance, ctx: AppContext): void {
     return endpoint;
   }
 
-  app.post('/webhooks', { schema: routeSchema(ops.createWebhook), ...opts }, async (req, reply) => {
-    const server = requireServer(req);
+  route(app, ops.createWebhook, async (req, reply) => {
+    const server = serverPrincipal(req);
     const body = req.body;
     const input = {
       orgID: server.orgID,
@@ -73,27 +72,27 @@ export function webhookRoutes(fastify: FastifyInstance, ctx: AppContext): void {
     );
   });
 
-  app.get('/webhooks', { schema: routeSchema(ops.listWebhooks), ...opts }, async (req) => {
-    const server = requireServer(req);
+  route(app, ops.listWebhooks, async (req) => {
+    const server = serverPrincipal(req);
     return { data: (await ctx.store.listWebhookEndpoints(server.orgID)).map(renderWebhookEndpoint) };
   });
 
-  app.get('/webhooks/:id', { schema: routeSchema(ops.getWebhook), ...opts }, async (req) => {
-    const server = requireServer(req);
+  route(app, ops.getWebhook, async (req) => {
+    const server = serverPrincipal(req);
     return renderWebhookEndpoint(await endpointOf(server.orgID, req.params.id));
   });
 
   /** A soft disable, idempotent by itself (DELETE carries no key): deleting twice answers the same. */
-  app.delete('/webhooks/:id', { schema: routeSchema(ops.deleteWebhook), ...opts }, async (req) => {
-    const server = requireServer(req);
+  route(app, ops.deleteWebhook, async (req) => {
+    const server = serverPrincipal(req);
     await endpointOf(server.orgID, req.params.id);
     const endpoint = await ctx.store.disableWebhookEndpoint(server.orgID, req.params.id, 'deleted');
     if (endpoint === null) throw notFound('webhook endpoint');
     return { id: endpoint.id, ok: true as const };
   });
 
-  app.patch('/webhooks/:id', { schema: routeSchema(ops.updateWebhook), ...opts }, async (req) => {
-    const server = requireServer(req);
+  route(app, ops.updateWebhook, async (req) => {
+    const server = serverPrincipal(req);
     await endpointOf(server.orgID, req.params.id);
     const body = req.body;
     const patch = {
@@ -111,25 +110,21 @@ export function webhookRoutes(fastify: FastifyInstance, ctx: AppContext): void {
     return renderWebhookEndpoint(endpoint);
   });
 
-  app.post(
-    '/webhooks/:id/rotate-secret',
-    { schema: routeSchema(ops.rotateWebhookSecret), ...opts },
-    async (req, reply) => {
-      const server = requireServer(req);
-      await endpointOf(server.orgID, req.params.id);
-      const secret = newSigningSecret();
-      return ctx.idempotency.run<WebhookEndpointRecord | null>(
-        req,
-        reply,
-        server,
-        (idem) => ctx.store.rotateWebhookSecret(server.orgID, req.params.id, secret, ROTATION_OVERLAP_MS, idem),
-        rendering('rotatedWebhookSecret', { requestID: req.id }),
-      );
-    },
-  );
+  route(app, ops.rotateWebhookSecret, async (req, reply) => {
+    const server = serverPrincipal(req);
+    await endpointOf(server.orgID, req.params.id);
+    const secret = newSigningSecret();
+    return ctx.idempotency.run<WebhookEndpointRecord | null>(
+      req,
+      reply,
+      server,
+      (idem) => ctx.store.rotateWebhookSecret(server.orgID, req.params.id, secret, ROTATION_OVERLAP_MS, idem),
+      rendering('rotatedWebhookSecret', { requestID: req.id }),
+    );
+  });
 
-  app.get('/webhooks/:id/deliveries', { schema: routeSchema(ops.listWebhookDeliveries), ...opts }, async (req) => {
-    const server = requireServer(req);
+  route(app, ops.listWebhookDeliveries, async (req) => {
+    const server = serverPrincipal(req);
     const endpoint = await endpointOf(server.orgID, req.params.id);
     let before: number | null = null;
     if (req.query.cursor !== undefined) {
@@ -153,29 +148,25 @@ export function webhookRoutes(fastify: FastifyInstance, ctx: AppContext): void {
     };
   });
 
-  app.post(
-    '/webhooks/:id/deliveries/:deliveryID/retry',
-    { schema: routeSchema(ops.retryWebhookDelivery), ...opts },
-    async (req, reply) => {
-      const server = requireServer(req);
-      await endpointOf(server.orgID, req.params.id);
-      const { id, deliveryID } = req.params;
-      return ctx.idempotency.run<WebhookDeliveryRecord | null>(
-        req,
-        reply,
-        server,
-        async (idem) => {
-          const delivery = await ctx.store.retryWebhookDelivery(server.orgID, id, deliveryID, idem);
-          ctx.webhooks.wake();
-          return delivery;
-        },
-        rendering('retriedWebhookDelivery', { requestID: req.id }),
-      );
-    },
-  );
+  route(app, ops.retryWebhookDelivery, async (req, reply) => {
+    const server = serverPrincipal(req);
+    await endpointOf(server.orgID, req.params.id);
+    const { id, deliveryID } = req.params;
+    return ctx.idempotency.run<WebhookDeliveryRecord | null>(
+      req,
+      reply,
+      server,
+      async (idem) => {
+        const delivery = await ctx.store.retryWebhookDelivery(server.orgID, id, deliveryID, idem);
+        ctx.webhooks.wake();
+        return delivery;
+      },
+      rendering('retriedWebhookDelivery', { requestID: req.id }),
+    );
+  });
 
-  app.post('/webhooks/:id/replay', { schema: routeSchema(ops.replayWebhooks), ...opts }, async (req, reply) => {
-    const server = requireServer(req);
+  route(app, ops.replayWebhooks, async (req, reply) => {
+    const server = serverPrincipal(req);
     await endpointOf(server.orgID, req.params.id);
     const since = new Date(req.body.since).toISOString();
     return ctx.idempotency.run<number | null>(
@@ -191,8 +182,8 @@ export function webhookRoutes(fastify: FastifyInstance, ctx: AppContext): void {
     );
   });
 
-  app.post('/webhooks/:id/test', { schema: routeSchema(ops.testWebhook), ...opts }, async (req, reply) => {
-    const server = requireServer(req);
+  route(app, ops.testWebhook, async (req, reply) => {
+    const server = serverPrincipal(req);
     await endpointOf(server.orgID, req.params.id);
     return ctx.idempotency.run<WebhookDeliveryRecord | null>(
       req,
