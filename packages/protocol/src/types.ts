@@ -29,6 +29,7 @@ import type {
   memberDeletedEventSchema,
   replayWebhooksResponse,
   rotateWebhookSecretResponse,
+  WEBHOOK_BODIES,
   WEBHOOK_PAYLOADS,
   webhookDeliverySchema,
   webhookDeliveryStatusSchema,
@@ -129,8 +130,8 @@ export type WebhookEventDataMap = { [K in keyof typeof WEBHOOK_PAYLOADS]: z.outp
 
 /** The body of one webhook delivery. */
 export type WebhookEvent = {
-  [K in keyof WebhookEventDataMap]: { type: K; timestamp: string; data: WebhookEventDataMap[K] };
-}[keyof WebhookEventDataMap];
+  [K in keyof typeof WEBHOOK_BODIES]: z.output<(typeof WEBHOOK_BODIES)[K]>;
+}[keyof typeof WEBHOOK_BODIES];
 
 export interface StreamEventMap {
   message: MessageEvent;

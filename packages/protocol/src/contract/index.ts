@@ -17,3 +17,4 @@ export { emailField } from './operations/agents.js';
 export { exchangeBody, profileField } from './operations/auth.js';
 export { readBody, sendBody } from './operations/messages.js';
 export { streamQuery } from './operations/streams.js';
+export * from './openapi.js';

@@ -64,9 +64,11 @@ export const listWebhookDeliveriesResponse = z.object({
 });
 export const replayWebhooksResponse = z.object({ ok: z.literal(true), count: z.number().int() });
 
-export const memberDeletedEventSchema = z.object({ externalUserID: z.string(), deletedAt: instant });
+export const memberDeletedEventSchema = z
+  .object({ externalUserID: z.string(), deletedAt: instant })
+  .meta({ id: 'MemberDeletedEvent' });
 
-export const webhookTestEventSchema = z.object({ endpointID: z.string() });
+export const webhookTestEventSchema = z.object({ endpointID: z.string() }).meta({ id: 'WebhookTestEvent' });
 
 /** What each delivery's `data` is, by its `type`. */
 export const WEBHOOK_PAYLOADS = {
@@ -78,6 +80,18 @@ export const WEBHOOK_PAYLOADS = {
   [WEBHOOK_TEST_EVENT]: webhookTestEventSchema,
 } as const;
 
-/** The body of one delivery of `type`. */
-export const webhookBody = <T extends keyof typeof WEBHOOK_PAYLOADS>(type: T) =>
-  z.object({ type: z.literal(type), timestamp: instant, data: WEBHOOK_PAYLOADS[type] });
+type WebhookType = keyof typeof WEBHOOK_PAYLOADS;
+
+/** The body of one delivery of `type`, a named component of the document. */
+const webhookBody = <T extends WebhookType>(type: T, id: string) =>
+  z.object({ type: z.literal(type), timestamp: instant, data: WEBHOOK_PAYLOADS[type] }).meta({ id });
+
+/** The body of a delivery, by its `type`: the OpenAPI document's `webhooks`, and the SDK's `WebhookEvent`. */
+export const WEBHOOK_BODIES = {
+  'conversation.message_created': webhookBody('conversation.message_created', 'ConversationMessageCreatedWebhook'),
+  'conversation.created': webhookBody('conversation.created', 'ConversationCreatedWebhook'),
+  'conversation.read': webhookBody('conversation.read', 'ConversationReadWebhook'),
+  'conversation.updated': webhookBody('conversation.updated', 'ConversationUpdatedWebhook'),
+  'member.deleted': webhookBody('member.deleted', 'MemberDeletedWebhook'),
+  [WEBHOOK_TEST_EVENT]: webhookBody(WEBHOOK_TEST_EVENT, 'WebhookTestWebhook'),
+} as const;

@@ -117,20 +117,29 @@ export const readyResponse = z.object({ ok: z.literal(true), store: z.enum(['sql
 
 // Events of the streams (the `data:` of each SSE event).
 
-export const messageEventSchema = z.object({ conversationID: z.string(), message: messageSchema });
+export const messageEventSchema = z
+  .object({ conversationID: z.string(), message: messageSchema })
+  .meta({ id: 'MessageEvent' });
 
-export const conversationEventSchema = z.object({
-  conversation: conversationSchema,
-  externalUserID: z.string().optional(),
-});
+export const conversationEventSchema = z
+  .object({
+    conversation: conversationSchema,
+    externalUserID: z
+      .string()
+      .optional()
+      .meta({ description: 'On server-credential streams: which member the conversation belongs to.' }),
+  })
+  .meta({ id: 'ConversationEvent' });
 
-export const readEventSchema = z.object({
-  conversationID: z.string(),
-  reader: z.enum(['member', 'concierge']),
-  readerID: z.string(),
-  messageID: z.string(),
-  readAt: instant,
-});
+export const readEventSchema = z
+  .object({
+    conversationID: z.string(),
+    reader: z.enum(['member', 'concierge']),
+    readerID: z.string(),
+    messageID: z.string(),
+    readAt: instant,
+  })
+  .meta({ id: 'ReadEvent' });
 
 export const typingEventSchema = z.object({
   conversationID: z.string(),

@@ -1,4 +1,4 @@
-import type { Operation } from '@concierge/protocol/contract';
+import { securityOf, type Operation } from '@concierge/protocol/contract';
 import type {
   ContextConfigDefault,
   FastifyBaseLogger,
@@ -27,7 +27,7 @@ export type ZodApp = FastifyInstance<
   ZodTypeProvider
 >;
 
-type RouteSchema<O extends Operation> = O & { security?: never[] };
+type RouteSchema<O extends Operation> = O & { security: Record<string, never[]>[] };
 
 /** A handler whose request and answer types are the operation's schemas. */
 export type Handler<O extends Operation> = RouteHandlerMethod<
@@ -41,9 +41,12 @@ export type Handler<O extends Operation> = RouteHandlerMethod<
   FastifyBaseLogger
 >;
 
-/** The Fastify schema of an operation: its request parts and answers, and what the OpenAPI document shows of it. */
+/**
+ * The Fastify schema of an operation: its request parts and answers, and what the OpenAPI document shows of it
+ * (its `security`: the schemes of the credential kinds that may call it).
+ */
 export function routeSchema<O extends Operation>(o: O): RouteSchema<O> {
-  return o.callers === 'public' ? { ...o, security: [] } : o;
+  return { ...o, security: securityOf(o) };
 }
 
 /**
