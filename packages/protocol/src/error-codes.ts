@@ -160,17 +160,6 @@ export const GENERIC_CODE_BY_STATUS: Readonly<Record<number, string>> = {
   500: 'INTERNAL',
 };
 
-/** The error envelope: the contract's `{error: {code, message}}` plus our `requestID`, `retryable`, `field`. */
-export interface ErrorBody {
-  error: {
-    code: string;
-    message: string;
-    requestID: string;
-    retryable: boolean;
-    field?: string;
-  };
-}
-
 export function isErrorCode(code: string): code is ErrorCode {
   return Object.prototype.hasOwnProperty.call(ERROR_CODES, code);
 }

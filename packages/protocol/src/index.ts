@@ -1,5 +1,11 @@
+/**
+ * `@concierge/protocol`: the wire contract both ends agree on. This entry is browser-safe and carries no zod at
+ * run time: the error-code table, the limits, the webhook event names, and every wire type (inferred from the
+ * schemas in contract/, imported here as types only). The schemas and the operation table themselves are
+ * `@concierge/protocol/contract`.
+ */
 export * from './error-codes.js';
-export * from './wire.js';
-export * from './events.js';
-export * from './team.js';
-export * from './webhooks.js';
+export * from './limits.js';
+export * from './webhook-events.js';
+export type * from './json.js';
+export type * from './types.js';

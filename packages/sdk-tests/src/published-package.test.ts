@@ -39,8 +39,16 @@ before(async () => {
     mkdirSync(into, { recursive: true });
     await run('tar', ['-xzf', join(packs, filename), '-C', into, '--strip-components=1']);
   }
-  // Third-party dependencies as installed for the workspace.
-  for (const name of Object.keys(sdk.dependencies).filter((d) => !d.startsWith('@concierge/'))) {
+  // Third-party dependencies, of the SDK and of the packages of ours it brings (zod, whose types the wire types are
+  // inferred with), as installed for the workspace.
+  const thirdParty = new Set<string>();
+  for (const workspace of workspaces) {
+    const { dependencies = {} } = JSON.parse(readFileSync(join(ROOT, workspace, 'package.json'), 'utf8')) as {
+      dependencies?: Record<string, string>;
+    };
+    for (const d of Object.keys(dependencies)) if (!d.startsWith('@concierge/')) thirdParty.add(d);
+  }
+  for (const name of thirdParty) {
     mkdirSync(join(modules, name, '..'), { recursive: true });
     symlinkSync(join(ROOT, 'node_modules', name), join(modules, name));
   }

@@ -30,8 +30,11 @@ const checks = [
   true satisfies Same<SdkServer.CreatedWebhookEndpoint, Protocol.CreatedWebhookEndpoint>,
   true satisfies Same<SdkServer.WebhookDelivery, Protocol.WebhookDelivery>,
   true satisfies Same<Awaited<ReturnType<typeof SdkServer.verifyWebhook>>, Protocol.WebhookEvent>,
+  true satisfies Same<SdkServer.ListWebhookDeliveriesResponse, Protocol.ListWebhookDeliveriesResponse>,
+  // The server sends the member a conversation belongs to on every conversation; the type says so.
+  true satisfies Same<Sdk.Conversation['externalUserID'], string>,
 ];
 
 test('the SDK wire types match @concierge/protocol (checked by the compiler)', () => {
-  assert.equal(checks.length, 20);
+  assert.equal(checks.length, 22);
 });

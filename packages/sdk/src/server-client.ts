@@ -22,6 +22,16 @@ import type {
   WebhookDelivery,
   WebhookEndpoint,
   WebhookEventType,
+  DeleteWebhookResponse,
+  ListWebhooksResponse,
+  ReplayWebhookResponse,
+  RotateWebhookSecretResponse,
+} from '@concierge/protocol';
+export type {
+  DeleteWebhookResponse,
+  ListWebhooksResponse,
+  ReplayWebhookResponse,
+  RotateWebhookSecretResponse,
 } from '@concierge/protocol';
 import { StaticCredential } from './internal/credentials.js';
 import { path } from './internal/ids.js';
@@ -84,29 +94,6 @@ export interface UpdateWebhookParams {
   description?: string | null | undefined;
   /** `false` disables the endpoint; `true` enables it again (and forgets its run of failures). */
   enabled?: boolean | undefined;
-}
-
-export interface ListWebhooksResponse {
-  /** Every endpoint of the org, disabled ones included (with `disabledAt`). */
-  data: WebhookEndpoint[];
-}
-
-export interface DeleteWebhookResponse {
-  id: string;
-  ok: boolean;
-}
-
-export interface RotateWebhookSecretResponse {
-  /** The new `whsec_…` secret, shown only here. */
-  signingSecret: string;
-  /** Until then deliveries carry a signature with the old secret too, so receivers can switch with no gap. */
-  previousSecretExpiresAt: string;
-}
-
-export interface ReplayWebhookResponse {
-  ok: boolean;
-  /** How many deliveries were queued again. */
-  count: number;
 }
 
 function inBrowser(): boolean {

@@ -1,6 +1,7 @@
 import cors from '@fastify/cors';
 import rateLimit from '@fastify/rate-limit';
 import { GENERIC_CODE_BY_STATUS, isErrorCode } from '@concierge/protocol';
+import { operationTable } from '@concierge/protocol/contract';
 import {
   IDEMPOTENCY_TTL_MS,
   StorageUnavailable,
@@ -16,6 +17,7 @@ import Fastify, {
   type FastifyRequest,
 } from 'fastify';
 import { Authenticator, principalID } from './auth/authenticator.js';
+import { authorize } from './auth/authorize.js';
 import { PasswordHasher } from './auth/passwords.js';
 import { SignInLimiter } from './auth/sign-in-limiter.js';
 import type { ServerConfig } from './config.js';
@@ -261,11 +263,18 @@ export async function buildApp(config: ServerConfig, store: Store, log?: LogDest
     return reply.code(404).send(api.body(req.id));
   });
 
-  // Route schemas (schemas/*.ts) are zod: they validate requests and, through the swagger plugin registered before
-  // any route, make the OpenAPI document.
+  // Route schemas (the contract's operation table) are zod: they validate requests and, through the swagger plugin
+  // registered before any route, make the OpenAPI document.
   fastify.setValidatorCompiler(validatorCompiler);
   fastify.setSerializerCompiler(serializerCompiler);
   await registerOpenApi(fastify);
+
+  // Every operation of the table is served: a route left unregistered fails the start, not a client.
+  const unserved = new Set(Object.keys(operationTable(config)));
+  fastify.addHook('onRoute', (r) => {
+    const id = (r.config as { operation?: { operationId: string } } | undefined)?.operation?.operationId;
+    if (id !== undefined) unserved.delete(id);
+  });
 
   opsRoutes(fastify, ctx, () => closing);
   if (config.console) await registerConsole(fastify);
@@ -277,16 +286,15 @@ export async function buildApp(config: ServerConfig, store: Store, log?: LogDest
           throw new ApiError('UNAVAILABLE', 'This instance is shutting down; retry.', {
             headers: { 'retry-after': '1' },
           });
+        const operation = req.routeOptions.config.operation;
         // Sign-in routes take no bearer; they are limited per address instead of per credential.
-        if ((req.routeOptions.config as { public?: boolean }).public === true) {
+        if (operation?.callers === 'public') {
           void reply.headers(ctx.limiter.take(`ip:${req.ip}`));
           return;
         }
         const ticket = (req.query as Record<string, unknown> | undefined)?.ticket;
         const viaTicket =
-          req.headers.authorization === undefined &&
-          typeof ticket === 'string' &&
-          (req.routeOptions.config as { ticket?: boolean }).ticket === true;
+          req.headers.authorization === undefined && typeof ticket === 'string' && operation?.ticket === true;
         if (viaTicket) {
           const principal = await ctx.tickets.redeem(ticket);
           if (!(await auth.stillValid(principal)))
@@ -300,6 +308,7 @@ export async function buildApp(config: ServerConfig, store: Store, log?: LogDest
         } else req.principal = await auth.authenticate(req.headers.authorization);
         void reply.headers(ctx.limiter.take(principalID(req.principal)));
       });
+      v1.addHook('onRequest', authorize);
       authRoutes(v1, ctx);
       agentAuthRoutes(v1, ctx);
       agentRoutes(v1, ctx);
@@ -312,6 +321,8 @@ export async function buildApp(config: ServerConfig, store: Store, log?: LogDest
     },
     { prefix: '/v1' },
   );
+
+  if (unserved.size > 0) throw new Error(`operations of the table with no route: ${[...unserved].join(', ')}`);
 
   // Expired keys are replaced on reuse anyway; the purge only keeps the table small. Once at start, then hourly.
   const purgeOnce = () =>

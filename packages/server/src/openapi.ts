@@ -1,10 +1,12 @@
 import swagger, { type SwaggerTransformObject } from '@fastify/swagger';
 import type { FastifyInstance } from 'fastify';
 import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-provider-zod';
+import { SECURITY_SCHEMES, webhooksSection } from '@concierge/protocol/contract';
 
 /**
- * The OpenAPI 3.1 document, built by @fastify/swagger from the routes' zod schemas (every route registered after
- * this plugin is in it). Served at `GET /openapi.json`; `npm run build` writes it to docs/openapi.json
+ * The OpenAPI 3.1 document, built by @fastify/swagger from the routes, which are registered from the contract's
+ * operation table (every route registered after this plugin is in it): each operation's schemas and `security`,
+ * plus the table's security schemes (one per credential kind) and its `webhooks` section. Served at `GET /openapi.json`; `npm run build` writes it to docs/openapi.json
  * (scripts/write-openapi.mjs), and a test fails when the two differ.
  */
 export async function registerOpenApi(app: FastifyInstance): Promise<void> {
@@ -29,20 +31,8 @@ export async function registerOpenApi(app: FastifyInstance): Promise<void> {
         { name: 'Webhooks', description: 'Server-only: Org-API-Key. Delivery format: docs/webhooks.md.' },
         { name: 'Operations', description: 'Unauthenticated, outside /v1.' },
       ],
-      components: {
-        securitySchemes: {
-          bearer: {
-            type: 'http',
-            scheme: 'bearer',
-            description:
-              'A member token (from `POST /v1/auth/exchange`), an agent token (from `/v1/agent-auth/*`), or an ' +
-              'Org-API-Key (`ck_live_…`, or any `<name>_live_` / `<name>_sandbox_` prefix it was made with; ' +
-              'server-side only). ' +
-              'Stream routes also take a single-use `?ticket=` instead.',
-          },
-        },
-      },
-      security: [{ bearer: [] }],
+      components: { securitySchemes: SECURITY_SCHEMES },
+      webhooks: webhooksSection(),
     },
     transform: jsonSchemaTransform,
     transformObject,

@@ -29,7 +29,7 @@ export function renderMessage(m: MessageRecord): Message {
   return { id: m.id, type: m.type, authorID: m.authorID, body: m.body, createdAt: m.createdAt };
 }
 
-export function renderConversation(c: ConversationRecord): Conversation & { externalUserID: string } {
+export function renderConversation(c: ConversationRecord): Conversation {
   return {
     id: c.id,
     type: c.type,

@@ -3,7 +3,7 @@ import type { z } from 'zod';
 import { ApiError } from './errors.js';
 
 /**
- * How route schemas (schemas/*.ts) are run. Fastify validates params, body, query and headers, in that order,
+ * How route schemas (the operation table of `@concierge/protocol/contract`) are run. Fastify validates params, body, query and headers, in that order,
  * before the handler; the first problem becomes 422 VALIDATION with `error.field` naming the field, so nothing
  * half-valid ever reaches the store, and the handler gets the parsed, typed value.
  */
@@ -55,8 +55,8 @@ export const validatorCompiler: FastifySchemaCompiler<z.ZodType> = ({ schema, ht
 
 /**
  * Response schemas declare answers (the OpenAPI document, the handlers' return types); they are not run on the
- * way out. Answers are serialized with JSON.stringify, exactly as before the schemas, because running zod (or
- * building fast-json-stringify serializers) on every send and list would cost time for no change in bytes; the
- * contract fuzz suite (packages/tests/src/contract-fuzz.test.ts) checks real answers against the declarations.
+ * way out. Answers are serialized with JSON.stringify, because running zod (or building fast-json-stringify
+ * serializers) on every send and list would cost time for no change in bytes; the contract fuzz suite
+ * (packages/tests/src/contract-fuzz.test.ts) checks real answers against the declarations.
  */
 export const serializerCompiler: FastifySerializerCompiler<unknown> = () => (data) => JSON.stringify(data);

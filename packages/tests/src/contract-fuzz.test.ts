@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import Database from 'better-sqlite3';
 import pg from 'pg';
-import { acrossStores, Api, type StoreTarget, type TestServer, withServer } from './harness/index.js';
+import { acrossStores, Api, firstAdmin, type StoreTarget, type TestServer, withServer } from './harness/index.js';
 
 /**
  * The API fuzzed from its own contract: schemathesis (PyPI) reads the served OpenAPI document and sends what it
@@ -16,7 +16,10 @@ import { acrossStores, Api, type StoreTarget, type TestServer, withServer } from
  *   declared 4xx and write nothing: every table has as many rows after the run as before;
  * - valid requests (positive mode) never get a 5xx, and every answer has a declared status, content type and body.
  *
- * The Org-API-Key reaches every route; a member token then runs both kinds on the member routes. The number of
+ * Every answer is checked against the schema the document declares for its status (`response_schema_conformance`,
+ * with objects closed: a key the schema does not declare fails too). The Org-API-Key reaches every route; a member
+ * token then runs both kinds on the member routes, and an admin agent's token the routes only agents reach (and the
+ * inbox as an agent sees it). The number of
  * examples is bounded and the seed fixed, so the run is the same every time; three schemathesis runs per store.
  * scripts/ensure-schemathesis.sh installs the pinned version into a cache on first use; without Python the suite is
  * skipped, except in CI where that is a failure.
@@ -148,17 +151,35 @@ acrossStores((store) => {
     let server: TestServer;
     let close: () => Promise<void>;
     let member: string;
+    let agent: string;
 
     before(async () => {
       ({ server, close } = await withServer(store, { args: ['--rate-limit', '0'] }));
       const api = new Api(server.url);
       member = await api.memberToken(server.org.apiKey, 'fuzz-member');
+      agent = (await firstAdmin(api, server)).token;
       const id = await api.openConversation(member);
       assert.equal((await api.send(member, id, 'something to page through')).status, 200);
     });
     after(() => close());
 
     const memberRoutes = ['--exclude-tag', 'Members', '--exclude-tag', 'Auth'];
+    // What an agent reads and writes as itself; not the calls that would end its own session (sign-out, switch,
+    // revoking sessions, disabling itself), after which every answer would be the same 401.
+    const agentRoutes = [
+      'getCurrentAgent',
+      'listAgents',
+      'createAgent',
+      'listAgentSessions',
+      'listInbox',
+      'inboxCounts',
+      'assignConversation',
+      'unassignConversation',
+      'closeConversation',
+      'reopenConversation',
+      'addNote',
+      'listNotes',
+    ].flatMap((id) => ['--include-operation-id', id]);
 
     test('requests that break the schema are refused with a declared 4xx and write nothing', async () => {
       const before = await rowCounts(store, server.databaseURL);
@@ -180,6 +201,7 @@ acrossStores((store) => {
         { mode: 'positive', token: server.org.apiKey, phases: 'coverage,fuzzing,stateful' },
         // The member token on the member routes, both kinds of request (the negative ones are checked refused).
         { mode: 'all', token: member, filters: memberRoutes, phases: 'fuzzing' },
+        { mode: 'positive', token: agent, filters: agentRoutes, phases: 'coverage,fuzzing' },
       ] satisfies Run[]) {
         const { code, report } = await schemathesis(BIN!, server, run);
         assert.equal(code, 0, report);

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
-import { ERROR_CODES } from '@concierge/protocol';
+import { ERROR_CODES, WEBHOOK_EVENT_TYPES, WEBHOOK_TEST_EVENT } from '@concierge/protocol';
+import { OPERATIONS, SECURITY_SCHEMES, securityOf, type Operation } from '@concierge/protocol/contract';
 import { Api, STORES, withServer } from './harness/index.js';
 
 /**
@@ -12,9 +13,9 @@ import { Api, STORES, withServer } from './harness/index.js';
 const COMMITTED = new URL('../../../docs/openapi.json', import.meta.url);
 const API_MD = new URL('../../../docs/api.md', import.meta.url);
 
-type Operation = { method: string; path: string; op: any };
+type DocOperation = { method: string; path: string; op: any };
 
-function operations(doc: any): Operation[] {
+function operations(doc: any): DocOperation[] {
   return Object.entries(doc.paths as Record<string, Record<string, any>>).flatMap(([path, item]) =>
     Object.entries(item).map(([method, op]) => ({ method: method.toUpperCase(), path, op })),
   );
@@ -53,11 +54,45 @@ describe('OpenAPI document', () => {
   const doc = committed();
   const ops = operations(doc);
 
-  test('is OpenAPI 3.1 with bearer security, and the ops routes open', () => {
+  test('is OpenAPI 3.1, each operation with the security of its callers, and the ops routes open', () => {
     assert.equal(doc.openapi, '3.1.0');
-    assert.equal(doc.components.securitySchemes.bearer.scheme, 'bearer');
-    assert.deepEqual(doc.security, [{ bearer: [] }]);
+    assert.equal(doc.security, undefined);
+    assert.deepEqual(Object.keys(doc.components.securitySchemes).sort(), Object.keys(SECURITY_SCHEMES).sort());
+    const table = Object.values(OPERATIONS) as Operation[];
+    assert.equal(ops.length, table.length);
+    for (const { method, path, op } of ops) {
+      const entry = table.find((o) => o.operationId === op.operationId)!;
+      assert.equal(`${entry.method} ${entry.path}`, `${method} ${path}`);
+      assert.deepEqual(op.security, securityOf(entry), path);
+    }
     for (const { path, op } of ops.filter((o) => !o.path.startsWith('/v1/'))) assert.deepEqual(op.security, [], path);
+    // A member token, an agent's and the Org-API-Key each reach some operation the others do not.
+    for (const scheme of ['memberToken', 'agentToken', 'orgApiKey', 'streamTicket'])
+      assert.ok(
+        ops.some(({ op }) => op.security.some((s: object) => scheme in s)),
+        scheme,
+      );
+  });
+
+  test('the webhooks section names a component for the body of every event the server sends', () => {
+    const types = [...WEBHOOK_EVENT_TYPES, WEBHOOK_TEST_EVENT];
+    assert.deepEqual(Object.keys(doc.webhooks).sort(), [...types].sort());
+    const component = (ref: string) => {
+      const m = /^#\/components\/schemas\/(\w+)$/.exec(ref);
+      assert.ok(m !== null, ref);
+      assert.ok(doc.components.schemas[m[1]!] !== undefined, ref);
+      return doc.components.schemas[m[1]!];
+    };
+    for (const type of types) {
+      const body = component(doc.webhooks[type].post.requestBody.content['application/json'].schema.$ref);
+      assert.deepEqual(body.properties.type, { type: 'string', const: type });
+      assert.deepEqual(body.required, ['type', 'timestamp', 'data']);
+      component(body.properties.data.$ref);
+    }
+  });
+
+  test('the public document names no issue', () => {
+    assert.doesNotMatch(JSON.stringify(doc), /#\d+|\bissues?\s+\d+|\/issues\//i);
   });
 
   test('every POST and PUT documents Idempotency-Key, the {id} routes included', () => {

@@ -1,4 +1,13 @@
-import type { ListMembersResponse, ListMessagesResponse, Member, Message, WebhookDelivery } from '@concierge/protocol';
+import type {
+  ListMembersResponse,
+  ListMessagesResponse,
+  ListWebhookDeliveriesResponse,
+  Member,
+  Message,
+  WebhookDelivery,
+} from '@concierge/protocol';
+
+export type { ListWebhookDeliveriesResponse } from '@concierge/protocol';
 
 /**
  * A cursor-paged list: await it for one page, or `for await` it for every item, page after page (docs/STYLE.md,
@@ -53,13 +62,6 @@ export class MessagePages extends CursorPages<ListMessagesResponse, Message> {
   constructor(fetchPage: (cursor: string | undefined) => Promise<ListMessagesResponse>, cursor: string | undefined) {
     super(fetchPage, cursor, (page) => page.messages);
   }
-}
-
-/** One page of an endpoint's deliveries (`GET /v1/webhooks/{id}/deliveries`), newest first. */
-export interface ListWebhookDeliveriesResponse {
-  data: WebhookDelivery[];
-  /** Pass back as `cursor` for the next (older) page; null on the last. */
-  nextCursor: string | null;
 }
 
 /** What `listWebhookDeliveries` returns: one page when awaited, every delivery of the endpoint when iterated. */

@@ -18,8 +18,6 @@ const KEY_BYTES = 32;
 /** scrypt needs 128·N·r bytes; Node's default ceiling (32 MiB) is exactly that, with no room for its own use. */
 const MAXMEM = 64 * 1024 * 1024;
 
-export const MIN_PASSWORD_CHARS = 12;
-
 /** Threads for scrypt: one on a machine of two cores or fewer (the event loop needs the other), else two. */
 const THREADS = Math.min(2, Math.max(1, availableParallelism() - 1));
 

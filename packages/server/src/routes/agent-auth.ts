@@ -18,10 +18,9 @@ import { hashLinkToken } from '../auth/sign-in-links.js';
 import type { AppContext } from '../context.js';
 import { ApiError } from '../errors.js';
 import { renderAgent } from '../render.js';
-import { refreshSchema, setupSchema, signInSchema, signOutSchema, switchOrgSchema } from '../schemas/agents.js';
-
-/** Routes that need no bearer (app.ts skips authentication for them; they are rate limited per address). */
-export const PUBLIC_ROUTE = { public: true } as const;
+import { operationTable } from '@concierge/protocol/contract';
+import { route, routeWith } from './register.js';
+import { agentPrincipal } from './subject.js';
 
 /**
  * Agent sign-in: a one-time link sets the password, then email and password; both answer a short-lived access
@@ -29,6 +28,7 @@ export const PUBLIC_ROUTE = { public: true } as const;
  */
 export function agentAuthRoutes(fastify: FastifyInstance, ctx: AppContext): void {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
+  const ops = operationTable(ctx.config);
   const sameOrigin = sameOriginOnly(ctx.config);
   const people = new AgentPeople(ctx.metrics, ctx.passwords);
 
@@ -74,7 +74,7 @@ export function agentAuthRoutes(fastify: FastifyInstance, ctx: AppContext): void
     return { accessToken, expiresAt: new Date(expiresAt).toISOString(), agent: renderAgent(agent), orgs };
   }
 
-  app.post('/agent-auth/setup', { schema: setupSchema, config: PUBLIC_ROUTE }, async (req, reply) => {
+  route(app, ops.agentSetup, async (req, reply) => {
     const linkHash = hashLinkToken(req.body.token);
     // Counted like sign-in attempts: per link, and per address, which is what stops a flood of made-up links.
     const attempt = ctx.signIns.reserve(`link:${linkHash}`, req.ip);
@@ -96,7 +96,7 @@ export function agentAuthRoutes(fastify: FastifyInstance, ctx: AppContext): void
     return signedIn(req, reply, mark.agent, mark.session, secret);
   });
 
-  app.post('/agent-auth/sign-in', { schema: signInSchema, config: PUBLIC_ROUTE }, async (req, reply) => {
+  route(app, ops.agentSignIn, async (req, reply) => {
     const email = req.body.email.toLowerCase();
     // Reserved before the hash, and a failure until it succeeds: simultaneous guesses cannot overrun the limit.
     const attempt = ctx.signIns.reserve(`email:${email}`, req.ip);
@@ -112,34 +112,29 @@ export function agentAuthRoutes(fastify: FastifyInstance, ctx: AppContext): void
     return signedIn(req, reply, agent, session, secret);
   });
 
-  app.post(
-    '/agent-auth/refresh',
-    { schema: refreshSchema, config: PUBLIC_ROUTE, onRequest: sameOrigin },
-    async (req, reply) => {
-      const cookie = readCookie(req);
-      const invalid = () => {
-        void reply.header('set-cookie', clearCookie(req));
-        return new ApiError('SESSION_INVALID', 'Sign in again: this session is unknown, expired or ended.');
-      };
-      if (cookie === null) throw invalid();
-      const { secret, hash } = newRefreshSecret();
-      const outcome = await ctx.store.refreshAgentSession(cookie.sessionID, hashSecret(cookie.secret), {
-        hash,
-        expiresAt: new Date(Date.now() + SESSION_TTL_MS).toISOString(),
-      });
-      if (outcome.kind === 'reused') {
-        // The cookie was copied: the session is revoked, and whoever holds an access token of it loses it now.
-        const mark = await ctx.store.getAgentSession(cookie.sessionID);
-        if (mark !== null) ctx.auth.noteAgentRevoked(mark.agent.orgID, mark.agent.id, mark.session.id);
-      }
-      if (outcome.kind !== 'rotated') throw invalid();
-      return signedIn(req, reply, outcome.agent, outcome.session, secret);
-    },
-  );
+  routeWith(app, ops.agentRefresh, { onRequest: sameOrigin }, async (req, reply) => {
+    const cookie = readCookie(req);
+    const invalid = () => {
+      void reply.header('set-cookie', clearCookie(req));
+      return new ApiError('SESSION_INVALID', 'Sign in again: this session is unknown, expired or ended.');
+    };
+    if (cookie === null) throw invalid();
+    const { secret, hash } = newRefreshSecret();
+    const outcome = await ctx.store.refreshAgentSession(cookie.sessionID, hashSecret(cookie.secret), {
+      hash,
+      expiresAt: new Date(Date.now() + SESSION_TTL_MS).toISOString(),
+    });
+    if (outcome.kind === 'reused') {
+      // The cookie was copied: the session is revoked, and whoever holds an access token of it loses it now.
+      const mark = await ctx.store.getAgentSession(cookie.sessionID);
+      if (mark !== null) ctx.auth.noteAgentRevoked(mark.agent.orgID, mark.agent.id, mark.session.id);
+    }
+    if (outcome.kind !== 'rotated') throw invalid();
+    return signedIn(req, reply, outcome.agent, outcome.session, secret);
+  });
 
-  app.post('/agent-auth/switch', { schema: switchOrgSchema }, async (req, reply) => {
-    const p = req.principal;
-    if (p.kind !== 'agent') throw new ApiError('FORBIDDEN', 'Only a signed-in agent switches org.');
+  route(app, ops.agentSwitchOrg, async (req, reply) => {
+    const p = agentPrincipal(req);
     const self = await ctx.store.getAgent(p.orgID, p.agentID);
     const target =
       self === null ? undefined : (await people.orgsOf(ctx.store, self)).find((m) => m.orgID === req.body.orgID);
@@ -154,27 +149,23 @@ export function agentAuthRoutes(fastify: FastifyInstance, ctx: AppContext): void
     return signedIn(req, reply, target, session, secret);
   });
 
-  app.post(
-    '/agent-auth/sign-out',
-    { schema: signOutSchema, config: PUBLIC_ROUTE, onRequest: sameOrigin },
-    async (req, reply) => {
-      let ended: { orgID: string; agentID: string; sessionID: string } | null = null;
-      if (req.headers.authorization !== undefined) {
-        const p = await ctx.auth.authenticate(req.headers.authorization);
-        if (p.kind === 'agent') ended = { orgID: p.orgID, agentID: p.agentID, sessionID: p.sessionID };
-      } else {
-        const cookie = readCookie(req);
-        const mark = cookie === null ? null : await ctx.store.getAgentSession(cookie.sessionID);
-        // Only the cookie's current secret ends the session: its id alone (shown in listings) is not enough.
-        if (cookie !== null && mark !== null && mark.session.refreshHash === hashSecret(cookie.secret))
-          ended = { orgID: mark.agent.orgID, agentID: mark.agent.id, sessionID: mark.session.id };
-      }
-      if (ended !== null) {
-        await ctx.store.revokeAgentSessions(ended.orgID, ended.agentID, ended.sessionID);
-        ctx.auth.noteAgentRevoked(ended.orgID, ended.agentID, ended.sessionID);
-      }
-      void reply.header('set-cookie', clearCookie(req));
-      return { ok: true as const };
-    },
-  );
+  routeWith(app, ops.agentSignOut, { onRequest: sameOrigin }, async (req, reply) => {
+    let ended: { orgID: string; agentID: string; sessionID: string } | null = null;
+    if (req.headers.authorization !== undefined) {
+      const p = await ctx.auth.authenticate(req.headers.authorization);
+      if (p.kind === 'agent') ended = { orgID: p.orgID, agentID: p.agentID, sessionID: p.sessionID };
+    } else {
+      const cookie = readCookie(req);
+      const mark = cookie === null ? null : await ctx.store.getAgentSession(cookie.sessionID);
+      // Only the cookie's current secret ends the session: its id alone (shown in listings) is not enough.
+      if (cookie !== null && mark !== null && mark.session.refreshHash === hashSecret(cookie.secret))
+        ended = { orgID: mark.agent.orgID, agentID: mark.agent.id, sessionID: mark.session.id };
+    }
+    if (ended !== null) {
+      await ctx.store.revokeAgentSessions(ended.orgID, ended.agentID, ended.sessionID);
+      ctx.auth.noteAgentRevoked(ended.orgID, ended.agentID, ended.sessionID);
+    }
+    void reply.header('set-cookie', clearCookie(req));
+    return { ok: true as const };
+  });
 }

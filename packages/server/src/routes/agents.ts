@@ -6,16 +6,9 @@ import { newSignInLink, signInURL } from '../auth/sign-in-links.js';
 import type { AppContext } from '../context.js';
 import { ApiError, notFound } from '../errors.js';
 import { renderAgent, renderAgentSession } from '../render.js';
-import {
-  createAgentSchema,
-  getMeSchema,
-  listAgentsSchema,
-  listSessionsSchema,
-  revokeSessionSchema,
-  revokeSessionsSchema,
-  updateAgentSchema,
-} from '../schemas/agents.js';
-import { adminOnly, requireAdmin, requireTeam, teamOnly, type TeamPrincipal } from './subject.js';
+import { operationTable } from '@concierge/protocol/contract';
+import { agentPrincipal, teamPrincipal, type TeamPrincipal } from './subject.js';
+import { route } from './register.js';
 
 /** The base URL of sign-in links: `--public-url`, or what the request was addressed to. */
 export function publicBase(ctx: AppContext, req: FastifyRequest): string {
@@ -29,6 +22,7 @@ export function publicBase(ctx: AppContext, req: FastifyRequest): string {
  */
 export function agentRoutes(fastify: FastifyInstance, ctx: AppContext): void {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
+  const ops = operationTable(ctx.config);
 
   /** Admins and the key see any agent of the org; a plain agent only itself (others are 403, not 404). */
   async function visibleAgent(p: TeamPrincipal, id: string) {
@@ -39,21 +33,20 @@ export function agentRoutes(fastify: FastifyInstance, ctx: AppContext): void {
     return agent;
   }
 
-  app.get('/agents/me', { schema: getMeSchema }, async (req) => {
-    const p = req.principal;
-    if (p.kind !== 'agent') throw new ApiError('FORBIDDEN', 'Only an agent token has a "me".');
+  route(app, ops.getCurrentAgent, async (req) => {
+    const p = agentPrincipal(req);
     const agent = await ctx.store.getAgent(p.orgID, p.agentID);
     if (agent === null) throw notFound('agent');
     return renderAgent(agent);
   });
 
-  app.get('/agents', { schema: listAgentsSchema, preValidation: adminOnly }, async (req) => {
-    const p = requireAdmin(req);
+  route(app, ops.listAgents, async (req) => {
+    const p = teamPrincipal(req);
     return { data: (await ctx.store.listAgents(p.orgID)).map(renderAgent) };
   });
 
-  app.post('/agents', { schema: createAgentSchema, preValidation: adminOnly }, async (req, reply) => {
-    const p = requireAdmin(req);
+  route(app, ops.createAgent, async (req, reply) => {
+    const p = teamPrincipal(req);
     const link = newSignInLink();
     try {
       const agent = await ctx.store.createAgent(
@@ -73,8 +66,8 @@ export function agentRoutes(fastify: FastifyInstance, ctx: AppContext): void {
     }
   });
 
-  app.patch('/agents/:id', { schema: updateAgentSchema, preValidation: adminOnly }, async (req) => {
-    const p = requireAdmin(req);
+  route(app, ops.updateAgent, async (req) => {
+    const p = teamPrincipal(req);
     if (req.params.id.length > 100) throw notFound('agent');
     const agent = await ctx.store.updateAgent(p.orgID, req.params.id, req.body);
     if (agent === null) throw notFound('agent');
@@ -82,8 +75,8 @@ export function agentRoutes(fastify: FastifyInstance, ctx: AppContext): void {
     return renderAgent(agent);
   });
 
-  app.get('/agents/:id/sessions', { schema: listSessionsSchema, preValidation: teamOnly }, async (req) => {
-    const p = requireTeam(req);
+  route(app, ops.listAgentSessions, async (req) => {
+    const p = teamPrincipal(req);
     const agent = await visibleAgent(p, req.params.id);
     const current = p.kind === 'agent' ? p.sessionID : null;
     const now = new Date().toISOString();
@@ -91,16 +84,16 @@ export function agentRoutes(fastify: FastifyInstance, ctx: AppContext): void {
     return { data: live.map((s) => renderAgentSession(s, current)) };
   });
 
-  app.delete('/agents/:id/sessions', { schema: revokeSessionsSchema, preValidation: teamOnly }, async (req) => {
-    const p = requireTeam(req);
+  route(app, ops.revokeAgentSessions, async (req) => {
+    const p = teamPrincipal(req);
     const agent = await visibleAgent(p, req.params.id);
     const revoked = await ctx.store.revokeAgentSessions(p.orgID, agent.id, null);
     ctx.auth.noteAgentRevoked(p.orgID, agent.id, null);
     return { ok: true as const, revoked };
   });
 
-  app.delete('/agent-sessions/:id', { schema: revokeSessionSchema, preValidation: teamOnly }, async (req) => {
-    const p = requireTeam(req);
+  route(app, ops.revokeAgentSession, async (req) => {
+    const p = teamPrincipal(req);
     const mark = req.params.id.length > 100 ? null : await ctx.store.getAgentSession(req.params.id);
     if (mark === null || mark.agent.orgID !== p.orgID || mark.session.revokedAt !== null) throw notFound('session');
     await visibleAgent(p, mark.agent.id);

@@ -4,15 +4,17 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { AppContext } from '../context.js';
 import { renderConversation } from '../render.js';
 import { rendering } from '../replay-renderers.js';
-import { getConversationSchema, listConversationsSchema, openConversationSchema } from '../schemas/conversations.js';
+import { operationTable } from '@concierge/protocol/contract';
 import { memberSubject, visibleConversation } from './subject.js';
+import { route } from './register.js';
 
 const DEFAULT_CONVERSATION_TYPE = 'concierge';
 
 export function conversationRoutes(fastify: FastifyInstance, ctx: AppContext): void {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
+  const ops = operationTable(ctx.config);
   /** listConversations: the member's conversations, newest activity first, not paginated (as the contract has it). */
-  app.get('/conversations', { schema: listConversationsSchema }, async (req) => {
+  route(app, ops.listConversations, async (req) => {
     const query = req.query;
     const subject = await memberSubject(ctx, req, query.externalUserID);
     const rows = subject.memberID === null ? [] : await ctx.store.listConversations(subject.orgID, subject.memberID);
@@ -23,7 +25,7 @@ export function conversationRoutes(fastify: FastifyInstance, ctx: AppContext): v
    * Opens a conversation. A member opens their own; a server credential opens one for `externalUserID` (in the
    * body or the query), creating the member record if the org has not exchanged a token for them yet.
    */
-  app.post('/conversations', { schema: openConversationSchema }, async (req, reply) => {
+  route(app, ops.openConversation, async (req, reply) => {
     const { body, query } = req;
     const subject = await memberSubject(ctx, req, body.externalUserID ?? query.externalUserID);
     return ctx.idempotency.run<ConversationRecord>(
@@ -51,7 +53,7 @@ export function conversationRoutes(fastify: FastifyInstance, ctx: AppContext): v
   });
 
   /** One conversation (ours: the contract has only the list). */
-  app.get('/conversations/:id', { schema: getConversationSchema }, async (req) => {
+  route(app, ops.getConversation, async (req) => {
     const subject = await memberSubject(ctx, req, req.query.externalUserID);
     const conversation = await visibleConversation(ctx, subject.orgID, subject.memberID, req.params.id);
     return renderConversation(conversation);

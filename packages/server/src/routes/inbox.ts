@@ -7,22 +7,9 @@ import { decodeCursor, encodeCursor } from '../cursor.js';
 import { ApiError, notFound } from '../errors.js';
 import { renderInboxItem, renderNote } from '../render.js';
 import { rendering } from '../replay-renderers.js';
-import {
-  addNoteSchema,
-  assignSchema,
-  closeSchema,
-  inboxCountsSchema,
-  inboxSchema,
-  listNotesSchema,
-  reopenSchema,
-  unassignSchema,
-} from '../schemas/inbox.js';
-import { requireTeam, teamActor, teamOnly } from './subject.js';
-
-/** Notes routes answer a member token 404, like any conversation it may not see: notes' existence never leaks. */
-async function notesHidden(req: FastifyRequest): Promise<void> {
-  if (req.principal.kind === 'member') throw notFound('conversation');
-}
+import { operationTable } from '@concierge/protocol/contract';
+import { teamActor, teamPrincipal } from './subject.js';
+import { route } from './register.js';
 
 /**
  * The team's inbox: the org's conversations with their team state (status, assignee, awaiting reply), counts
@@ -30,6 +17,7 @@ async function notesHidden(req: FastifyRequest): Promise<void> {
  */
 export function inboxRoutes(fastify: FastifyInstance, ctx: AppContext): void {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
+  const ops = operationTable(ctx.config);
 
   /** The agent "me" means: the agent, or the one the Org-API-Key names; null when there is none. */
   async function me(req: FastifyRequest): Promise<string | null> {
@@ -45,8 +33,8 @@ export function inboxRoutes(fastify: FastifyInstance, ctx: AppContext): void {
    * their activity as of that seq. A conversation that moves meanwhile keeps its place for this walk, so none is
    * skipped or repeated (the store explains how). With `q`, results are ranked and paged by offset.
    */
-  app.get('/inbox', { schema: inboxSchema, preValidation: teamOnly }, async (req) => {
-    const p = requireTeam(req);
+  route(app, ops.listInbox, async (req) => {
+    const p = teamPrincipal(req);
     const query = req.query;
     const filter: InboxFilter = { orgID: p.orgID, status: query.status, awaiting: query.awaiting === 'true' };
     if (query.assignee === 'me') {
@@ -89,13 +77,13 @@ export function inboxRoutes(fastify: FastifyInstance, ctx: AppContext): void {
     return page;
   });
 
-  app.get('/inbox/counts', { schema: inboxCountsSchema, preValidation: teamOnly }, async (req) => {
-    const p = requireTeam(req);
+  route(app, ops.inboxCounts, async (req) => {
+    const p = teamPrincipal(req);
     return ctx.store.inboxCounts(p.orgID, await me(req));
   });
 
   async function change(req: FastifyRequest, id: string, what: StateChange) {
-    const p = requireTeam(req);
+    const p = teamPrincipal(req);
     const actor = await teamActor(ctx, req);
     if (id.length > 100) throw notFound('conversation');
     try {
@@ -110,8 +98,8 @@ export function inboxRoutes(fastify: FastifyInstance, ctx: AppContext): void {
     }
   }
 
-  app.post('/conversations/:id/assign', { schema: assignSchema, preValidation: teamOnly }, async (req) => {
-    const p = requireTeam(req);
+  route(app, ops.assignConversation, async (req) => {
+    const p = teamPrincipal(req);
     let assignee = req.body.assigneeID;
     if (assignee === 'me') {
       const agentID = await me(req);
@@ -128,44 +116,34 @@ export function inboxRoutes(fastify: FastifyInstance, ctx: AppContext): void {
     return change(req, req.params.id, { assign: assignee });
   });
 
-  app.post('/conversations/:id/unassign', { schema: unassignSchema, preValidation: teamOnly }, (req) =>
-    change(req, req.params.id, { assign: null }),
-  );
-  app.post('/conversations/:id/close', { schema: closeSchema, preValidation: teamOnly }, (req) =>
-    change(req, req.params.id, { status: 'closed' }),
-  );
-  app.post('/conversations/:id/reopen', { schema: reopenSchema, preValidation: teamOnly }, (req) =>
-    change(req, req.params.id, { status: 'open' }),
-  );
+  route(app, ops.unassignConversation, (req) => change(req, req.params.id, { assign: null }));
+  route(app, ops.closeConversation, (req) => change(req, req.params.id, { status: 'closed' }));
+  route(app, ops.reopenConversation, (req) => change(req, req.params.id, { status: 'open' }));
 
-  app.post(
-    '/conversations/:id/notes',
-    { schema: addNoteSchema(ctx.config.maxMessageChars), preValidation: notesHidden },
-    async (req, reply) => {
-      const p = requireTeam(req);
-      const actor = await teamActor(ctx, req);
-      const conversation = req.params.id.length > 100 ? null : await ctx.conversations.get(p.orgID, req.params.id);
-      if (conversation === null) throw notFound('conversation');
-      const input = { orgID: p.orgID, conversationID: conversation.id, authorID: actor.id, body: req.body.body };
-      return ctx.idempotency.run<NoteRecord>(
-        req,
-        reply,
-        p,
-        async (idem) => {
-          try {
-            return await ctx.store.addNote(input, idem);
-          } catch (error) {
-            if (error instanceof NotFoundInStore) throw notFound('conversation');
-            throw error;
-          }
-        },
-        rendering('createdNote'),
-      );
-    },
-  );
+  route(app, ops.addNote, async (req, reply) => {
+    const p = teamPrincipal(req);
+    const actor = await teamActor(ctx, req);
+    const conversation = req.params.id.length > 100 ? null : await ctx.conversations.get(p.orgID, req.params.id);
+    if (conversation === null) throw notFound('conversation');
+    const input = { orgID: p.orgID, conversationID: conversation.id, authorID: actor.id, body: req.body.body };
+    return ctx.idempotency.run<NoteRecord>(
+      req,
+      reply,
+      p,
+      async (idem) => {
+        try {
+          return await ctx.store.addNote(input, idem);
+        } catch (error) {
+          if (error instanceof NotFoundInStore) throw notFound('conversation');
+          throw error;
+        }
+      },
+      rendering('createdNote'),
+    );
+  });
 
-  app.get('/conversations/:id/notes', { schema: listNotesSchema, preValidation: notesHidden }, async (req) => {
-    const p = requireTeam(req);
+  route(app, ops.listNotes, async (req) => {
+    const p = teamPrincipal(req);
     const conversation = req.params.id.length > 100 ? null : await ctx.conversations.get(p.orgID, req.params.id);
     if (conversation === null) throw notFound('conversation');
     let before: number | null = null;

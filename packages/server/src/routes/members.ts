@@ -7,15 +7,9 @@ import { decodeCursor, encodeCursor } from '../cursor.js';
 import { ApiError, notFound } from '../errors.js';
 import { renderMember } from '../render.js';
 import { rendering } from '../replay-renderers.js';
-import {
-  deleteMemberSchema,
-  eraseMemberSchema,
-  getMemberSchema,
-  listMembersSchema,
-  putMemberSchema,
-  revokeTokensSchema,
-} from '../schemas/members.js';
-import { requireServer, serverOnly } from './subject.js';
+import { operationTable } from '@concierge/protocol/contract';
+import { route } from './register.js';
+import { serverPrincipal } from './subject.js';
 
 /**
  * Server-only member administration, as the hosted API has it: PUT upserts, DELETE archives (offboards), and
@@ -24,6 +18,7 @@ import { requireServer, serverOnly } from './subject.js';
  */
 export function memberRoutes(fastify: FastifyInstance, ctx: AppContext): void {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
+  const ops = operationTable(ctx.config);
 
   /** The tier a member without one reports: the org's, read each time so a change from the CLI shows at once. */
   const defaultTier = async (orgID: string): Promise<string> => {
@@ -32,8 +27,8 @@ export function memberRoutes(fastify: FastifyInstance, ctx: AppContext): void {
     return org.defaultTier;
   };
 
-  app.get('/members', { schema: listMembersSchema, preValidation: serverOnly }, async (req) => {
-    const server = requireServer(req);
+  route(app, ops.listMembers, async (req) => {
+    const server = serverPrincipal(req);
     let before: number | null = null;
     if (req.query.cursor !== undefined) {
       const position = decodeCursor(ctx.cursorSecret, req.query.cursor);
@@ -59,15 +54,15 @@ export function memberRoutes(fastify: FastifyInstance, ctx: AppContext): void {
     };
   });
 
-  app.get('/members/:externalUserID', { schema: getMemberSchema, preValidation: serverOnly }, async (req) => {
-    const server = requireServer(req);
+  route(app, ops.getMember, async (req) => {
+    const server = serverPrincipal(req);
     const member = await ctx.store.getMember(server.orgID, req.params.externalUserID);
     if (member === null) throw notFound('member');
     return renderMember(member, await defaultTier(server.orgID));
   });
 
-  app.put('/members/:externalUserID', { schema: putMemberSchema, preValidation: serverOnly }, async (req, reply) => {
-    const server = requireServer(req);
+  route(app, ops.putMember, async (req, reply) => {
+    const server = serverPrincipal(req);
     const ext = req.params.externalUserID;
     const before = await ctx.store.getMember(server.orgID, ext);
     const member = await ctx.store.upsertMember(server.orgID, ext, req.body, 'restore');
@@ -76,8 +71,8 @@ export function memberRoutes(fastify: FastifyInstance, ctx: AppContext): void {
     return reply.code(before === null ? 201 : 200).send(renderMember(member, await defaultTier(server.orgID)));
   });
 
-  app.delete('/members/:externalUserID', { schema: deleteMemberSchema, preValidation: serverOnly }, async (req) => {
-    const server = requireServer(req);
+  route(app, ops.archiveMember, async (req) => {
+    const server = serverPrincipal(req);
     const ext = req.params.externalUserID;
     const member = await ctx.store.archiveMember(server.orgID, ext, Date.now());
     // Ends the member's streams on every instance now; one that misses the signal refuses the tokens all the
@@ -92,45 +87,37 @@ export function memberRoutes(fastify: FastifyInstance, ctx: AppContext): void {
     };
   });
 
-  app.post(
-    '/members/:externalUserID/erase',
-    { schema: eraseMemberSchema, preValidation: serverOnly },
-    async (req, reply) => {
-      const server = requireServer(req);
-      const ext = req.params.externalUserID;
-      return ctx.idempotency.run<boolean>(
-        req,
-        reply,
-        server,
-        async (idem) => {
-          const member = await ctx.store.getMember(server.orgID, ext);
-          const erased = await ctx.store.deleteMember(server.orgID, ext, idem);
-          if (member !== null) ctx.auth.noteDeleted(member.id, server.orgID);
-          return erased;
-        },
-        rendering('erasedMember'),
-      );
-    },
-  );
+  route(app, ops.eraseMember, async (req, reply) => {
+    const server = serverPrincipal(req);
+    const ext = req.params.externalUserID;
+    return ctx.idempotency.run<boolean>(
+      req,
+      reply,
+      server,
+      async (idem) => {
+        const member = await ctx.store.getMember(server.orgID, ext);
+        const erased = await ctx.store.deleteMember(server.orgID, ext, idem);
+        if (member !== null) ctx.auth.noteDeleted(member.id, server.orgID);
+        return erased;
+      },
+      rendering('erasedMember'),
+    );
+  });
 
-  app.post(
-    '/members/:externalUserID/revoke-tokens',
-    { schema: revokeTokensSchema, preValidation: serverOnly },
-    async (req, reply) => {
-      const server = requireServer(req);
-      const ext = req.params.externalUserID;
-      if ((await ctx.store.getMember(server.orgID, ext)) === null) throw notFound('member');
-      return ctx.idempotency.run<MemberRecord | null>(
-        req,
-        reply,
-        server,
-        async (idem) => {
-          const member = await ctx.store.revokeMemberTokens(server.orgID, ext, Date.now(), idem);
-          if (member !== null) ctx.auth.noteMember(member, true);
-          return member;
-        },
-        rendering('revokedTokens', { requestID: req.id }),
-      );
-    },
-  );
+  route(app, ops.revokeMemberTokens, async (req, reply) => {
+    const server = serverPrincipal(req);
+    const ext = req.params.externalUserID;
+    if ((await ctx.store.getMember(server.orgID, ext)) === null) throw notFound('member');
+    return ctx.idempotency.run<MemberRecord | null>(
+      req,
+      reply,
+      server,
+      async (idem) => {
+        const member = await ctx.store.revokeMemberTokens(server.orgID, ext, Date.now(), idem);
+        if (member !== null) ctx.auth.noteMember(member, true);
+        return member;
+      },
+      rendering('revokedTokens', { requestID: req.id }),
+    );
+  });
 }

@@ -7,17 +7,19 @@ import { decodeCursor, encodeCursor } from '../cursor.js';
 import { ApiError, notFound } from '../errors.js';
 import { renderMessage } from '../render.js';
 import { rendering } from '../replay-renderers.js';
-import { listMessagesSchema, markReadSchema, sendMessageSchema, typingSchema } from '../schemas/messages.js';
+import { operationTable } from '@concierge/protocol/contract';
 import { isTeam, memberSubject, ownedConversation } from './subject.js';
+import { route } from './register.js';
 
 export function messageRoutes(fastify: FastifyInstance, ctx: AppContext): void {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
+  const ops = operationTable(ctx.config);
 
   /**
    * listMessages: newest first, keyset-paged. `nextCursor` names the oldest message of the page; the next page is
    * what is strictly older, so messages arriving meanwhile (always newer) never shift or repeat a page.
    */
-  app.get('/conversations/:id/messages', { schema: listMessagesSchema }, async (req) => {
+  route(app, ops.listMessages, async (req) => {
     const query = req.query;
     const subject = await memberSubject(ctx, req, query.externalUserID);
     const conversation = await ownedConversation(ctx, subject.orgID, subject.memberID, req.params.id);
@@ -48,67 +50,63 @@ export function messageRoutes(fastify: FastifyInstance, ctx: AppContext): void {
    * sendMessage. A member token posts as the member. A server credential posts on the member's behalf when it
    * names them (`?externalUserID=`), and as the concierge otherwise (`authorID` names the agent).
    */
-  app.post(
-    '/conversations/:id/messages',
-    { schema: sendMessageSchema(ctx.config.maxMessageChars) },
-    async (req, reply) => {
-      const { body, query } = req;
-      const p = req.principal;
-      const id = req.params.id;
-      let input: NewMessage;
-      if (isTeam(p) && query.externalUserID === undefined) {
-        // An agent always posts as themselves: the author is set here, never taken from the body.
-        if (p.kind === 'agent' && body.authorID !== undefined)
-          throw new ApiError('VALIDATION', '`authorID` is set by the server when an agent posts; leave it out.', {
+  route(app, ops.sendMessage, async (req, reply) => {
+    const { body, query } = req;
+    const p = req.principal;
+    const id = req.params.id;
+    let input: NewMessage;
+    if (isTeam(p) && query.externalUserID === undefined) {
+      // An agent always posts as themselves: the author is set here, never taken from the body.
+      if (p.kind === 'agent' && body.authorID !== undefined)
+        throw new ApiError('VALIDATION', '`authorID` is set by the server when an agent posts; leave it out.', {
+          field: 'authorID',
+        });
+      const conversation = await ownedConversation(ctx, p.orgID, 'org', id);
+      input = {
+        orgID: p.orgID,
+        conversationID: conversation.id,
+        type: 'concierge',
+        authorID: p.kind === 'agent' ? p.agentID : (body.authorID ?? 'concierge'),
+        body: body.message,
+        via: 'server',
+        actor: p.kind === 'agent' ? { kind: 'agent', id: p.agentID } : { kind: 'key', id: p.keyID },
+      };
+    } else {
+      if (body.authorID !== undefined)
+        throw new ApiError(
+          'VALIDATION',
+          '`authorID` may only be set when the concierge posts (server credential, no externalUserID).',
+          {
             field: 'authorID',
-          });
-        const conversation = await ownedConversation(ctx, p.orgID, 'org', id);
-        input = {
-          orgID: p.orgID,
-          conversationID: conversation.id,
-          type: 'concierge',
-          authorID: p.kind === 'agent' ? p.agentID : (body.authorID ?? 'concierge'),
-          body: body.message,
-          via: 'server',
-          actor: p.kind === 'agent' ? { kind: 'agent', id: p.agentID } : { kind: 'key', id: p.keyID },
-        };
-      } else {
-        if (body.authorID !== undefined)
-          throw new ApiError(
-            'VALIDATION',
-            '`authorID` may only be set when the concierge posts (server credential, no externalUserID).',
-            {
-              field: 'authorID',
-            },
-          );
-        const subject = await memberSubject(ctx, req, query.externalUserID);
-        const conversation = await ownedConversation(ctx, subject.orgID, subject.memberID, id);
-        input = {
-          orgID: subject.orgID,
-          conversationID: conversation.id,
-          type: 'member',
-          authorID: subject.externalUserID,
-          body: body.message,
-          via: p.kind === 'member' ? 'member' : 'server',
-        };
-      }
-      return ctx.idempotency.run<MessageRecord>(
-        req,
-        reply,
-        p,
-        async (idem) => {
-          try {
-            return await ctx.store.insertMessage(input, idem);
-          } catch (error) {
-            // The conversation vanished between the check and the write (its member was removed).
-            if (error instanceof NotFoundInStore) throw notFound('conversation');
-            throw error;
-          }
-        },
-        rendering('sentMessage'),
-      );
-    },
-  );
+          },
+        );
+      const subject = await memberSubject(ctx, req, query.externalUserID);
+      const conversation = await ownedConversation(ctx, subject.orgID, subject.memberID, id);
+      input = {
+        orgID: subject.orgID,
+        conversationID: conversation.id,
+        type: 'member',
+        authorID: subject.externalUserID,
+        body: body.message,
+        via: p.kind === 'member' ? 'member' : 'server',
+      };
+    }
+    return ctx.idempotency.run<MessageRecord>(
+      req,
+      reply,
+      p,
+      async (idem) => {
+        try {
+          return await ctx.store.insertMessage(input, idem);
+        } catch (error) {
+          // The conversation vanished between the check and the write (its member was removed).
+          if (error instanceof NotFoundInStore) throw notFound('conversation');
+          throw error;
+        }
+      },
+      rendering('sentMessage'),
+    );
+  });
 
   /**
    * Which side a read mark or typing signal comes from: a server credential alone acts as the concierge (on any
@@ -129,7 +127,7 @@ export function messageRoutes(fastify: FastifyInstance, ctx: AppContext): void {
    * Moves the caller's read mark forward to `messageID` (never back; idempotent). A member (or a server credential
    * naming one) moves the member's mark; a server credential alone moves the concierge's.
    */
-  app.post('/conversations/:id/read', { schema: markReadSchema }, async (req, reply) => {
+  route(app, ops.markRead, async (req, reply) => {
     const body = req.body;
     const p = req.principal;
     const { side, conversation } = await actingSide(req, req.params.id, req.query.externalUserID);
@@ -158,7 +156,7 @@ export function messageRoutes(fastify: FastifyInstance, ctx: AppContext): void {
    * Typing indicator: ephemeral, never stored, so no Idempotency-Key is recorded (a repeat is harmless). It
    * reaches the other side only: the member's typing goes to the org's streams, the concierge's to the member's.
    */
-  app.post('/conversations/:id/typing', { schema: typingSchema }, async (req) => {
+  route(app, ops.sendTyping, async (req) => {
     const { side, conversation } = await actingSide(req, req.params.id, req.query.externalUserID);
     ctx.hub.typing(conversation, side.kind, side.id);
     return { ok: true as const };

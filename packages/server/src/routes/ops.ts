@@ -2,20 +2,22 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { AppContext } from '../context.js';
 import { ApiError } from '../errors.js';
-import { healthzSchema, openApiSchema, readyzSchema } from '../schemas/ops.js';
+import { operationTable } from '@concierge/protocol/contract';
+import { route } from './register.js';
 
 /** Health and readiness: unauthenticated, outside /v1, for load balancers (metrics: metrics-listener.ts). */
 export function opsRoutes(fastify: FastifyInstance, ctx: AppContext, closing: () => boolean): void {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
+  const ops = operationTable(ctx.config);
 
-  app.get('/healthz', { schema: healthzSchema }, async () => ({ ok: true as const }));
+  route(app, ops.healthz, async () => ({ ok: true as const }));
 
   /**
    * Ready while the store answers, writes succeed and no shutdown has begun (a load balancer then stops sending
    * work). Once a write failed for lack of storage (a full disk, the database down), each probe tries a tiny
    * write of its own, so readiness comes back as soon as writes do, with or without traffic.
    */
-  app.get('/readyz', { schema: readyzSchema }, async () => {
+  route(app, ops.readyz, async () => {
     if (closing()) throw new ApiError('UNAVAILABLE', 'Shutting down.');
     try {
       await ctx.store.latestEventSeq('readiness-probe');
@@ -35,7 +37,7 @@ export function opsRoutes(fastify: FastifyInstance, ctx: AppContext, closing: ()
   });
 
   /** The OpenAPI document of this server, built from the route schemas (see openapi.ts). */
-  app.get('/openapi.json', { schema: openApiSchema }, async () => {
+  route(app, ops.openapi, async () => {
     const document = fastify.swagger();
     // The plugin is configured for OpenAPI 3.1 (openapi.ts); this narrows its union of document versions.
     if (!('openapi' in document)) throw new Error('the swagger plugin made no OpenAPI 3 document');

@@ -4,17 +4,16 @@ import type { AppContext } from '../context.js';
 import { decodeCursor } from '../cursor.js';
 import { ApiError } from '../errors.js';
 import type { StreamScope } from '../sse/hub.js';
-import { conversationStreamSchema, eventStreamSchema, streamTicketSchema } from '../schemas/streams.js';
+import { operationTable } from '@concierge/protocol/contract';
 import { isTeam, memberSubject, ownedConversation } from './subject.js';
-
-/** Routes that accept `?ticket=` in place of an Authorization header (see app.ts). */
-export const TICKET_ROUTES = { ticket: true } as const;
+import { route } from './register.js';
 
 export function streamRoutes(fastify: FastifyInstance, ctx: AppContext): void {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
+  const ops = operationTable(ctx.config);
 
   /** A single-use ticket (valid `--ticket-ttl`, 60 s by default) for a browser's EventSource (no Authorization). */
-  app.post('/stream-tickets', { schema: streamTicketSchema }, async (req, reply) => {
+  route(app, ops.createStreamTicket, async (req, reply) => {
     return reply.code(201).send(ctx.tickets.issue(req.principal));
   });
 
@@ -24,36 +23,32 @@ export function streamRoutes(fastify: FastifyInstance, ctx: AppContext): void {
    * agent) without `externalUserID` any conversation of the org, as it reads and answers them (the hosted API's
    * SDKs send no `externalUserID` on this call, whatever the credential).
    */
-  app.get(
-    '/conversations/:id/stream',
-    { schema: conversationStreamSchema, config: TICKET_ROUTES },
-    async (req, reply) => {
-      const query = req.query;
-      const p = req.principal;
-      const conversation =
-        isTeam(p) && query.externalUserID === undefined
-          ? await ownedConversation(ctx, p.orgID, 'org', req.params.id)
-          : await memberSubject(ctx, req, query.externalUserID).then((subject) =>
-              ownedConversation(ctx, subject.orgID, subject.memberID, req.params.id),
-            );
-      const after = resumePoint(ctx, req, query.after, (c) => c.kind === 'm' && c.conversationID === conversation.id);
-      return start(
-        ctx,
-        req,
-        reply,
-        {
-          kind: 'conversation',
-          orgID: p.orgID,
-          conversationID: conversation.id,
-          memberID: conversation.memberID,
-        },
-        after,
-      );
-    },
-  );
+  route(app, ops.streamConversation, async (req, reply) => {
+    const query = req.query;
+    const p = req.principal;
+    const conversation =
+      isTeam(p) && query.externalUserID === undefined
+        ? await ownedConversation(ctx, p.orgID, 'org', req.params.id)
+        : await memberSubject(ctx, req, query.externalUserID).then((subject) =>
+            ownedConversation(ctx, subject.orgID, subject.memberID, req.params.id),
+          );
+    const after = resumePoint(ctx, req, query.after, (c) => c.kind === 'm' && c.conversationID === conversation.id);
+    return start(
+      ctx,
+      req,
+      reply,
+      {
+        kind: 'conversation',
+        orgID: p.orgID,
+        conversationID: conversation.id,
+        memberID: conversation.memberID,
+      },
+      after,
+    );
+  });
 
   /** One connection for everything: a member's events, or with a server credential the whole org's. */
-  app.get('/stream', { schema: eventStreamSchema, config: TICKET_ROUTES }, async (req, reply) => {
+  route(app, ops.streamEvents, async (req, reply) => {
     const query = req.query;
     const p = req.principal;
     let scope: StreamScope;

@@ -13,12 +13,25 @@ export interface Subject {
   principal: Principal;
 }
 
-export function requireServer(req: FastifyRequest): Extract<Principal, { kind: 'server' }> {
+/**
+ * The principal of a route whose table entry lets in only `kinds` (the authorize hook refused every other kind
+ * before the handler ran): narrows the type for the handler. Another kind here is a fault of ours, so a 500.
+ */
+function principalAs<K extends Principal['kind']>(
+  req: FastifyRequest,
+  kinds: readonly K[],
+): Extract<Principal, { kind: K }> {
   const p = req.principal;
-  if (p.kind !== 'server')
-    throw new ApiError('FORBIDDEN', 'This route needs the Org-API-Key; a member or agent token may not call it.');
-  return p;
+  if (!(kinds as readonly string[]).includes(p.kind))
+    throw new Error(`a ${p.kind} principal reached a route for ${kinds.join(', ')}`);
+  return p as Extract<Principal, { kind: K }>;
 }
+
+/** The Org-API-Key, on a route only it may call. */
+export const serverPrincipal = (req: FastifyRequest) => principalAs(req, ['server']);
+
+/** An agent, on a route only agents may call. */
+export const agentPrincipal = (req: FastifyRequest) => principalAs(req, ['agent']);
 
 /** The concierge team: an agent, or the Org-API-Key (bots, the org's backend). */
 export type TeamPrincipal = Extract<Principal, { kind: 'server' | 'agent' }>;
@@ -27,36 +40,15 @@ export function isTeam(p: Principal): p is TeamPrincipal {
   return p.kind === 'server' || p.kind === 'agent';
 }
 
-export function requireTeam(req: FastifyRequest): TeamPrincipal {
-  const p = req.principal;
-  if (!isTeam(p))
-    throw new ApiError('FORBIDDEN', 'This route is for the concierge team (an agent or the Org-API-Key).');
-  return p;
-}
-
-/** Team routes run this before validation, so a member token is refused (403) whatever it sent. */
-export async function teamOnly(req: FastifyRequest): Promise<void> {
-  requireTeam(req);
-}
-
-/** Agent management: an admin agent or the Org-API-Key. */
-export function requireAdmin(req: FastifyRequest): TeamPrincipal {
-  const p = requireTeam(req);
-  if (p.kind === 'agent' && p.role !== 'admin')
-    throw new ApiError('FORBIDDEN', 'Only an admin agent (or the Org-API-Key) may manage agents.');
-  return p;
-}
-
-export async function adminOnly(req: FastifyRequest): Promise<void> {
-  requireAdmin(req);
-}
+/** The team, on a route only the team may call (some of them admin agents only: the table says which). */
+export const teamPrincipal = (req: FastifyRequest): TeamPrincipal => principalAs(req, ['server', 'agent']);
 
 /**
  * Who acts, for state changes and notes: an agent is always themselves; the Org-API-Key may name an enabled agent
  * of its org with `Concierge-Agent-ID`, and acts as itself (`key`) without it.
  */
 export async function teamActor(ctx: AppContext, req: FastifyRequest): Promise<Actor> {
-  const p = requireTeam(req);
+  const p = teamPrincipal(req);
   if (p.kind === 'agent') return { kind: 'agent', id: p.agentID };
   const named = req.headers['concierge-agent-id'];
   if (named === undefined) return { kind: 'key', id: p.keyID };
@@ -66,14 +58,6 @@ export async function teamActor(ctx: AppContext, req: FastifyRequest): Promise<A
       field: 'Concierge-Agent-ID',
     });
   return { kind: 'agent', id: agent.id };
-}
-
-/**
- * Server-only routes run this before validation, so a member token is refused (403) whatever it sent, as it was
- * before route schemas: the handler's own `requireServer` then only narrows the type.
- */
-export async function serverOnly(req: FastifyRequest): Promise<void> {
-  requireServer(req);
 }
 
 /**

@@ -6,21 +6,11 @@ import { decodeCursor, encodeCursor } from '../cursor.js';
 import { ApiError, notFound } from '../errors.js';
 import { renderWebhookDelivery, renderWebhookEndpoint } from '../render.js';
 import { rendering } from '../replay-renderers.js';
-import {
-  createWebhookSchema,
-  deleteWebhookSchema,
-  getWebhookSchema,
-  listDeliveriesSchema,
-  listWebhooksSchema,
-  patchWebhookSchema,
-  replaySchema,
-  retryDeliverySchema,
-  rotateSecretSchema,
-  testWebhookSchema,
-} from '../schemas/webhooks.js';
+import { operationTable } from '@concierge/protocol/contract';
 import { AddressRefused, checkHost } from '../webhooks/address-policy.js';
 import { newSigningSecret } from '../webhooks/signing.js';
-import { requireServer, serverOnly } from './subject.js';
+import { route } from './register.js';
+import { serverPrincipal } from './subject.js';
 
 /** How long a rotated-out secret keeps signing beside the new one. */
 const ROTATION_OVERLAP_MS = 24 * 60 * 60 * 1000;
@@ -33,7 +23,7 @@ const PAGE_DEFAULT = 50;
  */
 export function webhookRoutes(fastify: FastifyInstance, ctx: AppContext): void {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
-  const opts = { preValidation: serverOnly };
+  const ops = operationTable(ctx.config);
 
   /** The server's policy on where webhooks may go, checked when a URL is given (and again at every connection). */
   async function allowedURL(raw: string): Promise<string> {
@@ -59,8 +49,8 @@ export function webhookRoutes(fastify: FastifyInstance, ctx: AppContext): void {
     return endpoint;
   }
 
-  app.post('/webhooks', { schema: createWebhookSchema, ...opts }, async (req, reply) => {
-    const server = requireServer(req);
+  route(app, ops.createWebhook, async (req, reply) => {
+    const server = serverPrincipal(req);
     const body = req.body;
     const input = {
       orgID: server.orgID,
@@ -82,27 +72,27 @@ export function webhookRoutes(fastify: FastifyInstance, ctx: AppContext): void {
     );
   });
 
-  app.get('/webhooks', { schema: listWebhooksSchema, ...opts }, async (req) => {
-    const server = requireServer(req);
+  route(app, ops.listWebhooks, async (req) => {
+    const server = serverPrincipal(req);
     return { data: (await ctx.store.listWebhookEndpoints(server.orgID)).map(renderWebhookEndpoint) };
   });
 
-  app.get('/webhooks/:id', { schema: getWebhookSchema, ...opts }, async (req) => {
-    const server = requireServer(req);
+  route(app, ops.getWebhook, async (req) => {
+    const server = serverPrincipal(req);
     return renderWebhookEndpoint(await endpointOf(server.orgID, req.params.id));
   });
 
   /** A soft disable, idempotent by itself (DELETE carries no key): deleting twice answers the same. */
-  app.delete('/webhooks/:id', { schema: deleteWebhookSchema, ...opts }, async (req) => {
-    const server = requireServer(req);
+  route(app, ops.deleteWebhook, async (req) => {
+    const server = serverPrincipal(req);
     await endpointOf(server.orgID, req.params.id);
     const endpoint = await ctx.store.disableWebhookEndpoint(server.orgID, req.params.id, 'deleted');
     if (endpoint === null) throw notFound('webhook endpoint');
     return { id: endpoint.id, ok: true as const };
   });
 
-  app.patch('/webhooks/:id', { schema: patchWebhookSchema, ...opts }, async (req) => {
-    const server = requireServer(req);
+  route(app, ops.updateWebhook, async (req) => {
+    const server = serverPrincipal(req);
     await endpointOf(server.orgID, req.params.id);
     const body = req.body;
     const patch = {
@@ -120,8 +110,8 @@ export function webhookRoutes(fastify: FastifyInstance, ctx: AppContext): void {
     return renderWebhookEndpoint(endpoint);
   });
 
-  app.post('/webhooks/:id/rotate-secret', { schema: rotateSecretSchema, ...opts }, async (req, reply) => {
-    const server = requireServer(req);
+  route(app, ops.rotateWebhookSecret, async (req, reply) => {
+    const server = serverPrincipal(req);
     await endpointOf(server.orgID, req.params.id);
     const secret = newSigningSecret();
     return ctx.idempotency.run<WebhookEndpointRecord | null>(
@@ -133,8 +123,8 @@ export function webhookRoutes(fastify: FastifyInstance, ctx: AppContext): void {
     );
   });
 
-  app.get('/webhooks/:id/deliveries', { schema: listDeliveriesSchema, ...opts }, async (req) => {
-    const server = requireServer(req);
+  route(app, ops.listWebhookDeliveries, async (req) => {
+    const server = serverPrincipal(req);
     const endpoint = await endpointOf(server.orgID, req.params.id);
     let before: number | null = null;
     if (req.query.cursor !== undefined) {
@@ -158,29 +148,25 @@ export function webhookRoutes(fastify: FastifyInstance, ctx: AppContext): void {
     };
   });
 
-  app.post(
-    '/webhooks/:id/deliveries/:deliveryID/retry',
-    { schema: retryDeliverySchema, ...opts },
-    async (req, reply) => {
-      const server = requireServer(req);
-      await endpointOf(server.orgID, req.params.id);
-      const { id, deliveryID } = req.params;
-      return ctx.idempotency.run<WebhookDeliveryRecord | null>(
-        req,
-        reply,
-        server,
-        async (idem) => {
-          const delivery = await ctx.store.retryWebhookDelivery(server.orgID, id, deliveryID, idem);
-          ctx.webhooks.wake();
-          return delivery;
-        },
-        rendering('retriedWebhookDelivery', { requestID: req.id }),
-      );
-    },
-  );
+  route(app, ops.retryWebhookDelivery, async (req, reply) => {
+    const server = serverPrincipal(req);
+    await endpointOf(server.orgID, req.params.id);
+    const { id, deliveryID } = req.params;
+    return ctx.idempotency.run<WebhookDeliveryRecord | null>(
+      req,
+      reply,
+      server,
+      async (idem) => {
+        const delivery = await ctx.store.retryWebhookDelivery(server.orgID, id, deliveryID, idem);
+        ctx.webhooks.wake();
+        return delivery;
+      },
+      rendering('retriedWebhookDelivery', { requestID: req.id }),
+    );
+  });
 
-  app.post('/webhooks/:id/replay', { schema: replaySchema, ...opts }, async (req, reply) => {
-    const server = requireServer(req);
+  route(app, ops.replayWebhooks, async (req, reply) => {
+    const server = serverPrincipal(req);
     await endpointOf(server.orgID, req.params.id);
     const since = new Date(req.body.since).toISOString();
     return ctx.idempotency.run<number | null>(
@@ -196,8 +182,8 @@ export function webhookRoutes(fastify: FastifyInstance, ctx: AppContext): void {
     );
   });
 
-  app.post('/webhooks/:id/test', { schema: testWebhookSchema, ...opts }, async (req, reply) => {
-    const server = requireServer(req);
+  route(app, ops.testWebhook, async (req, reply) => {
+    const server = serverPrincipal(req);
     await endpointOf(server.orgID, req.params.id);
     return ctx.idempotency.run<WebhookDeliveryRecord | null>(
       req,

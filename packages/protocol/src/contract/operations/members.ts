@@ -1,9 +1,9 @@
-import { LIMITS } from '@concierge/protocol';
 import { z } from 'zod';
-import { profileField } from './auth.js';
-import { BODY_ERRORS, errorResponses, IDEMPOTENCY_ERRORS, V1_ERRORS } from './errors.js';
-import { CURSOR_PATTERN, identifier, pageLimit, queryString } from './fields.js';
-import { idempotentHeaders, keyIgnoredHeaders } from './headers.js';
+import { LIMITS } from '../../limits.js';
+import { BODY_ERRORS, errorResponses, IDEMPOTENCY_ERRORS, V1_ERRORS } from '../errors.js';
+import { CURSOR_PATTERN, identifier, pageLimit, queryString } from '../fields.js';
+import { idempotentHeaders, keyIgnoredHeaders } from '../headers.js';
+import { operation } from '../operation.js';
 import {
   jsonValueSchema,
   archiveMemberResponse,
@@ -11,7 +11,8 @@ import {
   listMembersResponse,
   memberSchema,
   revokeTokensResponse,
-} from './wire.js';
+} from '../wire.js';
+import { profileField } from './auth.js';
 
 export const memberParams = z.object({ externalUserID: identifier(LIMITS.externalUserIDMaxChars) });
 
@@ -26,6 +27,16 @@ function depthOf(value: unknown, limit: number): number {
   let deepest = 0;
   for (const v of Object.values(value)) deepest = Math.max(deepest, depthOf(v, limit - 1));
   return 1 + deepest;
+}
+
+/** The length of `s` in UTF-8, counted without an encoder (this module runs in any JavaScript runtime). */
+function utf8Length(s: string): number {
+  let n = 0;
+  for (const ch of s) {
+    const c = ch.codePointAt(0)!;
+    n += c < 0x80 ? 1 : c < 0x800 ? 2 : c < 0x10000 ? 3 : 4;
+  }
+  return n;
 }
 
 /** Whether `__proto__` is a key anywhere: JSON.parse keeps it as data, but any object rebuilt from it loses it. */
@@ -48,7 +59,7 @@ export const attributesField = z
       const problem =
         depthOf(value, LIMITS.attributesMaxDepth) > LIMITS.attributesMaxDepth
           ? `must nest at most ${LIMITS.attributesMaxDepth} levels deep`
-          : Buffer.byteLength(JSON.stringify(value), 'utf8') > LIMITS.attributesMaxBytes
+          : utf8Length(JSON.stringify(value)) > LIMITS.attributesMaxBytes
             ? `must be at most ${LIMITS.attributesMaxBytes} bytes as JSON`
             : hasProtoKey(value)
               ? 'must not have a `__proto__` key'
@@ -85,29 +96,36 @@ export const archiveMemberQuery = z.object({
 
 /** Every member route: Org-API-Key only, and the path names a member. */
 const MEMBER_ERRORS = [...V1_ERRORS, 'FORBIDDEN', 'VALIDATION'] as const;
+const serverOnly = { tags: ['Members'], callers: ['key'], refusal: 'FORBIDDEN' } as const;
 
-export const listMembersSchema = {
+export const listMembers = operation({
+  ...serverOnly,
   operationId: 'listMembers',
-  tags: ['Members'],
+  method: 'GET',
+  path: '/v1/members',
   summary: "The org's members, newest first (archived members left out)",
   querystring: listMembersQuery,
   response: {
     200: listMembersResponse,
     ...errorResponses(...V1_ERRORS, 'FORBIDDEN', 'VALIDATION', 'INVALID_CURSOR'),
   },
-};
+});
 
-export const getMemberSchema = {
+export const getMember = operation({
+  ...serverOnly,
   operationId: 'getMember',
-  tags: ['Members'],
+  method: 'GET',
+  path: '/v1/members/{externalUserID}',
   summary: 'One member (archived ones too, with `archivedAt`)',
   params: memberParams,
   response: { 200: memberSchema, ...errorResponses(...MEMBER_ERRORS, 'NOT_FOUND') },
-};
+});
 
-export const putMemberSchema = {
+export const putMember = operation({
+  ...serverOnly,
   operationId: 'putMember',
-  tags: ['Members'],
+  method: 'PUT',
+  path: '/v1/members/{externalUserID}',
   summary: "Upsert a member's tier and profile (fields left out keep their values; restores an archived member)",
   params: memberParams,
   body: memberBody,
@@ -117,20 +135,24 @@ export const putMemberSchema = {
     201: memberSchema,
     ...errorResponses(...MEMBER_ERRORS, ...BODY_ERRORS),
   },
-};
+});
 
-export const deleteMemberSchema = {
+export const archiveMember = operation({
+  ...serverOnly,
   operationId: 'archiveMember',
-  tags: ['Members'],
+  method: 'DELETE',
+  path: '/v1/members/{externalUserID}',
   summary: 'Archive (offboard) the member: tokens end, history stays for the team; a PUT restores them',
   params: memberParams,
   querystring: archiveMemberQuery,
   response: { 200: archiveMemberResponse, ...errorResponses(...MEMBER_ERRORS) },
-};
+});
 
-export const eraseMemberSchema = {
+export const eraseMember = operation({
+  ...serverOnly,
   operationId: 'eraseMember',
-  tags: ['Members'],
+  method: 'POST',
+  path: '/v1/members/{externalUserID}/erase',
   summary: 'Erase the member, their conversations and messages (a GDPR erasure request)',
   params: memberParams,
   headers: idempotentHeaders,
@@ -138,11 +160,13 @@ export const eraseMemberSchema = {
     200: eraseMemberResponse,
     ...errorResponses(...MEMBER_ERRORS, ...BODY_ERRORS, ...IDEMPOTENCY_ERRORS),
   },
-};
+});
 
-export const revokeTokensSchema = {
+export const revokeMemberTokens = operation({
+  ...serverOnly,
   operationId: 'revokeMemberTokens',
-  tags: ['Members'],
+  method: 'POST',
+  path: '/v1/members/{externalUserID}/revoke-tokens',
   summary: 'End every member token issued to the member so far',
   params: memberParams,
   headers: idempotentHeaders,
@@ -150,4 +174,4 @@ export const revokeTokensSchema = {
     200: revokeTokensResponse,
     ...errorResponses(...MEMBER_ERRORS, ...BODY_ERRORS, ...IDEMPOTENCY_ERRORS, 'NOT_FOUND'),
   },
-};
+});

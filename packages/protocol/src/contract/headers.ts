@@ -1,4 +1,4 @@
-import { LIMITS } from '@concierge/protocol';
+import { LIMITS } from '../limits.js';
 import { z } from 'zod';
 import { RESUME_PATTERN } from './fields.js';
 

@@ -1,9 +1,10 @@
-import { LIMITS } from '@concierge/protocol';
 import { z } from 'zod';
-import { BODY_ERRORS, errorResponses, IDEMPOTENCY_ERRORS, V1_ERRORS } from './errors.js';
-import { identifier, text } from './fields.js';
-import { idempotentHeaders } from './headers.js';
-import { exchangeResponse } from './wire.js';
+import { LIMITS } from '../../limits.js';
+import { BODY_ERRORS, errorResponses, IDEMPOTENCY_ERRORS, V1_ERRORS } from '../errors.js';
+import { identifier, text } from '../fields.js';
+import { idempotentHeaders } from '../headers.js';
+import { operation } from '../operation.js';
+import { exchangeResponse } from '../wire.js';
 
 export const profileField = text(LIMITS.profileFieldMaxChars).nullable().optional();
 
@@ -14,8 +15,12 @@ export const exchangeBody = z.object({
   tier: profileField,
 });
 
-export const exchangeSchema = {
+export const exchangeToken = operation({
   operationId: 'exchangeToken',
+  method: 'POST',
+  path: '/v1/auth/exchange',
+  callers: ['key'],
+  refusal: 'FORBIDDEN',
   tags: ['Auth'],
   summary: 'Trade the Org-API-Key for a member token',
   description:
@@ -27,4 +32,4 @@ export const exchangeSchema = {
     200: exchangeResponse,
     ...errorResponses(...V1_ERRORS, ...BODY_ERRORS, ...IDEMPOTENCY_ERRORS, 'FORBIDDEN', 'MEMBER_ARCHIVED'),
   },
-};
+});

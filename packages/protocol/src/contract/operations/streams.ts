@@ -1,10 +1,10 @@
-import { LIMITS } from '@concierge/protocol';
 import { z } from 'zod';
-import { conversationParams } from './conversations.js';
-import { BODY_ERRORS, errorResponses, MEMBER_MODE_ERRORS, V1_ERRORS } from './errors.js';
-import { identifier, queryString, RESUME_PATTERN } from './fields.js';
-import { keyIgnoredHeaders, streamHeaders } from './headers.js';
-import { conversationStateSchema, noteSchema } from './inbox.js';
+import { LIMITS } from '../../limits.js';
+import { BODY_ERRORS, errorResponses, MEMBER_MODE_ERRORS, V1_ERRORS } from '../errors.js';
+import { identifier, queryString, RESUME_PATTERN } from '../fields.js';
+import { keyIgnoredHeaders, streamHeaders } from '../headers.js';
+import { operation, type EventStreamResponse } from '../operation.js';
+import { conversationStateSchema, noteEventSchema } from '../team.js';
 import {
   conversationEventSchema,
   messageEventSchema,
@@ -13,7 +13,8 @@ import {
   streamTicketResponse,
   typingEventSchema,
   webhookDisabledEventSchema,
-} from './wire.js';
+} from '../wire.js';
+import { conversationParams, memberMode } from './conversations.js';
 
 export const streamQuery = z.object({
   externalUserID: identifier(LIMITS.externalUserIDMaxChars).optional(),
@@ -42,7 +43,7 @@ const STREAM_ERRORS = errorResponses(
  * that of one event's fields (`event`, `id`, `data` decoded as JSON). Comments (`: heartbeat`) and `retry:` come
  * too; see docs/sse.md for the framing.
  */
-const eventStream = (description: string, event: z.ZodType) => ({
+const eventStream = (description: string, event: z.ZodType): EventStreamResponse => ({
   description,
   content: { 'text/event-stream': { schema: event } },
 });
@@ -56,8 +57,12 @@ const named = <N extends string>(name: N, data: z.ZodType, what: string) =>
     })
     .meta({ description: what });
 
-export const conversationStreamSchema = {
+export const streamConversation = operation({
+  ...memberMode,
+  ticket: true,
   operationId: 'streamConversation',
+  method: 'GET',
+  path: '/v1/conversations/{id}/stream',
   tags: ['Streams'],
   summary: 'Server-sent events: each new message of one conversation',
   params: conversationParams,
@@ -70,10 +75,14 @@ export const conversationStreamSchema = {
     ),
     ...STREAM_ERRORS,
   },
-};
+});
 
-export const eventStreamSchema = {
+export const streamEvents = operation({
+  ...memberMode,
+  ticket: true,
   operationId: 'streamEvents',
+  method: 'GET',
+  path: '/v1/stream',
   tags: ['Streams'],
   summary: "Server-sent events: a member's events, or with an Org-API-Key or agent token the whole org's",
   querystring: streamQuery,
@@ -88,7 +97,7 @@ export const eventStreamSchema = {
         named('read', readEventSchema, 'A read mark moved.'),
         named('typing', typingEventSchema, 'The other side is typing (never replayed).'),
         named('conversation.updated', conversationStateSchema, 'Team only: assigned, closed, reopened, awaiting.'),
-        named('note', z.object({ conversationID: z.string(), note: noteSchema }), 'Team only: an internal note.'),
+        named('note', noteEventSchema, 'Team only: an internal note.'),
         named(
           'webhook.disabled',
           webhookDisabledEventSchema,
@@ -98,12 +107,15 @@ export const eventStreamSchema = {
     ),
     ...STREAM_ERRORS,
   },
-};
+});
 
-export const streamTicketSchema = {
+export const createStreamTicket = operation({
+  ...memberMode,
   operationId: 'createStreamTicket',
+  method: 'POST',
+  path: '/v1/stream-tickets',
   tags: ['Streams'],
   summary: 'A single-use ticket for EventSource (which cannot send Authorization)',
   headers: keyIgnoredHeaders,
   response: { 201: streamTicketResponse, ...errorResponses(...V1_ERRORS, ...BODY_ERRORS) },
-};
+});

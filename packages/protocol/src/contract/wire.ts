@@ -1,34 +1,25 @@
-import type {
-  ArchiveMemberResponse,
-  Conversation,
-  ConversationEvent,
-  JsonValue,
-  ExchangeResponse,
-  ListMembersResponse,
-  ListMessagesResponse,
-  Member,
-  Message,
-  MessageEvent,
-  ReadEvent,
-  SendMessageResponse,
-  TypingEvent,
-  WebhookDisabledEvent,
-} from '@concierge/protocol';
 import { z } from 'zod';
+import type { JsonValue, MessageType } from '../json.js';
 
 /**
- * The wire shapes the server answers with, as zod schemas: they declare every response in the OpenAPI document.
- * They are not run on the way out (see serializerCompiler in validation.ts); the `Same<…>` checks below make the
- * compiler prove they say what `@concierge/protocol`'s types say, and the contract fuzz suite checks real answers
- * against them. An `id` in `.meta()` makes the shape a named component of the document.
+ * The member side's wire shapes, as zod schemas: every answer of the OpenAPI document, and (through `z.output`, in
+ * ../types.ts) every TypeScript type the server, the SDK and the console use. Field names and nullability follow
+ * the hosted API's contract to the byte: every key is always present, `| null` fields are sent as `null`, never
+ * omitted; "ours" marks an addition. The server does not run them on the way out (see its validation.ts); the
+ * contract fuzz suite checks real answers against them. An `id` in `.meta()` makes the shape a named component.
  */
 
 const instant = z.string().meta({ format: 'date-time', description: 'ISO-8601 UTC with milliseconds.' });
 
+/** `member`, `concierge` or `system`; typed so an app keeps the known names while unknown ones may come. */
+const messageType: z.ZodType<MessageType | (string & {})> = z
+  .string()
+  .meta({ description: '`member`, `concierge` or `system`; unknown values may come.' });
+
 export const messageSchema = z
   .object({
     id: z.string(),
-    type: z.string().meta({ description: '`member`, `concierge` or `system`; unknown values may come.' }),
+    type: messageType,
     authorID: z.string(),
     body: z.string().nullable(),
     createdAt: instant,
@@ -126,20 +117,29 @@ export const readyResponse = z.object({ ok: z.literal(true), store: z.enum(['sql
 
 // Events of the streams (the `data:` of each SSE event).
 
-export const messageEventSchema = z.object({ conversationID: z.string(), message: messageSchema });
+export const messageEventSchema = z
+  .object({ conversationID: z.string(), message: messageSchema })
+  .meta({ id: 'MessageEvent' });
 
-export const conversationEventSchema = z.object({
-  conversation: conversationSchema,
-  externalUserID: z.string().optional(),
-});
+export const conversationEventSchema = z
+  .object({
+    conversation: conversationSchema,
+    externalUserID: z
+      .string()
+      .optional()
+      .meta({ description: 'On server-credential streams: which member the conversation belongs to.' }),
+  })
+  .meta({ id: 'ConversationEvent' });
 
-export const readEventSchema = z.object({
-  conversationID: z.string(),
-  reader: z.enum(['member', 'concierge']),
-  readerID: z.string(),
-  messageID: z.string(),
-  readAt: instant,
-});
+export const readEventSchema = z
+  .object({
+    conversationID: z.string(),
+    reader: z.enum(['member', 'concierge']),
+    readerID: z.string(),
+    messageID: z.string(),
+    readAt: instant,
+  })
+  .meta({ id: 'ReadEvent' });
 
 export const typingEventSchema = z.object({
   conversationID: z.string(),
@@ -154,20 +154,3 @@ export const webhookDisabledEventSchema = z.object({
   reason: z.string().meta({ description: '`gone` (a 410) or `failing` (5 days of failures).' }),
   disabledAt: instant,
 });
-
-/** Mutual assignability: a schema that drifts from the protocol type fails to compile here. */
-type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : never) : never;
-const same = <T extends true>(): T | undefined => undefined;
-same<Same<z.output<typeof messageSchema>, Omit<Message, 'type'> & { type: string }>>();
-same<Same<z.output<typeof conversationSchema>, Conversation & { externalUserID: string }>>();
-same<Same<z.output<typeof memberSchema>, Member>>();
-same<Same<z.output<typeof listMembersResponse>, ListMembersResponse>>();
-same<Same<z.output<typeof archiveMemberResponse>, ArchiveMemberResponse>>();
-same<Same<z.output<typeof listMessagesResponse>['nextCursor'], ListMessagesResponse['nextCursor']>>();
-same<Same<z.output<typeof sendMessageResponse>['ok'], SendMessageResponse['ok']>>();
-same<Same<z.output<typeof exchangeResponse>, ExchangeResponse>>();
-same<Same<z.output<typeof messageEventSchema>['conversationID'], MessageEvent['conversationID']>>();
-same<Same<z.output<typeof conversationEventSchema>['externalUserID'], ConversationEvent['externalUserID']>>();
-same<Same<z.output<typeof readEventSchema>, ReadEvent>>();
-same<Same<z.output<typeof typingEventSchema>, TypingEvent>>();
-same<Same<z.output<typeof webhookDisabledEventSchema>, WebhookDisabledEvent>>();

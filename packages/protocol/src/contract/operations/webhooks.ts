@@ -1,12 +1,27 @@
-import { WEBHOOK_EVENT_TYPES } from '@concierge/protocol';
 import { z } from 'zod';
-import { BODY_ERRORS, errorResponses, IDEMPOTENCY_ERRORS, V1_ERRORS } from './errors.js';
-import { CURSOR_PATTERN, pageLimit, queryString, text } from './fields.js';
-import { idempotentHeaders } from './headers.js';
+import { WEBHOOK_EVENT_TYPES } from '../../webhook-events.js';
+import { BODY_ERRORS, errorResponses, IDEMPOTENCY_ERRORS, V1_ERRORS } from '../errors.js';
+import { CURSOR_PATTERN, pageLimit, queryString, text } from '../fields.js';
+import { idempotentHeaders } from '../headers.js';
+import { operation } from '../operation.js';
+import {
+  createdWebhookSchema,
+  deleteWebhookResponse,
+  listWebhookDeliveriesResponse,
+  listWebhooksResponse,
+  replayWebhooksResponse,
+  rotateWebhookSecretResponse,
+  webhookDeliverySchema,
+  webhookEndpointSchema,
+} from '../webhook-shapes.js';
 
 /** Webhook routes: server-only, so every one may answer 403 to a member token. */
 
-const instant = z.string().meta({ format: 'date-time', description: 'ISO-8601 UTC with milliseconds.' });
+/**
+ * WHATWG `URL`, which every runtime this package runs in has; declared here because the package compiles against
+ * the language alone (neither the DOM's types nor Node's).
+ */
+declare const URL: new (input: string) => { protocol: string; hostname: string };
 
 const EVENT_NAMES = [...WEBHOOK_EVENT_TYPES, '*'] as const;
 
@@ -66,85 +81,58 @@ export const deliveriesQuery = z.object({
   limit: pageLimit(100, 50),
 });
 
-export const webhookEndpointSchema = z
-  .object({
-    id: z.string(),
-    url: z.string(),
-    events: z.array(z.string()),
-    environment: z.enum(['LIVE', 'SANDBOX']),
-    createdAt: instant,
-    disabledAt: instant.nullable(),
-    description: z.string().nullable(),
-    disabledReason: z
-      .string()
-      .nullable()
-      .meta({ description: '`deleted`, `disabled`, `gone` (a 410) or `failing` (5 days of failures).' }),
-    failingSince: instant.nullable(),
-  })
-  .meta({ id: 'WebhookEndpoint' });
-
-export const createdWebhookSchema = webhookEndpointSchema
-  .extend({ signingSecret: z.string().meta({ description: '`whsec_` + base64; shown only in this answer.' }) })
-  .meta({ id: 'CreatedWebhookEndpoint' });
-
-export const webhookDeliverySchema = z
-  .object({
-    id: z.string().meta({ description: 'The `webhook-id` header: the same on every attempt.' }),
-    endpointID: z.string(),
-    eventType: z.string(),
-    status: z.enum(['pending', 'delivered', 'failed']),
-    attempts: z.number().int(),
-    createdAt: instant,
-    nextAttemptAt: instant.nullable(),
-    lastAttemptAt: instant.nullable(),
-    lastStatusCode: z.number().int().nullable(),
-    lastLatencyMs: z.number().int().nullable(),
-    lastError: z.string().nullable(),
-    lastResponseBody: z.string().nullable().meta({ description: 'At most 64 KiB of the last answer.' }),
-  })
-  .meta({ id: 'WebhookDelivery' });
-
 const ERRORS = [...V1_ERRORS, 'FORBIDDEN'] as const;
 const WRITE_ERRORS = [...ERRORS, ...BODY_ERRORS, ...IDEMPOTENCY_ERRORS, 'VALIDATION'] as const;
+const serverOnly = { tags: ['Webhooks'], callers: ['key'], refusal: 'FORBIDDEN' } as const;
 
-export const createWebhookSchema = {
+export const createWebhook = operation({
+  ...serverOnly,
   operationId: 'createWebhook',
-  tags: ['Webhooks'],
+  method: 'POST',
+  path: '/v1/webhooks',
   summary: 'Add a webhook endpoint',
   body: createWebhookBody,
   headers: idempotentHeaders,
   response: { 201: createdWebhookSchema, ...errorResponses(...WRITE_ERRORS, 'WEBHOOK_URL_REFUSED') },
-};
+});
 
-export const listWebhooksSchema = {
+export const listWebhooks = operation({
+  ...serverOnly,
   operationId: 'listWebhooks',
-  tags: ['Webhooks'],
+  method: 'GET',
+  path: '/v1/webhooks',
   summary: "The org's webhook endpoints, disabled ones included",
-  response: { 200: z.object({ data: z.array(webhookEndpointSchema) }), ...errorResponses(...ERRORS) },
-};
+  response: { 200: listWebhooksResponse, ...errorResponses(...ERRORS) },
+});
 
-export const getWebhookSchema = {
+export const getWebhook = operation({
+  ...serverOnly,
   operationId: 'getWebhook',
-  tags: ['Webhooks'],
+  method: 'GET',
+  path: '/v1/webhooks/{id}',
   summary: 'One webhook endpoint',
   params: webhookParams,
   response: { 200: webhookEndpointSchema, ...errorResponses(...ERRORS, 'NOT_FOUND') },
-};
+});
 
-export const deleteWebhookSchema = {
+export const deleteWebhook = operation({
+  ...serverOnly,
   operationId: 'deleteWebhook',
-  tags: ['Webhooks'],
+  method: 'DELETE',
+  path: '/v1/webhooks/{id}',
   summary: 'Disable a webhook endpoint (soft: it stays listed with `disabledAt`)',
   params: webhookParams,
   response: {
-    200: z.object({ id: z.string(), ok: z.literal(true) }),
+    200: deleteWebhookResponse,
     ...errorResponses(...ERRORS, 'NOT_FOUND'),
   },
-};
+});
 
-export const patchWebhookSchema = {
+export const updateWebhook = operation({
+  ...serverOnly,
   operationId: 'updateWebhook',
-  tags: ['Webhooks'],
+  method: 'PATCH',
+  path: '/v1/webhooks/{id}',
   summary: 'Change the URL, events or description; disable or enable',
   params: webhookParams,
   body: patchWebhookBody,
@@ -152,59 +140,69 @@ export const patchWebhookSchema = {
     200: webhookEndpointSchema,
     ...errorResponses(...ERRORS, ...BODY_ERRORS, 'VALIDATION', 'NOT_FOUND', 'WEBHOOK_URL_REFUSED'),
   },
-};
+});
 
-export const rotateSecretSchema = {
+export const rotateWebhookSecret = operation({
+  ...serverOnly,
   operationId: 'rotateWebhookSecret',
-  tags: ['Webhooks'],
+  method: 'POST',
+  path: '/v1/webhooks/{id}/rotate-secret',
   summary: 'A new signing secret; the old one signs beside it for 24 hours',
   params: webhookParams,
   headers: idempotentHeaders,
   response: {
-    200: z.object({ signingSecret: z.string(), previousSecretExpiresAt: instant }),
+    200: rotateWebhookSecretResponse,
     ...errorResponses(...WRITE_ERRORS, 'NOT_FOUND'),
   },
-};
+});
 
-export const listDeliveriesSchema = {
+export const listWebhookDeliveries = operation({
+  ...serverOnly,
   operationId: 'listWebhookDeliveries',
-  tags: ['Webhooks'],
+  method: 'GET',
+  path: '/v1/webhooks/{id}/deliveries',
   summary: "An endpoint's deliveries, newest first",
   params: webhookParams,
   querystring: deliveriesQuery,
   response: {
-    200: z.object({ data: z.array(webhookDeliverySchema), nextCursor: z.string().nullable() }),
+    200: listWebhookDeliveriesResponse,
     ...errorResponses(...ERRORS, 'VALIDATION', 'INVALID_CURSOR', 'NOT_FOUND'),
   },
-};
+});
 
-export const retryDeliverySchema = {
+export const retryWebhookDelivery = operation({
+  ...serverOnly,
   operationId: 'retryWebhookDelivery',
-  tags: ['Webhooks'],
+  method: 'POST',
+  path: '/v1/webhooks/{id}/deliveries/{deliveryID}/retry',
   summary: 'Attempt a delivery again now (same `webhook-id`)',
   params: deliveryParams,
   headers: idempotentHeaders,
   response: { 200: webhookDeliverySchema, ...errorResponses(...WRITE_ERRORS, 'NOT_FOUND') },
-};
+});
 
-export const replaySchema = {
+export const replayWebhooks = operation({
+  ...serverOnly,
   operationId: 'replayWebhooks',
-  tags: ['Webhooks'],
+  method: 'POST',
+  path: '/v1/webhooks/{id}/replay',
   summary: "Re-send every one of the endpoint's deliveries created since an instant",
   params: webhookParams,
   body: replayBody,
   headers: idempotentHeaders,
   response: {
-    200: z.object({ ok: z.literal(true), count: z.number().int() }),
+    200: replayWebhooksResponse,
     ...errorResponses(...WRITE_ERRORS, 'NOT_FOUND'),
   },
-};
+});
 
-export const testWebhookSchema = {
+export const testWebhook = operation({
+  ...serverOnly,
   operationId: 'testWebhook',
-  tags: ['Webhooks'],
+  method: 'POST',
+  path: '/v1/webhooks/{id}/test',
   summary: 'Send a `webhook.test` event to the endpoint',
   params: webhookParams,
   headers: idempotentHeaders,
   response: { 202: webhookDeliverySchema, ...errorResponses(...WRITE_ERRORS, 'NOT_FOUND') },
-};
+});

@@ -1,4 +1,4 @@
-import { ERROR_CODES, type ErrorCode } from '@concierge/protocol';
+import { ERROR_CODES, type ErrorCode } from '../error-codes.js';
 import { z } from 'zod';
 
 /**
@@ -15,25 +15,28 @@ const codesOf = (status: number) =>
     ...ErrorCode[],
   ];
 
+const errorFields = {
+  message: z.string(),
+  requestID: z.string().meta({ description: 'Also in the `x-request-id` header; quote it in reports.' }),
+  retryable: z.boolean(),
+  field: z
+    .string()
+    .optional()
+    .meta({ description: 'The offending field (VALIDATION, INVALID_CURSOR, EXTERNAL_USER_ID_REQUIRED).' }),
+};
+
+/**
+ * The error envelope as a client reads it: the contract's `{error: {code, message}}` plus our `requestID`,
+ * `retryable`, `field`. `code` is any string here, since clients fall back on the status for a code they do not know.
+ */
+export const errorBodySchema = z.object({ error: z.object({ code: z.string(), ...errorFields }) });
+
 const envelope = (status: number) =>
-  z
-    .object({
-      error: z.object({
-        code: z.enum(codesOf(status)),
-        message: z.string(),
-        requestID: z.string().meta({ description: 'Also in the `x-request-id` header; quote it in reports.' }),
-        retryable: z.boolean(),
-        field: z
-          .string()
-          .optional()
-          .meta({ description: 'The offending field (VALIDATION, INVALID_CURSOR, EXTERNAL_USER_ID_REQUIRED).' }),
-      }),
-    })
-    .meta({ id: `Error${status}` });
+  z.object({ error: z.object({ code: z.enum(codesOf(status)), ...errorFields }) }).meta({ id: `Error${status}` });
 
 const ENVELOPES = new Map<number, ReturnType<typeof envelope>>(STATUSES.map((status) => [status, envelope(status)]));
 
-type ErrorResponse = {
+export type ErrorResponse = {
   description: string;
   content: { 'application/json': { schema: ReturnType<typeof envelope> } };
 };

@@ -55,7 +55,8 @@ export const pageLimit = (max: number, byDefault: number) => {
 
 /**
  * What this server's cursors and event ids look like (base64url, a dot, base64url). Declared for the document only:
- * anything else is still answered by the route (400 INVALID_CURSOR), as before the schemas.
+ * the route answers anything else itself (400 INVALID_CURSOR, naming the field), which a pattern check would
+ * turn into a 422.
  */
 const CURSOR = '[A-Za-z0-9_-]+\\.[A-Za-z0-9_-]+';
 export const CURSOR_PATTERN = `^${CURSOR}$`;

@@ -1,9 +1,10 @@
-import { LIMITS } from '@concierge/protocol';
 import { z } from 'zod';
-import { BODY_ERRORS, errorResponses, IDEMPOTENCY_ERRORS, MEMBER_MODE_ERRORS, V1_ERRORS } from './errors.js';
-import { identifier, text } from './fields.js';
-import { idempotentHeaders } from './headers.js';
-import { conversationSchema, listConversationsResponse } from './wire.js';
+import { LIMITS } from '../../limits.js';
+import { BODY_ERRORS, errorResponses, IDEMPOTENCY_ERRORS, MEMBER_MODE_ERRORS, V1_ERRORS } from '../errors.js';
+import { identifier, text } from '../fields.js';
+import { idempotentHeaders } from '../headers.js';
+import { operation } from '../operation.js';
+import { conversationSchema, listConversationsResponse } from '../wire.js';
 
 /** `?externalUserID=`: which member a server credential acts for (a member token may name only itself). */
 export const memberQuery = z.object({
@@ -24,16 +25,31 @@ export const createConversationBody = z.object({
   type: identifier(LIMITS.typeMaxChars).optional(),
 });
 
-export const listConversationsSchema = {
+/**
+ * Member-mode routes: a member token acts for itself; the team (an agent, the Org-API-Key) names the member with
+ * `externalUserID`, checked by the route since it needs the member's record.
+ */
+export const memberMode = {
+  callers: ['member', 'agent', 'key'],
+  refusal: 'FORBIDDEN',
+} as const;
+
+export const listConversations = operation({
+  ...memberMode,
   operationId: 'listConversations',
+  method: 'GET',
+  path: '/v1/conversations',
   tags: ['Conversations'],
   summary: "The member's conversations, newest activity first",
   querystring: memberQuery,
   response: { 200: listConversationsResponse, ...errorResponses(...V1_ERRORS, ...MEMBER_MODE_ERRORS, 'VALIDATION') },
-};
+});
 
-export const openConversationSchema = {
+export const openConversation = operation({
+  ...memberMode,
   operationId: 'openConversation',
+  method: 'POST',
+  path: '/v1/conversations',
   tags: ['Conversations'],
   summary: 'Open a conversation',
   description:
@@ -46,10 +62,13 @@ export const openConversationSchema = {
     201: conversationSchema,
     ...errorResponses(...V1_ERRORS, ...BODY_ERRORS, ...MEMBER_MODE_ERRORS, ...IDEMPOTENCY_ERRORS),
   },
-};
+});
 
-export const getConversationSchema = {
+export const getConversation = operation({
+  ...memberMode,
   operationId: 'getConversation',
+  method: 'GET',
+  path: '/v1/conversations/{id}',
   tags: ['Conversations'],
   summary: 'One conversation',
   params: conversationParams,
@@ -58,4 +77,4 @@ export const getConversationSchema = {
     200: conversationSchema,
     ...errorResponses(...V1_ERRORS, ...MEMBER_MODE_ERRORS, 'VALIDATION', 'NOT_FOUND'),
   },
-};
+});
