@@ -7,7 +7,7 @@ import type {
 } from '@concierge/protocol';
 import { MessagePages } from './core/pagination.js';
 import { path } from './internal/ids.js';
-import { positional } from './internal/positional.js';
+import { positional, type Positional } from './internal/positional.js';
 import type { Call, RequestOptions, Transport, WriteOptions } from './internal/transport.js';
 
 /*
@@ -132,11 +132,9 @@ export function messagePage(
  */
 export function listMessages(
   transport: Transport,
-  first: ListMessagesParams | string,
-  second?: ListMessagesQuery | RequestOptions,
-  third?: RequestOptions,
+  ...args: Positional<ListMessagesParams, ListMessagesQuery>
 ): MessagePages {
-  const [params, options] = positional<ListMessagesParams, ListMessagesQuery>('conversationID', first, second, third);
+  const [params, options] = positional('conversationID', ...args);
   const fetchPage = (cursor: string | undefined) =>
     messagePage(transport, params.conversationID, { ...params, cursor }, options);
   return new MessagePages(fetchPage, params.cursor);
@@ -178,8 +176,7 @@ export interface SendMessage<P extends SendMessageParams> {
 
 /** `listMessages` bound to one client's transport, with both its shapes. */
 export function bindListMessages<P extends ListMessagesParams>(transport: Transport): ListMessages<P> {
-  return (first: P | string, second?: ListMessagesQuery | RequestOptions, third?: RequestOptions) =>
-    listMessages(transport, first, second, third);
+  return (...args: Positional<P, ListMessagesQuery>) => listMessages(transport, ...args);
 }
 
 /** `sendMessage` bound to one client's transport, with both its shapes. */

@@ -37,7 +37,7 @@ import type {
 } from '@concierge/protocol';
 import { StaticCredential } from './internal/credentials.js';
 import { path } from './internal/ids.js';
-import { positional } from './internal/positional.js';
+import { positional, type Positional } from './internal/positional.js';
 import type { RequestOptions, WriteOptions } from './internal/transport.js';
 
 export interface ConciergeServerOptions extends BaseOptions {
@@ -190,23 +190,9 @@ export class ConciergeServer extends ClientCore {
   setMember(params: ForMember & MemberUpdate, options?: RequestOptions): Promise<Member>;
   /** The hosted SDK's positional shape, kept for backends that migrate to Concierge. */
   setMember(externalUserID: string, profile?: MemberUpdate, options?: RequestOptions): Promise<Member>;
-  async setMember(
-    first: (ForMember & MemberUpdate) | string,
-    second?: MemberUpdate | RequestOptions,
-    third?: RequestOptions,
-  ): Promise<Member> {
-    const [params, options] = positional<ForMember & MemberUpdate, MemberUpdate>(
-      'externalUserID',
-      first,
-      second,
-      third,
-    );
-    const { displayName, email, tier, attributes } = params;
-    const call = {
-      method: 'PUT',
-      path: path`/v1/members/${params.externalUserID}`,
-      body: { displayName, email, tier, attributes },
-    } as const;
+  async setMember(...args: Positional<ForMember & MemberUpdate, MemberUpdate>): Promise<Member> {
+    const [{ externalUserID, ...body }, options] = positional('externalUserID', ...args);
+    const call = { method: 'PUT', path: path`/v1/members/${externalUserID}`, body } as const;
     return (await this.transport.request<Member>(call, options)).data;
   }
 
@@ -222,16 +208,9 @@ export class ConciergeServer extends ClientCore {
     options?: RequestOptions,
   ): Promise<RemoveMemberResponse>;
   async removeMember(
-    first: (ForMember & RemoveMemberQuery) | string,
-    second?: RemoveMemberQuery | RequestOptions,
-    third?: RequestOptions,
+    ...args: Positional<ForMember & RemoveMemberQuery, RemoveMemberQuery>
   ): Promise<RemoveMemberResponse> {
-    const [params, options] = positional<ForMember & RemoveMemberQuery, RemoveMemberQuery>(
-      'externalUserID',
-      first,
-      second,
-      third,
-    );
+    const [params, options] = positional('externalUserID', ...args);
     const retainBalance = params.retainBalance === undefined ? undefined : String(params.retainBalance);
     const call = {
       method: 'DELETE',
@@ -324,12 +303,8 @@ export class ConciergeServer extends ClientCore {
     params: WebhookParams & UpdateWebhookParams,
     options: RequestOptions = {},
   ): Promise<WebhookEndpoint> {
-    const { url, events, description, enabled } = params;
-    const call = {
-      method: 'PATCH',
-      path: path`/v1/webhooks/${params.webhookID}`,
-      body: { url, events, description, enabled },
-    } as const;
+    const { webhookID, ...body } = params;
+    const call = { method: 'PATCH', path: path`/v1/webhooks/${webhookID}`, body } as const;
     return (await this.transport.request<WebhookEndpoint>(call, options)).data;
   }
 
