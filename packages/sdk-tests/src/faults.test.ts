@@ -86,6 +86,7 @@ acrossStores((store) => {
       f.proxy.inject('/v1/conversations', { kind: 'stall' }, 2);
       await assert.rejects(client.listConversations(), TimeoutError);
       f.proxy.cut('/v1/conversations');
+      f.proxy.clear();
     });
 
     test('an AbortSignal stops a call, including its wait between retries', async () => {
