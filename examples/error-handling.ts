@@ -39,9 +39,11 @@ async function explain(what: string, call: () => Promise<unknown>): Promise<void
   }
 }
 
-await explain('a conversation that does not exist', () => client.listMessages('no-such-conversation'));
+await explain('a conversation that does not exist', () =>
+  client.listMessages({ conversationID: 'no-such-conversation' }),
+);
 const conversation = await client.openConversation({ title: 'Errors' });
-await explain('an empty message', () => client.sendMessage(conversation.id, ''));
+await explain('an empty message', () => client.sendMessage({ conversationID: conversation.id, message: '' }));
 await explain('a forged token', () => new Concierge({ baseURL, token: 'forged', maxRetries: 0 }).listConversations());
 await explain('a refresh hook that fails', () =>
   new Concierge({

@@ -15,17 +15,21 @@ const { accessToken, expiresAt } = await server.exchangeToken({ externalUserID: 
 const client = new Concierge({ baseURL, token: accessToken, tokenExpiresAt: expiresAt });
 
 const { id } = await client.openConversation({ title: 'Live' });
-await client.sendMessage(id, 'I would like a table for two tonight.');
+await client.sendMessage({ conversationID: id, message: 'I would like a table for two tonight.' });
 
 // The concierge answers a moment later, from the org's backend.
 setTimeout(() => {
   void (async () => {
-    await server.sendMessage(id, 'Of course. 8 pm at Cervejaria Ramiro?', { authorID: 'agent-ana' });
-    await server.sendMessage(id, 'Booked. Enjoy!', { authorID: 'agent-ana' });
+    await server.sendMessage({
+      conversationID: id,
+      message: 'Of course. 8 pm at Cervejaria Ramiro?',
+      authorID: 'agent-ana',
+    });
+    await server.sendMessage({ conversationID: id, message: 'Booked. Enjoy!', authorID: 'agent-ana' });
   })();
 }, 200);
 
-const sync = client.syncMessages(id, { limit: 20 });
+const sync = client.syncMessages({ conversationID: id, limit: 20 });
 const seen: string[] = [];
 for await (const message of sync) {
   const who = message.authorID === 'example-stream' ? 'me' : message.authorID;
@@ -36,8 +40,12 @@ for await (const message of sync) {
 
 // Later (even after an app restart): continue exactly after the last message seen.
 const resumeFrom = sync.lastEventID!;
-await server.sendMessage(id, 'One more thing: they close at midnight.', { authorID: 'agent-ana' });
-for await (const message of client.streamMessages(id, { after: resumeFrom })) {
+await server.sendMessage({
+  conversationID: id,
+  message: 'One more thing: they close at midnight.',
+  authorID: 'agent-ana',
+});
+for await (const message of client.streamMessages({ conversationID: id, after: resumeFrom })) {
   console.log(`resumed: ${message.body}`);
   break;
 }

@@ -18,20 +18,20 @@ const { id } = await client.openConversation();
 // An outbox entry: the draft and the key made for it once, both stored before the first try.
 const outbox = { text: 'Please book the 7:40 train.', key: crypto.randomUUID() };
 
-const first = await client.sendMessage(id, outbox.text, { idempotencyKey: outbox.key });
+const first = await client.sendMessage({ conversationID: id, message: outbox.text }, { idempotencyKey: outbox.key });
 // The app crashed before it could mark the entry sent; on restart it sends the entry again.
-const again = await client.sendMessage(id, outbox.text, { idempotencyKey: outbox.key });
+const again = await client.sendMessage({ conversationID: id, message: outbox.text }, { idempotencyKey: outbox.key });
 console.log(
   `first: ${first.message.id} (replayed ${first.replayed}); again: ${again.message.id} (replayed ${again.replayed})`,
 );
 
-const { messages } = await client.listMessages(id);
+const { messages } = await client.listMessages({ conversationID: id });
 console.log(`messages in the conversation: ${messages.length}`);
 if (messages.length !== 1 || first.message.id !== again.message.id) throw new Error('posted twice');
 
 // A key belongs to one request: reusing it for other text is a conflict, never retried.
 try {
-  await client.sendMessage(id, 'Something else', { idempotencyKey: outbox.key });
+  await client.sendMessage({ conversationID: id, message: 'Something else' }, { idempotencyKey: outbox.key });
 } catch (error) {
   if (!(error instanceof ConflictError)) throw error;
   console.log(`reused key: ${error.code}`);

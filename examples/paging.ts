@@ -14,24 +14,24 @@ const { accessToken, expiresAt } = await server.exchangeToken({ externalUserID: 
 const client = new Concierge({ baseURL, token: accessToken, tokenExpiresAt: expiresAt });
 
 const { id } = await client.openConversation({ title: 'A long thread' });
-for (let i = 1; i <= 25; i++) await client.sendMessage(id, `message ${i}`);
+for (let i = 1; i <= 25; i++) await client.sendMessage({ conversationID: id, message: `message ${i}` });
 
 // One page: the newest 10, and the cursor of the next (older) page.
-const page = await client.listMessages(id, { limit: 10 });
+const page = await client.listMessages({ conversationID: id, limit: 10 });
 console.log(
   `first page: ${page.messages.length} messages, newest "${page.messages[0]?.body}", more: ${page.nextCursor !== null}`,
 );
 
 // Page by page, as an "older messages" button would.
 let pages = 0;
-for await (const p of client.listMessages(id, { limit: 10 }).pages()) {
+for await (const p of client.listMessages({ conversationID: id, limit: 10 }).pages()) {
   pages++;
   console.log(`page ${pages}: ${p.messages.map((m) => m.body).join(', ')}`);
 }
 
 // Every message, fetched page by page as the loop goes.
 let count = 0;
-for await (const message of client.listMessages(id, { limit: 10 })) {
+for await (const message of client.listMessages({ conversationID: id, limit: 10 })) {
   if (message.body?.startsWith('message ')) count++;
 }
 console.log(`${count} messages in ${pages} pages`);

@@ -88,19 +88,24 @@ const endpoint = await server.createWebhook({ url, events: ['conversation.messag
 secret = endpoint.signingSecret;
 console.log(`listening on ${url} as endpoint ${endpoint.id}`);
 
-const test = await server.testWebhook(endpoint.id);
+const test = await server.testWebhook({ webhookID: endpoint.id });
 const { id: conversationID } = await server.openConversation({ externalUserID: 'example-webhooks' });
-await server.sendMessage(conversationID, 'A table for two at eight, please.', { externalUserID: 'example-webhooks' });
+await server.sendMessage({
+  conversationID,
+  message: 'A table for two at eight, please.',
+  externalUserID: 'example-webhooks',
+});
 await until(() => arrivals.length >= 2);
 
 // Ask for the test delivery again: it arrives with the same webhook-id, and the receiver does not act twice. A
 // retry asks a finished delivery for one more attempt, so first wait until the server has recorded the first one.
-const status = async () => (await server.listWebhookDeliveries(endpoint.id)).data.find((d) => d.id === test.id)?.status;
+const status = async () =>
+  (await server.listWebhookDeliveries({ webhookID: endpoint.id })).data.find((d) => d.id === test.id)?.status;
 while ((await status()) !== 'delivered') await new Promise((resolve) => setTimeout(resolve, 50));
-await server.retryWebhookDelivery(endpoint.id, test.id);
+await server.retryWebhookDelivery({ webhookID: endpoint.id, deliveryID: test.id });
 await until(() => arrivals.length >= 3);
 if (handled.size !== 2 || arrivals.filter((a) => a === test.id).length !== 2) throw new Error('dedupe went wrong');
 
-await server.deleteWebhook(endpoint.id);
+await server.deleteWebhook({ webhookID: endpoint.id });
 receiver.closeAllConnections();
 receiver.close();

@@ -120,12 +120,15 @@ export function App(props: {
   // The one live connection. Lists load once it is open (and again after each reconnection), so nothing that
   // happens between the load and the stream can be missed.
   useEffect(() => {
-    const stream = agent.stream({
-      onStatus: (s) => {
-        setStatus(s);
-        if (s === 'open') refresh();
+    const stream = agent.stream(
+      {},
+      {
+        onStatus: (s) => {
+          setStatus(s);
+          if (s === 'open') refresh();
+        },
       },
-    });
+    );
     void (async () => {
       try {
         for await (const event of stream) {
@@ -187,12 +190,12 @@ export function App(props: {
       try {
         const state =
           what === 'assign'
-            ? await agent.assign(id)
+            ? await agent.assign({ conversationID: id })
             : what === 'unassign'
-              ? await agent.unassign(id)
+              ? await agent.unassign({ conversationID: id })
               : what === 'close'
-                ? await agent.close(id)
-                : await agent.reopen(id);
+                ? await agent.close({ conversationID: id })
+                : await agent.reopen({ conversationID: id });
         setSelected((sel) =>
           sel !== null && sel.conversation.id === id
             ? { ...sel, status: state.status, assigneeID: state.assigneeID, awaitingReply: state.awaitingReply }

@@ -8,7 +8,7 @@ export function SessionsPanel(props: { me: Agent; onError: (error: unknown) => v
   const [sessions, setSessions] = useState<AgentSession[] | null>(null);
   const load = async () => {
     try {
-      setSessions(await agent.listSessions(props.me.id));
+      setSessions(await agent.listSessions({ agentID: props.me.id }));
     } catch (e) {
       props.onError(e);
     }
@@ -17,7 +17,7 @@ export function SessionsPanel(props: { me: Agent; onError: (error: unknown) => v
 
   const end = async (s: AgentSession) => {
     try {
-      await agent.revokeSession(s.id);
+      await agent.revokeSession({ sessionID: s.id });
       if (s.current) props.onSignedOut();
       else await load();
     } catch (e) {
@@ -26,7 +26,7 @@ export function SessionsPanel(props: { me: Agent; onError: (error: unknown) => v
   };
   const everywhere = async () => {
     try {
-      await agent.revokeAllSessions(props.me.id);
+      await agent.revokeAllSessions({ agentID: props.me.id });
     } catch (e) {
       props.onError(e);
     }

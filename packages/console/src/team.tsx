@@ -40,7 +40,7 @@ export function TeamPanel(props: { me: Agent; onError: (error: unknown) => void;
 
   const setDisabled = async (target: Agent, disabled: boolean) => {
     try {
-      await agent.updateAgent(target.id, { disabled });
+      await agent.updateAgent({ agentID: target.id, disabled });
       await load();
       props.onChanged();
     } catch (e) {

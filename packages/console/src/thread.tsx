@@ -126,8 +126,8 @@ export function Thread(props: ThreadProps) {
     void (async () => {
       try {
         const [page, notePage] = await Promise.all([
-          agent.listMessages(id, { externalUserID: item.member.externalUserID, limit: PAGE }),
-          agent.listNotes(id, { limit: 100 }),
+          agent.listMessages({ conversationID: id, externalUserID: item.member.externalUserID, limit: PAGE }),
+          agent.listNotes({ conversationID: id, limit: 100 }),
         ]);
         if (cancelled) return;
         setMessages(page.messages.slice().reverse());
@@ -151,7 +151,12 @@ export function Thread(props: ThreadProps) {
     if (cursor === null || loadingOlder) return;
     setLoadingOlder(true);
     try {
-      const page = await agent.listMessages(id, { externalUserID: item.member.externalUserID, limit: PAGE, cursor });
+      const page = await agent.listMessages({
+        conversationID: id,
+        externalUserID: item.member.externalUserID,
+        limit: PAGE,
+        cursor,
+      });
       restoreFrom.current = scrollRef.current?.scrollHeight ?? null;
       setMessages((ms) => {
         const have = new Set(ms.map((m) => m.id));
@@ -193,7 +198,7 @@ export function Thread(props: ThreadProps) {
     const newest = messages.length > 0 ? messages[messages.length - 1]! : null;
     if (newest === null || newest.type !== 'member' || newest.id === lastMarked.current || document.hidden) return;
     lastMarked.current = newest.id;
-    agent.markRead(id, newest.id).catch(() => {
+    agent.markRead({ conversationID: id, messageID: newest.id }).catch(() => {
       // A read mark is a courtesy: the next message moves it again.
     });
   }, [messages]);
@@ -203,10 +208,10 @@ export function Thread(props: ThreadProps) {
     setPending((ps) => [...ps.filter((x) => x.localID !== p.localID), { ...p, state: 'sending' }]);
     try {
       if (p.note) {
-        const note = await agent.addNote(id, p.body, { idempotencyKey: p.key });
+        const note = await agent.addNote({ conversationID: id, body: p.body }, { idempotencyKey: p.key });
         setNotes((ns) => addUnique(ns, note));
       } else {
-        const sent = await agent.sendMessage(id, p.body, { idempotencyKey: p.key });
+        const sent = await agent.sendMessage({ conversationID: id, message: p.body }, { idempotencyKey: p.key });
         setMessages((ms) => addUnique(ms, sent.message));
       }
       setPending((ps) => ps.filter((x) => x.localID !== p.localID));
@@ -239,7 +244,7 @@ export function Thread(props: ThreadProps) {
     const now = Date.now();
     if (mode === 'reply' && value !== '' && now - lastTyping.current > 2000) {
       lastTyping.current = now;
-      agent.typing(id).catch(() => {
+      agent.typing({ conversationID: id }).catch(() => {
         // Typing is best effort.
       });
     }

@@ -77,13 +77,16 @@ describe('the member client in a real browser (headless Chromium)', { skip: miss
         const sdk = (await import(specifier)) as typeof import('@concierge/sdk');
         const client = new sdk.Concierge({ baseURL, token });
         const conversation = await client.openConversation({ title: 'From the browser' });
-        const first = await client.sendMessage(conversation.id, 'hello from Chromium', { idempotencyKey: 'browser-1' });
+        const first = await client.sendMessage(
+          { conversationID: conversation.id, message: 'hello from Chromium' },
+          { idempotencyKey: 'browser-1' },
+        );
         const again = await client.sendMessage(conversation.id, 'hello from Chromium', { idempotencyKey: 'browser-1' });
         const list = await client.listConversations();
-        const page = await client.listMessages(conversation.id);
+        const page = await client.listMessages({ conversationID: conversation.id });
         let notFound = '';
         try {
-          await client.listMessages('nope');
+          await client.listMessages({ conversationID: 'nope' });
         } catch (e) {
           notFound =
             e instanceof sdk.NotFoundError ? `${e.code} ${e.requestID === null ? 'no id' : 'with id'}` : String(e);
@@ -91,7 +94,7 @@ describe('the member client in a real browser (headless Chromium)', { skip: miss
         const w = window as unknown as { received: string[]; done: Promise<void> };
         w.received = [];
         w.done = (async () => {
-          for await (const m of client.streamMessages(conversation.id)) {
+          for await (const m of client.streamMessages({ conversationID: conversation.id })) {
             w.received.push(m.body ?? '');
             if (w.received.length === 2) break;
           }

@@ -119,12 +119,15 @@ describe('the console in a real browser (headless Chromium)', { skip: missing },
     const changes = new Changes();
     const opened = new Changes();
     let adaOpen = false;
-    const adaStream = ada.stream({
-      onStatus: (s) => {
-        adaOpen = s === 'open';
-        opened.notify();
+    const adaStream = ada.stream(
+      {},
+      {
+        onStatus: (s) => {
+          adaOpen = s === 'open';
+          opened.notify();
+        },
       },
-    });
+    );
     streams.push(adaStream);
     void (async () => {
       for await (const e of adaStream) {
@@ -136,7 +139,7 @@ describe('the console in a real browser (headless Chromium)', { skip: missing },
     await ann.evaluate(() => ((window as unknown as { notReloaded: boolean }).notReloaded = true));
     const conv = await ada.openConversation({ title: 'Dinner on Friday' });
     const sentAt = Date.now();
-    await ada.sendMessage(conv.id, 'A table for two at eight, please.');
+    await ada.sendMessage({ conversationID: conv.id, message: 'A table for two at eight, please.' });
     await row(ann, conv.id).waitFor();
     const listedMs = Date.now() - sentAt;
     assert.ok(listedMs < 1000, `listed after ${listedMs} ms`);
@@ -176,9 +179,9 @@ describe('the console in a real browser (headless Chromium)', { skip: missing },
     await entry(ann, 'Booked: 8 pm, window table.').waitFor();
 
     // The member types and reads: the agent sees "typing" and "Seen" live.
-    await ada.typing(conv.id);
+    await ada.typing({ conversationID: conv.id });
     await ann.getByText('Ada Lovelace is typing…').waitFor();
-    if (reply.type === 'message') await ada.markRead(conv.id, reply.data.message.id);
+    if (reply.type === 'message') await ada.markRead({ conversationID: conv.id, messageID: reply.data.message.id });
     await entry(ann, 'Booked: 8 pm').locator('.seen').waitFor();
 
     // An internal note is shown apart and never reaches the member.
@@ -196,7 +199,7 @@ describe('the console in a real browser (headless Chromium)', { skip: missing },
       'the later reply on the member stream',
     );
     assert.ok(!JSON.stringify(adaEvents).includes('hazelnuts'), 'no member event carries the note');
-    const history = await ada.listMessages(conv.id);
+    const history = await ada.listMessages({ conversationID: conv.id });
     assert.ok(!JSON.stringify(history).includes('hazelnuts'), "the member's history has no note");
     assert.equal((await ada.listConversations()).conversations[0]!.unreadCount, 1, 'the note is not unread');
 

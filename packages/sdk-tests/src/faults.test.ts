@@ -29,7 +29,7 @@ acrossStores((store) => {
       f.proxy.inject(post, { kind: 'drop', afterBytes: 40 }); // cut in the middle of the answer's head
       f.proxy.inject(post, { kind: 'stall' }); // answer never comes: the attempt times out
       f.proxy.inject(post, { kind: 'respond', status: 429, headers: { 'retry-after': '0.05' } });
-      const result = await client.sendMessage(id, 'exactly once');
+      const result = await client.sendMessage({ conversationID: id, message: 'exactly once' });
       assert.equal(result.replayed, true);
       const attempts = f.proxy.seen('POST', route);
       assert.equal(attempts.length, 7);
@@ -48,20 +48,20 @@ acrossStores((store) => {
       assert.equal(f.proxy.seen('GET', '/v1/conversations').length, 3);
 
       f.proxy.inject('/v1/conversations', { kind: 'respond', status: 429, headers: { 'retry-after': '1000' } });
-      await assert.rejects(client.listConversations({ maxRetries: 0 }), (e: unknown) => {
+      await assert.rejects(client.listConversations({}, { maxRetries: 0 }), (e: unknown) => {
         assert.ok(e instanceof RateLimitError);
         assert.equal(e.retryAfterMs, 300_000, 'Retry-After is clamped to 300 s');
         return true;
       });
       f.proxy.inject('/v1/conversations', { kind: 'respond', status: 429, headers: { 'retry-after': '1.5' } });
-      await assert.rejects(client.listConversations({ maxRetries: 0 }), (e: unknown) => {
+      await assert.rejects(client.listConversations({}, { maxRetries: 0 }), (e: unknown) => {
         assert.ok(e instanceof RateLimitError);
         assert.equal(e.retryAfterMs, 1500, 'fractional seconds are seconds, not a date');
         return true;
       });
       const date = new Date(Date.now() + 3_600_000).toUTCString();
       f.proxy.inject('/v1/conversations', { kind: 'respond', status: 429, headers: { 'retry-after': date } });
-      await assert.rejects(client.listConversations({ maxRetries: 0 }), (e: unknown) => {
+      await assert.rejects(client.listConversations({}, { maxRetries: 0 }), (e: unknown) => {
         assert.ok(e instanceof RateLimitError);
         assert.equal(e.retryAfterMs, 300_000, 'an HTTP-date an hour away is clamped too');
         return true;
@@ -86,6 +86,7 @@ acrossStores((store) => {
       f.proxy.inject('/v1/conversations', { kind: 'stall' }, 2);
       await assert.rejects(client.listConversations(), TimeoutError);
       f.proxy.cut('/v1/conversations');
+      f.proxy.clear();
     });
 
     test('an AbortSignal stops a call, including its wait between retries', async () => {
@@ -100,7 +101,7 @@ acrossStores((store) => {
         headers: { 'retry-after': '300' },
       });
       const controller = new AbortController();
-      const call = client.listConversations({ signal: controller.signal });
+      const call = client.listConversations({}, { signal: controller.signal });
       await until(() => refused() > before, 'the first attempt, refused with Retry-After: 300');
       controller.abort();
       await assert.rejects(call, AbortError);
@@ -113,7 +114,7 @@ acrossStores((store) => {
       const received: Message[] = [];
       let sent = 0;
       let producing = true;
-      const stream = client.streamMessages(id);
+      const stream = client.streamMessages({ conversationID: id });
       const consumer = (async () => {
         for await (const m of stream) received.push(m);
       })();
@@ -156,7 +157,7 @@ acrossStores((store) => {
       const { id } = await client.openConversation();
       await client.sendMessage(id, 'history');
       const route = `/v1/conversations/${id}/stream`;
-      const got = take(client.streamMessages(id), 3);
+      const got = take(client.streamMessages({ conversationID: id }), 3);
       await until(() => f.proxy.seen('GET', `/v1/conversations/${id}/messages`).some((r) => r.done), 'the anchor page');
       // Down: the next connection is refused twice while three messages are sent.
       f.proxy.inject(route, { kind: 'respond', status: 503, headers: { 'retry-after': '0.1' } }, 2);
@@ -196,7 +197,7 @@ acrossStores((store) => {
       const client = await f.member('idle', { heartbeatMs: 500 });
       const { id } = await client.openConversation();
       const route = `/v1/conversations/${id}/stream`;
-      const got = take(client.streamMessages(id), 2);
+      const got = take(client.streamMessages({ conversationID: id }), 2);
       // Silence only a stream the client is reading: before its head arrives, the client is still waiting for an
       // answer (the 30 s request timeout), not watching heartbeats. Silencing that early made this test fail on
       // a loaded machine.

@@ -140,7 +140,7 @@ acrossStores((store) => {
       });
       const { id } = await client.openConversation();
       const route = `/v1/conversations/${id}/stream`;
-      const got = take(client.streamMessages(id), 6);
+      const got = take(client.streamMessages({ conversationID: id }), 6);
       await until(() => f.proxy.open(route) === 1, 'the stream to connect');
       const connections = f.proxy.seen('GET', route).length;
       for (let i = 0; i < 3; i++) await f.admin.sendMessage(id, `before ${i}`);

@@ -98,16 +98,16 @@ for (const store of STORES) {
       const listed = data.find((e) => e.id === created.id);
       assert.ok(listed !== undefined);
       assert.equal((listed as Partial<CreatedWebhookEndpoint>).signingSecret, undefined);
-      assert.equal((await admin.getWebhook(created.id)).url, created.url);
-      const updated = await admin.updateWebhook(created.id, { events: ['*'], description: null });
+      assert.equal((await admin.getWebhook({ webhookID: created.id })).url, created.url);
+      const updated = await admin.updateWebhook({ webhookID: created.id, events: ['*'], description: null });
       assert.deepEqual(updated.events, ['*']);
       assert.equal(updated.description, null);
-      const disabled = await admin.updateWebhook(created.id, { enabled: false });
+      const disabled = await admin.updateWebhook({ webhookID: created.id, enabled: false });
       assert.notEqual(disabled.disabledAt, null);
-      assert.equal((await admin.updateWebhook(created.id, { enabled: true })).disabledAt, null);
+      assert.equal((await admin.updateWebhook({ webhookID: created.id, enabled: true })).disabledAt, null);
       assert.deepEqual(await admin.deleteWebhook(created.id), { id: created.id, ok: true });
-      assert.notEqual((await admin.getWebhook(created.id)).disabledAt, null);
-      await assert.rejects(admin.getWebhook('whk_nope'), NotFoundError);
+      assert.notEqual((await admin.getWebhook({ webhookID: created.id })).disabledAt, null);
+      await assert.rejects(admin.getWebhook({ webhookID: 'whk_nope' }), NotFoundError);
       const { accessToken } = await admin.exchangeToken({ externalUserID: 'not-an-admin' });
       const asMember = await new Api(server.url).get('/v1/webhooks', { token: accessToken });
       assert.equal(asMember.status, 403);
@@ -116,7 +116,11 @@ for (const store of STORES) {
     test('a delivery verifies with verifyWebhook (and the reference), and carries the message as the API shows it', async () => {
       const { path, created } = await endpoint();
       const { id } = await admin.openConversation({ externalUserID: 'hooked' });
-      const sent = await admin.sendMessage(id, 'Ping the on-call concierge', { externalUserID: 'hooked' });
+      const sent = await admin.sendMessage({
+        conversationID: id,
+        message: 'Ping the on-call concierge',
+        externalUserID: 'hooked',
+      });
       const [delivery] = await receiver.wait(path, 1);
       const event: WebhookEvent = await verifyWebhook(delivery!.body, delivery!.headers, created.signingSecret);
       assert.equal(event.type, 'conversation.message_created');
@@ -133,10 +137,10 @@ for (const store of STORES) {
 
     test('after rotateWebhookSecret a delivery carries two signatures: the old and the new secret both verify it', async () => {
       const { path, created } = await endpoint();
-      const rotated = await admin.rotateWebhookSecret(created.id);
+      const rotated = await admin.rotateWebhookSecret({ webhookID: created.id });
       assert.notEqual(rotated.signingSecret, created.signingSecret);
       assert.ok(Date.parse(rotated.previousSecretExpiresAt) > Date.now());
-      const test = await admin.testWebhook(created.id);
+      const test = await admin.testWebhook({ webhookID: created.id });
       const [delivery] = await receiver.wait(path, 1);
       assert.equal(delivery!.headers['webhook-id'], test.id);
       assert.equal(String(delivery!.headers['webhook-signature']).split(' ').length, 2);
@@ -149,20 +153,21 @@ for (const store of STORES) {
     test('listWebhookDeliveries pages newest first; for await reaches every delivery', async () => {
       const { path, created } = await endpoint();
       const { id } = await admin.openConversation({ externalUserID: 'paged' });
-      for (let i = 0; i < 5; i++) await admin.sendMessage(id, `m${i}`, { externalUserID: 'paged' });
+      for (let i = 0; i < 5; i++)
+        await admin.sendMessage({ conversationID: id, message: `m${i}`, externalUserID: 'paged' });
       await receiver.wait(path, 5);
       // The receiver has the requests; the server records each as delivered once it has read the 204.
       const recorded = async () => {
         const seen: WebhookDelivery[] = [];
-        for await (const d of admin.listWebhookDeliveries(created.id, { limit: 2 })) seen.push(d);
+        for await (const d of admin.listWebhookDeliveries({ webhookID: created.id, limit: 2 })) seen.push(d);
         return seen.length === 5 && seen.every((d) => d.status === 'delivered');
       };
       await until(recorded, 'every delivery recorded as delivered');
-      const first = await admin.listWebhookDeliveries(created.id, { limit: 2 });
+      const first = await admin.listWebhookDeliveries({ webhookID: created.id, limit: 2 });
       assert.equal(first.data.length, 2);
       assert.notEqual(first.nextCursor, null);
       const all: WebhookDelivery[] = [];
-      for await (const d of admin.listWebhookDeliveries(created.id, { limit: 2 })) all.push(d);
+      for await (const d of admin.listWebhookDeliveries({ webhookID: created.id, limit: 2 })) all.push(d);
       assert.equal(all.length, 5);
       assert.equal(new Set(all.map((d) => d.id)).size, 5);
       const times = all.map((d) => Date.parse(d.createdAt));
@@ -179,16 +184,17 @@ for (const store of STORES) {
     test('retryWebhookDelivery sends again with the same webhook-id; replayWebhook re-sends since an instant', async () => {
       const { path, created } = await endpoint(['*']);
       const since = new Date();
-      const test = await admin.testWebhook(created.id);
+      const test = await admin.testWebhook({ webhookID: created.id });
       await receiver.wait(path, 1);
       // A retry asks a finished delivery for one more attempt: wait until the server has recorded the first.
       const delivered = async () =>
-        (await admin.listWebhookDeliveries(created.id)).data.find((d) => d.id === test.id)?.status === 'delivered';
+        (await admin.listWebhookDeliveries({ webhookID: created.id })).data.find((d) => d.id === test.id)?.status ===
+        'delivered';
       await until(delivered, 'the test delivery recorded as delivered');
-      await admin.retryWebhookDelivery(created.id, test.id);
+      await admin.retryWebhookDelivery({ webhookID: created.id, deliveryID: test.id });
       const twice = await receiver.wait(path, 2);
       assert.equal(twice[1]!.headers['webhook-id'], twice[0]!.headers['webhook-id']);
-      const replay = await admin.replayWebhook(created.id, { since });
+      const replay = await admin.replayWebhook({ webhookID: created.id, since });
       assert.ok(replay.count >= 1, JSON.stringify(replay));
       const again = await receiver.wait(path, 2 + replay.count);
       assert.ok(again.slice(2).every((d) => d.headers['webhook-id'] === test.id));

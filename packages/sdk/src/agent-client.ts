@@ -1,8 +1,20 @@
 import type { AgentStreamEvent } from './agent-types.js';
-import { ClientCore, type SendResult } from './client.js';
+import { ClientCore } from './client.js';
+import {
+  listMessages,
+  markRead,
+  sendMessage,
+  typing,
+  type ConversationParams,
+  type ForMember,
+  type ListMessagesParams,
+  type MarkReadParams,
+  type SendMessageParams,
+  type SendResult,
+} from './conversation-calls.js';
 import { ConciergeError, UnauthorizedError } from './core/errors.js';
 import { CursorPages, type MessagePages } from './core/pagination.js';
-import { EVENT_TYPES, eventStream, LiveStream, type StreamOptions } from './core/streams.js';
+import { EVENT_TYPES, type LiveStream, type ResumeParams, type StreamOptions } from './core/streams.js';
 import type {
   Agent,
   AgentSession,
@@ -80,32 +92,31 @@ export class ConciergeAgent extends ClientCore {
   }
 
   /** Sets the password from a one-time sign-in link's token (`/console/setup#token=…`) and signs in. */
-  setup(params: { token: string; password: string } & WriteOptions): Promise<SignedIn> {
-    return this.signInWith('/v1/agent-auth/setup', { token: params.token, password: params.password }, params);
+  setup(params: { token: string; password: string }, options: WriteOptions = {}): Promise<SignedIn> {
+    return this.signInWith('/v1/agent-auth/setup', { token: params.token, password: params.password }, options);
   }
 
-  signIn(params: { email: string; password: string; orgID?: string | undefined } & WriteOptions): Promise<SignedIn> {
-    const body = {
-      email: params.email,
-      password: params.password,
-      ...(params.orgID !== undefined && { orgID: params.orgID }),
-    };
-    return this.signInWith('/v1/agent-auth/sign-in', body, params);
+  signIn(
+    params: { email: string; password: string; orgID?: string | undefined },
+    options: WriteOptions = {},
+  ): Promise<SignedIn> {
+    const body = { email: params.email, password: params.password, orgID: params.orgID };
+    return this.signInWith('/v1/agent-auth/sign-in', body, options);
   }
 
   /**
    * Switches to the same person's agent in another org (one of `orgs` in the last sign-in answer) without the
    * password: a new session there, whose refresh cookie replaces this one; this session ends.
    */
-  async switchOrg(params: { orgID: string } & WriteOptions): Promise<SignedIn> {
+  async switchOrg(params: { orgID: string }, options: WriteOptions = {}): Promise<SignedIn> {
     // The switch ends this session, and with it this session's streams, whose reconnection then finds its token
     // refused and refreshes: with the old cookie if the switch's answer (and its cookie) has not arrived yet. That
     // refresh would fail and clear the cookie, signing the browser out of the org it just moved to. So a refresh
     // started during the switch waits for it and takes its answer, and the switch sends the token it had (after
     // any refresh already under way), never renewing it: the session it ends is the one it names.
-    const bearer = await this.credential.current(params.signal ?? null);
+    const bearer = await this.credential.current(options.signal ?? null);
     const call: Call = { method: 'POST', path: '/v1/agent-auth/switch', body: { orgID: params.orgID }, bearer };
-    const switching = this.transport.request<SignedIn>(call, params).then((answer) => this.adopt(answer.data));
+    const switching = this.transport.request<SignedIn>(call, options).then((answer) => this.adopt(answer.data));
     this.switching = switching;
     try {
       return await switching;
@@ -145,40 +156,46 @@ export class ConciergeAgent extends ClientCore {
 
   /** Adds an agent (admins): the answer carries their one-time sign-in link, to hand to them. */
   async createAgent(
-    params: { email: string; name: string; role?: 'admin' | 'agent' | undefined } & WriteOptions,
+    params: { email: string; name: string; role?: 'admin' | 'agent' | undefined },
+    options: WriteOptions = {},
   ): Promise<CreateAgentResponse> {
-    const body = { email: params.email, name: params.name, ...(params.role !== undefined && { role: params.role }) };
-    return this.post('/v1/agents', body, params);
+    return this.post('/v1/agents', { email: params.email, name: params.name, role: params.role }, options);
   }
 
   /** Renames, promotes or disables an agent (admins). Disabling ends their sessions and streams at once. */
   async updateAgent(
-    agentID: string,
-    params: { name?: string; role?: 'admin' | 'agent'; disabled?: boolean } & RequestOptions,
+    params: {
+      agentID: string;
+      name?: string | undefined;
+      role?: 'admin' | 'agent' | undefined;
+      disabled?: boolean | undefined;
+    },
+    options: RequestOptions = {},
   ): Promise<Agent> {
-    const { signal: _s, timeoutMs: _t, maxRetries: _m, ...body } = params;
-    const call = { method: 'PATCH', path: path`/v1/agents/${agentID}`, body } as const;
-    return (await this.transport.request<Agent>(call, params)).data;
+    const body = { name: params.name, role: params.role, disabled: params.disabled };
+    const call = { method: 'PATCH', path: path`/v1/agents/${params.agentID}`, body } as const;
+    return (await this.transport.request<Agent>(call, options)).data;
   }
 
   /** An agent's sessions (their own, or anyone's for an admin); `current` marks this one. */
-  async listSessions(agentID: string, options: RequestOptions = {}): Promise<AgentSession[]> {
-    return (await this.get<{ data: AgentSession[] }>(path`/v1/agents/${agentID}/sessions`, {}, options)).data;
+  async listSessions(params: { agentID: string }, options: RequestOptions = {}): Promise<AgentSession[]> {
+    const p = path`/v1/agents/${params.agentID}/sessions`;
+    return (await this.get<{ data: AgentSession[] }>(p, {}, options)).data;
   }
 
   /** Ends one session. */
-  async revokeSession(sessionID: string, options: RequestOptions = {}): Promise<void> {
-    await this.transport.request({ method: 'DELETE', path: path`/v1/agent-sessions/${sessionID}` }, options);
+  async revokeSession(params: { sessionID: string }, options: RequestOptions = {}): Promise<void> {
+    await this.transport.request({ method: 'DELETE', path: path`/v1/agent-sessions/${params.sessionID}` }, options);
   }
 
   /** Signs the agent out everywhere: every session ends, this one included. */
-  async revokeAllSessions(agentID: string, options: RequestOptions = {}): Promise<number> {
-    const call = { method: 'DELETE', path: path`/v1/agents/${agentID}/sessions` } as const;
+  async revokeAllSessions(params: { agentID: string }, options: RequestOptions = {}): Promise<number> {
+    const call = { method: 'DELETE', path: path`/v1/agents/${params.agentID}/sessions` } as const;
     return (await this.transport.request<{ ok: boolean; revoked: number }>(call, options)).data.revoked;
   }
 
   /** The org's conversations, newest activity first (ranked by relevance with `q`): await a page or iterate all. */
-  inbox(params: InboxQuery & RequestOptions = {}): CursorPages<InboxPage, InboxItem> {
+  inbox(params: InboxQuery = {}, options: RequestOptions = {}): CursorPages<InboxPage, InboxItem> {
     const fetchPage = (cursor: string | undefined) =>
       this.get<InboxPage>(
         '/v1/inbox',
@@ -190,7 +207,7 @@ export class ConciergeAgent extends ClientCore {
           limit: params.limit,
           cursor,
         },
-        params,
+        options,
       );
     return new CursorPages(fetchPage, params.cursor, (page) => page.data);
   }
@@ -200,91 +217,79 @@ export class ConciergeAgent extends ClientCore {
     return this.get('/v1/inbox/counts', {}, options);
   }
 
-  /** Assigns the conversation (`me` by default). Idempotent. */
-  assign(conversationID: string, assigneeID = 'me', options: WriteOptions = {}): Promise<ConversationState> {
-    return this.post(path`/v1/conversations/${conversationID}/assign`, { assigneeID }, options);
+  /** Assigns the conversation (to `me` by default: this agent). Idempotent. */
+  assign(
+    params: ConversationParams & { assigneeID?: string | undefined },
+    options: WriteOptions = {},
+  ): Promise<ConversationState> {
+    const body = { assigneeID: params.assigneeID ?? 'me' };
+    return this.post(path`/v1/conversations/${params.conversationID}/assign`, body, options);
   }
 
-  unassign(conversationID: string, options: WriteOptions = {}): Promise<ConversationState> {
-    return this.post(path`/v1/conversations/${conversationID}/unassign`, undefined, options);
+  unassign(params: ConversationParams, options: WriteOptions = {}): Promise<ConversationState> {
+    return this.post(path`/v1/conversations/${params.conversationID}/unassign`, undefined, options);
   }
 
-  close(conversationID: string, options: WriteOptions = {}): Promise<ConversationState> {
-    return this.post(path`/v1/conversations/${conversationID}/close`, undefined, options);
+  close(params: ConversationParams, options: WriteOptions = {}): Promise<ConversationState> {
+    return this.post(path`/v1/conversations/${params.conversationID}/close`, undefined, options);
   }
 
-  reopen(conversationID: string, options: WriteOptions = {}): Promise<ConversationState> {
-    return this.post(path`/v1/conversations/${conversationID}/reopen`, undefined, options);
+  reopen(params: ConversationParams, options: WriteOptions = {}): Promise<ConversationState> {
+    return this.post(path`/v1/conversations/${params.conversationID}/reopen`, undefined, options);
   }
 
   /** Internal notes, newest first: the team sees them, the member never does. */
   listNotes(
-    conversationID: string,
-    params: { limit?: number | undefined; cursor?: string | undefined } & RequestOptions = {},
+    params: ConversationParams & { limit?: number | undefined; cursor?: string | undefined },
+    options: RequestOptions = {},
   ): CursorPages<NotesPage, Note> {
-    const fetchPage = (cursor: string | undefined) =>
-      this.get<NotesPage>(path`/v1/conversations/${conversationID}/notes`, { limit: params.limit, cursor }, params);
+    const p = path`/v1/conversations/${params.conversationID}/notes`;
+    const fetchPage = (cursor: string | undefined) => this.get<NotesPage>(p, { limit: params.limit, cursor }, options);
     return new CursorPages(fetchPage, params.cursor, (page) => page.notes);
   }
 
   /** Adds an internal note; posts once however often it is retried (pass the same `idempotencyKey` to retry). */
-  addNote(conversationID: string, body: string, options: WriteOptions = {}): Promise<Note> {
-    return this.post(path`/v1/conversations/${conversationID}/notes`, { body }, options);
+  addNote(params: ConversationParams & { body: string }, options: WriteOptions = {}): Promise<Note> {
+    return this.post(path`/v1/conversations/${params.conversationID}/notes`, { body: params.body }, options);
   }
 
   /**
    * A page of a conversation's history, newest first (or every message, iterated). The messages route reads a
    * member's history, so it names the member (`InboxItem.member.externalUserID`).
    */
-  listMessages(
-    conversationID: string,
-    params: { externalUserID: string; limit?: number | undefined; cursor?: string | undefined } & RequestOptions,
-  ): MessagePages {
-    return this.pages(conversationID, params);
+  listMessages(params: ListMessagesParams & ForMember, options: RequestOptions = {}): MessagePages {
+    return listMessages(this.transport, params, options);
   }
 
   /**
    * Replies as this agent (the server sets `authorID`). One Idempotency-Key per call, reused on every retry; a
    * failed send retried by the user later must pass the same `idempotencyKey` so it can never post twice.
    */
-  sendMessage(conversationID: string, message: string, options: WriteOptions = {}): Promise<SendResult> {
-    return this.send(conversationID, message, {}, options);
+  sendMessage(params: SendMessageParams, options: WriteOptions = {}): Promise<SendResult> {
+    return sendMessage(this.transport, params, options);
   }
 
   /** Moves this agent's read mark (the member sees "read" on their side). */
-  async markRead(conversationID: string, messageID: string, options: WriteOptions = {}): Promise<MarkReadResponse> {
-    return this.post(path`/v1/conversations/${conversationID}/read`, { messageID }, options);
+  markRead(params: MarkReadParams, options: WriteOptions = {}): Promise<MarkReadResponse> {
+    return markRead(this.transport, params, options);
   }
 
   /** Tells the member this agent is typing (the server sends at most one a second). */
-  typing(conversationID: string, options: WriteOptions = {}): Promise<{ ok: boolean }> {
-    return this.post(path`/v1/conversations/${conversationID}/typing`, undefined, options);
+  typing(params: ConversationParams, options: WriteOptions = {}): Promise<{ ok: boolean }> {
+    return typing(this.transport, params, options);
   }
 
   /** A member's profile (the inbox items carry the same fields). */
-  getMember(externalUserID: string, options: RequestOptions = {}): Promise<Member> {
-    return this.get(path`/v1/members/${externalUserID}`, {}, options);
+  getMember(params: ForMember, options: RequestOptions = {}): Promise<Member> {
+    return this.get(path`/v1/members/${params.externalUserID}`, {}, options);
   }
 
   /**
    * The whole org's events on one connection, team-only ones included (`conversation.updated`, `note`), resumed
    * after every drop with nothing missed or repeated. `onStatus` reports drops for a "reconnecting…" banner.
    */
-  stream(options: StreamOptions = {}): LiveStream<AgentStreamEvent> {
-    return new LiveStream(
-      (state, signal, caller) =>
-        eventStream<AgentStreamEvent>(
-          this.streams,
-          '/v1/stream',
-          {},
-          state,
-          signal,
-          caller,
-          options.onStatus,
-          AGENT_EVENT_TYPES,
-        ),
-      options,
-    );
+  stream(params: ResumeParams = {}, options: StreamOptions = {}): LiveStream<AgentStreamEvent> {
+    return this.events<AgentStreamEvent>(undefined, params.after, options, AGENT_EVENT_TYPES);
   }
 
   private async post<T>(p: string, body: unknown, options: WriteOptions): Promise<T> {

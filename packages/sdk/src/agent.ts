@@ -6,6 +6,7 @@
 export { ConciergeAgent } from './agent-client.js';
 export type { ConciergeAgentOptions, InboxQuery } from './agent-client.js';
 export type { AgentStreamEvent, AgentStreamEventMap, AgentStreamEventType } from './agent-types.js';
+export type { ForMember } from './conversation-calls.js';
 export type {
   Actor,
   Agent,

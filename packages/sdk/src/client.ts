@@ -1,13 +1,34 @@
+import {
+  bindListMessages,
+  bindSendMessage,
+  getConversation,
+  listConversations,
+  markRead,
+  messagePage,
+  openConversation,
+  typing,
+  type ConversationParams,
+  type ListMessages,
+  type ListMessagesParams,
+  type MarkReadParams,
+  type OpenConversationParams,
+  type SendMessage,
+  type SendMessageParams,
+} from './conversation-calls.js';
 import { ConciergeError } from './core/errors.js';
-import { MessagePages } from './core/pagination.js';
-import { eventStream, LiveStream, messageStream, type StreamContext, type StreamOptions } from './core/streams.js';
+import {
+  eventStream,
+  LiveStream,
+  messageStream,
+  type ResumeParams,
+  type StreamContext,
+  type StreamOptions,
+} from './core/streams.js';
 import type {
   Conversation,
   ListConversationsResponse,
-  ListMessagesResponse,
   MarkReadResponse,
   Message,
-  SendMessageResponse,
   StreamEvent,
   StreamTicket,
 } from '@concierge/protocol';
@@ -39,17 +60,7 @@ export interface ConciergeOptions {
   fetch?: typeof fetch | undefined;
 }
 
-export interface SendOptions extends WriteOptions {
-  /** Server client only: post on this member's behalf instead of as the concierge. */
-  externalUserID?: string | undefined;
-}
-
-/** `sendMessage`'s answer, plus whether it is the replay of an earlier send with the same Idempotency-Key. */
-export interface SendResult extends SendMessageResponse {
-  replayed: boolean;
-}
-
-/** Options common to both clients; each client fills in its credential. */
+/** Options common to the three clients; each client fills in its credential. */
 export interface BaseOptions {
   baseURL: string;
   maxRetries?: number | undefined;
@@ -58,7 +69,10 @@ export interface BaseOptions {
   fetch?: typeof fetch | undefined;
 }
 
-/** The member-mode calls both clients make; the server client names the member with `externalUserID`. */
+/**
+ * What the member, agent and server clients share: the transport with its credential, and the live streams. Their
+ * conversation calls are `conversation-calls.ts`'s, each client binding them with the parameters its caller may pass.
+ */
 export abstract class ClientCore {
   /** @internal */
   protected readonly transport: Transport;
@@ -94,69 +108,37 @@ export abstract class ClientCore {
   }
 
   /** @internal */
-  protected async send(
-    conversationID: string,
-    message: string,
-    body: Record<string, unknown>,
-    options: SendOptions,
-  ): Promise<SendResult> {
-    const answer = await this.transport.request<SendMessageResponse>(
-      {
-        method: 'POST',
-        path: path`/v1/conversations/${conversationID}/messages`,
-        query: { externalUserID: options.externalUserID },
-        body: { message, ...body },
-      },
-      options,
-    );
-    return { ...answer.data, replayed: answer.replayed };
-  }
-
-  /** @internal */
-  protected pages(
-    conversationID: string,
-    params: {
-      limit?: number | undefined;
-      cursor?: string | undefined;
-      externalUserID?: string | undefined;
-    } & RequestOptions,
-  ): MessagePages {
-    const fetchPage = (cursor: string | undefined) =>
-      this.get<ListMessagesResponse>(
-        path`/v1/conversations/${conversationID}/messages`,
-        { limit: params.limit, cursor, externalUserID: params.externalUserID },
-        params,
-      );
-    return new MessagePages(fetchPage, params.cursor);
-  }
-
-  /** @internal */
   protected messages(
     conversationID: string,
     externalUserID: string | undefined,
     history: number,
+    after: string | undefined,
     options: StreamOptions,
   ): LiveStream<Message> {
     const p = path`/v1/conversations/${conversationID}/stream`;
     const list = (cursor: string | undefined, limit: number, signal: AbortSignal) =>
-      this.get<ListMessagesResponse>(
-        path`/v1/conversations/${conversationID}/messages`,
-        { limit, cursor, externalUserID },
-        { signal },
-      );
+      messagePage(this.transport, conversationID, { limit, cursor, externalUserID }, { signal });
     return new LiveStream(
       (state, signal, caller) =>
         messageStream(this.streams, list, p, { externalUserID }, history, state, signal, caller, options.onStatus),
-      options,
+      after,
+      options.signal,
     );
   }
 
   /** @internal */
-  protected events(externalUserID: string | undefined, options: StreamOptions): LiveStream<StreamEvent> {
+  protected events<E = StreamEvent>(
+    externalUserID: string | undefined,
+    after: string | undefined,
+    options: StreamOptions,
+    types?: ReadonlySet<string>,
+  ): LiveStream<E> {
+    const query = { externalUserID };
     return new LiveStream(
       (state, signal, caller) =>
-        eventStream(this.streams, '/v1/stream', { externalUserID }, state, signal, caller, options.onStatus),
-      options,
+        eventStream<E>(this.streams, '/v1/stream', query, state, signal, caller, options.onStatus, types),
+      after,
+      options.signal,
     );
   }
 }
@@ -191,79 +173,55 @@ export class Concierge extends ClientCore {
     this.credential.set(token, expiresAt);
   }
 
-  /** The member's conversations, newest activity first. */
+  /** The member's conversations, newest activity first. A member may name itself with `externalUserID`. */
   listConversations(
-    params: { externalUserID?: string | undefined } & RequestOptions = {},
+    params: { externalUserID?: string | undefined } = {},
+    options: RequestOptions = {},
   ): Promise<ListConversationsResponse> {
-    return this.get('/v1/conversations', { externalUserID: params.externalUserID }, params);
+    return listConversations(this.transport, params, options);
   }
 
-  getConversation(conversationID: string, options: RequestOptions = {}): Promise<Conversation> {
-    return this.get(path`/v1/conversations/${conversationID}`, {}, options);
+  getConversation(params: ConversationParams, options: RequestOptions = {}): Promise<Conversation> {
+    return getConversation(this.transport, params, options);
   }
 
   /** Opens a new conversation for the member. */
-  async openConversation(params: { title?: string; type?: string } & WriteOptions = {}): Promise<Conversation> {
-    const body = {
-      ...(params.title !== undefined && { title: params.title }),
-      ...(params.type !== undefined && { type: params.type }),
-    };
-    return (await this.transport.request<Conversation>({ method: 'POST', path: '/v1/conversations', body }, params))
-      .data;
+  openConversation(params: OpenConversationParams = {}, options: WriteOptions = {}): Promise<Conversation> {
+    return openConversation(this.transport, params, options);
   }
 
   /** One page (await it), or the whole history newest first (`for await`). */
-  listMessages(
-    conversationID: string,
-    params: {
-      limit?: number | undefined;
-      cursor?: string | undefined;
-      externalUserID?: string | undefined;
-    } & RequestOptions = {},
-  ): MessagePages {
-    return this.pages(conversationID, params);
-  }
+  readonly listMessages: ListMessages<ListMessagesParams> = bindListMessages(this.transport);
 
   /** Posts once, however often it is retried: one Idempotency-Key per call (or the caller's). */
-  sendMessage(conversationID: string, message: string, options: WriteOptions = {}): Promise<SendResult> {
-    return this.send(conversationID, message, {}, options);
-  }
+  readonly sendMessage: SendMessage<SendMessageParams> = bindSendMessage(this.transport);
 
   /** Moves the member's read mark forward to `messageID`. */
-  async markRead(conversationID: string, messageID: string, options: WriteOptions = {}): Promise<MarkReadResponse> {
-    const call = { method: 'POST', path: path`/v1/conversations/${conversationID}/read`, body: { messageID } } as const;
-    return (await this.transport.request<MarkReadResponse>(call, options)).data;
+  markRead(params: MarkReadParams, options: WriteOptions = {}): Promise<MarkReadResponse> {
+    return markRead(this.transport, params, options);
   }
 
   /** Tells the concierge side the member is typing (throttled by the server to one a second). */
-  async typing(conversationID: string, options: WriteOptions = {}): Promise<{ ok: boolean }> {
-    return (
-      await this.transport.request<{ ok: boolean }>(
-        { method: 'POST', path: path`/v1/conversations/${conversationID}/typing` },
-        options,
-      )
-    ).data;
+  typing(params: ConversationParams, options: WriteOptions = {}): Promise<{ ok: boolean }> {
+    return typing(this.transport, params, options);
   }
 
   /** New messages of one conversation, live, each exactly once and in order across drops. */
-  streamMessages(conversationID: string, options: StreamOptions = {}): LiveStream<Message> {
-    return this.messages(conversationID, undefined, 0, options);
+  streamMessages(params: ConversationParams & ResumeParams, options: StreamOptions = {}): LiveStream<Message> {
+    return this.messages(params.conversationID, undefined, 0, params.after, options);
   }
 
   /** The latest page of history (oldest first), then live: no gap and no repeat between the two. */
   syncMessages(
-    conversationID: string,
-    options: Omit<StreamOptions, 'after'> & { limit?: number } = {},
+    params: ConversationParams & { limit?: number | undefined },
+    options: StreamOptions = {},
   ): LiveStream<Message> {
-    return this.messages(conversationID, undefined, options.limit ?? 50, {
-      signal: options.signal,
-      onStatus: options.onStatus,
-    });
+    return this.messages(params.conversationID, undefined, params.limit ?? 50, undefined, options);
   }
 
   /** Every event of the member on one connection: messages, conversations, read marks, typing. */
-  stream(options: StreamOptions = {}): LiveStream<StreamEvent> {
-    return this.events(undefined, options);
+  stream(params: ResumeParams = {}, options: StreamOptions = {}): LiveStream<StreamEvent> {
+    return this.events(undefined, params.after, options);
   }
 
   /**

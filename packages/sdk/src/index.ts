@@ -3,7 +3,18 @@
  * `@concierge/sdk/server`). Every export is listed here (docs/STYLE.md, pattern 6); `internal/` is not public.
  */
 export { Concierge } from './client.js';
-export type { ConciergeOptions, SendResult, SendOptions } from './client.js';
+export type { ConciergeOptions } from './client.js';
+export type {
+  ConversationParams,
+  ListMessages,
+  ListMessagesParams,
+  ListMessagesQuery,
+  MarkReadParams,
+  OpenConversationParams,
+  SendMessage,
+  SendMessageParams,
+  SendResult,
+} from './conversation-calls.js';
 export {
   ConciergeError,
   APIError,
@@ -21,7 +32,7 @@ export {
 } from './core/errors.js';
 export { MessagePages } from './core/pagination.js';
 export { LiveStream } from './core/streams.js';
-export type { StreamOptions } from './core/streams.js';
+export type { ResumeParams, StreamOptions } from './core/streams.js';
 export type { StreamStatus } from './internal/sse.js';
 export type { RefreshHook, RefreshResult } from './internal/credentials.js';
 export type { RequestOptions, WriteOptions } from './internal/transport.js';

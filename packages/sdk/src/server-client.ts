@@ -1,12 +1,24 @@
-import { ClientCore, type BaseOptions, type SendOptions, type SendResult } from './client.js';
-import { ConciergeError } from './core/errors.js';
+import { ClientCore, type BaseOptions } from './client.js';
 import {
-  MemberPages,
-  WebhookDeliveryPages,
-  type ListWebhookDeliveriesResponse,
-  type MessagePages,
-} from './core/pagination.js';
-import type { LiveStream, StreamOptions } from './core/streams.js';
+  bindListMessages,
+  bindSendMessage,
+  getConversation,
+  listConversations,
+  markRead,
+  openConversation,
+  typing,
+  type ConversationParams,
+  type ForMember,
+  type ListMessages,
+  type ListMessagesParams,
+  type MarkReadParams,
+  type OpenConversationParams,
+  type SendMessage,
+  type ServerSendMessageParams,
+} from './conversation-calls.js';
+import { ConciergeError } from './core/errors.js';
+import { MemberPages, WebhookDeliveryPages, type ListWebhookDeliveriesResponse } from './core/pagination.js';
+import type { LiveStream, ResumeParams, StreamOptions } from './core/streams.js';
 import type {
   ArchiveMemberResponse,
   Conversation,
@@ -35,6 +47,7 @@ export type {
 } from '@concierge/protocol';
 import { StaticCredential } from './internal/credentials.js';
 import { path } from './internal/ids.js';
+import { positional, type Positional } from './internal/positional.js';
 import type { RequestOptions, WriteOptions } from './internal/transport.js';
 
 export interface ConciergeServerOptions extends BaseOptions {
@@ -65,13 +78,18 @@ export interface MemberUpdate {
   attributes?: { [key: string]: JsonValue } | null | undefined;
 }
 
+/** `removeMember`'s query: `retainBalance` is the hosted API's (Concierge keeps no balance). */
+export interface RemoveMemberQuery {
+  retainBalance?: boolean | undefined;
+}
+
+/** Names one webhook endpoint: the path field of every call about it. */
+export interface WebhookParams {
+  webhookID: string;
+}
+
 /** `removeMember`: the hosted API's offboarding answer, with Concierge's fields beside it. */
 export type RemoveMemberResponse = ArchiveMemberResponse;
-
-/** A member-mode call made by the org's backend names the member it acts for. */
-export interface ForMember {
-  externalUserID: string;
-}
 
 /**
  * An event type an endpoint may subscribe to, or `*` for all. Any string is taken (a newer server may know more
@@ -101,8 +119,9 @@ function inBrowser(): boolean {
   return typeof g.document !== 'undefined' || typeof g.importScripts === 'function';
 }
 
-function definedOnly(o: Record<string, unknown>): Record<string, unknown> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+/** The member a call names, given as params or as the hosted SDK's positional `externalUserID`. */
+function member(params: ForMember | string): ForMember {
+  return typeof params === 'string' ? { externalUserID: params } : params;
 }
 
 /**
@@ -121,15 +140,21 @@ export class ConciergeServer extends ClientCore {
   }
 
   /** Trades the Org-API-Key for a member token (and creates or updates the member's profile). */
-  async exchangeToken(params: ForMember & MemberProfile & WriteOptions): Promise<ExchangeResponse> {
+  async exchangeToken(params: ForMember & MemberProfile, options: WriteOptions = {}): Promise<ExchangeResponse> {
     const { externalUserID, displayName, email, tier } = params;
-    const body = definedOnly({ externalUserID, displayName, email, tier });
-    return (await this.transport.request<ExchangeResponse>({ method: 'POST', path: '/v1/auth/exchange', body }, params))
-      .data;
+    const call = {
+      method: 'POST',
+      path: '/v1/auth/exchange',
+      body: { externalUserID, displayName, email, tier },
+    } as const;
+    return (await this.transport.request<ExchangeResponse>(call, options)).data;
   }
 
-  getMember(externalUserID: string, options: RequestOptions = {}): Promise<Member> {
-    return this.get(path`/v1/members/${externalUserID}`, {}, options);
+  getMember(params: ForMember, options?: RequestOptions): Promise<Member>;
+  /** The hosted SDK's positional shape, kept for backends that migrate to Concierge. */
+  getMember(externalUserID: string, options?: RequestOptions): Promise<Member>;
+  getMember(params: ForMember | string, options: RequestOptions = {}): Promise<Member> {
+    return this.get(path`/v1/members/${member(params).externalUserID}`, {}, options);
   }
 
   /**
@@ -149,103 +174,85 @@ export class ConciergeServer extends ClientCore {
    * Creates the member or updates the fields given; the others keep their values (PUT: idempotent by itself).
    * Restores an archived member.
    */
-  async setMember(externalUserID: string, profile: MemberUpdate & RequestOptions = {}): Promise<Member> {
-    const { displayName, email, tier, attributes } = profile;
-    const body = definedOnly({ displayName, email, tier, attributes });
-    return (
-      await this.transport.request<Member>({ method: 'PUT', path: path`/v1/members/${externalUserID}`, body }, profile)
-    ).data;
+  setMember(params: ForMember & MemberUpdate, options?: RequestOptions): Promise<Member>;
+  /** The hosted SDK's positional shape, kept for backends that migrate to Concierge. */
+  setMember(externalUserID: string, profile?: MemberUpdate, options?: RequestOptions): Promise<Member>;
+  async setMember(...args: Positional<ForMember & MemberUpdate, MemberUpdate>): Promise<Member> {
+    const [{ externalUserID, ...body }, options] = positional('externalUserID', ...args);
+    const call = { method: 'PUT', path: path`/v1/members/${externalUserID}`, body } as const;
+    return (await this.transport.request<Member>(call, options)).data;
   }
 
   /**
    * Archives (offboards) the member: every token they hold stops working, no new one is issued, their streams end;
    * their conversations stay for the team. `setMember` restores them; `eraseMember` erases them.
    */
-  async removeMember(
+  removeMember(params: ForMember & RemoveMemberQuery, options?: RequestOptions): Promise<RemoveMemberResponse>;
+  /** The hosted SDK's positional shape, kept for backends that migrate to Concierge. */
+  removeMember(
     externalUserID: string,
-    options: RequestOptions & { retainBalance?: boolean | undefined } = {},
+    query?: RemoveMemberQuery,
+    options?: RequestOptions,
+  ): Promise<RemoveMemberResponse>;
+  async removeMember(
+    ...args: Positional<ForMember & RemoveMemberQuery, RemoveMemberQuery>
   ): Promise<RemoveMemberResponse> {
-    const query = { retainBalance: options.retainBalance === undefined ? undefined : String(options.retainBalance) };
-    return (
-      await this.transport.request<RemoveMemberResponse>(
-        { method: 'DELETE', path: path`/v1/members/${externalUserID}`, query },
-        options,
-      )
-    ).data;
+    const [params, options] = positional('externalUserID', ...args);
+    const retainBalance = params.retainBalance === undefined ? undefined : String(params.retainBalance);
+    const call = {
+      method: 'DELETE',
+      path: path`/v1/members/${params.externalUserID}`,
+      query: { retainBalance },
+    } as const;
+    return (await this.transport.request<RemoveMemberResponse>(call, options)).data;
   }
 
   /**
    * Erases the member with their conversations, messages and every token they hold (a GDPR erasure request).
    * Cannot be undone. Posts once however often it is retried.
    */
-  async eraseMember(externalUserID: string, options: WriteOptions = {}): Promise<{ ok: boolean; erased: boolean }> {
-    const call = { method: 'POST', path: path`/v1/members/${externalUserID}/erase` } as const;
+  async eraseMember(params: ForMember, options: WriteOptions = {}): Promise<{ ok: boolean; erased: boolean }> {
+    const call = { method: 'POST', path: path`/v1/members/${params.externalUserID}/erase` } as const;
     return (await this.transport.request<{ ok: boolean; erased: boolean }>(call, options)).data;
   }
 
   /** Invalidates every token the member holds now; their open streams end at once. */
-  async revokeTokens(externalUserID: string, options: WriteOptions = {}): Promise<{ ok: boolean; revokedAt: string }> {
-    const call = { method: 'POST', path: path`/v1/members/${externalUserID}/revoke-tokens` } as const;
+  async revokeTokens(params: ForMember, options: WriteOptions = {}): Promise<{ ok: boolean; revokedAt: string }> {
+    const call = { method: 'POST', path: path`/v1/members/${params.externalUserID}/revoke-tokens` } as const;
     return (await this.transport.request<{ ok: boolean; revokedAt: string }>(call, options)).data;
   }
 
-  listConversations(params: ForMember & RequestOptions): Promise<ListConversationsResponse> {
-    return this.get('/v1/conversations', { externalUserID: params.externalUserID }, params);
+  listConversations(params: ForMember, options: RequestOptions = {}): Promise<ListConversationsResponse> {
+    return listConversations(this.transport, params, options);
   }
 
-  getConversation(conversationID: string, params: ForMember & RequestOptions): Promise<Conversation> {
-    return this.get(path`/v1/conversations/${conversationID}`, { externalUserID: params.externalUserID }, params);
+  getConversation(params: ConversationParams & ForMember, options: RequestOptions = {}): Promise<Conversation> {
+    return getConversation(this.transport, params, options);
   }
 
   /** Opens a conversation for a member (creating the member record if the org never exchanged a token for them). */
-  async openConversation(params: ForMember & { title?: string; type?: string } & WriteOptions): Promise<Conversation> {
-    const body = definedOnly({ externalUserID: params.externalUserID, title: params.title, type: params.type });
-    return (await this.transport.request<Conversation>({ method: 'POST', path: '/v1/conversations', body }, params))
-      .data;
+  openConversation(params: ForMember & OpenConversationParams, options: WriteOptions = {}): Promise<Conversation> {
+    return openConversation(this.transport, params, options);
   }
 
-  listMessages(
-    conversationID: string,
-    params: ForMember & { limit?: number | undefined; cursor?: string | undefined } & RequestOptions,
-  ): MessagePages {
-    return this.pages(conversationID, params);
-  }
+  /** A page of the member's history in the conversation, newest first, or all of it (`for await`). */
+  readonly listMessages: ListMessages<ListMessagesParams & ForMember> = bindListMessages(this.transport);
 
   /**
    * Posts as the concierge (`authorID` names the agent; default `concierge`), or with `externalUserID` on that
-   * member's behalf. Posts once however often it is retried.
+   * member's behalf; the hosted SDK's `(conversationID, message)` posts as the concierge. Posts once however often
+   * it is retried.
    */
-  sendMessage(
-    conversationID: string,
-    message: string,
-    options: SendOptions & { authorID?: string | undefined } = {},
-  ): Promise<SendResult> {
-    return this.send(conversationID, message, definedOnly({ authorID: options.authorID }), options);
-  }
+  readonly sendMessage: SendMessage<ServerSendMessageParams> = bindSendMessage(this.transport);
 
   /** Moves the concierge's read mark (or, with `externalUserID`, the member's). */
-  async markRead(
-    conversationID: string,
-    messageID: string,
-    options: WriteOptions & Partial<ForMember> = {},
-  ): Promise<MarkReadResponse> {
-    const call = {
-      method: 'POST',
-      path: path`/v1/conversations/${conversationID}/read`,
-      query: { externalUserID: options.externalUserID },
-      body: { messageID },
-    } as const;
-    return (await this.transport.request<MarkReadResponse>(call, options)).data;
+  markRead(params: MarkReadParams & Partial<ForMember>, options: WriteOptions = {}): Promise<MarkReadResponse> {
+    return markRead(this.transport, params, options);
   }
 
   /** The concierge is typing (or, with `externalUserID`, the member). */
-  async typing(conversationID: string, options: WriteOptions & Partial<ForMember> = {}): Promise<{ ok: boolean }> {
-    const call = {
-      method: 'POST',
-      path: path`/v1/conversations/${conversationID}/typing`,
-      query: { externalUserID: options.externalUserID },
-    } as const;
-    return (await this.transport.request<{ ok: boolean }>(call, options)).data;
+  typing(params: ConversationParams & Partial<ForMember>, options: WriteOptions = {}): Promise<{ ok: boolean }> {
+    return typing(this.transport, params, options);
   }
 
   /**
@@ -253,7 +260,7 @@ export class ConciergeServer extends ClientCore {
    * `verifyWebhook`. Posts once however often it is retried (one Idempotency-Key per call).
    */
   async createWebhook(params: CreateWebhookParams, options: WriteOptions = {}): Promise<CreatedWebhookEndpoint> {
-    const body = definedOnly({ events: params.events, url: params.url, description: params.description });
+    const body = { events: params.events, url: params.url, description: params.description };
     return (
       await this.transport.request<CreatedWebhookEndpoint>({ method: 'POST', path: '/v1/webhooks', body }, options)
     ).data;
@@ -264,30 +271,33 @@ export class ConciergeServer extends ClientCore {
     return this.get('/v1/webhooks', {}, options);
   }
 
-  getWebhook(webhookID: string, options: RequestOptions = {}): Promise<WebhookEndpoint> {
-    return this.get(path`/v1/webhooks/${webhookID}`, {}, options);
+  getWebhook(params: WebhookParams, options: RequestOptions = {}): Promise<WebhookEndpoint> {
+    return this.get(path`/v1/webhooks/${params.webhookID}`, {}, options);
   }
 
   /** Disables the endpoint (soft: it stays listed with `disabledAt`); idempotent by itself. */
-  async deleteWebhook(webhookID: string, options: RequestOptions = {}): Promise<DeleteWebhookResponse> {
+  deleteWebhook(params: WebhookParams, options?: RequestOptions): Promise<DeleteWebhookResponse>;
+  /** The hosted SDK's positional shape, kept for backends that migrate to Concierge. */
+  deleteWebhook(webhookID: string, options?: RequestOptions): Promise<DeleteWebhookResponse>;
+  async deleteWebhook(params: WebhookParams | string, options: RequestOptions = {}): Promise<DeleteWebhookResponse> {
+    const webhookID = typeof params === 'string' ? params : params.webhookID;
     const call = { method: 'DELETE', path: path`/v1/webhooks/${webhookID}` } as const;
     return (await this.transport.request<DeleteWebhookResponse>(call, options)).data;
   }
 
   /** Changes the URL, events or description, or disables (`enabled: false`) and enables the endpoint. */
   async updateWebhook(
-    webhookID: string,
-    params: UpdateWebhookParams,
+    params: WebhookParams & UpdateWebhookParams,
     options: RequestOptions = {},
   ): Promise<WebhookEndpoint> {
-    const body = definedOnly({ ...params });
+    const { webhookID, ...body } = params;
     const call = { method: 'PATCH', path: path`/v1/webhooks/${webhookID}`, body } as const;
     return (await this.transport.request<WebhookEndpoint>(call, options)).data;
   }
 
   /** A new signing secret; the old one keeps signing beside it for 24 hours. */
-  async rotateWebhookSecret(webhookID: string, options: WriteOptions = {}): Promise<RotateWebhookSecretResponse> {
-    const call = { method: 'POST', path: path`/v1/webhooks/${webhookID}/rotate-secret` } as const;
+  async rotateWebhookSecret(params: WebhookParams, options: WriteOptions = {}): Promise<RotateWebhookSecretResponse> {
+    const call = { method: 'POST', path: path`/v1/webhooks/${params.webhookID}/rotate-secret` } as const;
     return (await this.transport.request<RotateWebhookSecretResponse>(call, options)).data;
   }
 
@@ -296,53 +306,51 @@ export class ConciergeServer extends ClientCore {
    * for one page, or `for await` it for every delivery, page after page.
    */
   listWebhookDeliveries(
-    webhookID: string,
-    params: { limit?: number | undefined; cursor?: string | undefined } = {},
+    params: WebhookParams & { limit?: number | undefined; cursor?: string | undefined },
     options: RequestOptions = {},
   ): WebhookDeliveryPages {
+    const p = path`/v1/webhooks/${params.webhookID}/deliveries`;
     const fetchPage = (cursor: string | undefined) =>
-      this.get<ListWebhookDeliveriesResponse>(
-        path`/v1/webhooks/${webhookID}/deliveries`,
-        { limit: params.limit, cursor },
-        options,
-      );
+      this.get<ListWebhookDeliveriesResponse>(p, { limit: params.limit, cursor }, options);
     return new WebhookDeliveryPages(fetchPage, params.cursor);
   }
 
   /** Attempts a delivery again now, with the same `webhook-id`. */
   async retryWebhookDelivery(
-    webhookID: string,
-    deliveryID: string,
+    params: WebhookParams & { deliveryID: string },
     options: WriteOptions = {},
   ): Promise<WebhookDelivery> {
-    const call = { method: 'POST', path: path`/v1/webhooks/${webhookID}/deliveries/${deliveryID}/retry` } as const;
-    return (await this.transport.request<WebhookDelivery>(call, options)).data;
+    const p = path`/v1/webhooks/${params.webhookID}/deliveries/${params.deliveryID}/retry`;
+    return (await this.transport.request<WebhookDelivery>({ method: 'POST', path: p }, options)).data;
   }
 
   /** Sends again every delivery of the endpoint created since `since`: for a receiver that lost data. */
   async replayWebhook(
-    webhookID: string,
-    params: { since: string | Date },
+    params: WebhookParams & { since: string | Date },
     options: WriteOptions = {},
   ): Promise<ReplayWebhookResponse> {
     const since = params.since instanceof Date ? params.since.toISOString() : params.since;
-    const call = { method: 'POST', path: path`/v1/webhooks/${webhookID}/replay`, body: { since } } as const;
-    return (await this.transport.request<ReplayWebhookResponse>(call, options)).data;
+    const p = path`/v1/webhooks/${params.webhookID}/replay`;
+    return (await this.transport.request<ReplayWebhookResponse>({ method: 'POST', path: p, body: { since } }, options))
+      .data;
   }
 
   /** Sends a `webhook.test` event to the endpoint; the answer is its delivery, queued. */
-  async testWebhook(webhookID: string, options: WriteOptions = {}): Promise<WebhookDelivery> {
-    const call = { method: 'POST', path: path`/v1/webhooks/${webhookID}/test` } as const;
+  async testWebhook(params: WebhookParams, options: WriteOptions = {}): Promise<WebhookDelivery> {
+    const call = { method: 'POST', path: path`/v1/webhooks/${params.webhookID}/test` } as const;
     return (await this.transport.request<WebhookDelivery>(call, options)).data;
   }
 
   /** One conversation's new messages, gapless (see the member client's `streamMessages`). */
-  streamMessages(conversationID: string, options: ForMember & StreamOptions): LiveStream<Message> {
-    return this.messages(conversationID, options.externalUserID, 0, options);
+  streamMessages(
+    params: ConversationParams & ForMember & ResumeParams,
+    options: StreamOptions = {},
+  ): LiveStream<Message> {
+    return this.messages(params.conversationID, params.externalUserID, 0, params.after, options);
   }
 
   /** The whole org's events on one connection (or, with `externalUserID`, one member's). */
-  stream(options: Partial<ForMember> & StreamOptions = {}): LiveStream<StreamEvent> {
-    return this.events(options.externalUserID, options);
+  stream(params: Partial<ForMember> & ResumeParams = {}, options: StreamOptions = {}): LiveStream<StreamEvent> {
+    return this.events(params.externalUserID, params.after, options);
   }
 }

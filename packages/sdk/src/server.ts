@@ -8,16 +8,18 @@ export type {
   ConciergeServerOptions,
   CreateWebhookParams,
   DeleteWebhookResponse,
-  ForMember,
   ListWebhooksResponse,
   MemberProfile,
   MemberUpdate,
+  RemoveMemberQuery,
   RemoveMemberResponse,
   ReplayWebhookResponse,
   RotateWebhookSecretResponse,
   UpdateWebhookParams,
   WebhookEventSelector,
+  WebhookParams,
 } from './server-client.js';
+export type { ForMember, ServerSendMessageParams } from './conversation-calls.js';
 export { CursorPages, MemberPages, WebhookDeliveryPages } from './core/pagination.js';
 export type { ListWebhookDeliveriesResponse } from './core/pagination.js';
 export { verifyWebhook } from './core/webhook-verification.js';

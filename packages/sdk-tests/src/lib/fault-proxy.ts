@@ -80,6 +80,14 @@ export class FaultProxy {
     this.rules.push({ match: test, fault, times });
   }
 
+  /**
+   * Drops the faults not used yet. An attempt the client gives up on before it reaches the proxy (a short
+   * `timeoutMs` on a loaded machine) leaves its fault behind for the next request that matches.
+   */
+  clear(): void {
+    this.rules.length = 0;
+  }
+
   /** Cuts every open connection whose request path contains `pathPart`; returns how many. */
   cut(pathPart = ''): number {
     let n = 0;

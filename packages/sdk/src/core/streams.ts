@@ -5,9 +5,13 @@ import { backoff, ended, fatal, resumable, type RawEvent, type StreamStatus } fr
 import type { Query, Transport } from '../internal/transport.js';
 import { ConciergeError } from './errors.js';
 
-export interface StreamOptions {
+/** Where a stream starts: a parameter of the call, beside the conversation or member it names. */
+export interface ResumeParams {
   /** Resume after this event id (a message's cursor, or a `stream()` event id) instead of starting live. */
   after?: string | undefined;
+}
+
+export interface StreamOptions {
   /** Aborting ends the iteration with AbortError. `break` or `close()` end it quietly. */
   signal?: AbortSignal | undefined;
   /** Called with `open` when a connection is up and `reconnecting` when it dropped (a UI's "reconnecting…"). */
@@ -31,10 +35,10 @@ export class LiveStream<T> implements AsyncIterableIterator<T> {
       signal: AbortSignal,
       callerSignal: AbortSignal | undefined,
     ) => AsyncGenerator<T, void, undefined>,
-    options: StreamOptions,
+    after: string | undefined,
+    caller: AbortSignal | undefined,
   ) {
-    this.state = { lastEventID: options.after ?? null };
-    const caller = options.signal;
+    this.state = { lastEventID: after ?? null };
     if (caller !== undefined) {
       if (caller.aborted) this.controller.abort(caller.reason);
       else caller.addEventListener('abort', () => this.controller.abort(caller.reason), { once: true });
