@@ -257,17 +257,17 @@ public class ConciergeServerClient(
         )
 
     /**
-     * Adds a webhook endpoint (the hosted API's `createWebhook`). The answer's [WebhookEndpoint.signingSecret] is
-     * shown only here: keep it for [verifyWebhook]. [events] are event types, or `*` for all.
+     * Adds a webhook endpoint (the hosted API's `createWebhook`). The answer's [CreatedWebhookEndpoint.signingSecret]
+     * is shown only here: keep it for [verifyWebhook]. [events] are event types, or `*` for all.
      */
     public suspend fun createWebhook(
         url: String,
         events: List<String>,
         description: String? = null,
         idempotencyKey: String = UUID.randomUUID().toString(),
-    ): WebhookEndpoint =
+    ): CreatedWebhookEndpoint =
         transport.call(
-            WebhookEndpoint.serializer(),
+            CreatedWebhookEndpoint.serializer(),
             "POST",
             "/v1/webhooks",
             body =

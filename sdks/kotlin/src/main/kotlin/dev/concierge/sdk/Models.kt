@@ -1,55 +1,32 @@
 package dev.concierge.sdk
 
-import kotlinx.serialization.SerialName
 import kotlinx.serialization.Serializable
-import kotlinx.serialization.json.JsonObject
 
 /*
- * The wire shapes (docs/api.md), decoded with `ignoreUnknownKeys`: the server may add keys. Kotlin names say `Id`
- * where the wire says `ID`; `externalUserID` keeps its wire spelling, the name the org's backend knows it by.
+ * The wire shapes are generated from the contract (docs/openapi.json) into `dev.concierge.sdk.model` at build time
+ * (docs/sdk-kotlin.md "Generated models"); the names this package has always had stay as aliases of them. What
+ * remains here is the SDK's own: answers it unwraps or adds to, and the type of the refresh contract.
  */
 
-/** One message. [type] is `member`, `concierge` or `system` (kept as a string: more may come). */
-@Serializable
-public data class Message(
-    val id: String,
-    val type: String,
-    /** A member's message: their externalUserID. A concierge message: the agent's id, or `concierge`. */
-    @SerialName("authorID") val authorId: String,
-    /** Null for a non-text or system message. */
-    val body: String? = null,
-    /** ISO-8601 with `Z`. */
-    val createdAt: String,
-)
+/** One message. [Message.type] is `member`, `concierge` or `system`, kept as a string: more may come. */
+public typealias Message = dev.concierge.sdk.model.Message
 
-@Serializable
-public data class Conversation(
-    val id: String,
-    val type: String,
-    val title: String? = null,
-    val lastMessageAt: String? = null,
-    /** Messages from the other side after the member's read mark. */
-    val unreadCount: Int = 0,
-)
+/** A conversation, with [Conversation.externalUserID]: the member it belongs to. */
+public typealias Conversation = dev.concierge.sdk.model.Conversation
 
 /**
- * A member (the hosted API's MemberSummary). [tier] is never null from this server (the org's default tier when
- * the member has none). The hosted API's `redemptionCounts` and `wallet`, always empty here (Concierge has no
- * loyalty features), are not decoded.
+ * A member (the hosted API's MemberSummary). [Member.tier] is the org's default tier when the member has none;
+ * [Member.attributes] is the org's own JSON object, as last stored with [ConciergeServerClient.setMember].
  */
-@Serializable
-public data class Member(
-    val externalUserID: String,
-    val displayName: String? = null,
-    val email: String? = null,
-    val tier: String? = null,
-    /** The org's own JSON object about the member, as last stored with [ConciergeServerClient.setMember]. */
-    val attributes: JsonObject? = null,
-    /** When [ConciergeServerClient.removeMember] archived the member; null while active. */
-    val archivedAt: String? = null,
-    val createdAt: String,
-    val updatedAt: String,
-)
+public typealias Member = dev.concierge.sdk.model.Member
+
+/**
+ * One page of history, newest first. Pass [MessagePage.nextCursor] back as `cursor` for the next (older) page;
+ * null ends the history. [MessagePage.latestCursor] is the position of the newest message on the page (or of the
+ * conversation's start): a stream resumed from it goes live from this page with no gap. Empty from servers that
+ * predate it.
+ */
+public typealias MessagePage = dev.concierge.sdk.model.MessagePage
 
 /**
  * One page of the org's members, newest first. A plain class decoded by hand (ConciergeServerClient.listMembers),
@@ -61,19 +38,6 @@ public class MemberPage(
     public val nextCursor: String?,
 )
 
-/** One page of history, newest first. */
-@Serializable
-public data class MessagePage(
-    val messages: List<Message>,
-    /** Pass back as `cursor` for the next (older) page; null ends the history. */
-    val nextCursor: String? = null,
-    /**
-     * The position of the newest message on this page (or of the conversation's start): a stream resumed from it
-     * goes live from this page with no gap. Null from servers that predate it.
-     */
-    val latestCursor: String? = null,
-)
-
 /** `sendMessage`'s answer; [replayed] when it is the stored answer of an earlier send with the same key. */
 @Serializable
 public data class SendMessageResponse(
@@ -83,7 +47,11 @@ public data class SendMessageResponse(
     @kotlinx.serialization.Transient val replayed: Boolean = false,
 )
 
-/** A member token and when it expires: what `POST /v1/auth/exchange` answers and what a refresh hook returns. */
+/**
+ * A member token and when it expires: what `POST /v1/auth/exchange` answers and what a refresh hook returns. Written
+ * here rather than generated: a refresh hook may not know the expiry, so [expiresAt] may be null, where the
+ * exchange's answer always has one.
+ */
 @Serializable
 public data class TokenGrant(
     val accessToken: String,

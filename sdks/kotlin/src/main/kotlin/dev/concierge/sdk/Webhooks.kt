@@ -5,49 +5,28 @@ import kotlinx.serialization.Serializable
 import kotlinx.serialization.json.JsonObject
 
 /*
- * Webhooks (docs/webhooks.md): the endpoint and delivery shapes of `/v1/webhooks`, and the events a receiver gets.
- * Mirrors `@concierge/protocol`'s `webhooks.ts`.
+ * Webhooks (docs/webhooks.md): the endpoint and delivery shapes of `/v1/webhooks` (generated, as every wire shape:
+ * Models.kt), the page of deliveries the SDK unwraps, and the events a receiver gets.
  */
 
-/** A webhook endpoint. [environment] is `LIVE` or `SANDBOX`, as the hosted API has it. */
-@Serializable
-public data class WebhookEndpoint(
-    val id: String,
-    val url: String,
-    /** Event types it receives; `*` means all. */
-    val events: List<String>,
-    val environment: String,
-    val createdAt: String,
-    /** Set once deleted or disabled (DELETE is a soft disable); null while it receives deliveries. */
-    val disabledAt: String? = null,
-    val description: String? = null,
-    /** `deleted`, `disabled`, `gone` (a 410) or `failing` (5 days of failures). */
-    val disabledReason: String? = null,
-    /** When its current run of failed attempts began; null while deliveries succeed. */
-    val failingSince: String? = null,
-    /** `whsec_…`: only in [ConciergeServerClient.createWebhook]'s answer, never again. Keep it for [verifyWebhook]. */
-    val signingSecret: String? = null,
-)
+/**
+ * A webhook endpoint. [WebhookEndpoint.environment] is `LIVE` or `SANDBOX`, as the hosted API has it;
+ * [WebhookEndpoint.disabledAt] is set once deleted or disabled (DELETE is a soft disable).
+ */
+public typealias WebhookEndpoint = dev.concierge.sdk.model.WebhookEndpoint
 
-/** One delivery of one event to one endpoint, with its attempts so far. */
-@Serializable
-public data class WebhookDelivery(
-    /** The `webhook-id` header: the same on every attempt, so receivers dedupe on it. */
-    val id: String,
-    @SerialName("endpointID") val endpointId: String,
-    val eventType: String,
-    /** `pending`, `delivered` or `failed`. */
-    val status: String,
-    val attempts: Int,
-    val createdAt: String,
-    val nextAttemptAt: String? = null,
-    val lastAttemptAt: String? = null,
-    val lastStatusCode: Int? = null,
-    val lastLatencyMs: Long? = null,
-    val lastError: String? = null,
-    /** At most 64 KiB of the last answer's body. */
-    val lastResponseBody: String? = null,
-)
+/**
+ * What [ConciergeServerClient.createWebhook] answers: the endpoint with its [CreatedWebhookEndpoint.signingSecret]
+ * (`whsec_…`), shown only then. Keep it for [verifyWebhook].
+ */
+public typealias CreatedWebhookEndpoint = dev.concierge.sdk.model.CreatedWebhookEndpoint
+
+/**
+ * One delivery of one event to one endpoint, with its attempts so far. Its [WebhookDelivery.id] is the `webhook-id`
+ * header: the same on every attempt, so receivers dedupe on it. [WebhookDelivery.status] is `pending`, `delivered`
+ * or `failed`.
+ */
+public typealias WebhookDelivery = dev.concierge.sdk.model.WebhookDelivery
 
 /** One page of an endpoint's deliveries, newest first. */
 @Serializable

@@ -38,7 +38,9 @@ class ContractTest {
                 val conversation = client.openConversation(title = "Dinner")
                 repeat(23) { f.direct.sendMessage(conversation.id, "m$it") }
 
+                assertEquals(member, conversation.externalUserID)
                 assertEquals(listOf(conversation.id), client.listConversations().map { it.id })
+                assertEquals(member, f.direct.getConversation(conversation.id, member).externalUserID)
                 assertEquals("Dinner", client.getConversation(conversation.id).title)
 
                 val seen = ArrayList<Message>()

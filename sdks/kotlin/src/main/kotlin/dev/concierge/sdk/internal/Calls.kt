@@ -18,11 +18,14 @@ internal suspend fun Transport.listPage(
     cursor: String?,
 ): MessagePage =
     call(
-        MessagePage.serializer(),
+        messagePage,
         "GET",
         "/v1/conversations/${segment(conversationId)}/messages",
         mapOf("limit" to limit, "cursor" to cursor, "externalUserID" to externalUserID),
     )
+
+/** A page from a server that predates `latestCursor` has it empty: streams then find their start the long way. */
+private val messagePage = withDefault(MessagePage.serializer(), "latestCursor", JsonPrimitive(""))
 
 internal suspend fun Transport.send(
     conversationId: String,

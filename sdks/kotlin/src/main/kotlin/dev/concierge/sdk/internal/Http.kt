@@ -60,3 +60,14 @@ internal fun <T> field(
         override fun transformDeserialize(element: JsonElement): JsonElement =
             (element as? JsonObject)?.get(key) ?: throw SerializationException("The answer has no \"$key\".")
     }
+
+/** [serializer] with [key] set to [value] when the answer lacks it: a field older servers do not send. */
+internal fun <T> withDefault(
+    serializer: KSerializer<T>,
+    key: String,
+    value: JsonElement,
+): KSerializer<T> =
+    object : JsonTransformingSerializer<T>(serializer) {
+        override fun transformDeserialize(element: JsonElement): JsonElement =
+            if (element !is JsonObject || key in element) element else JsonObject(element + (key to value))
+    }

@@ -19,9 +19,10 @@ internal typealias ListPage = suspend (cursor: String?, limit: Int) -> MessagePa
  * ([history] messages, yielded oldest first when [history] > 0), whose `latestCursor` becomes the resume point, so
  * whatever is sent after the page arrives over the stream, none of it twice.
  *
- * A server too old to send `latestCursor` gets the same guarantee the long way: the page's newest message is the
- * anchor, and whenever a connection opens without a resume point, history is walked back to the anchor and what is
- * newer is yielded first. Every message id is remembered (the last 2000), so the seams never repeat one.
+ * A server too old to send `latestCursor` (its page has it empty) gets the same guarantee the long way: the page's
+ * newest message is the anchor, and whenever a connection opens without a resume point, history is walked back to the
+ * anchor and what is newer is yielded first. Every message id is remembered (the last 2000), so the seams never
+ * repeat one.
  */
 internal fun Transport.messageFlow(
     list: ListPage,
@@ -38,7 +39,7 @@ internal fun Transport.messageFlow(
             val page = firstPage { list(null, maxOf(history, 1)) }
             anchor = page.messages.firstOrNull()?.id
             val latest = page.latestCursor
-            if (!latest.isNullOrEmpty()) state.lastEventId = latest
+            if (latest.isNotEmpty()) state.lastEventId = latest
             if (history > 0) {
                 for (m in page.messages.asReversed()) {
                     seen.add(m.id)
