@@ -1,5 +1,6 @@
-// The Kotlin SDK's tests (sdks/kotlin): `mvn -B -q verify`, run by scripts/test.mjs after the node suites with the
-// same environment, so its contract tests use the same PostgreSQL cluster (CONCIERGE_TEST_PG_URL) and STORES filter.
+// The Kotlin SDK's tests (sdks/kotlin): `mvn -B -q clean verify` (clean: the models are generated from
+// docs/openapi.json on every build, and a class compiled from an older source must not shadow one), run by
+// scripts/test.mjs beside the node suites with the same environment, so its contract tests use the same PostgreSQL cluster (CONCIERGE_TEST_PG_URL) and STORES filter.
 // Maven keeps what it downloads in the usual local repository (~/.m2), so a second run needs no network.
 import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -28,8 +29,12 @@ export async function runKotlinTests(env) {
     console.log(`# ${absent.join(' and ')} not found: the Kotlin SDK's tests (sdks/kotlin) are skipped.`);
     return 0;
   }
-  console.log('# Kotlin SDK: mvn -B -q verify in sdks/kotlin');
-  const child = spawn('mvn', ['-B', '-q', 'verify'], { cwd: join(root, 'sdks/kotlin'), stdio: 'inherit', env });
+  console.log('# Kotlin SDK: mvn -B -q clean verify in sdks/kotlin');
+  const child = spawn('mvn', ['-B', '-q', 'clean', 'verify'], {
+    cwd: join(root, 'sdks/kotlin'),
+    stdio: 'inherit',
+    env,
+  });
   const stop = (signal) => child.kill(signal);
   for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, stop);
   const code = await new Promise((resolve) => child.on('exit', (c, signal) => resolve(c ?? (signal ? 1 : 0))));
