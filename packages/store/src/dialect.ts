@@ -1,4 +1,3 @@
-import type { BoundRule } from './write-calls.js';
 import type {
   Actor,
   AgentCredentials,
@@ -12,10 +11,7 @@ import type {
   InboxFilter,
   InboxRow,
   NoteRecord,
-  CommitListener,
   ConversationRecord,
-  Ephemeral,
-  EphemeralListener,
   IdempotencyRecord,
   IdempotencyScope,
   MemberRecord,
@@ -158,7 +154,7 @@ export interface WebhookWriteTx {
 }
 
 /**
- * The statements a write rule (write-rules.ts) runs inside the group-commit transaction. Each dialect implements
+ * The statements a write rule (rules/) runs inside the group-commit transaction. Each dialect implements
  * them with its own SQL; none decides anything a rule should (what to write, in which order, what it means).
  * Lookups by a value the dialect cannot hold (PostgreSQL: text with NUL) find nothing instead of failing.
  */
@@ -304,30 +300,4 @@ export interface ReadQueries {
   listWebhookDeliveries(endpointID: string, beforeN: number | null, limit: number): Promise<WebhookDeliveryRecord[]>;
   getWebhookDelivery(endpointID: string, deliveryID: string): Promise<WebhookDeliveryRecord | null>;
   webhookOrgs(): Promise<string[]>;
-}
-
-/**
- * What an adapter is: a connection (or pool) with its reads, its way of running write rules (group commit), and
- * its notification plumbing. sql-store.ts holds the rules on top of it. Every error a method gives for a storage
- * fault is already a `StorageUnavailable`.
- */
-export interface Connection {
-  readonly kind: 'sqlite' | 'postgres';
-  readonly reads: ReadQueries;
-  /**
-   * Runs a rule in the next group-commit batch, after locking the rows of `orgs` (PostgreSQL). The rule is bound to
-   * its arguments and is also data (`rule.call`), for a connection whose writer runs in another thread.
-   */
-  write<T>(orgs: readonly string[], rule: BoundRule<T>): Promise<T>;
-  /** Writes submitted and not yet answered (queued, running or waiting for the disk), where the adapter counts them. */
-  pendingWrites?(): number;
-  /** Throws `UnstorableValue` for a value this dialect cannot store (PostgreSQL text cannot hold NUL). */
-  storable(fields: Record<string, string | null | undefined>): void;
-
-  onCommit(listener: CommitListener): () => void;
-  publishEphemeral(message: Ephemeral): void;
-  onEphemeral(listener: EphemeralListener): () => void;
-  notificationsLive(): boolean;
-  onResync(listener: () => void): () => void;
-  close(): Promise<void>;
 }

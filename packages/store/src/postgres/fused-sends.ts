@@ -7,7 +7,7 @@ import {
   type StoredEvent,
   type StoredResponse,
 } from '../store.js';
-import { unmatchable } from './postgres-queries.js';
+import { unmatchable } from './unmatchable.js';
 import type { Started, StepRequest } from './op-driver.js';
 
 /**
@@ -32,7 +32,7 @@ import type { Started, StepRequest } from './op-driver.js';
 
 type AppendArgs = [message: Omit<MessageRecord, 'seq'>, unread: 0 | 1];
 type RecordArgs = [scope: IdempotencyScope, fingerprint: string, response: StoredResponse, now: number];
-/** The outbox step of a send (write-rules.ts, `outbox`): its row goes in the same statement. */
+/** The outbox step of a send (rules/common-steps.ts, `outbox`): its row goes in the same statement. */
 type EnqueueArgs = [orgID: string, seq: number, type: string, data: string, createdAt: string];
 
 export type FusedOutcome<O> =
@@ -273,7 +273,7 @@ function writeStatement<O>(
   payload: string,
 ): string {
   const m = sends.map((s) => s.message);
-  // The outbox (write-rules.ts, `outbox`): as `enqueueWebhooks` does for one event, for every event of the batch.
+  // The outbox (rules/common-steps.ts, `outbox`): as `enqueueWebhooks` does for one event, for every event of the batch.
   const q = sends.flatMap((s) => s.enqueue);
   const deliveries =
     q.length === 0
