@@ -188,12 +188,12 @@ export interface WriteTx extends WebhookWriteTx {
   insertConversation(conversation: ConversationRecord): Q<void>;
   /**
    * Only if the conversation exists in the message's org: takes the org's next seq, inserts the message with it,
-   * moves the conversation's activity (`last_message_at`, `last_seq`) and adds `unread` to its member's unread
-   * count, and appends the `message` event. Returns the seq, the conversation's member and whether the org has an
+   * moves the conversation's activity (`last_message_at`, `last_seq`), writes the send's `effect` (its member's
+   * unread count, its team state), and appends the `message` event. Returns the seq, the conversation's member and whether the org has an
    * enabled webhook endpoint (so the outbox costs the hot path nothing when it has none), or null (nothing
    * written). One step, because PostgreSQL does it in one round trip on the writer connection.
    */
-  appendMessage(message: Omit<MessageRecord, 'seq'>, unread: 0 | 1): Q<AppendedMessage | null>;
+  appendMessage(message: Omit<MessageRecord, 'seq'>, effect: SendEffect): Q<AppendedMessage | null>;
   messagePosition(conversationID: string, messageID: string): Q<{ seq: number; orgID: string } | null>;
   /**
    * Moves a read mark forward to `seq` (never back); false if it was there already. The member's mark also recounts
@@ -249,11 +249,23 @@ export interface WriteTx extends WebhookWriteTx {
   insertNote(note: NoteRecord): Q<void>;
 }
 
-/** What appending a message did to its conversation: its seq, its member, and the team state before and after. */
+/**
+ * What a send does to its conversation, as the rule decided it (rules/send-effect.ts): a dialect writes it as
+ * given, and decides nothing about it.
+ */
+export interface SendEffect {
+  /** Added to the member's unread count. */
+  unread: 0 | 1;
+  /** The conversation's `awaitingReply` after the message. */
+  awaitingReply: boolean;
+  /** Whether the message reopens a closed conversation. */
+  reopen: boolean;
+}
+
+/** What appending a message did to its conversation: its seq, its member, and its team state before the send. */
 export interface AppendedMessage {
   seq: number;
   memberID: string;
-  /** State before the message: a member's message reopens a closed conversation and sets awaitingReply. */
   before: { status: ConversationStatus; awaitingReply: boolean };
   /** Whether the org has an enabled webhook endpoint, so the outbox costs the hot path nothing when it has none. */
   webhooks: boolean;

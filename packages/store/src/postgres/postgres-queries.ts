@@ -1,4 +1,4 @@
-import type { AppendedMessage, NewApiKey, WriteTx } from '../dialect.js';
+import type { AppendedMessage, NewApiKey, SendEffect, WriteTx } from '../dialect.js';
 import {
   toAgent,
   toAgentSession,
@@ -199,7 +199,7 @@ export class PostgresTx extends PostgresWebhookTx implements WriteTx {
     );
   }
 
-  async appendMessage(m: Omit<MessageRecord, 'seq'>, unread: 0 | 1): Promise<AppendedMessage | null> {
+  async appendMessage(m: Omit<MessageRecord, 'seq'>, effect: SendEffect): Promise<AppendedMessage | null> {
     if (unmatchable([m.orgID, m.conversationID])) return null;
     // The hot path in one round trip: take the seq, insert the message and its event, touch the conversation.
     // Every part hangs off `s`, whose UPDATE only happens when the conversation exists in this org.
@@ -212,8 +212,8 @@ export class PostgresTx extends PostgresWebhookTx implements WriteTx {
                     SELECT $1::text, s.event_seq, $3::text, $2::text, $4::text, $5::text, $6::text, $7::text,
                            $8::timestamptz FROM s),
               t AS (UPDATE conversations SET last_message_at = $8::timestamptz, last_seq = s.event_seq,
-                           member_unread = member_unread + $9::int, awaiting = ($4::text = 'member'),
-                           status = CASE WHEN $4::text = 'member' THEN 'open' ELSE status END
+                           member_unread = member_unread + $9::int, awaiting = $10::boolean,
+                           status = CASE WHEN $11::boolean THEN 'open' ELSE status END
                     FROM s WHERE conversations.id = $1::text),
               e AS (INSERT INTO events (org_id, seq, type, member_id, conversation_id, payload)
                     SELECT $2::text, s.event_seq, 'message', h.member_id, $1::text, NULL FROM s, h)
@@ -221,7 +221,19 @@ export class PostgresTx extends PostgresWebhookTx implements WriteTx {
                 EXISTS (SELECT 1 FROM webhook_endpoints w WHERE w.org_id = $2::text AND w.disabled_at IS NULL)
                   AS webhooks
          FROM s, h`,
-        [m.conversationID, m.orgID, m.id, m.type, m.authorID, m.body, m.via, m.createdAt, unread],
+        [
+          m.conversationID,
+          m.orgID,
+          m.id,
+          m.type,
+          m.authorID,
+          m.body,
+          m.via,
+          m.createdAt,
+          effect.unread,
+          effect.awaitingReply,
+          effect.reopen,
+        ],
       )
     )[0];
     return r === undefined

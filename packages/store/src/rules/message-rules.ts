@@ -16,6 +16,7 @@ import {
   type StoredEvent,
 } from '../store.js';
 import { outbox, recordIdempotency, stateEvent } from './common-steps.js';
+import { sendEffect, stateAfterSend } from './send-effect.js';
 
 /** Conversations and messages: a conversation opened, a message sent, a read mark moved. */
 
@@ -63,8 +64,8 @@ export function* createConversation(
 }
 
 /**
- * A message takes the org's next seq. Messages from the other side count as unread for the member until their
- * read mark passes them; the member's own do not.
+ * A message takes the org's next seq, and changes its conversation as `sendEffect` says (unread count, awaiting a
+ * reply, reopened); when that changes the team state, a `conversation.updated` event follows.
  */
 export function* insertMessage(
   tx: WriteTx,
@@ -81,7 +82,8 @@ export function* insertMessage(
     via: input.via,
     createdAt: nowISO(),
   };
-  const head = yield* step(tx.appendMessage(draft, input.type === 'member' ? 0 : 1));
+  const effect = sendEffect(input.type);
+  const head = yield* step(tx.appendMessage(draft, effect));
   if (head === null) throw new NotFoundInStore('conversation');
   const message: MessageRecord = { ...draft, seq: head.seq };
   const event: StoredEvent = {
@@ -96,11 +98,9 @@ export function* insertMessage(
   // The hot path: an org without an enabled endpoint (most) pays no statement for the outbox.
   if (head.webhooks) yield* outbox(tx, input.orgID, head.seq, 'conversation.message_created', message, true);
   const events = [event];
-  // The step set awaitingReply (the member's message: true; the team's: false) and reopened a closed
-  // conversation on the member's message; when that changed the state, the team's streams hear of it.
-  const fromMember = input.type === 'member';
-  const flipped = head.before.awaitingReply !== fromMember || (fromMember && head.before.status === 'closed');
-  if (flipped) {
+  // When the send changed the team state, the team's streams hear of it.
+  const after = stateAfterSend(head.before, effect);
+  if (after.status !== head.before.status || after.awaitingReply !== head.before.awaitingReply) {
     const conversation = yield* step(tx.conversation(input.orgID, input.conversationID));
     if (conversation === null) throw new NotFoundInStore('conversation');
     const actor: Actor = input.actor ?? { kind: 'member', id: input.authorID };

@@ -304,13 +304,20 @@ export class SqliteQueries {
           c.stateUpdatedBy.id,
         );
       },
-      appendMessage: (m: Omit<MessageRecord, 'seq'>, unread) => {
+      appendMessage: (m: Omit<MessageRecord, 'seq'>, effect) => {
         const head = one(s.conversationHead, m.conversationID, m.orgID);
         if (head === null) return null;
         const seq = nextSeq(m.orgID);
         if (seq === null) return null;
         s.insertMessage.run(m.conversationID, seq, m.id, m.orgID, m.type, m.authorID, m.body, m.via, m.createdAt);
-        s.touchConversation.run(m.createdAt, seq, unread, m.type, m.type, m.conversationID);
+        s.touchConversation.run(
+          m.createdAt,
+          seq,
+          effect.unread,
+          effect.awaitingReply ? 1 : 0,
+          effect.reopen ? 1 : 0,
+          m.conversationID,
+        );
         if (m.body !== null) {
           const row = s.insertMessageSearch.run(m.body, m.conversationID, m.orgID).lastInsertRowid;
           s.insertMessageSearchRow.run(m.conversationID, row);

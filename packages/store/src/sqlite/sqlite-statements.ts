@@ -193,10 +193,10 @@ export function sqliteStatements<S>(prepare: (sql: string) => S, prepareRaw: (sq
        WHERE c.member_id = ? AND c.org_id = ? ORDER BY c.last_seq DESC`,
     ),
     conversationHead: prepare('SELECT member_id, status, awaiting FROM conversations WHERE id = ? AND org_id = ?'),
-    // A member's message sets awaiting-reply and reopens a closed conversation; the team's clears awaiting-reply.
+    // The send's effect as its rule decided it (rules/send-effect.ts).
     touchConversation: prepare(
       `UPDATE conversations SET last_message_at = ?, last_seq = ?, member_unread = member_unread + ?,
-         awaiting = (? = 'member'), status = CASE WHEN ? = 'member' THEN 'open' ELSE status END
+         awaiting = ?, status = CASE WHEN ? THEN 'open' ELSE status END
        WHERE id = ?`,
     ),
     insertMessage: prepare(
