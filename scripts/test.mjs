@@ -83,6 +83,8 @@ const LONGEST = [
   'contract-fuzz.test.js',
   'bench-smoke.test.js',
   'webhooks.test.js',
+  'webhooks-durability.test.js',
+  'webhooks-ssrf.test.js',
   'reliability.test.js',
   'agent-orgs.test.js',
   'agent-auth-hardening.test.js',

@@ -1,4 +1,3 @@
-import type { BoundRule } from './write-calls.js';
 import type {
   Actor,
   AgentCredentials,
@@ -12,10 +11,7 @@ import type {
   InboxFilter,
   InboxRow,
   NoteRecord,
-  CommitListener,
   ConversationRecord,
-  Ephemeral,
-  EphemeralListener,
   IdempotencyRecord,
   IdempotencyScope,
   MemberRecord,
@@ -158,7 +154,7 @@ export interface WebhookWriteTx {
 }
 
 /**
- * The statements a write rule (write-rules.ts) runs inside the group-commit transaction. Each dialect implements
+ * The statements a write rule (rules/) runs inside the group-commit transaction. Each dialect implements
  * them with its own SQL; none decides anything a rule should (what to write, in which order, what it means).
  * Lookups by a value the dialect cannot hold (PostgreSQL: text with NUL) find nothing instead of failing.
  */
@@ -192,12 +188,12 @@ export interface WriteTx extends WebhookWriteTx {
   insertConversation(conversation: ConversationRecord): Q<void>;
   /**
    * Only if the conversation exists in the message's org: takes the org's next seq, inserts the message with it,
-   * moves the conversation's activity (`last_message_at`, `last_seq`) and adds `unread` to its member's unread
-   * count, and appends the `message` event. Returns the seq, the conversation's member and whether the org has an
+   * moves the conversation's activity (`last_message_at`, `last_seq`), writes the send's `effect` (its member's
+   * unread count, its team state), and appends the `message` event. Returns the seq, the conversation's member and whether the org has an
    * enabled webhook endpoint (so the outbox costs the hot path nothing when it has none), or null (nothing
    * written). One step, because PostgreSQL does it in one round trip on the writer connection.
    */
-  appendMessage(message: Omit<MessageRecord, 'seq'>, unread: 0 | 1): Q<AppendedMessage | null>;
+  appendMessage(message: Omit<MessageRecord, 'seq'>, effect: SendEffect): Q<AppendedMessage | null>;
   messagePosition(conversationID: string, messageID: string): Q<{ seq: number; orgID: string } | null>;
   /**
    * Moves a read mark forward to `seq` (never back); false if it was there already. The member's mark also recounts
@@ -253,11 +249,23 @@ export interface WriteTx extends WebhookWriteTx {
   insertNote(note: NoteRecord): Q<void>;
 }
 
-/** What appending a message did to its conversation: its seq, its member, and the team state before and after. */
+/**
+ * What a send does to its conversation, as the rule decided it (rules/send-effect.ts): a dialect writes it as
+ * given, and decides nothing about it.
+ */
+export interface SendEffect {
+  /** Added to the member's unread count. */
+  unread: 0 | 1;
+  /** The conversation's `awaitingReply` after the message. */
+  awaitingReply: boolean;
+  /** Whether the message reopens a closed conversation. */
+  reopen: boolean;
+}
+
+/** What appending a message did to its conversation: its seq, its member, and its team state before the send. */
 export interface AppendedMessage {
   seq: number;
   memberID: string;
-  /** State before the message: a member's message reopens a closed conversation and sets awaitingReply. */
   before: { status: ConversationStatus; awaitingReply: boolean };
   /** Whether the org has an enabled webhook endpoint, so the outbox costs the hot path nothing when it has none. */
   webhooks: boolean;
@@ -304,30 +312,4 @@ export interface ReadQueries {
   listWebhookDeliveries(endpointID: string, beforeN: number | null, limit: number): Promise<WebhookDeliveryRecord[]>;
   getWebhookDelivery(endpointID: string, deliveryID: string): Promise<WebhookDeliveryRecord | null>;
   webhookOrgs(): Promise<string[]>;
-}
-
-/**
- * What an adapter is: a connection (or pool) with its reads, its way of running write rules (group commit), and
- * its notification plumbing. sql-store.ts holds the rules on top of it. Every error a method gives for a storage
- * fault is already a `StorageUnavailable`.
- */
-export interface Connection {
-  readonly kind: 'sqlite' | 'postgres';
-  readonly reads: ReadQueries;
-  /**
-   * Runs a rule in the next group-commit batch, after locking the rows of `orgs` (PostgreSQL). The rule is bound to
-   * its arguments and is also data (`rule.call`), for a connection whose writer runs in another thread.
-   */
-  write<T>(orgs: readonly string[], rule: BoundRule<T>): Promise<T>;
-  /** Writes submitted and not yet answered (queued, running or waiting for the disk), where the adapter counts them. */
-  pendingWrites?(): number;
-  /** Throws `UnstorableValue` for a value this dialect cannot store (PostgreSQL text cannot hold NUL). */
-  storable(fields: Record<string, string | null | undefined>): void;
-
-  onCommit(listener: CommitListener): () => void;
-  publishEphemeral(message: Ephemeral): void;
-  onEphemeral(listener: EphemeralListener): () => void;
-  notificationsLive(): boolean;
-  onResync(listener: () => void): () => void;
-  close(): Promise<void>;
 }

@@ -1,16 +1,6 @@
-import type { StoredResponse } from './store.js';
+import type { ReplayRendering, StoredResponse } from './idempotency-records.js';
 
-/**
- * How an idempotent write's answer is made, as data: the name of a renderer and the plain-data context it needs
- * besides the write's result (a request id, a signing secret, …). The store records the rendered answer in the
- * write's own transaction, which may run in another thread (sqlite/writer-thread.ts), so a closure cannot travel
- * there; a name can. The renderers are the server's (wire shapes are not the store's business): it names the
- * module that exports them when it opens the store, and every thread that writes loads that module.
- */
-export interface ReplayRendering {
-  readonly renderer: string;
-  readonly context?: unknown;
-}
+/** The renderers of replayed answers, loaded in every thread that writes (see `ReplayRendering`). */
 
 /** A renderer: the write's result and the call's context → the exact status and body the client gets. */
 export type ReplayRenderer = (result: any, context: any) => StoredResponse;

@@ -1,4 +1,5 @@
-import type { Connection, NewApiKey } from './dialect.js';
+import type { Connection } from './connection.js';
+import type { NewApiKey } from './dialect.js';
 import { searchTerms } from './search-terms.js';
 import {
   StorageUnavailable,
@@ -53,7 +54,7 @@ import type {
 import { bindRule, type BoundRule } from './write-calls.js';
 
 /**
- * The Store port over either dialect's connection. Writes are the rules of write-rules.ts, run through the
+ * The Store port over either dialect's connection. Writes are the rules of rules/ (write-rules.ts), run through the
  * connection's group commit; reads are the connection's queries as they are. What differs between SQLite and
  * PostgreSQL lives below `Connection`: SQL text, row mapping, connections, durability and notifications.
  */

@@ -2,7 +2,7 @@
  * A write rule is written once, as a generator over the dialect's steps (dialect.ts: `WriteTx`), and run by
  * either adapter: each `yield* step(tx.something(…))` hands the driver what the step returned, a value (SQLite,
  * whose driver is synchronous and runs a whole batch without yielding to the event loop) or a promise
- * (PostgreSQL), and gets back the result. So what a write means lives in one place (write-rules.ts) and a dialect
+ * (PostgreSQL), and gets back the result. So what a write means lives in one place (rules/, one file per domain) and a dialect
  * contributes only SQL text, row mapping and connection handling.
  */
 export type Rule<T> = Generator<unknown, T, unknown>;

@@ -1,9 +1,9 @@
 import type { WebhookEventType } from '@concierge/protocol';
-import type { IdempotencyWrite } from './store.js';
+import type { IdempotencyWrite } from './idempotency-records.js';
 
 /**
  * Storage records of webhooks: endpoints, and deliveries, the transactional outbox. A delivery row is
- * written by the same write rule, in the same transaction, as the event that causes it (write-rules.ts), so an
+ * written by the same write rule, in the same transaction, as the event that causes it (rules/), so an
  * acknowledged write always has its deliveries, whatever happens to the process after the commit.
  *
  * Instants that the deliverer schedules by (`nextAttemptAt`, `leaseUntil`, secret expiry, `failingSince`) are epoch

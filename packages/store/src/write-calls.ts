@@ -5,8 +5,8 @@ import * as rules from './write-rules.js';
 /**
  * A write as data: the name of a rule in write-rules.ts and its plain-data arguments (records, strings, numbers,
  * byte arrays: what `postMessage` copies). A writer in another thread (sqlite/writer-thread.ts) receives this,
- * looks the rule up in the same module and runs it on its own connection, so a rule added to write-rules.ts runs
- * there with no code of its own: nothing is registered, nothing is serialised by hand.
+ * looks the rule up in the same module and runs it on its own connection, so a rule added to a file of rules/ (listed in
+ * write-rules.ts) runs there with no code of its own: nothing is registered, nothing is serialised by hand.
  */
 export interface WriteCall {
   readonly rule: RuleName;

@@ -1,63 +1,14 @@
 import type { ServerResponse } from 'node:http';
-import {
-  TEAM_ONLY_EVENTS,
-  type ConversationRecord,
-  type Ephemeral,
-  type MessageRecord,
-  type NoteRecord,
-  type Store,
-  type StoredEvent,
-} from '@concierge/store';
+import { TEAM_ONLY_EVENTS, type Ephemeral, type Store, type StoredEvent } from '@concierge/store';
 import type { Authenticator, Principal } from '../auth/authenticator.js';
 import type { ServerConfig } from '../config.js';
-import { encodeCursor } from '../cursor.js';
-import { renderConversation, renderMessage, renderNote } from '../render.js';
 import { frame, HEARTBEAT, retryHint } from './frames.js';
-import { resumeKey, ResumePoints, type ResumeKey } from './resume-points.js';
+import { ResumePoints } from './resume-points.js';
+import { scopeMember, type StreamScope } from './stream-scope.js';
+import { StreamFrames } from './stream-frames.js';
+import { pendingBytes, Subscriber, type Pending } from './subscriber.js';
 
-/** What a stream listens to: one conversation's messages, one member's events, or all of an org's events. */
-export type StreamScope =
-  | { kind: 'conversation'; orgID: string; conversationID: string; memberID: string }
-  | { kind: 'member'; orgID: string; memberID: string }
-  | { kind: 'org'; orgID: string };
-
-interface Pending {
-  seq: number;
-  bytes: Buffer;
-}
-
-class Subscriber {
-  /** Highest seq written; live events at or below it were already replayed. */
-  lastSeq = 0;
-  /**
-   * `lastSeq` is a position in the org's log (a resume point, the hub's watermark at the start): false only for
-   * a live start before the hub had published anything of the org, which has no position until its first event.
-   */
-  positioned = false;
-  /** Live events held back while the replay runs; null once live. */
-  pending: Pending[] | null = null;
-  closed = false;
-  /** Ended by the server (`Hub.end`), not by the client going away. */
-  ended = false;
-  timer: NodeJS.Timeout | null = null;
-  /** The take of an ended stream's resume point, while it runs (a stream without one of its own). */
-  claiming: Promise<void> | null = null;
-  /** For an unpositioned stream: the org's latest seq read from the store just after it registered. */
-  floor: Promise<number | null> | null = null;
-  readonly key: ResumeKey;
-
-  constructor(
-    readonly res: ServerResponse,
-    readonly scope: StreamScope,
-    readonly principal: Principal,
-  ) {
-    this.key = resumeKey(principal, scope);
-  }
-
-  get memberID(): string | null {
-    return this.principal.kind === 'member' ? this.principal.memberID : null;
-  }
-}
+export type { StreamScope } from './stream-scope.js';
 
 const REPLAY_PAGE = 500;
 const REPLAY_HIGH_WATER = 256 * 1024;
@@ -67,11 +18,6 @@ const REPLAY_HIGH_WATER = 256 * 1024;
  */
 const REPLAY_DRAIN_MIN_SECONDS = 30;
 
-function pendingBytes(sub: { pending: Array<{ bytes: Buffer }> | null }): number {
-  let n = 0;
-  for (const p of sub.pending ?? []) n += p.bytes.length;
-  return n;
-}
 const TYPING_MIN_INTERVAL_MS = 1000;
 
 /**
@@ -99,6 +45,7 @@ export class Hub {
   private count = 0;
   private shuttingDown = false;
   private readonly points: ResumePoints;
+  private readonly frames: StreamFrames;
   /** Resume-point work in flight (records at an end, takes at a start): shutdown waits for it. */
   private readonly inFlight = new Set<Promise<void>>();
 
@@ -106,9 +53,10 @@ export class Hub {
     private readonly store: Store,
     private readonly auth: Authenticator,
     private readonly config: ServerConfig,
-    private readonly cursorSecret: Uint8Array,
+    cursorSecret: Uint8Array,
   ) {
     this.points = new ResumePoints(store);
+    this.frames = new StreamFrames(cursorSecret);
     this.unsubscribe = store.onCommit((events) => this.publish(events));
     this.unsubscribeEphemeral = store.onEphemeral((m) => {
       if (m.kind === 'typing') this.deliverTyping(m);
@@ -200,7 +148,7 @@ export class Hub {
         for (const p of held) this.deliver(sub, p.seq, p.bytes);
         return;
       }
-      this.write(sub, Buffer.from(`id: ${this.position(scope, sub.lastSeq)}\n\n`, 'utf8'));
+      this.write(sub, Buffer.from(`id: ${this.frames.position(scope, sub.lastSeq)}\n\n`, 'utf8'));
       afterSeq = sub.lastSeq;
     } else this.track(this.points.release(sub.key, afterSeq));
     sub.lastSeq = afterSeq;
@@ -255,54 +203,11 @@ export class Hub {
   private async replayPage(scope: StreamScope, after: number): Promise<Pending[]> {
     if (scope.kind === 'conversation') {
       const rows = await this.store.listMessagesAfter(scope.conversationID, after, REPLAY_PAGE);
-      return rows.map((m) => ({ seq: m.seq, bytes: this.messageFrame(m) }));
+      return rows.map((m) => ({ seq: m.seq, bytes: this.frames.message(m) }));
     }
     const memberID = scope.kind === 'member' ? scope.memberID : null;
     const rows = await this.store.listEventsAfter(scope.orgID, memberID, after, REPLAY_PAGE);
-    return rows.map((e) => ({ seq: e.seq, bytes: this.eventFrame(e) }));
-  }
-
-  /** Per-conversation route: `id:` is the listMessages cursor, `data:` the Message exactly, no `event:`. */
-  private messageFrame(m: MessageRecord): Buffer {
-    return frame({
-      id: encodeCursor(this.cursorSecret, { kind: 'm', conversationID: m.conversationID, seq: m.seq }),
-      data: JSON.stringify(renderMessage(m)),
-    });
-  }
-
-  /** One-connection route: named events; `id:` resumes the whole stream of the org (filtered to the member). */
-  private eventFrame(e: StoredEvent): Buffer {
-    let data: unknown;
-    switch (e.type) {
-      case 'message':
-        data = { conversationID: e.conversationID, message: renderMessage(e.message!) };
-        break;
-      case 'conversation': {
-        const c = e.payload as ConversationRecord;
-        data = { conversation: renderConversation(c), externalUserID: c.externalUserID };
-        break;
-      }
-      case 'read':
-      case 'conversation.updated':
-        data = e.payload;
-        break;
-      case 'note': {
-        const { conversationID, note } = e.payload as { conversationID: string; note: NoteRecord };
-        data = { conversationID, note: renderNote(note) };
-        break;
-      }
-    }
-    return frame({
-      event: e.type,
-      id: encodeCursor(this.cursorSecret, { kind: 'e', stream: e.orgID, seq: e.seq }),
-      data: JSON.stringify(data),
-    });
-  }
-
-  private position(scope: StreamScope, seq: number): string {
-    return scope.kind === 'conversation'
-      ? encodeCursor(this.cursorSecret, { kind: 'm', conversationID: scope.conversationID, seq })
-      : encodeCursor(this.cursorSecret, { kind: 'e', stream: scope.orgID, seq });
+    return rows.map((e) => ({ seq: e.seq, bytes: this.frames.event(e) }));
   }
 
   private publish(events: readonly StoredEvent[]): void {
@@ -311,7 +216,7 @@ export class Hub {
       if (e.type === 'message' && e.message !== null) {
         const subs = this.byConversation.get(e.conversationID);
         if (subs !== undefined && subs.size > 0) {
-          const bytes = this.messageFrame(e.message);
+          const bytes = this.frames.message(e.message);
           for (const sub of subs) this.deliver(sub, e.seq, bytes);
         }
       }
@@ -319,7 +224,7 @@ export class Hub {
       const members = TEAM_ONLY_EVENTS.includes(e.type) ? undefined : this.byMember.get(e.memberID);
       const orgs = this.byOrg.get(e.orgID);
       if ((members === undefined || members.size === 0) && (orgs === undefined || orgs.size === 0)) continue;
-      const bytes = this.eventFrame(e);
+      const bytes = this.frames.event(e);
       if (members !== undefined) for (const sub of members) this.deliver(sub, e.seq, bytes);
       if (orgs !== undefined) for (const sub of orgs) this.deliver(sub, e.seq, bytes);
     }
@@ -582,7 +487,7 @@ export class Hub {
             : await (sub.floor ?? this.store.latestEventSeq(sub.scope.orgID));
       if (seq === null) return;
       await this.points.record(sub.key, seq);
-      if (!sub.res.destroyed) sub.res.write(Buffer.from(`id: ${this.position(sub.scope, seq)}\n\n`, 'utf8'));
+      if (!sub.res.destroyed) sub.res.write(Buffer.from(`id: ${this.frames.position(sub.scope, seq)}\n\n`, 'utf8'));
     } catch {
       // The store is unavailable: the stream ends without a point; a client without its last id re-reads history.
     }
@@ -618,10 +523,6 @@ export class Hub {
       clearTimeout(timer);
     }
   }
-}
-
-function scopeMember(scope: StreamScope): string | null {
-  return scope.kind === 'org' ? null : scope.memberID;
 }
 
 function addToList<K, V>(map: Map<K, V[]>, key: K, value: V): void {

@@ -1,6 +1,6 @@
 import type { Store } from '@concierge/store';
 import { principalID, type Principal } from '../auth/authenticator.js';
-import type { StreamScope } from './hub.js';
+import type { StreamScope } from './stream-scope.js';
 
 /**
  * How long the place a stream the server ended is kept for a reconnect. The hosted API's SDKs reconnect within

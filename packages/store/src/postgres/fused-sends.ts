@@ -1,5 +1,6 @@
 import pg from 'pg';
-import type { WriteResult } from '../dialect.js';
+import type { SendEffect, WriteResult } from '../dialect.js';
+import { stateAfterSend } from '../rules/send-effect.js';
 import {
   IDEMPOTENCY_TTL_MS,
   type IdempotencyScope,
@@ -7,7 +8,7 @@ import {
   type StoredEvent,
   type StoredResponse,
 } from '../store.js';
-import { unmatchable } from './postgres-queries.js';
+import { unmatchable } from './unmatchable.js';
 import type { Started, StepRequest } from './op-driver.js';
 
 /**
@@ -30,9 +31,9 @@ import type { Started, StepRequest } from './op-driver.js';
  * batch runs again through the general paths of group-commit.ts, which decide each op's fate exactly.
  */
 
-type AppendArgs = [message: Omit<MessageRecord, 'seq'>, unread: 0 | 1];
+type AppendArgs = [message: Omit<MessageRecord, 'seq'>, effect: SendEffect];
 type RecordArgs = [scope: IdempotencyScope, fingerprint: string, response: StoredResponse, now: number];
-/** The outbox step of a send (write-rules.ts, `outbox`): its row goes in the same statement. */
+/** The outbox step of a send (rules/common-steps.ts, `outbox`): its row goes in the same statement. */
 type EnqueueArgs = [orgID: string, seq: number, type: string, data: string, createdAt: string];
 
 export type FusedOutcome<O> =
@@ -191,24 +192,24 @@ export async function runFusedSends<O>(
   const results: { op: O; result: WriteResult<unknown> }[] = [];
   try {
     for (const [i, s] of started.entries()) {
-      const [draft, unread] = appends[i]!;
+      const [draft, effect] = appends[i]!;
       const owner = owners.get(draft.conversationID);
       const counter = counters.get(draft.orgID);
       if (owner === undefined || owner.org_id !== draft.orgID || counter === undefined) return abandon();
       counters.set(draft.orgID, counter + 1);
-      // As `appendMessage` alone: it reports the state before, a member's message sets awaiting and reopens.
+      // As `appendMessage` alone: it reports the state before, and the send's effect makes the state after.
       const state = states.get(draft.conversationID)!;
-      const fromMember = draft.type === 'member';
-      states.set(draft.conversationID, { status: fromMember ? 'open' : state.status, awaiting: fromMember });
+      const before = { status: state.status === 'closed' ? 'closed' : 'open', awaitingReply: state.awaiting } as const;
+      const after = stateAfterSend(before, effect);
+      states.set(draft.conversationID, { status: after.status, awaiting: after.awaitingReply });
       const send: Send<O> = {
         started: s,
         message: { ...draft, seq: counter + 1 },
         memberID: owner.member_id,
-        unread,
+        unread: effect.unread,
         idem: null,
         enqueue: [],
       };
-      const before = { status: state.status === 'closed' ? 'closed' : 'open', awaitingReply: state.awaiting };
       const webhooks = hooks.get(draft.orgID) === true;
       s.next = s.gen.next({ seq: counter + 1, memberID: owner.member_id, before, webhooks });
       // The outbox row, then the idempotency record: both written by the one statement below.
@@ -230,7 +231,17 @@ export async function runFusedSends<O>(
     return abandon();
   }
   const events = results.flatMap((r) => r.result.events).sort((a, b) => a.seq - b.seq);
-  const sql = writeStatement(sends, orgs, expected, counters, assumed, hooks, notice.channel, notice.payload(events));
+  const sql = writeStatement(
+    sends,
+    orgs,
+    expected,
+    counters,
+    assumed,
+    states,
+    hooks,
+    notice.channel,
+    notice.payload(events),
+  );
   try {
     await client.query(guess ? `${lock}; ${sql}; COMMIT` : `${sql}; COMMIT`);
   } catch (error) {
@@ -268,12 +279,13 @@ function writeStatement<O>(
   expected: ReadonlyMap<string, number>,
   last: ReadonlyMap<string, number>,
   assumed: ReadonlyMap<string, { status: string; awaiting: boolean }>,
+  states: ReadonlyMap<string, { status: string; awaiting: boolean }>,
   hooks: ReadonlyMap<string, boolean>,
   channel: string,
   payload: string,
 ): string {
   const m = sends.map((s) => s.message);
-  // The outbox (write-rules.ts, `outbox`): as `enqueueWebhooks` does for one event, for every event of the batch.
+  // The outbox (rules/common-steps.ts, `outbox`): as `enqueueWebhooks` does for one event, for every event of the batch.
   const q = sends.flatMap((s) => s.enqueue);
   const deliveries =
     q.length === 0
@@ -306,9 +318,12 @@ function writeStatement<O>(
       : ` AND NOT EXISTS (SELECT 1 FROM webhook_endpoints WHERE org_id IN (${hookless.map(lit).join(',')})
             AND disabled_at IS NULL)`;
   const keyed = sends.flatMap((s) => (s.idem === null ? [] : [s.idem]));
-  const stateRows = [...assumed].map(
-    ([id, st]) => `(${lit(id)}, ${lit(st.status)}, ${st.awaiting ? 'true' : 'false'})`,
-  );
+  const bool = (b: boolean): string => (b ? 'true' : 'false');
+  // Each conversation's state as assumed (checked) and as the batch's sends leave it (written).
+  const stateRows = [...assumed].map(([id, st]) => {
+    const after = states.get(id)!;
+    return `(${lit(id)}, ${lit(st.status)}, ${bool(st.awaiting)}, ${lit(after.status)}, ${bool(after.awaiting)})`;
+  });
   const counterRows = orgs.map((o) => `(${lit(o)}, ${int(expected.get(o)!)}::bigint, ${int(last.get(o)!)}::bigint)`);
   const keys =
     keyed.length === 0
@@ -396,14 +411,12 @@ function writeStatement<O>(
     ),
     t AS (
       UPDATE conversations SET last_message_at = x.created_at, last_seq = x.seq,
-                               member_unread = member_unread + x.unread, awaiting = x.last_from_member,
-                               status = CASE WHEN x.any_from_member THEN 'open' ELSE conversations.status END
+                               member_unread = member_unread + x.unread, awaiting = b.awaiting_after,
+                               status = b.status_after
       FROM (SELECT DISTINCT ON (conversation_id) conversation_id, seq, created_at,
-                   type = 'member' AS last_from_member,
-                   sum(unread) OVER (PARTITION BY conversation_id) AS unread,
-                   bool_or(type = 'member') OVER (PARTITION BY conversation_id) AS any_from_member
+                   sum(unread) OVER (PARTITION BY conversation_id) AS unread
             FROM i ORDER BY conversation_id, seq DESC) x,
-           (VALUES ${stateRows.join(', ')}) AS b(id, status, awaiting)
+           (VALUES ${stateRows.join(', ')}) AS b(id, status, awaiting, status_after, awaiting_after)
       WHERE conversations.id = x.conversation_id AND b.id = x.conversation_id
         AND conversations.status = b.status AND conversations.awaiting = b.awaiting
       RETURNING 1

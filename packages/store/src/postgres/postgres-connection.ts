@@ -1,5 +1,6 @@
 import pg from 'pg';
-import type { Connection, ReadQueries, WriteResult, WriteTx } from '../dialect.js';
+import type { Connection } from '../connection.js';
+import type { ReadQueries, WriteResult, WriteTx } from '../dialect.js';
 import { migrate } from '../migrator.js';
 import type { Rule } from '../steps.js';
 import { UnstorableValue, type CommitListener, type Ephemeral, type EphemeralListener } from '../store.js';
@@ -8,7 +9,7 @@ import { GroupCommit } from './group-commit.js';
 import { EPHEMERAL_CHANNEL, EVENTS_CHANNEL, Notifier } from './notifier.js';
 import { postgresError } from './postgres-errors.js';
 import { POSTGRES_MIGRATIONS, postgresMigrationTarget } from './postgres-migrations.js';
-import { postgresReads } from './postgres-queries.js';
+import { postgresReads } from './postgres-reads.js';
 import { query } from './prepared.js';
 
 export interface PostgresStoreOptions {

@@ -9,14 +9,12 @@ import {
 } from '../webhook-records.js';
 import { toDelivery, toEndpoint } from '../webhook-rows.js';
 import { query } from './prepared.js';
+import { unmatchable } from './unmatchable.js';
 
 type WebhookReads = Pick<
   ReadQueries,
   'listWebhookEndpoints' | 'getWebhookEndpoint' | 'listWebhookDeliveries' | 'getWebhookDelivery' | 'webhookOrgs'
 >;
-
-const NUL = '\u0000';
-const unmatchable = (...params: string[]): boolean => params.some((p) => p.includes(NUL));
 
 /** The PostgreSQL dialect's webhook reads, over the read pool's `rows` helper (failures already classified). */
 export function postgresWebhookReads(rows: (sql: string, params: unknown[]) => Promise<Row[]>): WebhookReads {
@@ -273,7 +271,7 @@ export class PostgresWebhookTx implements WebhookWriteTx {
   }
 
   async webhookEndpoint(orgID: string, endpointID: string): Promise<WebhookEndpointRecord | null> {
-    if (unmatchable(orgID, endpointID)) return null;
+    if (unmatchable([orgID, endpointID])) return null;
     const sql = 'SELECT * FROM webhook_endpoints WHERE org_id = $1 AND id = $2 FOR UPDATE';
     const r = (await this.webhookRows(sql, [orgID, endpointID]))[0];
     return r === undefined ? null : toEndpoint(r);
@@ -296,7 +294,7 @@ export class PostgresWebhookTx implements WebhookWriteTx {
   }
 
   async webhookDelivery(endpointID: string, deliveryID: string): Promise<WebhookDeliveryRecord | null> {
-    if (unmatchable(endpointID, deliveryID)) return null;
+    if (unmatchable([endpointID, deliveryID])) return null;
     const sql = 'SELECT * FROM webhook_deliveries WHERE endpoint_id = $1 AND id = $2';
     const r = (await this.webhookRows(sql, [endpointID, deliveryID]))[0];
     return r === undefined ? null : toDelivery(r);
@@ -310,7 +308,7 @@ export class PostgresWebhookTx implements WebhookWriteTx {
     const set = `UPDATE webhook_deliveries SET status = 'pending', attempts = 0, next_attempt_at = $1, lease_owner = NULL,
       lease_until = NULL WHERE endpoint_id = $2`;
     if ('deliveryID' in which) {
-      if (unmatchable(which.deliveryID)) return 0;
+      if (unmatchable([which.deliveryID])) return 0;
       return (await query(this.c, `${set} AND id = $3`, [now, endpointID, which.deliveryID])).rowCount ?? 0;
     }
     return (await query(this.c, `${set} AND created_at >= $3`, [now, endpointID, which.since])).rowCount ?? 0;

@@ -1,6 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
-import type { Connection, WriteTx } from '../dialect.js';
+import type { Connection } from '../connection.js';
+import type { WriteTx } from '../dialect.js';
 import { migrate, type MigrationTarget } from '../migrator.js';
 import { replayRenderersURL } from '../replay-renderers.js';
 import { runSync } from '../steps.js';
