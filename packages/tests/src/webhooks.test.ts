@@ -432,6 +432,14 @@ acrossStores((store) => {
     });
 
     test('the list is by event time: an older event whose attempt ends last is still listed after newer ones', async () => {
+      // A server of its own: the first attempt is held until the later two are recorded, which on a loaded machine
+      // can take longer than the suite's two-second webhook timeout (the held attempt would then fail and be
+      // recorded first).
+      const own = await withServer(store, {
+        args: [...PERMISSIVE, ...FAST, '--webhook-timeout', '60', '--webhook-lease', '120'],
+      });
+      const api = new Api(own.server.url);
+      const key = own.server.org.apiKey;
       const receiver = await Receiver.start();
       let release: (() => void) | null = null;
       receiver.behaviour = (r, res) => {
@@ -448,7 +456,8 @@ acrossStores((store) => {
             status: string;
             createdAt: string;
           }>;
-        const c = await conversation();
+        const token = await api.memberToken(key, `m-${randomUUID()}`);
+        const c = { token, id: await api.openConversation(token) };
         await api.send(c.token, c.id, 'first');
         await receiver.until(() => release !== null, 'the first delivery held');
         await api.send(c.token, c.id, 'second');
@@ -470,6 +479,7 @@ acrossStores((store) => {
         );
       } finally {
         await receiver.close();
+        await own.close();
       }
     });
 
