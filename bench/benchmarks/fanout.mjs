@@ -1,4 +1,4 @@
-// `fanout` (issue 3): N open SSE streams on one conversation, opened from a separate process; a message sent;
+// `fanout`: N open SSE streams on one conversation, opened from a separate process; a message sent;
 // time to open them all, server RSS per idle stream, and delivery latency from commit (`createdAt`, stamped by
 // the server in the committing transaction) to receipt on every stream. Beside a bare node:http broadcaster
 // (bench/reference/node-http-sse.mjs) measured the same way, alternating, each round on a freshly started process.
@@ -11,7 +11,7 @@ import { openFilesHardLimit, startSwarm, STREAMS_PER_PROCESS } from '../lib/swar
 export const description =
   '1,000, 10,000 and 50,000 open SSE streams on one conversation; open time, server RSS per idle stream, delivery latency commit → receipt';
 
-/** Issue 14's targets: Centrifugo's density (about 50,000 connections per process) at a small cost per stream. */
+/** The targets: Centrifugo's density (about 50,000 connections per process) at a small cost per stream. */
 const RSS_TARGET_KIB = 15;
 const P99_TARGET = 1.1;
 /** Descriptors the server needs besides its streams (database, listeners, metrics, the warm-up streams). */

@@ -122,7 +122,7 @@ export async function runSend({ rounds, smoke, profile, log, store, writer }) {
           ours: o.rps,
           reference: r.rps,
           ratio: o.rps / r.rps,
-          // Issue 6's target is for the embedded store; on PostgreSQL (issue 5) the figure is reported, not judged.
+          // The target is for the embedded store; on PostgreSQL the figure is reported, not judged.
           ...(store === 'sqlite' && { target: '≥ 0.75× reference', met: o.rps / r.rps >= 0.75 }),
         },
         // On PostgreSQL the database server, not ours, writes to disk: the process counter would read 0.

@@ -9,7 +9,7 @@ import type { Browser, Page } from 'playwright-core';
 import { startFixture, type Fixture } from './lib/fixture.js';
 
 /**
- * Issue 11, "Browser": the console in Debian's Chromium against the real server (started through the CLI), two
+ * The console in Debian's Chromium against the real server (started through the CLI), two
  * agents in two browser contexts, a member through the SDK. Every wait is on the DOM state or the stream event
  * that proves the step; the one timing bound is the issue's own (a member's message listed within 1 s).
  */

@@ -26,8 +26,7 @@ export function parse<S extends z.ZodType>(schema: S, value: unknown, where: Whe
   const result = schema.safeParse(value ?? {});
   if (result.success) return result.data;
   const issue = result.error.issues[0]!;
-  // A path parameter's problem has always been reported as `query` (before the schemas, the handler parsed the
-  // bare value under that name); kept so that no answer changes.
+  // A path parameter's problem is reported as `query`: clients already match on that field name for a bad id.
   const field = where === 'params' ? 'query' : issue.path.length > 0 ? issue.path.map(String).join('.') : where;
   const message =
     issue.code === 'invalid_type' && valueAt(value, issue.path) === undefined ? 'is required' : issue.message;

@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { STORES, withServer, type TestServer } from './harness/index.js';
 
 /**
- * Issue 11: the server serves the built console itself at /console (so `npm install && npm start` gives a working
+ * The server serves the built console itself at /console (so `npm install && npm start` gives a working
  * console with no second process), with its SPA fallback for the setup link, and `--console false` turns it off.
  * Static serving does not touch the store: one store is enough.
  */

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { Api, STORES, TestServer } from './harness/index.js';
 
-/** The SQLite database holds every org's signing secret: only its owner may read it (issue 9, secure defaults). */
+/** The SQLite database holds every org's signing secret: only its owner may read it (a secure default). */
 const mode = (path: string): string => (statSync(path).mode & 0o777).toString(8).padStart(4, '0');
 
 for (const store of STORES.filter((s) => s.name === 'sqlite')) {

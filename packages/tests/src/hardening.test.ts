@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { acrossStores, Api, errorCode, RawStream, TestServer, withServer } from './harness/index.js';
 
 /**
- * Issue 9: what an adversarial tester broke, each kept closed. Strings that are not well-formed Unicode are
+ * What an adversarial tester broke, each kept closed. Strings that are not well-formed Unicode are
  * refused at the boundary (they cannot be stored without being changed, and on PostgreSQL three distinct ids
  * became one member); bodies nest at most 32 deep; what Node's HTTP parser refuses still gets the envelope; slow
  * clients cost bounded time and sockets.

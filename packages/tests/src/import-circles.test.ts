@@ -8,7 +8,8 @@ import { packageSources, readSource, ROOT, sourceFiles } from './source-files.js
 /**
  * Imports point one way: no module of a package's src reaches itself again through its imports, type-only ones
  * included (a type circle still ties the files' meanings together, and hides a concept in the wrong place).
- * Imports are read from the syntax tree: `import`, `import type`, `export … from`, `import()` and `import('…').T`.
+ * Imports are read from the syntax tree: `import`, `import type`, `export … from`, `import()` and `import('…').T`
+ * (docs/STYLE.md, pattern 16).
  */
 
 /** `@concierge/x` (and `@concierge/x/sub`) to the source of the workspace package that declares it. */

@@ -15,7 +15,7 @@ import {
 } from './harness/index.js';
 
 /**
- * Several server processes on one PostgreSQL database, as behind a load balancer (issue 5). SQLite is a
+ * Several server processes on one PostgreSQL database, as behind a load balancer. SQLite is a
  * single-instance store, so these run only on PostgreSQL.
  */
 const NETWORKED = STORES.filter((s) => s.name === 'postgres');

@@ -5,7 +5,7 @@ import { after, before, describe, test } from 'node:test';
 import { Api, STORES, TestServer, withServer, writerVariants } from './harness/index.js';
 
 /**
- * The reliability suite (issue 9, "Proof"): failures an operator will meet, bounded in time so that it runs in
+ * The reliability suite: failures an operator will meet, bounded in time so that it runs in
  * `npm test` on every change. What was tried beyond it, and what holds, is in docs/reliability.md.
  */
 

@@ -4,7 +4,7 @@ import pg from 'pg';
 import { acrossStores, Api, errorCode, RawStream, STORES, TestServer, until, withServer } from './harness/index.js';
 
 /**
- * Security state must not ride on a notification alone (issue 9, defect 2). Revocations, member archives and
+ * Security state must not ride on a notification alone. Revocations, member archives and
  * erasures, spent stream tickets hold on every instance even when the signal that announces them is lost: an instance
  * whose LISTEN connection is down reads them from the database, and one that reconnects drops its caches. The
  * cache itself never answers "valid" for a mark it no longer holds.

@@ -12,7 +12,7 @@ import { Api, CLI, RawStream } from './harness/index.js';
 const run = promisify(execFile);
 
 /**
- * Issue 9, "secure defaults for an operator": what `concierge serve` does when started the way a newcomer starts
+ * Secure defaults for an operator: what `concierge serve` does when started the way a newcomer starts
  * it (no --host, a plain path), and what it does when the start goes wrong (the first Org-API-Key must never be
  * lost to a bad option or a busy port).
  */

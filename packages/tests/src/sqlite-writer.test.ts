@@ -16,7 +16,7 @@ import {
 } from './harness/index.js';
 
 /**
- * The SQLite writer (issue 14): writes wait in a bounded queue, so clients that send faster than the disk flushes
+ * The SQLite writer: writes wait in a bounded queue, so clients that send faster than the disk flushes
  * are refused with 503 rather than grow the server's memory; and a writer thread that dies does not leave its
  * callers hanging.
  */

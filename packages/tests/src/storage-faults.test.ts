@@ -11,7 +11,7 @@ import { Api, errorCode, until, STORES, TestServer, writerVariants, type CallRes
 /**
  * Storage failures are conditions outside the code's control: they answer 503 UNAVAILABLE with Retry-After,
  * never 500 INTERNAL, /readyz turns 503 while writes fail and 200 again when they succeed, and nothing that was
- * acknowledged is lost (issue 9, defect 6).
+ * acknowledged is lost.
  */
 
 function assertUnavailable(r: CallResult, what: string): void {

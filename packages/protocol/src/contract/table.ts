@@ -18,7 +18,7 @@ export interface ContractOptions {
 /**
  * The operation table: every route of the API, keyed by its operationId, in the order the document lists them.
  * The server registers its routes from it, enforces `callers` from it in one hook, and builds the OpenAPI
- * document from it; clients' types are inferred from its schemas.
+ * document from it; clients' types are inferred from its schemas (docs/STYLE.md, patterns 11 and 15).
  */
 export function operationTable(options: ContractOptions = { maxMessageChars: LIMITS.messageMaxChars }) {
   return {

@@ -3,6 +3,8 @@ import type { FastifyRequest } from 'fastify';
 import { ApiError } from '../errors.js';
 import type { Principal } from './authenticator.js';
 
+// Who may call a route is data in the operation table, enforced here and nowhere else (docs/STYLE.md, pattern 15).
+
 /** The credential kind of a principal, as the operation table names them. */
 export function callerOf(p: Principal): Caller {
   if (p.kind === 'member') return 'member';

@@ -10,7 +10,8 @@ export interface SendState {
 /**
  * What a message does to its conversation: the member's own message is never unread for them, waits for the team's
  * reply and reopens a closed conversation; the team's counts as unread for the member and ends the wait. Every way
- * of writing a send (each dialect's step, PostgreSQL's fused batch) writes this and nothing of its own.
+ * of writing a send (each dialect's step, PostgreSQL's fused batch) writes this and nothing of its own
+ * (docs/STYLE.md, pattern 13).
  */
 export function sendEffect(messageType: string): SendEffect {
   const fromMember = messageType === 'member';
