@@ -1,6 +1,8 @@
 package dev.concierge.sdk
 
 import dev.concierge.sdk.internal.json
+import dev.concierge.sdk.model.ConversationMessageCreatedWebhook
+import dev.concierge.sdk.model.WebhookTestWebhook
 import dev.concierge.sdk.internal.string
 import kotlinx.serialization.json.JsonObject
 import okio.ByteString.Companion.decodeBase64
@@ -119,16 +121,17 @@ private fun parseEvent(
     val data = o?.get("data") as? JsonObject
     if (o == null || type == null || data == null) fail("invalid_payload", "The signed body is not a webhook event.")
     val timestamp = o.string("timestamp") ?: ""
+    // The typed events decode with the payload classes generated from the contract's webhooks section.
     return try {
         when (type) {
-            "conversation.message_created" ->
-                WebhookEvent.MessageCreated(
-                    webhookId,
-                    timestamp,
-                    data.string("conversationID")!!,
-                    json.decodeFromJsonElement(Message.serializer(), data["message"]!!),
-                )
-            "webhook.test" -> WebhookEvent.Test(webhookId, timestamp, data.string("endpointID")!!)
+            "conversation.message_created" -> {
+                val e = json.decodeFromJsonElement(ConversationMessageCreatedWebhook.serializer(), o)
+                WebhookEvent.MessageCreated(webhookId, e.timestamp, e.data.conversationId, e.data.message)
+            }
+            "webhook.test" -> {
+                val e = json.decodeFromJsonElement(WebhookTestWebhook.serializer(), o)
+                WebhookEvent.Test(webhookId, e.timestamp, e.data.endpointId)
+            }
             else -> WebhookEvent.Other(webhookId, type, timestamp, data)
         }
     } catch (_: RuntimeException) {
