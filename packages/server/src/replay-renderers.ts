@@ -22,10 +22,10 @@ import {
 } from './render.js';
 
 /**
- * How each idempotent route answers, by name: the store renders the answer inside the write's transaction to
- * record it for replays, and the SQLite writer runs in another thread (ARCHITECTURE.md), so it gets a name and
- * plain-data context, not a closure; every thread that writes loads this module (`openStore`'s
- * `replayRenderers`). A new idempotent route adds its renderer here and names it with `rendering`.
+ * How each idempotent route answers, by name: the store renders the answer inside the write's transaction to record it
+ * for replays, and the SQLite writer runs in another thread (docs/design/sqlite-writer-thread.md), so it gets a name
+ * and plain-data context, not a closure; every thread that writes loads this module (`openStore`'s `replayRenderers`).
+ * A new idempotent route adds its renderer here and names it with `rendering`.
  */
 export const replayRenderers = {
   sentMessage: (message: MessageRecord) => json(200, { ok: true, message: renderMessage(message) }),

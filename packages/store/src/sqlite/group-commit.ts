@@ -15,7 +15,7 @@ type Op = {
 /**
  * Group commit: every write submitted during one event-loop turn runs in one SQLite transaction, committed
  * once; each caller's promise settles only after that commit, so no request is answered before its write is
- * durable. One fsync then covers many requests, which is where the throughput comes from (docs/ARCHITECTURE.md).
+ * durable. One fsync then covers many requests, which is where the throughput comes from (docs/design/group-commit.md).
  *
  * An op that throws (a constraint, an idempotency key already taken) is rolled back alone and rejects alone; the
  * others in the batch still commit (see flush for how, without paying for a savepoint per op).

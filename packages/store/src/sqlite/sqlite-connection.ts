@@ -66,7 +66,7 @@ interface Writer {
 
 /**
  * The embedded dialect's connection: one SQLite file in WAL mode, read on this connection, written through group
- * commit either on it or by a writer thread on its own (see ARCHITECTURE.md, "The SQLite writer thread"), with
+ * commit either on it or by a writer thread on its own (docs/design/sqlite-writer-thread.md), with
  * the log flushed before any answer. One process owns the file, so notifications are delivered in place and can
  * never be missed.
  */
