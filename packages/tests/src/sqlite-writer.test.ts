@@ -55,6 +55,8 @@ for (const store of STORES.filter((s) => s.name === 'sqlite')) {
           const api = new Api(server.url);
           const token = await api.memberToken(server.org.apiKey, 'busy');
           const conv = await api.openConversation(token);
+          // The queue holds only this test's writes: whatever the server wrote on its own at start is through.
+          await until(async () => (await pendingWrites(server)) === 0, 'no write waiting before the disk is held');
 
           closeSync(openSync(hold, 'w'));
           const held = Array.from({ length: 4 }, (_, i) =>
