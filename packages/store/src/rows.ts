@@ -11,6 +11,7 @@ import type {
   OrgRecord,
   StoredEvent,
   StoredEventType,
+  InboxCounts,
   InboxRow,
 } from './store.js';
 
@@ -182,6 +183,16 @@ export function toNote(r: Row): NoteRecord {
 export const INBOX_COLUMNS = `${CONVERSATION_COLUMNS}, c.pos, m.display_name, m.email, m.tier,
   lm.id AS lm_id, lm.type AS lm_type, lm.author_id AS lm_author_id, lm.body AS lm_body, lm.via AS lm_via,
   lm.created_at AS lm_created_at, lm.seq AS lm_seq`;
+
+export function toInboxCounts(r: Row): InboxCounts {
+  return {
+    unassigned: Number(r.unassigned),
+    mine: Number(r.mine),
+    open: Number(r.open),
+    awaiting: Number(r.awaiting),
+    closed: Number(r.closed),
+  };
+}
 
 export function toInboxRow(r: Row): InboxRow {
   const conversation = toConversation(r);

@@ -19,6 +19,7 @@ import {
   toMessage,
   toOrg,
   type Row,
+  toInboxCounts,
 } from '../rows.js';
 import { SEARCH_WINDOW, tsQuery } from '../search-terms.js';
 import { TEAM_ONLY_EVENTS, type InboxFilter, type IdempotencyScope } from '../store.js';
@@ -224,13 +225,7 @@ export function postgresReads(pool: pg.Pool): ReadQueries {
          FROM conversations WHERE org_id = $1`,
         [orgID, agentID],
       ))!;
-      return {
-        unassigned: Number(r.unassigned),
-        mine: Number(r.mine),
-        open: Number(r.open),
-        awaiting: Number(r.awaiting),
-        closed: Number(r.closed),
-      };
+      return toInboxCounts(r);
     },
     inbox: async (filter, snapshot, before, limit) => {
       const params: unknown[] = [filter.orgID, snapshot, before ?? Number.MAX_SAFE_INTEGER, limit];

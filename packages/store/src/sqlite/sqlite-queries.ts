@@ -17,6 +17,7 @@ import {
   toMessage,
   toOrg,
   type Row,
+  toInboxCounts,
 } from '../rows.js';
 import { fts5Query, SEARCH_WINDOW } from '../search-terms.js';
 
@@ -121,13 +122,7 @@ export class SqliteQueries {
         ).map(toNote),
       inboxCounts: async (orgID, agentID) => {
         const r = one(s.counts, { org: orgID, agent: agentID })!;
-        return {
-          unassigned: Number(r.unassigned),
-          mine: Number(r.mine),
-          open: Number(r.open),
-          awaiting: Number(r.awaiting),
-          closed: Number(r.closed),
-        };
+        return toInboxCounts(r);
       },
       inbox: async (filter, snapshot, before, limit) => {
         const { sql, params } = filterSQL(filter);
