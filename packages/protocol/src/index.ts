@@ -9,3 +9,4 @@ export * from './limits.js';
 export * from './webhook-events.js';
 export type * from './json.js';
 export type * from './types.js';
+export type * from './request-types.js';

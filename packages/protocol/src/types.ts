@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import type { errorBodySchema } from './contract/errors.js';
+import type { STREAM_EVENTS } from './contract/operations/streams.js';
 import type {
   actorSchema,
   agentOrgSchema,
@@ -133,16 +134,8 @@ export type WebhookEvent = {
   [K in keyof typeof WEBHOOK_BODIES]: z.output<(typeof WEBHOOK_BODIES)[K]>;
 }[keyof typeof WEBHOOK_BODIES];
 
-export interface StreamEventMap {
-  message: MessageEvent;
-  conversation: ConversationEvent;
-  read: ReadEvent;
-  typing: TypingEvent;
-  /** Team streams only (agents, Org-API-Key): a conversation's state changed. */
-  'conversation.updated': ConversationState;
-  /** Team streams only: an internal note was added. */
-  note: NoteEvent;
-}
+/** The data of each named event a client handles on `GET /v1/stream` (team-only ones included). */
+export type StreamEventMap = { [K in keyof typeof STREAM_EVENTS]: z.output<(typeof STREAM_EVENTS)[K]> };
 
 export type StreamEventType = keyof StreamEventMap;
 

@@ -23,6 +23,7 @@ import type {
   InboxCounts,
   InboxItem,
   InboxPage,
+  InboxQuery,
   MarkReadResponse,
   Member,
   Note,
@@ -45,17 +46,6 @@ export interface ConciergeAgentOptions {
   /** How long before the access token expires to refresh it. Default 30 000. */
   refreshSkewMs?: number | undefined;
   fetch?: typeof fetch | undefined;
-}
-
-export interface InboxQuery {
-  status?: 'open' | 'closed' | undefined;
-  /** `me`, `none`, or an agent id. */
-  assignee?: string | undefined;
-  awaiting?: boolean | undefined;
-  /** Search text: matches message text and member names, ranked. */
-  q?: string | undefined;
-  limit?: number | undefined;
-  cursor?: string | undefined;
 }
 
 const AGENT_EVENT_TYPES: ReadonlySet<string> = new Set([...EVENT_TYPES, 'conversation.updated', 'note']);

@@ -4,7 +4,8 @@
  * member client's errors and types, re-exported here.
  */
 export { ConciergeAgent } from './agent-client.js';
-export type { ConciergeAgentOptions, InboxQuery } from './agent-client.js';
+export type { ConciergeAgentOptions } from './agent-client.js';
+export type { InboxQuery } from '@concierge/protocol';
 export type { AgentStreamEvent, AgentStreamEventMap, AgentStreamEventType } from './agent-types.js';
 export type { ForMember } from './conversation-calls.js';
 export type {

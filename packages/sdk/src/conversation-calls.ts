@@ -2,9 +2,14 @@ import type {
   Conversation,
   ListConversationsResponse,
   ListMessagesResponse,
+  ListMessagesQuery,
+  MarkReadBody,
   MarkReadResponse,
+  OpenConversationParams,
+  SendMessageBody,
   SendMessageResponse,
 } from '@concierge/protocol';
+export type { ListMessagesQuery, OpenConversationParams } from '@concierge/protocol';
 import { MessagePages } from './core/pagination.js';
 import { path } from './internal/ids.js';
 import { positional, type Positional } from './internal/positional.js';
@@ -29,35 +34,16 @@ export interface ForMember {
   externalUserID: string;
 }
 
-/** A page of history: `limit` and `cursor` (a page's `nextCursor`); `externalUserID` names whose history it is. */
-export interface ListMessagesQuery {
-  limit?: number | undefined;
-  cursor?: string | undefined;
-  externalUserID?: string | undefined;
-}
-
 export interface ListMessagesParams extends ConversationParams, ListMessagesQuery {}
 
-export interface OpenConversationParams {
-  title?: string | undefined;
-  type?: string | undefined;
-}
-
-export interface SendMessageParams extends ConversationParams {
-  /** The text to post. */
-  message: string;
-}
+export interface SendMessageParams extends ConversationParams, Pick<SendMessageBody, 'message'> {}
 
 /** A send by the org's backend: as an agent (`authorID`, default `concierge`) or on a member's behalf. */
-export interface ServerSendMessageParams extends SendMessageParams {
-  authorID?: string | undefined;
+export interface ServerSendMessageParams extends SendMessageParams, SendMessageBody {
   externalUserID?: string | undefined;
 }
 
-export interface MarkReadParams extends ConversationParams {
-  /** The read mark moves forward to this message. */
-  messageID: string;
-}
+export interface MarkReadParams extends ConversationParams, MarkReadBody {}
 
 /** `sendMessage`'s answer, plus whether it is the replay of an earlier send with the same Idempotency-Key. */
 export interface SendResult extends SendMessageResponse {

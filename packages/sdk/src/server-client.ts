@@ -22,7 +22,11 @@ import type { LiveStream, ResumeParams, StreamOptions } from './core/streams.js'
 import type {
   ArchiveMemberResponse,
   Conversation,
-  JsonValue,
+  CreateWebhookParams,
+  MemberProfile,
+  MemberUpdate,
+  RemoveMemberQuery,
+  UpdateWebhookParams,
   ListMembersResponse,
   ExchangeResponse,
   ListConversationsResponse,
@@ -33,7 +37,6 @@ import type {
   CreatedWebhookEndpoint,
   WebhookDelivery,
   WebhookEndpoint,
-  WebhookEventType,
   DeleteWebhookResponse,
   ListWebhooksResponse,
   ReplayWebhookResponse,
@@ -63,26 +66,6 @@ export interface ConciergeServerOptions extends BaseOptions {
   dangerouslyAllowBrowser?: boolean | undefined;
 }
 
-export interface MemberProfile {
-  displayName?: string | undefined;
-  email?: string | undefined;
-  tier?: string | undefined;
-}
-
-/** `setMember`: the fields given change, the others keep their values; `null` clears one. */
-export interface MemberUpdate {
-  displayName?: string | null | undefined;
-  email?: string | null | undefined;
-  tier?: string | null | undefined;
-  /** The org's own JSON object about the member, replaced whole (at most 16 KiB as JSON, 8 levels deep). */
-  attributes?: { [key: string]: JsonValue } | null | undefined;
-}
-
-/** `removeMember`'s query: `retainBalance` is the hosted API's (Concierge keeps no balance). */
-export interface RemoveMemberQuery {
-  retainBalance?: boolean | undefined;
-}
-
 /** Names one webhook endpoint: the path field of every call about it. */
 export interface WebhookParams {
   webhookID: string;
@@ -90,29 +73,6 @@ export interface WebhookParams {
 
 /** `removeMember`: the hosted API's offboarding answer, with Concierge's fields beside it. */
 export type RemoveMemberResponse = ArchiveMemberResponse;
-
-/**
- * An event type an endpoint may subscribe to, or `*` for all. Any string is taken (a newer server may know more
- * types); the known ones autocomplete.
- */
-export type WebhookEventSelector = WebhookEventType | '*' | (string & {});
-
-export interface CreateWebhookParams {
-  /** What to receive: `['conversation.message_created']`, or `['*']` for every type. */
-  events: WebhookEventSelector[];
-  /** https (http only on a server started with `--webhooks-allow-http`). */
-  url: string;
-  description?: string | null | undefined;
-}
-
-/** `updateWebhook`: only the fields given change. */
-export interface UpdateWebhookParams {
-  url?: string | undefined;
-  events?: WebhookEventSelector[] | undefined;
-  description?: string | null | undefined;
-  /** `false` disables the endpoint; `true` enables it again (and forgets its run of failures). */
-  enabled?: boolean | undefined;
-}
 
 function inBrowser(): boolean {
   const g = globalThis as { document?: unknown; importScripts?: unknown };

@@ -6,17 +6,11 @@
 export { ConciergeServer } from './server-client.js';
 export type {
   ConciergeServerOptions,
-  CreateWebhookParams,
   DeleteWebhookResponse,
   ListWebhooksResponse,
-  MemberProfile,
-  MemberUpdate,
-  RemoveMemberQuery,
   RemoveMemberResponse,
   ReplayWebhookResponse,
   RotateWebhookSecretResponse,
-  UpdateWebhookParams,
-  WebhookEventSelector,
   WebhookParams,
 } from './server-client.js';
 export type { ForMember, ServerSendMessageParams } from './conversation-calls.js';
@@ -28,7 +22,13 @@ export { WebhookVerificationError } from './core/errors.js';
 export type { WebhookVerificationReason } from './core/errors.js';
 export type {
   ArchiveMemberResponse,
+  CreateWebhookParams,
   JsonValue,
+  MemberProfile,
+  MemberUpdate,
+  RemoveMemberQuery,
+  UpdateWebhookParams,
+  WebhookEventSelector,
   ListMembersResponse,
   CreatedWebhookEndpoint,
   MemberDeletedEvent,

@@ -28,6 +28,20 @@ export const streamQuery = z.object({
   }),
 });
 
+/**
+ * The named events of `GET /v1/stream` that clients handle, each with the schema of its `data:`. The SDKs' event
+ * types are inferred from this map; `conversation.updated` and `note` come on team streams only (agents, the
+ * Org-API-Key), never on a member's.
+ */
+export const STREAM_EVENTS = {
+  message: messageEventSchema,
+  conversation: conversationEventSchema,
+  read: readEventSchema,
+  typing: typingEventSchema,
+  'conversation.updated': conversationStateSchema,
+  note: noteEventSchema,
+} as const;
+
 const STREAM_ERRORS = errorResponses(
   ...V1_ERRORS,
   ...MEMBER_MODE_ERRORS,
@@ -92,12 +106,16 @@ export const streamEvents = operation({
       'Named events: `message`, `conversation`, `read`, `typing`; on the org-wide stream of an agent or the ' +
         "Org-API-Key also `conversation.updated` and `note` (never on a member's stream), and `webhook.disabled`.",
       z.discriminatedUnion('event', [
-        named('message', messageEventSchema, 'A message was posted.'),
-        named('conversation', conversationEventSchema, 'A conversation was opened or changed.'),
-        named('read', readEventSchema, 'A read mark moved.'),
-        named('typing', typingEventSchema, 'The other side is typing (never replayed).'),
-        named('conversation.updated', conversationStateSchema, 'Team only: assigned, closed, reopened, awaiting.'),
-        named('note', noteEventSchema, 'Team only: an internal note.'),
+        named('message', STREAM_EVENTS.message, 'A message was posted.'),
+        named('conversation', STREAM_EVENTS.conversation, 'A conversation was opened or changed.'),
+        named('read', STREAM_EVENTS.read, 'A read mark moved.'),
+        named('typing', STREAM_EVENTS.typing, 'The other side is typing (never replayed).'),
+        named(
+          'conversation.updated',
+          STREAM_EVENTS['conversation.updated'],
+          'Team only: assigned, closed, reopened, awaiting.',
+        ),
+        named('note', STREAM_EVENTS.note, 'Team only: an internal note.'),
         named(
           'webhook.disabled',
           webhookDisabledEventSchema,
