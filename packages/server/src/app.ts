@@ -150,6 +150,7 @@ export async function buildApp(config: ServerConfig, store: Store, log?: LogDest
   const metrics = new Metrics(
     () => hub?.size ?? 0,
     () => store.pendingWrites(),
+    () => store.feedStats(),
   );
   hub = new Hub(store, auth, config, cursorSecret);
   const ctx: AppContext = {

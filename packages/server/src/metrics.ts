@@ -1,3 +1,4 @@
+import type { FeedStats } from '@concierge/store';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /** Prometheus metrics, on a registry of our own (no global state shared with a host process). */
@@ -40,7 +41,7 @@ export class Metrics {
     registers: [this.registry],
   });
 
-  constructor(openStreams: () => number, pendingWrites: () => number | null) {
+  constructor(openStreams: () => number, pendingWrites: () => number | null, feed: () => FeedStats | null) {
     new Gauge({
       name: 'concierge_store_pending_writes',
       help: 'writes submitted to the store and not yet answered (SQLite; bounded by --sqlite-write-queue)',
@@ -56,6 +57,26 @@ export class Metrics {
       registers: [this.registry],
       collect() {
         this.set(openStreams());
+      },
+    });
+    new Gauge({
+      name: 'concierge_event_feed_orgs_watched',
+      help: 'orgs whose events this instance reads from the database now, because a local stream needs them (PostgreSQL)',
+      registers: [this.registry],
+      collect() {
+        const stats = feed();
+        if (stats !== null) this.set(stats.orgsWatched);
+      },
+    });
+    new Counter({
+      name: 'concierge_event_feed_reads_total',
+      help: "database reads this instance's event feed made for other instances' events (PostgreSQL)",
+      registers: [this.registry],
+      collect() {
+        const stats = feed();
+        if (stats === null) return;
+        this.reset();
+        this.inc(stats.reads);
       },
     });
     collectDefaultMetrics({ register: this.registry, prefix: 'concierge_' });

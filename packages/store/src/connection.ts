@@ -1,5 +1,5 @@
 import type { ReadQueries } from './dialect.js';
-import type { CommitListener, Ephemeral, EphemeralListener } from './store.js';
+import type { ActivityListener, CommitListener, Ephemeral, EphemeralListener, FeedStats, Interest } from './store.js';
 import type { BoundRule } from './write-calls.js';
 
 /**
@@ -21,6 +21,9 @@ export interface Connection {
   storable(fields: Record<string, string | null | undefined>): void;
 
   onCommit(listener: CommitListener): () => void;
+  watch(orgID: string): Interest;
+  onActivity(listener: ActivityListener): () => void;
+  feedStats?(): FeedStats;
   publishEphemeral(message: Ephemeral): void;
   onEphemeral(listener: EphemeralListener): () => void;
   notificationsLive(): boolean;

@@ -20,7 +20,10 @@ import {
   type RefreshOutcome,
   type StateChange,
   type ApiKeyRecord,
+  type ActivityListener,
   type CommitListener,
+  type FeedStats,
+  type Interest,
   type ConversationRecord,
   type Ephemeral,
   type EphemeralListener,
@@ -506,6 +509,18 @@ export class SqlStore implements Store {
 
   onCommit(listener: CommitListener): () => void {
     return this.db.onCommit(listener);
+  }
+
+  watch(orgID: string): Interest {
+    return this.db.watch(orgID);
+  }
+
+  onActivity(listener: ActivityListener): () => void {
+    return this.db.onActivity(listener);
+  }
+
+  feedStats(): FeedStats | null {
+    return this.db.feedStats?.() ?? null;
   }
 
   publishEphemeral(message: Ephemeral): void {

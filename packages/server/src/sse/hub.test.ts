@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import { describe, test } from 'node:test';
-import type { CommitListener, Store, StoredEvent } from '@concierge/store';
+import type { CommitListener, Interest, Store, StoredEvent } from '@concierge/store';
 import fc from 'fast-check';
 import type { Authenticator, Principal } from '../auth/authenticator.js';
 import type { ServerConfig } from '../config.js';
@@ -75,6 +75,11 @@ class StubStore {
     return () => {};
   }
 
+  // Every commit is handed over as it is published, as the embedded store does: an interest is ready at once.
+  watch(): Interest {
+    return { ready: Promise.resolve(null), release: () => {} };
+  }
+
   listEventsAfter(orgID: string, memberID: string | null, after: number, limit: number): Promise<StoredEvent[]> {
     assert.equal(orgID, ORG);
     assert.equal(memberID, null);
@@ -124,6 +129,7 @@ type HubStore = Pick<
   Store,
   | 'onCommit'
   | 'onEphemeral'
+  | 'watch'
   | 'listEventsAfter'
   | 'listApiKeys'
   | 'notificationsLive'

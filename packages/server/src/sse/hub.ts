@@ -3,6 +3,7 @@ import { TEAM_ONLY_EVENTS, type Ephemeral, type Store, type StoredEvent } from '
 import type { Authenticator, Principal } from '../auth/authenticator.js';
 import type { ServerConfig } from '../config.js';
 import { frame, HEARTBEAT, retryHint } from './frames.js';
+import { OrgInterests } from './org-interests.js';
 import { ResumePoints } from './resume-points.js';
 import { scopeMember, type StreamScope } from './stream-scope.js';
 import { StreamFrames } from './stream-frames.js';
@@ -39,6 +40,7 @@ export class Hub {
   private readonly lastTyping = new Map<string, number>();
   /** Per org, the highest seq published to subscribers: every event at or below it has been fanned out. */
   private readonly published = new Map<string, number>();
+  private readonly interests: OrgInterests;
   private readonly heartbeat: NodeJS.Timeout;
   private readonly unsubscribe: () => void;
   private readonly unsubscribeEphemeral: () => void;
@@ -57,6 +59,11 @@ export class Hub {
   ) {
     this.points = new ResumePoints(store);
     this.frames = new StreamFrames(cursorSecret);
+    // Where the store positioned an org's feed, everything up to there is as good as published: the events that
+    // follow are all handed over.
+    this.interests = new OrgInterests(store, (orgID, seq) => {
+      if (seq > (this.published.get(orgID) ?? 0)) this.published.set(orgID, seq);
+    });
     this.unsubscribe = store.onCommit((events) => this.publish(events));
     this.unsubscribeEphemeral = store.onEphemeral((m) => {
       if (m.kind === 'typing') this.deliverTyping(m);
@@ -105,6 +112,7 @@ export class Hub {
     }
     sub.pending = [];
     this.add(sub);
+    const fed = sub.fed!;
     res.on('close', () => this.remove(sub));
     if (principal.kind === 'member') {
       const ms = Math.max(0, Math.min(principal.expiresAt - Date.now(), 2 ** 31 - 1));
@@ -112,12 +120,15 @@ export class Hub {
       sub.timer.unref();
     }
     this.write(sub, retryHint(2000));
+    // The org's live events must flow before the stream takes a position: on a networked store, from the first
+    // stream of an org on this instance.
+    if (!(await this.fed(sub, fed))) return;
     if (afterSeq === null) {
       // A live start still gets a resume point: an `id:` with no data (no event is dispatched, but the client's
       // last event id is set), so a drop before the first event resumes from here instead of losing what came
       // in between. Only once the hub knows how far it has published this org: a position read from the store
-      // could include commits not yet published, which would then be skipped as already seen. Taken as the
-      // stream registers: what is published while the resume point is looked up below is held in `pending`.
+      // could include commits not yet published, which would then be skipped as already seen. Taken once the
+      // org's events flow: what is published while the resume point is looked up below is held in `pending`.
       const watermark = this.published.get(scope.orgID);
       if (watermark !== undefined) {
         sub.lastSeq = watermark;
@@ -179,6 +190,20 @@ export class Hub {
     const pending = sub.pending ?? [];
     sub.pending = null;
     for (const p of pending) this.deliver(sub, p.seq, p.bytes);
+  }
+
+  /**
+   * Waits until the org's live events flow to the hub; false (and the stream ended, without a resume point of its
+   * own: the client's last id or the point it came with still holds) when the store cannot be read.
+   */
+  private async fed(sub: Subscriber, fed: Promise<void>): Promise<boolean> {
+    try {
+      await fed;
+      return true;
+    } catch {
+      this.end(sub, false);
+      return false;
+    }
   }
 
   /** Waits for the socket to drain; false (and the stream ended) if it does not within three heartbeats. */
@@ -437,6 +462,7 @@ export class Hub {
           : [this.byOrg, s.orgID];
     addTo(map, key, sub);
     if (sub.memberID !== null) addTo(this.byPrincipalMember, sub.memberID, sub);
+    sub.fed = this.interests.take(s.orgID);
     this.count++;
   }
 
@@ -450,6 +476,7 @@ export class Hub {
     else if (s.kind === 'member') removeFrom(this.byMember, s.memberID, sub);
     else removeFrom(this.byOrg, s.orgID, sub);
     if (sub.memberID !== null) removeFrom(this.byPrincipalMember, sub.memberID, sub);
+    this.interests.drop(s.orgID);
     this.count--;
   }
 

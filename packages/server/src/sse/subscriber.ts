@@ -26,6 +26,8 @@ export class Subscriber {
   timer: NodeJS.Timeout | null = null;
   /** The take of an ended stream's resume point, while it runs (a stream without one of its own). */
   claiming: Promise<void> | null = null;
+  /** Resolves once the org's live events flow to the hub (the store's interest in the org is ready). */
+  fed: Promise<void> | null = null;
   /** For an unpositioned stream: the org's latest seq read from the store just after it registered. */
   floor: Promise<number | null> | null = null;
   readonly key: ResumeKey;

@@ -134,8 +134,9 @@ export class Deliverer {
           'webhook sender thread died; its deliveries are retried, a new thread takes the next',
         ),
     );
-    this.unsubscribe = store.onCommit((events) => {
-      if (events.some((e) => this.hooked.has(e.orgID))) this.wake();
+    // What an org committed does not matter here, only that it did: the wake-up alone says so, with no read.
+    this.unsubscribe = store.onActivity((orgIDs) => {
+      if (orgIDs === null || orgIDs.some((o) => this.hooked.has(o))) this.wake();
     });
     this.poll = setInterval(() => void this.tick(), config.webhookPollSeconds * 1000).unref();
     void this.tick();

@@ -1,11 +1,21 @@
-import type { StoredEvent } from '../store.js';
+import type { FeedStats, Interest, StoredEvent } from '../store.js';
 
 /** Reads an org's events after a seq, oldest first, with `message` joined in (Store.listEventsAfter). */
 export type ReadEvents = (orgID: string, afterSeq: number, limit: number) => Promise<StoredEvent[]>;
+/** Reads the seq of an org's latest committed event (0 when none). */
+export type ReadSeq = (orgID: string) => Promise<number>;
 
 interface OrgState {
-  /** Highest seq handed to the listeners: everything at or below it was delivered (or never existed). */
+  /** Local holders of an interest in the org: while none, nothing of the org is read or delivered. */
+  watchers: number;
+  /** `last` is where delivery stands: set from the database when the first interest arrived. */
+  positioned: boolean;
+  /** The read that positions the feed, while it runs (shared by every interest that waits for it). */
+  positioning: Promise<number> | null;
+  /** Highest seq handed to the listeners: everything at or below it was delivered (or came before the interest). */
   last: number;
+  /** Highest seq announced for the org (a wake-up, a local commit): what a catch-up must reach. */
+  heard: number;
   /** A catch-up read is running for this org. */
   running: boolean;
   /** Something new was signalled while the read ran: read again when it ends. */
@@ -16,66 +26,111 @@ const PAGE = 500;
 const RETRY_MS = 1000;
 
 /**
- * Hands every committed event, from this instance or any other, to the commit listeners exactly once and in seq
- * order per org (the hub drops an event whose seq is not above the last it sent, so order is correctness here).
+ * Hands the committed events of the orgs this instance watches, from this instance or any other, to the commit
+ * listeners exactly once and in seq order per org (the hub drops an event whose seq is not above the last it sent,
+ * so order is correctness here). An org nobody here watches costs nothing: its wake-ups are dropped on a map
+ * lookup, with no read (docs/design/event-feed-interest.md).
  *
- * Each org keeps the last seq delivered. A local commit whose events follow on directly is delivered at once,
- * synchronously, as the SQLite adapter does. Anything else (another instance's commit announced by NOTIFY, or a
- * local commit that leapfrogged one from another instance) starts a catch-up read of the org's events after the
- * last delivered seq; the org's row lock makes seqs commit-ordered, so once we have seen seq N committed, every
- * seq below N is committed too and that read misses nothing. Reads of one org never overlap, and a signal that
- * arrives during a read makes it read again, so nothing is skipped and nothing is sent twice.
+ * The first interest in an org positions the feed at the org's latest committed seq, read from the database; the
+ * interest's `ready` resolves then, and every event committed after that read is delivered. A subscriber that
+ * replays history waits for `ready` before its replay query, so the replay reaches at least that position and
+ * nothing falls between the two.
+ *
+ * Once positioned, a local commit whose events follow on directly is delivered at once, synchronously, as the
+ * SQLite adapter does. Anything else (another instance's commit announced by a wake-up, or a local commit that
+ * leapfrogged one from another instance) starts a catch-up read of the org's events after the last delivered seq;
+ * the org's row lock makes seqs commit-ordered, so once seq N is seen committed, every seq below N is committed too
+ * and that read misses nothing. Reads of one org never overlap, and a signal that arrives during a read makes it
+ * read again, so nothing is skipped and nothing is sent twice.
  */
 export class EventFeed {
   private readonly orgs = new Map<string, OrgState>();
   private closed = false;
+  private reads = 0;
 
   constructor(
     private readonly read: ReadEvents,
+    private readonly readSeq: ReadSeq,
     private readonly emit: (events: readonly StoredEvent[]) => void,
     private readonly onError: (error: unknown) => void,
   ) {}
 
-  private state(orgID: string): OrgState {
+  /** Takes an interest in the org's events; they flow to the listeners from `ready` until the last release. */
+  watch(orgID: string): Interest {
     let st = this.orgs.get(orgID);
     if (st === undefined) {
-      // An org we were not told of at start was created after it, so all its events are new to us.
-      st = { last: 0, running: false, again: false };
+      st = { watchers: 0, positioned: false, positioning: null, last: 0, heard: 0, running: false, again: false };
       this.orgs.set(orgID, st);
     }
-    return st;
+    const state = st;
+    state.watchers++;
+    if (!state.positioned && state.positioning === null) {
+      state.positioning = this.position(orgID, state);
+      // A failed read rejects `ready` for its holders; it must not count as unhandled when they are gone.
+      state.positioning.catch(() => {});
+    }
+    const ready = state.positioned ? Promise.resolve(state.last) : state.positioning!;
+    let released = false;
+    return {
+      ready,
+      release: () => {
+        if (released) return;
+        released = true;
+        state.watchers--;
+        if (state.watchers > 0) return;
+        // Nothing of the org is read or delivered from here; a later interest positions the feed afresh.
+        state.positioned = false;
+        state.again = false;
+        this.forget(orgID, state);
+      },
+    };
   }
 
-  /** The starting point: the org's latest seq when the feed began listening (earlier events are history). */
-  seed(orgID: string, seq: number): void {
-    const st = this.state(orgID);
-    if (seq > st.last) st.last = seq;
+  /** The orgs watched now (a catch-up after a lost wake-up channel reads only their counters). */
+  watched(): string[] {
+    const out: string[] = [];
+    for (const [orgID, st] of this.orgs) if (st.positioned) out.push(orgID);
+    return out;
   }
 
-  /** The last seq delivered for an org (0 when none). */
-  lastDelivered(orgID: string): number {
-    return this.orgs.get(orgID)?.last ?? 0;
+  stats(): FeedStats {
+    return { orgsWatched: this.watched().length, reads: this.reads };
   }
 
   /** Events this instance just committed, in seq order per org. */
   local(events: readonly StoredEvent[]): void {
-    for (const [orgID, list] of byOrg(events)) {
-      const st = this.state(orgID);
-      if (!st.running && list[0]!.seq === st.last + 1 && contiguous(list)) {
-        st.last = list[list.length - 1]!.seq;
-        this.deliver(list);
-      } else this.kick(orgID);
+    let i = 0;
+    while (i < events.length) {
+      const orgID = events[i]!.orgID;
+      let j = i + 1;
+      while (j < events.length && events[j]!.orgID === orgID) j++;
+      this.localRun(orgID, events, i, j);
+      i = j;
     }
   }
 
-  /** Another instance (or this one) committed events of the org up to `seq`. */
-  signal(orgID: string, seq: number): void {
-    const st = this.state(orgID);
-    if (!st.running && seq <= st.last) return; // our own echo, or already read
-    this.kick(orgID);
+  private localRun(orgID: string, events: readonly StoredEvent[], from: number, to: number): void {
+    const st = this.orgs.get(orgID);
+    if (st === undefined) return;
+    const top = events[to - 1]!.seq;
+    if (top > st.heard) st.heard = top;
+    if (!st.positioned) return;
+    if (!st.running && events[from]!.seq === st.last + 1 && contiguous(events, from, to)) {
+      st.last = top;
+      this.deliver(from === 0 && to === events.length ? events : events.slice(from, to));
+    } else this.kick(orgID, st);
   }
 
-  /** Catch up every org whose counter is past what we delivered (after a lost LISTEN connection). */
+  /** An instance (this one or another) committed events of the org up to `seq`. */
+  signal(orgID: string, seq: number): void {
+    const st = this.orgs.get(orgID);
+    if (st === undefined) return; // nobody here watches the org: no read
+    if (seq > st.heard) st.heard = seq;
+    if (!st.positioned || (!st.running && seq <= st.last)) return; // our own echo, or already read
+    this.kick(orgID, st);
+  }
+
+  /** Catch up every watched org whose counter is past what was delivered (after a lost wake-up channel). */
   catchUp(counters: Iterable<[string, number]>): void {
     for (const [orgID, seq] of counters) this.signal(orgID, seq);
   }
@@ -84,8 +139,31 @@ export class EventFeed {
     this.closed = true;
   }
 
-  private kick(orgID: string): void {
-    const st = this.state(orgID);
+  private async position(orgID: string, st: OrgState): Promise<number> {
+    try {
+      this.reads++;
+      const seq = await this.readSeq(orgID);
+      if (this.closed || st.watchers === 0) return seq;
+      // Seqs only grow, so a `last` kept by a read still running from an earlier interest is never above `seq`
+      // unless that read already delivered past it: never step back.
+      if (seq > st.last) st.last = seq;
+      st.positioned = true;
+      // A wake-up heard while the position was read may announce events past it.
+      if (st.heard > st.last) this.kick(orgID, st);
+      return st.last;
+    } finally {
+      st.positioning = null;
+      this.forget(orgID, st);
+    }
+  }
+
+  /** Drops an org's state once nobody watches it and nothing of it runs. */
+  private forget(orgID: string, st: OrgState): void {
+    if (st.watchers === 0 && !st.running && st.positioning === null && this.orgs.get(orgID) === st)
+      this.orgs.delete(orgID);
+  }
+
+  private kick(orgID: string, st: OrgState): void {
     if (st.running) {
       st.again = true;
       return;
@@ -98,8 +176,10 @@ export class EventFeed {
     try {
       do {
         st.again = false;
-        for (let page = 0; !this.closed; page++) {
+        while (!this.closed && st.positioned) {
+          this.reads++;
           const rows = await this.read(orgID, st.last, PAGE);
+          if (!st.positioned) break; // released while the read ran
           const fresh = rows.filter((e) => e.seq > st.last);
           if (fresh.length > 0) {
             st.last = fresh[fresh.length - 1]!.seq;
@@ -107,14 +187,18 @@ export class EventFeed {
           }
           if (rows.length < PAGE) break;
         }
-      } while (st.again && !this.closed);
+      } while (st.again && st.positioned && !this.closed);
       st.running = false;
     } catch (error) {
       // The database is unreachable for now: try again shortly; `last` did not move, so nothing is lost.
       st.running = false;
       this.onError(error);
-      if (!this.closed) setTimeout(() => this.kick(orgID), RETRY_MS).unref();
+      if (!this.closed)
+        setTimeout(() => {
+          if (st.positioned) this.kick(orgID, st);
+        }, RETRY_MS).unref();
     }
+    this.forget(orgID, st);
   }
 
   private deliver(events: readonly StoredEvent[]): void {
@@ -128,17 +212,7 @@ export class EventFeed {
   }
 }
 
-function byOrg(events: readonly StoredEvent[]): Map<string, StoredEvent[]> {
-  const out = new Map<string, StoredEvent[]>();
-  for (const e of events) {
-    let list = out.get(e.orgID);
-    if (list === undefined) out.set(e.orgID, (list = []));
-    list.push(e);
-  }
-  return out;
-}
-
-function contiguous(list: readonly StoredEvent[]): boolean {
-  for (let i = 1; i < list.length; i++) if (list[i]!.seq !== list[i - 1]!.seq + 1) return false;
+function contiguous(list: readonly StoredEvent[], from: number, to: number): boolean {
+  for (let i = from + 1; i < to; i++) if (list[i]!.seq !== list[i - 1]!.seq + 1) return false;
   return true;
 }

@@ -152,6 +152,8 @@ export class Notifier {
     }
     if (n.channel === EVENTS_CHANNEL) {
       const w = parsed as EventsWakeUp;
+      // This instance's own commits were handed to the feed as they committed.
+      if (w.i === this.instanceID) return;
       if (w.all === true) this.handlers.events(null);
       else if (w.o !== undefined && typeof w.o === 'object') this.handlers.events(new Map(Object.entries(w.o)));
     } else if (n.channel === EPHEMERAL_CHANNEL) {

@@ -3,7 +3,15 @@ import type { Connection } from '../connection.js';
 import type { ReadQueries, WriteResult, WriteTx } from '../dialect.js';
 import { migrate } from '../migrator.js';
 import type { Rule } from '../steps.js';
-import { UnstorableValue, type CommitListener, type Ephemeral, type EphemeralListener } from '../store.js';
+import {
+  UnstorableValue,
+  type ActivityListener,
+  type CommitListener,
+  type Ephemeral,
+  type EphemeralListener,
+  type FeedStats,
+  type Interest,
+} from '../store.js';
 import { EventFeed } from './event-feed.js';
 import { GroupCommit } from './group-commit.js';
 import { EPHEMERAL_CHANNEL, EVENTS_CHANNEL, Notifier } from './notifier.js';
@@ -42,15 +50,18 @@ function connectionConfig(url: string): { config: pg.PoolConfig; poolMax: number
  * - Writes go through group commit on one writer connection (group-commit.ts); reads use a small pool.
  * - Seqs come from `orgs.event_seq`, bumped inside the writing transaction: its row lock orders an org's writers
  *   across instances, so seqs grow in commit order within an org, as in SQLite.
- * - Fan-out: each committed batch sends one NOTIFY (orgs and seqs, never rows); every instance LISTENs and reads
- *   the new rows by cursor (event-feed.ts), so each instance's commit listeners see every event of every
- *   instance exactly once, in seq order per org. Ephemeral signals cross on their own channel, best effort:
- *   `notificationsLive` says whether LISTEN is in place, and `onResync` fires after it came back.
+ * - Fan-out: each committed batch sends one NOTIFY (orgs and seqs, never rows); every instance LISTENs, and reads
+ *   the new rows by cursor (event-feed.ts) only for the orgs it watches (a local stream needs them), so its commit
+ *   listeners see every event of those orgs exactly once, in seq order per org, and an org nobody watches here
+ *   costs a map lookup. Ephemeral signals (revocations among them) cross on their own channel to every instance,
+ *   watched or not, best effort: `notificationsLive` says whether LISTEN is in place, and `onResync` fires after
+ *   it came back.
  */
 export class PostgresConnection implements Connection {
   readonly kind = 'postgres' as const;
   readonly reads: ReadQueries;
   private readonly listeners = new Set<CommitListener>();
+  private readonly activityListeners = new Set<ActivityListener>();
   private readonly ephemeralListeners = new Set<EphemeralListener>();
   private readonly resyncListeners = new Set<() => void>();
   private readonly writer: GroupCommit;
@@ -70,6 +81,7 @@ export class PostgresConnection implements Connection {
     this.reads = postgresReads(pool);
     this.feed = new EventFeed(
       (orgID, after, limit) => this.reads.listEventsAfter(orgID, null, after, limit),
+      (orgID) => this.reads.latestEventSeq(orgID),
       (events) => {
         for (const l of this.listeners) l(events);
       },
@@ -79,6 +91,7 @@ export class PostgresConnection implements Connection {
       events: (orgs) => {
         if (orgs === null) void this.catchUpAll();
         else for (const [orgID, seq] of orgs) this.feed.signal(orgID, seq);
+        this.activity(orgs === null ? null : [...orgs.keys()]);
       },
       ephemeral: (m) => this.deliverEphemeral(m),
       listening: async () => {
@@ -96,7 +109,10 @@ export class PostgresConnection implements Connection {
     this.writer = new GroupCommit(
       writerPool,
       { channel: EVENTS_CHANNEL, payload: (events) => this.notifier.eventsPayload(events) },
-      ({ events }) => this.feed.local(events),
+      ({ events }) => {
+        this.feed.local(events);
+        if (events.length > 0) this.activity([...new Set(events.map((e) => e.orgID))]);
+      },
     );
   }
 
@@ -136,16 +152,23 @@ export class PostgresConnection implements Connection {
   }
 
   /**
-   * LISTEN is in place. The first time, the org counters are where this instance's feed starts; after a dropped
-   * connection they show which orgs moved while nobody listened, and those are read from the last delivered seq.
+   * LISTEN is in place. After a dropped connection, the counters of the orgs watched here show which moved while
+   * nobody listened, and those are read from the last delivered seq. The first time there is nothing to catch up:
+   * an org is positioned when it is first watched.
    */
   private async listening(): Promise<void> {
-    const { rows } = await query<{ id: string; event_seq: string }>(this.pool, 'SELECT id, event_seq FROM orgs');
-    const counters = rows.map((r): [string, number] => [r.id, Number(r.event_seq)]);
     if (!this.seeded) {
-      for (const [orgID, seq] of counters) this.feed.seed(orgID, seq);
       this.seeded = true;
-    } else this.feed.catchUp(counters);
+      return;
+    }
+    const watched = this.feed.watched();
+    if (watched.length === 0) return;
+    const { rows } = await query<{ id: string; event_seq: string }>(
+      this.pool,
+      'SELECT id, event_seq FROM orgs WHERE id = ANY($1::text[])',
+      [watched],
+    );
+    this.feed.catchUp(rows.map((r): [string, number] => [r.id, Number(r.event_seq)]));
   }
 
   private async catchUpAll(): Promise<void> {
@@ -182,6 +205,23 @@ export class PostgresConnection implements Connection {
   onCommit(listener: CommitListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  watch(orgID: string): Interest {
+    return this.feed.watch(orgID);
+  }
+
+  feedStats(): FeedStats {
+    return this.feed.stats();
+  }
+
+  onActivity(listener: ActivityListener): () => void {
+    this.activityListeners.add(listener);
+    return () => this.activityListeners.delete(listener);
+  }
+
+  private activity(orgIDs: readonly string[] | null): void {
+    for (const l of this.activityListeners) l(orgIDs);
   }
 
   publishEphemeral(message: Ephemeral): void {

@@ -7,7 +7,9 @@ import { replayRenderersURL } from '../replay-renderers.js';
 import { runSync } from '../steps.js';
 import {
   WriterOverloaded,
+  type ActivityListener,
   type CommitListener,
+  type Interest,
   type Ephemeral,
   type EphemeralListener,
   type StoredEvent,
@@ -58,6 +60,8 @@ export interface SqliteStoreOptions {
   onWriterLost?: (error: Error) => void;
 }
 
+const READY: Interest = { ready: Promise.resolve(null), release: () => {} };
+
 /** One of the two ways of running writes: group commit here, or in the writer thread. */
 interface Writer {
   run<T>(rule: BoundRule<T>): Promise<T>;
@@ -74,6 +78,7 @@ export class SqliteConnection implements Connection {
   readonly kind = 'sqlite' as const;
   readonly reads: SqliteQueries['reads'];
   private readonly listeners = new Set<CommitListener>();
+  private readonly activityListeners = new Set<ActivityListener>();
   private readonly ephemeralListeners = new Set<EphemeralListener>();
   private checkpointer: Worker | null = null;
   private writer!: Writer;
@@ -123,6 +128,9 @@ export class SqliteConnection implements Connection {
 
   private publish(events: StoredEvent[]): void {
     for (const l of this.listeners) l(events);
+    if (this.activityListeners.size === 0) return;
+    const orgs = [...new Set(events.map((e) => e.orgID))];
+    for (const l of this.activityListeners) l(orgs);
   }
 
   async write<T>(_orgs: readonly string[], rule: BoundRule<T>): Promise<T> {
@@ -148,6 +156,16 @@ export class SqliteConnection implements Connection {
   onCommit(listener: CommitListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /** Every commit is this process's, delivered in place as it happens: an interest is ready at once. */
+  watch(): Interest {
+    return READY;
+  }
+
+  onActivity(listener: ActivityListener): () => void {
+    this.activityListeners.add(listener);
+    return () => this.activityListeners.delete(listener);
   }
 
   /** One process owns a SQLite file, so "every instance" is this one: deliver in place. */
