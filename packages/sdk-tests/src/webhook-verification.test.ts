@@ -8,7 +8,7 @@ import { ConciergeError, verifyWebhook, WebhookVerificationError } from '@concie
 /**
  * `verifyWebhook` against the reference implementation of Standard Webhooks (the `standardwebhooks` package): what
  * it signs, we accept; what anyone changed after it signed, we refuse. No server here: the end-to-end check against
- * the server's own signer is in webhooks-e2e.test.ts.
+ * the server's own signer is in webhooks.test.ts.
  */
 
 /**

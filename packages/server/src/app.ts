@@ -52,11 +52,11 @@ import { Deliverer } from './webhooks/deliverer.js';
 export interface App {
   fastify: FastifyInstance;
   ctx: AppContext;
-  /** SIGTERM: refuse new work, end streams, finish requests in flight, close the store. */
+  /** SIGTERM: refuse new work, end streams, finish requests in flight, close the store (docs/design/shutdown.md). */
   shutdown(): Promise<void>;
 }
 
-/** The headers browsers may read from cross-origin answers (the SDK needs them). */
+/** The headers browsers may read from cross-origin answers (the SDK needs them; docs/design/cors.md). */
 const EXPOSED_HEADERS = [
   'x-request-id',
   'idempotent-replayed',

@@ -47,7 +47,8 @@ function protect(scope: FastifyInstance): void {
  * Serves the built console at /console (the server's own origin, so the refresh cookie is same-site and no CORS is
  * involved). Hashed assets are cached for a year; the page itself never, so a new build is picked up on reload.
  * Every path under /console that is not a file (`/console/setup`, a deep link) gets the page: the app routes
- * itself. When the console was not built, /console says how to build it instead of a bare 404.
+ * itself. When the console was not built, /console says how to build it instead of a bare 404
+ * (docs/design/console-app.md).
  */
 export async function registerConsole(fastify: FastifyInstance, dir = CONSOLE_DIR): Promise<void> {
   const index = `${dir}index.html`;

@@ -2,7 +2,7 @@ import { ERROR_CODES, type ErrorBody, type ErrorCode } from '@concierge/protocol
 
 /**
  * The one error class routes and middleware throw. The error handler renders it, and only it, as the envelope;
- * anything else becomes a logged 500 INTERNAL with no detail leaked (see app.ts).
+ * anything else becomes a logged 500 INTERNAL with no detail leaked (see app.ts, docs/design/error-envelope.md).
  */
 export class ApiError extends Error {
   readonly status: number;

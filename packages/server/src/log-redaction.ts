@@ -3,6 +3,7 @@
  * token one level down (`{body: {accessToken}}`, an error carrying the request's headers) was logged in clear.
  * This runs as pino's `formatters.log`, on each line's own fields: every property whose name is a credential's,
  * at any depth, is replaced. A log line is small, so the walk is cheap; it is bounded in depth and size anyway.
+ * Why, and what else keeps secrets out of logs: docs/design/request-ids-and-logging.md.
  */
 const SECRET_KEYS = new Set([
   'authorization',

@@ -6,7 +6,7 @@ import type { Metrics } from './metrics.js';
  * `/metrics` on a listener of its own, bound to loopback by default (`--metrics-host`, `--metrics-port`): process
  * metrics, route counts and stream gauges say a lot about an installation, and the API port faces the internet.
  * A scraper on the same machine (or a sidecar) reads it; nothing else can reach it unless the operator binds it
- * elsewhere on purpose. Only GET /metrics answers; everything else is 404.
+ * elsewhere on purpose. Only GET /metrics answers; everything else is 404 (docs/design/metrics.md).
  */
 export async function listenMetrics(
   metrics: Metrics,

@@ -31,7 +31,8 @@ const encoder = new TextEncoder();
  * - `webhook-timestamp` must be within `toleranceSeconds` of now (5 minutes), so a captured delivery cannot be
  *   replayed later. Dedupe what arrives within that window on `webhook-id`, which is the same on every attempt.
  *
- * Uses Web Crypto only (`crypto.subtle`), so it runs unchanged on Node 20+, Deno, Bun and edge runtimes.
+ * Uses Web Crypto only (`crypto.subtle`), so it runs unchanged on Node 20+, Deno, Bun and edge runtimes
+ * (docs/design/verify-webhook.md).
  */
 export async function verifyWebhook(
   rawBody: string | Uint8Array | ArrayBuffer,

@@ -23,6 +23,7 @@ import java.io.InterruptedIOException
  *
  * A non-2xx answer ends the flow with its [ApiException]; a cut, reset or silent link (the stream client's read
  * timeout) with a [ConciergeException] for the network; a clean end of the body completes the flow.
+ * The SDK's other internals: docs/design/kotlin-sdk.md.
  */
 internal fun Transport.sseConnection(
     url: HttpUrl,
