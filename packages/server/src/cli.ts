@@ -339,6 +339,7 @@ async function serve(
 ): Promise<number> {
   const store = await openStore(config.database, {
     migrate: config.migrate,
+    ...(config.broker !== '' && { broker: config.broker }),
     sqliteWriter: config.sqliteWriter,
     writeQueueMax: config.sqliteWriteQueue,
     replayRenderers: REPLAY_RENDERERS_URL,

@@ -6,6 +6,7 @@ export interface ServerConfig {
   port: number;
   host: string;
   database: string;
+  broker: string;
   tokenTtlSeconds: number;
   rateLimitPerMinute: number;
   corsOrigins: string[];
@@ -73,6 +74,14 @@ export const OPTIONS: readonly OptionSpec[] = [
     kind: 'string',
     default: 'sqlite:./data/concierge.db',
     help: 'sqlite:<path> or postgres://user:pass@host/db',
+  },
+  {
+    key: 'broker',
+    flag: 'broker',
+    env: 'CONCIERGE_BROKER_URL',
+    kind: 'string',
+    default: '',
+    help: 'PostgreSQL only: nats://host:port, for wake-ups between instances through NATS instead of LISTEN/NOTIFY (empty: NOTIFY); the same on every instance',
   },
   {
     key: 'tokenTtlSeconds',
@@ -428,6 +437,13 @@ export function resolveConfig(
   if (config.passwordHashQueue < 1) throw new ConfigError('--password-hash-queue: expected at least 1');
   if (config.passwordCost < 10 || config.passwordCost > 20) throw new ConfigError('--password-cost: expected 10 to 20');
   config.database = databaseURL(config.database);
+  if (config.broker !== '') {
+    if (!config.database.startsWith('postgres'))
+      throw new ConfigError('--broker: only for a PostgreSQL database (one SQLite instance needs no wake-ups)');
+    for (const server of config.broker.split(','))
+      if (!/^(nats|tls):\/\/[^/?#\s]+$/.test(server))
+        throw new ConfigError(`--broker: expected nats://host:port (comma-separated for a cluster), got '${server}'`);
+  }
   const schedule = (config.webhookRetrySchedule as unknown as string[]).map(Number);
   if (schedule.length === 0 || schedule.some((n) => !Number.isFinite(n) || n < 0))
     throw new ConfigError('--webhook-retry-schedule: expected comma-separated seconds ≥ 0');

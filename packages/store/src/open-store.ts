@@ -20,6 +20,8 @@ export interface OpenStoreOptions {
    * (replay-renderers.ts). Loaded here and by every thread that writes. Without it an idempotent write fails.
    */
   replayRenderers?: string;
+  /** PostgreSQL: a NATS server for the wake-ups between instances (postgres-connection.ts). */
+  broker?: string;
 }
 
 export async function openStore(url: string, options: OpenStoreOptions = {}): Promise<Store> {
@@ -40,7 +42,7 @@ export async function openStore(url: string, options: OpenStoreOptions = {}): Pr
   if (/^postgres(ql)?:\/\//.test(url)) {
     // Loaded only when asked for: a SQLite deployment never loads the PostgreSQL driver.
     const { PostgresConnection } = await import('./postgres/postgres-connection.js');
-    return new SqlStore(await PostgresConnection.open({ url, migrate }));
+    return new SqlStore(await PostgresConnection.open({ url, migrate, broker: options.broker }));
   }
   throw new Error(
     `unsupported database URL (want sqlite:<path> or postgres://…): ${url.replace(/\/\/[^@]*@/, '//***@')}`,

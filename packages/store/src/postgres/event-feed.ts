@@ -53,6 +53,8 @@ export class EventFeed {
     private readonly readSeq: ReadSeq,
     private readonly emit: (events: readonly StoredEvent[]) => void,
     private readonly onError: (error: unknown) => void,
+    /** The org's state is gone (nobody watches it, nothing of it runs): its wake-ups may stop coming. */
+    private readonly released: (orgID: string) => void = () => {},
   ) {}
 
   /** Takes an interest in the org's events; they flow to the listeners from `ready` until the last release. */
@@ -159,8 +161,10 @@ export class EventFeed {
 
   /** Drops an org's state once nobody watches it and nothing of it runs. */
   private forget(orgID: string, st: OrgState): void {
-    if (st.watchers === 0 && !st.running && st.positioning === null && this.orgs.get(orgID) === st)
+    if (st.watchers === 0 && !st.running && st.positioning === null && this.orgs.get(orgID) === st) {
       this.orgs.delete(orgID);
+      this.released(orgID);
+    }
   }
 
   private kick(orgID: string, st: OrgState): void {

@@ -10,6 +10,7 @@ import {
 } from '../store.js';
 import { unmatchable } from './unmatchable.js';
 import type { Started, StepRequest } from './op-driver.js';
+import type { Notice } from './wakeups.js';
 
 /**
  * A batch made only of sends, in two round trips on the writer connection, however many sends it holds (one when
@@ -136,7 +137,7 @@ interface Send<O> {
 export async function runFusedSends<O>(
   started: readonly Started<O>[],
   client: pg.ClientBase,
-  notice: { channel: string; payload: (events: readonly StoredEvent[]) => string },
+  notice: Notice | null,
   cache: FusedCache,
   mayGuess: boolean,
 ): Promise<FusedOutcome<O>> {
@@ -239,8 +240,7 @@ export async function runFusedSends<O>(
     assumed,
     states,
     hooks,
-    notice.channel,
-    notice.payload(events),
+    notice === null ? null : `pg_notify(${lit(notice.channel)}, ${lit(notice.payload(events))}), `,
   );
   try {
     await client.query(guess ? `${lock}; ${sql}; COMMIT` : `${sql}; COMMIT`);
@@ -281,8 +281,8 @@ function writeStatement<O>(
   assumed: ReadonlyMap<string, { status: string; awaiting: boolean }>,
   states: ReadonlyMap<string, { status: string; awaiting: boolean }>,
   hooks: ReadonlyMap<string, boolean>,
-  channel: string,
-  payload: string,
+  /** The wake-up sent with the commit (`pg_notify(…), `), or null where wake-ups go another way. */
+  wakeUp: string | null,
 ): string {
   const m = sends.map((s) => s.message);
   // The outbox (rules/common-steps.ts, `outbox`): as `enqueueWebhooks` does for one event, for every event of the batch.
@@ -425,7 +425,7 @@ function writeStatement<O>(
       INSERT INTO events (org_id, seq, type, member_id, conversation_id, payload)
       SELECT org_id, seq, 'message', member_id, conversation_id, NULL FROM i
     )${keys}${deliveries}
-    SELECT pg_notify(${lit(channel)}, ${lit(payload)}), CASE
+    SELECT ${wakeUp ?? ''}CASE
       WHEN (SELECT count(*) FROM o) = ${int(orgs.length)} AND (SELECT count(*) FROM t) = ${int(assumed.size)}${keyed.length === 0 ? '' : ` AND (SELECT count(*) FROM k) = ${int(keyed.length)}`}${noNewHooks}
       THEN 0 ELSE (${lit(CONFLICT)} || (SELECT count(*) FROM o))::int
     END`;

@@ -5,6 +5,7 @@ import type { StoredEvent } from '../store.js';
 import { allSends, FusedCache, runFusedSends } from './fused-sends.js';
 import { runRule, startRule, type Started } from './op-driver.js';
 import { PostgresTx } from './postgres-queries.js';
+import type { Notice } from './wakeups.js';
 
 /** A write rule, run by the batch on its connection inside its transaction. */
 export type WriteRule<T> = (tx: WriteTx) => Rule<WriteResult<T>>;
@@ -72,7 +73,7 @@ export class GroupCommit {
 
   constructor(
     private readonly pool: pg.Pool,
-    private readonly notice: { channel: string; payload: (events: readonly StoredEvent[]) => string },
+    private readonly notice: Notice | null,
     private readonly afterCommit: (batch: CommittedBatch) => void,
   ) {}
 
@@ -225,7 +226,7 @@ export class GroupCommit {
       const events = done.flatMap((d) => d.result.events);
       // The wake-up and the commit in one round trip: if the NOTIFY failed, COMMIT is not run and we roll back.
       await client.query(
-        events.length === 0
+        events.length === 0 || this.notice === null
           ? 'COMMIT'
           : `SELECT pg_notify(${pg.escapeLiteral(this.notice.channel)}, ${pg.escapeLiteral(this.notice.payload(events))}); COMMIT`,
       );

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import type { Ephemeral, StoredEvent } from '../store.js';
+import type { Notice, WakeupHandlers, Wakeups } from './wakeups.js';
 
 /** Wake-ups for committed events: a small JSON of the orgs touched and their highest seq, never the rows. */
 export const EVENTS_CHANNEL = 'concierge_events';
@@ -26,29 +27,19 @@ interface EphemeralMessage {
   m: Ephemeral;
 }
 
-export interface NotifierHandlers {
-  /** A batch committed events of these orgs, up to these seqs (`null`: any org may have new events). */
-  events(orgs: Map<string, number> | null): void;
-  ephemeral(message: Ephemeral): void;
-  /**
-   * LISTEN is (again) in place: notifications sent before this point may have been missed, so the store reads
-   * the org counters and catches up. Runs after the first connect too (that read seeds the feed).
-   */
-  listening(): Promise<void>;
-  /** The LISTEN connection is gone: notifications may be missed until `listening` runs again. */
-  lost(): void;
-  error(error: unknown): void;
-}
-
 /**
  * The instance's LISTEN connection. It is a dedicated client (a pooled one could be handed to a query while a
  * notification is due), re-established with backoff whenever it drops, after which the store catches up from
  * its last delivered seq per org, so a lost connection loses no event. A periodic ping notices a connection that
  * died without a word (a dropped NAT entry, a failed-over proxy).
  */
-export class Notifier {
+export class Notifier implements Wakeups {
   /** Tells this instance's own notifications apart from the others' (NOTIFY comes back to its sender too). */
   readonly instanceID = randomBytes(9).toString('base64url');
+  /** Every commit wakes every instance, which drops what it does not watch on a map lookup. */
+  readonly notice: Notice = { channel: EVENTS_CHANNEL, payload: (events) => this.eventsPayload(events) };
+  /** While LISTEN is in place, PostgreSQL delivers every notification. */
+  readonly lossy = false;
   private client: pg.Client | null = null;
   private closed = false;
   private backoff = RECONNECT_MIN_MS;
@@ -57,7 +48,9 @@ export class Notifier {
 
   constructor(
     private readonly config: pg.ClientConfig,
-    private readonly handlers: NotifierHandlers,
+    private readonly handlers: WakeupHandlers,
+    /** Runs `SELECT pg_notify(channel, payload)` on a pooled connection (never the LISTEN one). */
+    private readonly send: (channel: string, payload: string) => Promise<unknown>,
   ) {
     this.ping = setInterval(() => void this.checkAlive(), PING_MS);
     this.ping.unref();
@@ -69,18 +62,29 @@ export class Notifier {
   }
 
   /** The wake-up for one committed batch (sent inside its transaction, see GroupCommit). */
-  eventsPayload(events: readonly StoredEvent[]): string {
+  private eventsPayload(events: readonly StoredEvent[]): string {
     const o: Record<string, number> = {};
     for (const e of events) o[e.orgID] = Math.max(o[e.orgID] ?? 0, e.seq);
     const payload = JSON.stringify({ i: this.instanceID, o } satisfies EventsWakeUp);
     return Buffer.byteLength(payload) <= MAX_PAYLOAD ? payload : JSON.stringify({ i: this.instanceID, all: true });
   }
 
-  /** The NOTIFY payload for an ephemeral signal, or null when it is too large to send. */
-  ephemeralPayload(message: Ephemeral): string | null {
+  /** The NOTIFY for an ephemeral signal; one too large to send is dropped (a signal is best effort). */
+  publish(message: Ephemeral): void {
     const payload = JSON.stringify({ i: this.instanceID, m: message } satisfies EphemeralMessage);
-    return Buffer.byteLength(payload) <= MAX_PAYLOAD ? payload : null;
+    if (Buffer.byteLength(payload) > MAX_PAYLOAD) return;
+    this.send(EPHEMERAL_CHANNEL, payload).catch((error: unknown) => this.handlers.error(error));
   }
+
+  /** The commit's NOTIFY woke everyone already. */
+  committed(): void {}
+
+  /** Every instance hears every org's wake-ups: nothing to subscribe to. */
+  watch(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  unwatch(): void {}
 
   private async connect(): Promise<void> {
     const client = new pg.Client({ ...this.config, keepAlive: true });

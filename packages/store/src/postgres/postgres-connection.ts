@@ -14,11 +14,13 @@ import {
 } from '../store.js';
 import { EventFeed } from './event-feed.js';
 import { GroupCommit } from './group-commit.js';
-import { EPHEMERAL_CHANNEL, EVENTS_CHANNEL, Notifier } from './notifier.js';
+import { brokerPrefix, NatsWakeups } from './nats-wakeups.js';
+import { Notifier } from './notifier.js';
 import { postgresError } from './postgres-errors.js';
 import { POSTGRES_MIGRATIONS, postgresMigrationTarget } from './postgres-migrations.js';
 import { postgresReads } from './postgres-reads.js';
 import { query } from './prepared.js';
+import type { WakeupHandlers, Wakeups } from './wakeups.js';
 
 export interface PostgresStoreOptions {
   /**
@@ -31,9 +33,24 @@ export interface PostgresStoreOptions {
   migrate?: boolean;
   /** Where the store reports trouble it recovers from by itself (a dropped LISTEN connection…). */
   onError?: (error: unknown) => void;
+  /**
+   * `nats://host:port[,nats://…]`: the instances wake each other through this NATS server instead of
+   * LISTEN/NOTIFY (nats-wakeups.ts). Every instance on the database must use the same mode.
+   */
+  broker?: string | undefined;
 }
 
+/** With a broker (at-most-once), how often the watched orgs are caught up from the database in any case. */
+const BROKER_CATCH_UP_MS = 1000;
+
 const NUL = '\u0000';
+
+/** The database's own secret (made by the first migration): what the broker's subjects are derived from. */
+async function serverSecretOf(pool: pg.Pool): Promise<Uint8Array> {
+  const { rows } = await query<{ value: Buffer }>(pool, `SELECT value FROM meta WHERE key = 'server_secret'`);
+  if (rows[0] === undefined) throw new Error('the database has no server secret: it was not migrated');
+  return new Uint8Array(rows[0].value);
+}
 
 function connectionConfig(url: string): { config: pg.PoolConfig; poolMax: number } {
   const parsed = new URL(url);
@@ -65,29 +82,35 @@ export class PostgresConnection implements Connection {
   private readonly ephemeralListeners = new Set<EphemeralListener>();
   private readonly resyncListeners = new Set<() => void>();
   private readonly writer: GroupCommit;
-  private readonly notifier: Notifier;
+  private readonly wakeups: Wakeups;
   private readonly feed: EventFeed;
+  private readonly catchUpTimer: NodeJS.Timeout | null = null;
   private seeded = false;
   private closed = false;
-  /** LISTEN is in place and its catch-up ran: every notification since reaches this instance. */
+  /** The wake-up channel is in place and its catch-up ran: every notification since reaches this instance. */
   private live = false;
 
   private constructor(
     private readonly pool: pg.Pool,
     private readonly writerPool: pg.Pool,
-    config: pg.ClientConfig,
+    channel: { listen: pg.ClientConfig } | { broker: string; prefix: string },
     private readonly onError: (error: unknown) => void,
   ) {
     this.reads = postgresReads(pool);
     this.feed = new EventFeed(
       (orgID, after, limit) => this.reads.listEventsAfter(orgID, null, after, limit),
-      (orgID) => this.reads.latestEventSeq(orgID),
+      // The wake-ups of the org must reach this instance before its position is read: none falls in between.
+      async (orgID) => {
+        await this.wakeups.watch(orgID);
+        return this.reads.latestEventSeq(orgID);
+      },
       (events) => {
         for (const l of this.listeners) l(events);
       },
       onError,
+      (orgID) => this.wakeups.unwatch(orgID),
     );
-    this.notifier = new Notifier(config, {
+    const handlers: WakeupHandlers = {
       events: (orgs) => {
         if (orgs === null) void this.catchUpAll();
         else for (const [orgID, seq] of orgs) this.feed.signal(orgID, seq);
@@ -105,15 +128,24 @@ export class PostgresConnection implements Connection {
         this.live = false;
       },
       error: onError,
+    };
+    this.wakeups =
+      'listen' in channel
+        ? new Notifier(channel.listen, handlers, (name, payload) =>
+            query(this.pool, 'SELECT pg_notify($1, $2)', [name, payload]),
+          )
+        : new NatsWakeups(channel.broker, channel.prefix, handlers);
+    if (this.wakeups.lossy) {
+      // A lost broker message delays an org's events until here at most; the read costs one query per instance.
+      this.catchUpTimer = setInterval(() => void this.catchUpAll(), BROKER_CATCH_UP_MS);
+      this.catchUpTimer.unref();
+    }
+    this.writer = new GroupCommit(writerPool, this.wakeups.notice, ({ events }) => {
+      this.feed.local(events);
+      if (events.length === 0) return;
+      this.wakeups.committed(events);
+      this.activity([...new Set(events.map((e) => e.orgID))]);
     });
-    this.writer = new GroupCommit(
-      writerPool,
-      { channel: EVENTS_CHANNEL, payload: (events) => this.notifier.eventsPayload(events) },
-      ({ events }) => {
-        this.feed.local(events);
-        if (events.length > 0) this.activity([...new Set(events.map((e) => e.orgID))]);
-      },
-    );
   }
 
   /** Opens (and by default migrates) the database; several instances may share it. */
@@ -141,8 +173,12 @@ export class PostgresConnection implements Connection {
         client.removeListener('error', ignore);
         client.release();
       }
-      connection = new PostgresConnection(pool, writerPool, listenConfig, onError);
-      await connection.notifier.start();
+      const channel =
+        options.broker === undefined
+          ? { listen: listenConfig }
+          : { broker: options.broker, prefix: brokerPrefix(await serverSecretOf(pool)) };
+      connection = new PostgresConnection(pool, writerPool, channel, onError);
+      await connection.wakeups.start();
       return connection;
     } catch (error) {
       if (connection !== null) await connection.close().catch(() => {});
@@ -152,7 +188,7 @@ export class PostgresConnection implements Connection {
   }
 
   /**
-   * LISTEN is in place. After a dropped connection, the counters of the orgs watched here show which moved while
+   * The wake-up channel is in place. After a drop, the counters of the orgs watched here show which moved while
    * nobody listened, and those are read from the last delivered seq. The first time there is nothing to catch up:
    * an org is positioned when it is first watched.
    */
@@ -161,6 +197,10 @@ export class PostgresConnection implements Connection {
       this.seeded = true;
       return;
     }
+    await this.catchUpWatched();
+  }
+
+  private async catchUpWatched(): Promise<void> {
     const watched = this.feed.watched();
     if (watched.length === 0) return;
     const { rows } = await query<{ id: string; event_seq: string }>(
@@ -172,8 +212,9 @@ export class PostgresConnection implements Connection {
   }
 
   private async catchUpAll(): Promise<void> {
+    if (this.closed) return;
     try {
-      await this.listening();
+      await this.catchUpWatched();
     } catch (error) {
       this.onError(error);
     }
@@ -226,12 +267,9 @@ export class PostgresConnection implements Connection {
 
   publishEphemeral(message: Ephemeral): void {
     // In place here at once (the sender's own streams and caches must not wait for a round trip), and to the
-    // other instances through NOTIFY; the echo that comes back is ignored by instance id.
+    // other instances through the wake-up channel; an echo that comes back is ignored by instance id.
     this.deliverEphemeral(message);
-    if (this.closed) return;
-    const payload = this.notifier.ephemeralPayload(message);
-    if (payload === null) return;
-    query(this.pool, 'SELECT pg_notify($1, $2)', [EPHEMERAL_CHANNEL, payload]).catch(this.onError);
+    if (!this.closed) this.wakeups.publish(message);
   }
 
   onEphemeral(listener: EphemeralListener): () => void {
@@ -259,7 +297,8 @@ export class PostgresConnection implements Connection {
     // Queued writes still commit (their callers are waiting); then the connections go.
     await this.writer.drain();
     this.feed.close();
-    await this.notifier.close();
+    if (this.catchUpTimer !== null) clearInterval(this.catchUpTimer);
+    await this.wakeups.close();
     await Promise.all([this.pool.end(), this.writerPool.end()]);
   }
 }
