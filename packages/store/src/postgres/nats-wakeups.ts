@@ -6,6 +6,8 @@ import type { WakeupHandlers, Wakeups } from './wakeups.js';
 /** Signals every instance needs, watched orgs or not: what a token or a session may still do. */
 const SECURITY_KINDS: ReadonlySet<Ephemeral['kind']> = new Set(['revoked', 'agent-revoked']);
 const RETRY_MS = 1000;
+/** How long a new interest waits for the broker to confirm its subscription before it goes on without (see watch). */
+const FLUSH_MS = 2000;
 
 interface EventsWakeUp {
   /** The org. */
@@ -113,8 +115,13 @@ export class NatsWakeups implements Wakeups {
       nc.subscribe(`${this.prefix}.s.${t}`, { callback: (_error, msg) => this.onSignal(msg) }),
     ]);
     // Once the server has the subscription, every later wake-up of the org reaches us; the feed positions after
-    // this. While disconnected the client subscribes again on reconnect, and the catch-up then covers the gap.
-    if (this.connected) await nc.flush().catch(() => {});
+    // this. While disconnected (or if the broker does not answer in time) the client subscribes again on
+    // reconnect and the catch-up reads cover the gap: a stream never waits on the broker for long.
+    if (!this.connected) return;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, FLUSH_MS)));
+    await Promise.race([nc.flush().catch(() => {}), late]);
+    clearTimeout(timer);
   }
 
   unwatch(orgID: string): void {
