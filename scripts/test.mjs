@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Runs every compiled test file (`*.test.js` under packages/*/dist) with node's test runner, after starting
 // whatever the suites need that this machine can provide (see scripts/pg-cluster.mjs for PostgreSQL).
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { appendFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -39,6 +39,18 @@ const env = { ...process.env };
 // about 1 ms a hash instead of 100, over the hundreds of sign-ins the suites make. What the tests check of hashing
 // (how many run, that stored parameters are honoured, the queue's bound) does not depend on the cost.
 env.CONCIERGE_PASSWORD_COST ??= '10';
+
+// nats-server for the broker suites (they start their own, see packages/tests/src/harness/nats.ts): CI must have it,
+// as it must have PostgreSQL; elsewhere those suites skip.
+const natsServer = env.CONCIERGE_NATS_SERVER ?? 'nats-server';
+if (spawnSync(natsServer, ['--version'], { stdio: 'ignore' }).status !== 0) {
+  if (env.CI !== undefined) {
+    console.error(`${natsServer} not found in CI: run scripts/ensure-nats.sh first.`);
+    process.exit(1);
+  }
+  console.log(`# ${natsServer} not found: the suites that need a NATS broker are skipped (scripts/ensure-nats.sh).`);
+}
+
 let stopPostgres = async () => {};
 if (env.CONCIERGE_TEST_PG_URL === undefined && env.STORES !== 'sqlite') {
   try {

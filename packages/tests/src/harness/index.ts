@@ -9,3 +9,4 @@ export * from './webhook-receiver.js';
 export * from './hosted-sdk.js';
 export * from './hosted-stream.js';
 export * from './self-signed.js';
+export * from './nats.js';
