@@ -99,7 +99,7 @@ export async function run({ rounds, smoke, profile, log }) {
       };
 
       /** One load window at A; CPU and counters between two readings inside it, per event committed. */
-      async function window() {
+      async function loadWindow() {
         const before = await stats.read();
         const running = load.call({ type: 'run', ...spec, durationSec });
         await sleep(settleMs);
@@ -172,7 +172,7 @@ export async function run({ rounds, smoke, profile, log }) {
         if (failed !== undefined) throw failed.reason;
         const results = [];
         for (let r = 0; r < rounds; r++) {
-          const w = await window();
+          const w = await loadWindow();
           const d = await delivery(size === 1 ? a : instances[1]);
           results.push({ ...w, ...d });
           log(
@@ -212,7 +212,7 @@ export async function run({ rounds, smoke, profile, log }) {
           .join(
             ', then ',
           )}); the other instances have no client, except B during the delivery measurement. "reference" is the same mode with A alone.`,
-        `Load: ${memberCount} members, one conversation each, ${memberCount} connections in a closed loop for ${durationSec} s per round (bench/loadgen/http-load.mjs); CPU (/proc, each process's user + system) and PostgreSQL's counters are read ${settleMs / 1000} s into the load and ${tailMs / 1000} s before its end, and divided by the events committed in between (the orgs' event counters): ${fmt(eventsPerSend)} event per send answered 2xx over the whole runs.`,
+        `Load: ${memberCount} members, one conversation each, ${memberCount} connections in a closed loop for ${durationSec} s per round (bench/loadgen/http-load.mjs); CPU (/proc, each process's user + system) and PostgreSQL's counters are read ${settleMs / 1000} s into the load and ${tailMs / 1000} s before its end, and divided by the events committed in between (the orgs' event counters); over whole load runs, ${fmt(eventsPerSend)} event(s) committed per send answered 2xx.`,
         `PostgreSQL${pg.cluster.version ? ` ${pg.cluster.version}` : ''}: transactions and rows read from \`pg_stat_database\` (\`xact_commit\`, \`tup_returned\`: rows returned by sequential and index scans) of the benchmark's database; \`pg_stat_statements\` is not loaded in the throw-away cluster. PostgreSQL CPU is that of the backends serving the database.`,
         `Delivery: ${streams} streams of one conversation on B (on A when A is alone), ${messages} concierge replies sent to A one every ${spacingMs} ms; latency from \`createdAt\` to receipt, as in \`cross-instance\`.`,
         ...notes,
