@@ -17,6 +17,7 @@ const CATALOGUE = [
   'fanout',
   'resume',
   'cross-instance',
+  'scale-out',
   'send-postgres',
   'search',
   'webhooks',

@@ -19,12 +19,13 @@ const CATALOGUE = [
   'fanout',
   'resume',
   'cross-instance',
+  'scale-out',
   'search',
   'send-postgres',
   'webhooks',
 ] as const;
 /** Only these may be skipped, and only with a stated reason: they need a PostgreSQL server. */
-const MAY_SKIP = new Set<string>(['cross-instance', 'send-postgres']);
+const MAY_SKIP = new Set<string>(['cross-instance', 'scale-out', 'send-postgres']);
 
 interface Row {
   metric: string;
