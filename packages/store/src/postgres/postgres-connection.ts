@@ -67,12 +67,13 @@ function connectionConfig(url: string): { config: pg.PoolConfig; poolMax: number
  * - Writes go through group commit on one writer connection (group-commit.ts); reads use a small pool.
  * - Seqs come from `orgs.event_seq`, bumped inside the writing transaction: its row lock orders an org's writers
  *   across instances, so seqs grow in commit order within an org, as in SQLite.
- * - Fan-out: each committed batch sends one NOTIFY (orgs and seqs, never rows); every instance LISTENs, and reads
- *   the new rows by cursor (event-feed.ts) only for the orgs it watches (a local stream needs them), so its commit
- *   listeners see every event of those orgs exactly once, in seq order per org, and an org nobody watches here
- *   costs a map lookup. Ephemeral signals (revocations among them) cross on their own channel to every instance,
- *   watched or not, best effort: `notificationsLive` says whether LISTEN is in place, and `onResync` fires after
- *   it came back.
+ * - Fan-out: each committed batch wakes the other instances (orgs and seqs, never rows): one NOTIFY in the
+ *   transaction, or with `broker` one NATS message per org after it (wakeups.ts). An instance reads the new rows
+ *   by cursor (event-feed.ts) only for the orgs it watches (a local stream needs them), so its commit listeners see
+ *   every event of those orgs exactly once, in seq order per org, and an org nobody watches here costs a map
+ *   lookup (NOTIFY) or nothing (the broker routes by interest). Ephemeral signals cross on the same channel,
+ *   revocations to every instance, best effort: `notificationsLive` says whether the channel is in place, and
+ *   `onResync` fires after it came back.
  */
 export class PostgresConnection implements Connection {
   readonly kind = 'postgres' as const;
