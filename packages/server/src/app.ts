@@ -142,7 +142,7 @@ export async function buildApp(config: ServerConfig, store: Store, log?: LogDest
       void (reply as unknown as FastifyReply).code(api.status).header('x-request-id', req.id).send(api.body(req.id));
     },
   });
-  capConnectionsPerAddress(fastify.server, config.maxConnectionsPerIP);
+  capConnectionsPerAddress(fastify.server, config.maxConnectionsPerIP, fastify.log);
 
   const auth = new Authenticator(store);
   const cursorSecret = await store.serverSecret();
