@@ -60,8 +60,8 @@ export function route<O extends Operation>(app: ZodApp, o: O, handler: Handler<O
 }
 
 /**
- * Marks every answer of a route whose success carries a credential or secret (`noStore` in the table), set before
- * the handler runs so that an idempotent replay and a refusal carry it as well: no cache may keep any of them.
+ * Marks the answers of a route whose success carries a credential or secret (`noStore` in the table) so that no
+ * cache keeps one: set before the handler runs, so an idempotent replay, which the handler sends, carries it too.
  */
 async function noStore(_req: FastifyRequest, reply: FastifyReply): Promise<void> {
   void reply.header('cache-control', 'no-store');
