@@ -1,6 +1,6 @@
 import cors from '@fastify/cors';
 import rateLimit from '@fastify/rate-limit';
-import { GENERIC_CODE_BY_STATUS, isErrorCode } from '@concierge/protocol';
+import { ERROR_CODES, GENERIC_CODE_BY_STATUS, isErrorCode, type ErrorCode } from '@concierge/protocol';
 import { operationTable } from '@concierge/protocol/contract';
 import {
   IDEMPOTENCY_TTL_MS,
@@ -95,16 +95,27 @@ function toApiError(error: FastifyError | Error): ApiError | null {
     case 'FST_ERR_BAD_URL':
     case 'FST_ERR_ASYNC_CONSTRAINT':
       return new ApiError('BAD_REQUEST', 'The request is malformed.');
+    // 414 in Fastify, a status the error table has no code for: a path segment over 1024 characters names nothing.
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return new ApiError('BAD_REQUEST', 'A path segment is longer than this server accepts.');
   }
   const status = (error as FastifyError).statusCode;
-  if (status !== undefined && status >= 400 && status < 500) {
-    const generic = GENERIC_CODE_BY_STATUS[status];
-    return new ApiError(
-      generic !== undefined && isErrorCode(generic) ? generic : 'BAD_REQUEST',
-      'The request is malformed.',
-    );
-  }
+  if (status !== undefined && status >= 400 && status < 500)
+    return new ApiError(codeOfStatus(status), 'The request is malformed.');
   return null;
+}
+
+/**
+ * The code a client error of a plugin or of Fastify is answered with: the status's generic code when the table has
+ * it, else the table's first code of that status (422 is `VALIDATION`, not the hosted API's generic
+ * `UNPROCESSABLE_ENTITY`, which is no code of ours), so the status is kept; 400 `BAD_REQUEST` only for a status the
+ * table has no code for.
+ */
+function codeOfStatus(status: number): ErrorCode {
+  const generic = GENERIC_CODE_BY_STATUS[status];
+  if (generic !== undefined && isErrorCode(generic)) return generic;
+  const first = (Object.keys(ERROR_CODES) as ErrorCode[]).find((code) => ERROR_CODES[code].status === status);
+  return first ?? 'BAD_REQUEST';
 }
 
 /** Where log lines go when not to the process's stdout (one JSON line per `write`). */
@@ -142,7 +153,7 @@ export async function buildApp(config: ServerConfig, store: Store, log?: LogDest
       void (reply as unknown as FastifyReply).code(api.status).header('x-request-id', req.id).send(api.body(req.id));
     },
   });
-  capConnectionsPerAddress(fastify.server, config.maxConnectionsPerIP);
+  capConnectionsPerAddress(fastify.server, config.maxConnectionsPerIP, fastify.log);
 
   const auth = new Authenticator(store);
   const cursorSecret = await store.serverSecret();

@@ -195,7 +195,9 @@ export const OPTIONS: readonly OptionSpec[] = [
     env: 'CONCIERGE_SHUTDOWN_GRACE_SECONDS',
     kind: 'posnum',
     default: '10',
-    help: 'seconds SIGTERM waits for requests in flight',
+    help:
+      'seconds a stop waits at each of three steps (stream resume points, requests in flight, webhook attempts), ' +
+      'each on its own: up to about three times this in all',
   },
   {
     key: 'firstRunOrg',

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
 import { ApiError } from './errors.js';
 
 /** Where `npm run build` puts the console (packages/console, `vite build`), seen from this file's dist/ folder. */
@@ -105,6 +105,15 @@ export async function registerConsole(fastify: FastifyInstance, dir = CONSOLE_DI
             file.includes('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache',
           );
         },
+      });
+      // A conditional or range request a file cannot satisfy keeps its status and headers (412; 416 with
+      // `Content-Range`): file semantics the error table has no codes for. Anything else goes to the app's handler.
+      scope.setErrorHandler(async (error: FastifyError & { headers?: Record<string, string> }, _req, reply) => {
+        if (error.statusCode !== 412 && error.statusCode !== 416) throw error;
+        return reply
+          .code(error.statusCode)
+          .headers(error.headers ?? {})
+          .send();
       });
       scope.get('/', { schema: { hide: true } }, async (_req, reply) => sendPage(reply));
       // The SPA fallback: a path with no file behind it is a route of the app (no extension: `/console/setup`);

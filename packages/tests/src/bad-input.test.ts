@@ -82,6 +82,13 @@ for (const store of STORES) {
       }
     });
 
+    test('a path segment over 1024 characters is 400 BAD_REQUEST in the envelope (Fastify says 414, which has no code)', async () => {
+      const r = await api.get(`/v1/conversations/${'a'.repeat(2000)}`, { token });
+      assert.equal(r.status, 400);
+      assert.equal(errorCode(r), 'BAD_REQUEST');
+      assert.match(r.json.error.message, /path segment/);
+    });
+
     test('wrong types in bodies of other routes name the field', async () => {
       const key = server.org.apiKey;
       const cases: Array<[string, string, unknown, string]> = [

@@ -9,8 +9,12 @@ import { STORES, withServer, type TestServer } from './harness/index.js';
  */
 const store = STORES[0]!;
 
-async function get(server: TestServer, path: string): Promise<{ status: number; headers: Headers; text: string }> {
-  const res = await fetch(new URL(path, server.url));
+async function get(
+  server: TestServer,
+  path: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; headers: Headers; text: string }> {
+  const res = await fetch(new URL(path, server.url), { headers });
   return { status: res.status, headers: res.headers, text: await res.text() };
 }
 
@@ -67,6 +71,20 @@ describe('the console at /console', () => {
     assert.equal(missing.status, 404);
     assert.equal((JSON.parse(missing.text) as { error: { code: string } }).error.code, 'NOT_FOUND');
     assert.equal((await get(server, '/console/assets/../../package.json')).status, 404);
+  });
+
+  test('a range or a precondition an asset cannot meet keeps its HTTP status (416 with Content-Range, 412)', async () => {
+    const page = await get(server, '/console/');
+    const script = /<script type="module"[^>]* src="(\/console\/assets\/[^"]+\.js)"/.exec(page.text)?.[1];
+    assert.ok(script !== undefined);
+    const part = await get(server, script, { range: 'bytes=0-9' });
+    assert.equal(part.status, 206);
+    assert.equal(part.text.length, 10);
+    const beyond = await get(server, script, { range: 'bytes=99999999-' });
+    assert.equal(beyond.status, 416);
+    assert.match(beyond.headers.get('content-range') ?? '', /^bytes \*\/\d+$/);
+    const changed = await get(server, script, { 'if-match': '"not-this-one"' });
+    assert.equal(changed.status, 412);
   });
 
   test('the console routes are not in the OpenAPI document', async () => {

@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import { connect, type Socket } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import fc from 'fast-check';
-import { acrossStores, Api, errorCode, RawStream, TestServer, withServer } from './harness/index.js';
+import { acrossStores, Api, errorCode, RawStream, TestServer, until, withServer } from './harness/index.js';
 
 /**
  * What an adversarial tester broke, each kept closed. Strings that are not well-formed Unicode are
@@ -39,6 +39,23 @@ function envelope(r: { head: string; body: string }): { code: string; requestID:
   const header = /x-request-id: (\S+)/i.exec(r.head)?.[1];
   assert.equal(header, parsed.error.requestID, 'x-request-id header and envelope agree');
   return parsed.error;
+}
+
+/**
+ * The server's log line for an answer written on the raw socket: quoting its request id finds it, as for any other
+ * answer. Checked by what the line says, so a line of another request cannot pass for it.
+ */
+async function assertLogged(server: TestServer, r: { status: number; head: string; body: string }): Promise<void> {
+  const { code, requestID } = envelope(r);
+  const lineOf = () =>
+    server.stdout
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as { reqId?: string; msg?: string; status?: number; code?: string })
+      .find((l) => l.reqId === requestID);
+  await until(() => lineOf() !== undefined, `the log line of ${requestID}`);
+  const line = lineOf()!;
+  assert.deepEqual([line.msg, line.status, line.code], ['request', r.status, code]);
 }
 
 const LONE = ['\ud800', '\udfff', 'a\udbffb', '\udc00\ud800'];
@@ -215,8 +232,9 @@ acrossStores((store) => {
     let id: string;
 
     before(async () => {
+      // At `info`, the level of the request lines the raw-socket answers are checked to have.
       ({ server, close } = await withServer(store, {
-        args: ['--rate-limit', '0', '--request-timeout', '2', '--headers-timeout', '2'],
+        args: ['--rate-limit', '0', '--request-timeout', '2', '--headers-timeout', '2', '--log-level', 'info'],
       }));
       api = new Api(server.url);
       token = await api.memberToken(server.org.apiKey, 'nester');
@@ -252,25 +270,27 @@ acrossStores((store) => {
       );
     });
 
-    test('a 100 KB header is 431 HEADERS_TOO_LARGE in the envelope with x-request-id', async () => {
+    test('a 100 KB header is 431 HEADERS_TOO_LARGE in the envelope with x-request-id, logged with that id', async () => {
       const r = await rawRequest(
         server.url,
         `GET /v1/conversations HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(100_000)}\r\n\r\n`,
       );
       assert.equal(r.status, 431);
       assert.equal(envelope(r).code, 'HEADERS_TOO_LARGE');
+      await assertLogged(server, r);
     });
 
-    test('a raw 0xFF byte in the path is 400 BAD_REQUEST in the envelope with x-request-id', async () => {
+    test('a raw 0xFF byte in the path is 400 BAD_REQUEST in the envelope with x-request-id, logged with that id', async () => {
       const r = await rawRequest(
         server.url,
         Buffer.concat([Buffer.from('GET /v1/conv'), Buffer.from([0xff]), Buffer.from(' HTTP/1.1\r\nHost: x\r\n\r\n')]),
       );
       assert.equal(r.status, 400);
       assert.equal(envelope(r).code, 'BAD_REQUEST');
+      await assertLogged(server, r);
     });
 
-    test('headers that never finish are answered 408 REQUEST_TIMEOUT in the envelope, and the socket closed', async () => {
+    test('headers that never finish are answered 408 REQUEST_TIMEOUT in the envelope, logged, and the socket closed', async () => {
       const { hostname, port } = new URL(server.url);
       const socket = connect(Number(port), hostname);
       await once(socket, 'connect');
@@ -278,6 +298,7 @@ acrossStores((store) => {
       const r = await readResponse(socket);
       assert.equal(r.status, 408);
       assert.equal(envelope(r).code, 'REQUEST_TIMEOUT');
+      await assertLogged(server, r);
     });
 
     test('a body sent at one byte a second is cut off at --request-timeout and writes nothing', async () => {
@@ -312,7 +333,7 @@ acrossStores((store) => {
 
     before(async () => {
       ({ server, close } = await withServer(store, {
-        args: ['--ip-rate-limit', '30', '--max-connections-per-ip', '8'],
+        args: ['--ip-rate-limit', '30', '--max-connections-per-ip', '8', '--log-level', 'info'],
       }));
     });
     after(() => close());
@@ -331,7 +352,7 @@ acrossStores((store) => {
       assert.ok(codes.indexOf('RATE_LIMITED') >= 25, 'not before the limit');
     });
 
-    test('past --max-connections-per-ip a new connection gets 429 TOO_MANY_CONNECTIONS; a freed slot is reused', async () => {
+    test('past --max-connections-per-ip a new connection gets 429 TOO_MANY_CONNECTIONS (logged); a freed slot is reused', async () => {
       const { hostname, port } = new URL(server.url);
       const held: Socket[] = [];
       for (let i = 0; i < 8; i++) {
@@ -345,6 +366,7 @@ acrossStores((store) => {
       const refused = await rawRequest(server.url, 'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
       assert.equal(refused.status, 429);
       assert.equal(envelope(refused).code, 'TOO_MANY_CONNECTIONS');
+      await assertLogged(server, refused);
       held.shift()!.destroy();
       // The server sees the close asynchronously: retry until the slot is free (bounded).
       const deadline = Date.now() + 20_000;

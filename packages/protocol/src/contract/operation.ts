@@ -37,6 +37,11 @@ export interface Operation {
   refusal: 'FORBIDDEN' | 'NOT_FOUND';
   /** Stream routes also take a single-use `?ticket=` in place of `Authorization` (EventSource cannot send it). */
   ticket?: true;
+  /**
+   * The answer carries a credential or a secret (a token, a ticket, a signing secret, a sign-in link): the server
+   * sends it with `Cache-Control: no-store`, an idempotent replay too, so no browser, proxy or CDN keeps a copy.
+   */
+  noStore?: true;
   tags: readonly string[];
   summary: string;
   description?: string;

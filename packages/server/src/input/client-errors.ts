@@ -1,5 +1,6 @@
 import { STATUS_CODES, type Server } from 'node:http';
 import type { Socket } from 'node:net';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import { ApiError } from '../errors.js';
 import { newRequestID } from './request-id.js';
 
@@ -7,10 +8,12 @@ import { newRequestID } from './request-id.js';
  * Answers written on the raw socket, for what Node's HTTP parser refuses before Fastify ever sees a request: a
  * malformed request line (a raw 0xFF in the path), headers over 16 KiB, a client too slow to send its headers or
  * body. Fastify's default writes its own JSON shape; these carry the one envelope and an `x-request-id` like every
- * other non-2xx (docs/errors.md).
+ * other non-2xx (docs/errors.md), and a `request` log line with that id, which Fastify's hook never writes for them:
+ * the id a client quotes finds its line here too.
  */
-export function rawErrorResponse(api: ApiError): string {
+export function rawErrorResponse(api: ApiError, log: FastifyBaseLogger): string {
   const id = newRequestID();
+  log.info({ reqId: id, status: api.status, code: api.code }, 'request');
   const body = JSON.stringify(api.body(id));
   const headers = [
     `HTTP/1.1 ${api.status} ${STATUS_CODES[api.status] ?? 'Error'}`,
@@ -23,8 +26,8 @@ export function rawErrorResponse(api: ApiError): string {
   return `${headers.join('\r\n')}\r\n\r\n${body}`;
 }
 
-/** Fastify's `clientErrorHandler`: Node's client errors through the error table. */
-export function clientErrorHandler(error: Error & { code?: string }, socket: Socket): void {
+/** Fastify's `clientErrorHandler` (called with the instance as `this`): Node's client errors through the error table. */
+export function clientErrorHandler(this: FastifyInstance, error: Error & { code?: string }, socket: Socket): void {
   // A reset socket is gone; there is nobody to answer.
   if (error.code === 'ECONNRESET' || socket.destroyed) return;
   let api: ApiError;
@@ -37,7 +40,7 @@ export function clientErrorHandler(error: Error & { code?: string }, socket: Soc
     socket.destroy(error);
     return;
   }
-  socket.end(rawErrorResponse(api));
+  socket.end(rawErrorResponse(api, this.log));
 }
 
 /**
@@ -45,7 +48,7 @@ export function clientErrorHandler(error: Error & { code?: string }, socket: Soc
  * dribbles a body) costs bounded memory and descriptors: past the cap a new connection gets 429 and is closed.
  * Behind a reverse proxy every connection comes from the proxy: set the cap to 0 there and cap at the proxy.
  */
-export function capConnectionsPerAddress(server: Server, max: number): void {
+export function capConnectionsPerAddress(server: Server, max: number, log: FastifyBaseLogger): void {
   if (max === 0) return;
   const open = new Map<string, number>();
   // Before Node's own listener, so a refused socket is answered before any request on it is parsed.
@@ -56,7 +59,7 @@ export function capConnectionsPerAddress(server: Server, max: number): void {
       const api = new ApiError('TOO_MANY_CONNECTIONS', `At most ${max} open connections per client address.`, {
         headers: { 'retry-after': '1' },
       });
-      refuse(socket, rawErrorResponse(api));
+      refuse(socket, rawErrorResponse(api, log));
       return;
     }
     open.set(address, count + 1);

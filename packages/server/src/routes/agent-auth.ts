@@ -70,7 +70,7 @@ export function agentAuthRoutes(fastify: FastifyInstance, ctx: AppContext): void
       expms: expiresAt,
     });
     const orgs = (await people.orgsOf(ctx.store, agent)).map(renderAgentOrg);
-    void reply.header('set-cookie', setCookie(req, session.id, secret)).header('cache-control', 'no-store');
+    void reply.header('set-cookie', setCookie(req, session.id, secret));
     return { accessToken, expiresAt: new Date(expiresAt).toISOString(), agent: renderAgent(agent), orgs };
   }
 

@@ -58,7 +58,7 @@ export function agentRoutes(fastify: FastifyInstance, ctx: AppContext): void {
         signInLink: signInURL(publicBase(ctx, req), link.token),
         signInLinkExpiresAt: new Date(link.stored.expiresAt).toISOString(),
       };
-      return await reply.code(201).header('cache-control', 'no-store').send(body);
+      return await reply.code(201).send(body);
     } catch (error) {
       if (error instanceof AgentExists)
         throw new ApiError('CONFLICT', 'An agent with this email exists in this org already.');

@@ -3,6 +3,8 @@ import type {
   ContextConfigDefault,
   FastifyBaseLogger,
   FastifyInstance,
+  FastifyReply,
+  FastifyRequest,
   RawReplyDefaultExpression,
   RawRequestDefaultExpression,
   RawServerDefault,
@@ -57,6 +59,14 @@ export function route<O extends Operation>(app: ZodApp, o: O, handler: Handler<O
   routeWith(app, o, {}, handler);
 }
 
+/**
+ * Marks the answers of a route whose success carries a credential or secret (`noStore` in the table) so that no
+ * cache keeps one: set before the handler runs, so an idempotent replay, which the handler sends, carries it too.
+ */
+async function noStore(_req: FastifyRequest, reply: FastifyReply): Promise<void> {
+  void reply.header('cache-control', 'no-store');
+}
+
 /** `route`, with hooks of the route's own (a same-origin check before anything else). */
 export function routeWith<O extends Operation>(
   app: ZodApp,
@@ -64,12 +74,14 @@ export function routeWith<O extends Operation>(
   hooks: Pick<RouteShorthandOptions, 'onRequest'>,
   handler: Handler<O>,
 ): void {
+  const own = hooks.onRequest === undefined ? [] : Array.isArray(hooks.onRequest) ? hooks.onRequest : [hooks.onRequest];
+  const onRequest = o.noStore === true ? [noStore, ...own] : own;
   app.route({
     method: o.method,
     url: o.path.replace(/^\/v1(?=\/)/, '').replace(/\{(\w+)\}/g, ':$1'),
     schema: routeSchema(o),
     config: { operation: o },
     handler,
-    ...hooks,
+    ...(onRequest.length > 0 && { onRequest }),
   });
 }

@@ -19,6 +19,7 @@ export const exchangeToken = operation({
   operationId: 'exchangeToken',
   method: 'POST',
   path: '/v1/auth/exchange',
+  noStore: true,
   callers: ['key'],
   refusal: 'FORBIDDEN',
   tags: ['Auth'],

@@ -132,6 +132,7 @@ export const createStreamTicket = operation({
   operationId: 'createStreamTicket',
   method: 'POST',
   path: '/v1/stream-tickets',
+  noStore: true,
   tags: ['Streams'],
   summary: 'A single-use ticket for EventSource (which cannot send Authorization)',
   headers: keyIgnoredHeaders,
