@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import { describe, test } from 'node:test';
-import type { CommitListener, Interest, Store, StoredEvent } from '@concierge/store';
+import type { CommitListener, EphemeralListener, Interest, Store, StoredEvent } from '@concierge/store';
 import fc from 'fast-check';
 import type { Authenticator, Principal } from '../auth/authenticator.js';
 import type { ServerConfig } from '../config.js';
@@ -71,13 +71,21 @@ class StubStore {
     return () => (this.listener = null);
   }
 
-  onEphemeral(): () => void {
-    return () => {};
+  ephemeral: EphemeralListener | null = null;
+
+  onEphemeral(listener: EphemeralListener): () => void {
+    this.ephemeral = listener;
+    return () => (this.ephemeral = null);
   }
 
-  // Every commit is handed over as it is published, as the embedded store does: an interest is ready at once.
+  /**
+   * When the org's events flow: at once by default, as the embedded store does (every commit is handed over as it
+   * is published); a test may hold it, as a networked store does while it positions its feed.
+   */
+  ready: Promise<number | null> = Promise.resolve(null);
+
   watch(): Interest {
-    return { ready: Promise.resolve(null), release: () => {} };
+    return { ready: this.ready, release: () => {} };
   }
 
   listEventsAfter(orgID: string, memberID: string | null, after: number, limit: number): Promise<StoredEvent[]> {
@@ -208,6 +216,35 @@ async function handOver(o: {
     await hub.close();
   }
 }
+
+describe('signals reach a stream that is still starting', () => {
+  test('a typing indicator sent while the store positions the org is written once the stream is live', async () => {
+    const store = new StubStore();
+    let fed!: (seq: number | null) => void;
+    store.ready = new Promise((resolve) => (fed = resolve));
+    const hub = hubOn(store);
+    try {
+      const res = new FakeResponse();
+      const opening = hub.open(res as unknown as ServerResponse, { kind: 'org', orgID: ORG }, PRINCIPAL, null);
+      await flush();
+      store.ephemeral!({
+        kind: 'typing',
+        orgID: ORG,
+        conversationID: 'conv_1',
+        memberID: 'mem_1',
+        typist: 'member',
+        typistID: 'ext_1',
+        at: new Date(0).toISOString(),
+      });
+      assert.doesNotMatch(res.text, /event: typing/, 'nothing is written before the stream is live');
+      fed(null);
+      await opening;
+      assert.match(res.text, /event: typing\ndata: \{"conversationID":"conv_1","typist":"member"/);
+    } finally {
+      await hub.close();
+    }
+  });
+});
 
 describe('the hub hands a replay over to live events', () => {
   test('events committed and published while the replay page is in flight are written once, in order', async () => {

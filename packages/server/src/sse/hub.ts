@@ -20,6 +20,8 @@ const REPLAY_HIGH_WATER = 256 * 1024;
 const REPLAY_DRAIN_MIN_SECONDS = 30;
 
 const TYPING_MIN_INTERVAL_MS = 1000;
+/** Signals a starting stream holds until it is live: a typing indicator or two per conversation is all they are. */
+const MAX_HELD_SIGNALS = 16;
 
 /**
  * The fan-out hub. The store tells it of every commit (in seq order per org); it renders each event's bytes
@@ -154,9 +156,7 @@ export class Hub {
       }
       if (!sub.positioned) {
         sub.floor = this.store.latestEventSeq(scope.orgID).catch(() => null);
-        const held = sub.pending ?? [];
-        sub.pending = null;
-        for (const p of held) this.deliver(sub, p.seq, p.bytes);
+        this.goLive(sub);
         return;
       }
       this.write(sub, Buffer.from(`id: ${this.frames.position(scope, sub.lastSeq)}\n\n`, 'utf8'));
@@ -187,9 +187,27 @@ export class Hub {
       this.end(sub);
       throw error;
     }
-    const pending = sub.pending ?? [];
+    this.goLive(sub);
+  }
+
+  /**
+   * Ends a stream's start: the live events held while it took its position and replayed are written (those the
+   * replay covered are skipped), then the signals held meanwhile (typing, `webhook.disabled`), which carry no seq.
+   */
+  private goLive(sub: Subscriber): void {
+    const held = sub.pending ?? [];
     sub.pending = null;
-    for (const p of pending) this.deliver(sub, p.seq, p.bytes);
+    for (const p of held) this.deliver(sub, p.seq, p.bytes);
+    const signals = sub.signals;
+    sub.signals = [];
+    for (const bytes of signals) this.write(sub, bytes);
+  }
+
+  /** A signal (no seq, never replayed): written now, or held until the stream is live (a few at most). */
+  private signal(sub: Subscriber, bytes: Buffer): void {
+    if (sub.closed) return;
+    if (sub.pending === null) this.write(sub, bytes);
+    else if (sub.signals.length < MAX_HELD_SIGNALS) sub.signals.push(bytes);
   }
 
   /**
@@ -287,7 +305,7 @@ export class Hub {
       event: 'typing',
       data: JSON.stringify({ conversationID: m.conversationID, typist: m.typist, typistID: m.typistID, at: m.at }),
     });
-    for (const sub of subs) if (sub.pending === null && !sub.closed) this.write(sub, bytes);
+    for (const sub of subs) this.signal(sub, bytes);
   }
 
   /**
@@ -301,7 +319,7 @@ export class Hub {
       event: 'webhook.disabled',
       data: JSON.stringify({ endpointID: m.endpointID, url: m.url, reason: m.reason, disabledAt: m.at }),
     });
-    for (const sub of subs) if (sub.pending === null && !sub.closed) this.write(sub, bytes);
+    for (const sub of subs) this.signal(sub, bytes);
   }
 
   private deliver(sub: Subscriber, seq: number, bytes: Buffer): void {

@@ -20,6 +20,8 @@ export class Subscriber {
   positioned = false;
   /** Live events held back while the replay runs; null once live. */
   pending: Pending[] | null = null;
+  /** Signals (typing, `webhook.disabled`) held back with `pending`, written once the stream is live. */
+  signals: Buffer[] = [];
   closed = false;
   /** Ended by the server (`Hub.end`), not by the client going away. */
   ended = false;
