@@ -10,7 +10,6 @@ import {
   STORES,
   TestServer,
   until,
-  type CallResult,
   type WireEvent,
 } from './harness/index.js';
 
@@ -61,22 +60,6 @@ for (const store of NETWORKED) {
       await db.drop();
     });
 
-    async function history(token: string, conversationID: string): Promise<string[]> {
-      const out: string[] = [];
-      let cursor: string | null = null;
-      for (let page = 0; page < 100; page++) {
-        const r: CallResult = await apis[0]!.get(`/v1/conversations/${conversationID}/messages`, {
-          token,
-          query: { limit: '100', ...(cursor !== null && { cursor }) },
-        });
-        assert.equal(r.status, 200, r.text);
-        out.push(...(r.json.messages as Array<{ id: string }>).map((m) => m.id));
-        cursor = r.json.nextCursor as string | null;
-        if (cursor === null) break;
-      }
-      return out.reverse();
-    }
-
     async function openStreams(token: string, conversationID: string) {
       const open = async (api: Api, path: string, credential: string) => {
         const s = await RawStream.open(`${api.baseURL}${path}`, { authorization: `Bearer ${credential}` });
@@ -116,11 +99,11 @@ for (const store of NETWORKED) {
             );
         }),
       );
-      assert.equal((await history(token, id)).length, perInstance * apis.length);
+      assert.equal((await apis[0]!.history(token, id)).length, perInstance * apis.length);
       // A last message after all the others: each stream is in commit order, so once it has arrived anything
       // sent twice would have arrived before it.
       const last = await apis[2]!.send(token, id, 'last');
-      const all = await history(token, id);
+      const all = await apis[0]!.history(token, id);
       const lastID = last.json.message.id as string;
       for (const s of streams.conversation)
         await s.until(() => ids(s, messageOf).includes(lastID), undefined, 'messages');
@@ -161,7 +144,7 @@ for (const store of NETWORKED) {
         );
         for (const r of ok) assert.equal(r.text, ok[0]!.text);
       }
-      assert.equal((await history(token, id)).length, 10);
+      assert.equal((await apis[0]!.history(token, id)).length, 10);
     });
 
     test('revoking a member on one instance ends their streams on the others at once', async () => {
@@ -270,7 +253,7 @@ for (const store of NETWORKED) {
           last = r.json.message.id as string;
         }
         total += 5;
-        const all = await history(token, id);
+        const all = await apis[0]!.history(token, id);
         assert.equal(all.length, total);
         // The stream is in commit order: once the last message is in, a repeat would have come before it.
         await stream.until(() => ids(stream, messageOf).includes(last), undefined, 'every message');
@@ -316,7 +299,7 @@ for (const store of NETWORKED) {
       // A last message after all the others: each stream is in commit order, so once it has arrived anything
       // sent twice would have arrived before it.
       const last = (await apis[0]!.send(token, id, 'last')).json.message.id as string;
-      const all = await history(token, id);
+      const all = await apis[0]!.history(token, id);
       assert.equal(all.length, sent + 1);
       await Promise.all(clients.map((c) => c.until(() => c.received.includes(last), 'the last message')));
       for (const c of clients) {

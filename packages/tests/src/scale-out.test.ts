@@ -11,7 +11,6 @@ import {
   natsSkip,
   NatsServer,
   until,
-  type CallResult,
   type WireEvent,
 } from './harness/index.js';
 
@@ -82,22 +81,6 @@ for (const store of NETWORKED)
           await db.drop();
         });
 
-        async function history(token: string, conversationID: string): Promise<string[]> {
-          const out: string[] = [];
-          let cursor: string | null = null;
-          for (let page = 0; page < 100; page++) {
-            const r: CallResult = await new Api(a.url).get(`/v1/conversations/${conversationID}/messages`, {
-              token,
-              query: { limit: '100', ...(cursor !== null && { cursor }) },
-            });
-            assert.equal(r.status, 200, r.text);
-            out.push(...(r.json.messages as Array<{ id: string }>).map((m) => m.id));
-            cursor = r.json.nextCursor as string | null;
-            if (cursor === null) break;
-          }
-          return out.reverse();
-        }
-
         test('sends of an org nobody watches on an instance cost it no read; a stream there starts and ends the reads', async () => {
           const other = await a.createOrg('watched elsewhere');
           const api = new Api(a.url);
@@ -163,7 +146,7 @@ for (const store of NETWORKED)
               cl.drop();
             }
           await sending;
-          const all = (await history(token, id)).slice(1);
+          const all = (await new Api(a.url).history(token, id)).slice(1);
           assert.equal(all.length, total);
           for (const cl of clients) await cl.waitFor(total);
           for (const cl of clients) await cl.stop();
@@ -191,7 +174,7 @@ for (const store of NETWORKED)
             }
           })();
           await sending;
-          const all = await history(token, id);
+          const all = await new Api(a.url).history(token, id);
           for (const s of streams) {
             await s.until(() => ids(s, messageOf).at(-1) === all.at(-1), undefined, 'the last message');
             const got = ids(s, messageOf);
@@ -245,7 +228,7 @@ for (const store of NETWORKED)
             await until(() => sent >= 60, 'sends while the broker is down');
             await nats!.restart();
             await sending;
-            const all = await history(token, id);
+            const all = await new Api(a.url).history(token, id);
             for (const cl of clients) await cl.waitFor(total);
             for (const cl of clients) await cl.stop();
             for (const cl of clients) assert.deepEqual(cl.received, all);

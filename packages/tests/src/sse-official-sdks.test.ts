@@ -3,7 +3,6 @@ import { after, before, describe, test } from 'node:test';
 import {
   acrossStores,
   Api,
-  type CallResult,
   cli,
   errorCode,
   HostedStreamClient,
@@ -51,22 +50,6 @@ function repliesDuringGap(api: () => Api, key: string, conversationID: string): 
   return Promise.all(GAP_REPLIES_MS.map((ms) => at(ms, () => reply(api(), key, conversationID, `+${ms} ms`))));
 }
 
-/** Every message of the conversation, oldest first. */
-async function history(api: Api, key: string, externalUserID: string, conversationID: string): Promise<string[]> {
-  const out: string[] = [];
-  let cursor: string | null = null;
-  do {
-    const r: CallResult = await api.get(`/v1/conversations/${encodeURIComponent(conversationID)}/messages`, {
-      token: key,
-      query: { externalUserID, limit: '100', ...(cursor !== null && { cursor }) },
-    });
-    assert.equal(r.status, 200, r.text);
-    out.push(...(r.json.messages as Array<{ id: string }>).map((m) => m.id));
-    cursor = r.json.nextCursor as string | null;
-  } while (cursor !== null);
-  return out.reverse();
-}
-
 /**
  * Once the client streams again: one more reply, and when it has arrived (a stream is in commit order, so
  * everything before it has too), the client must have every message of the conversation exactly once, in order.
@@ -83,7 +66,7 @@ async function everyMessageOnce(
   await client.until(() => client.connections >= 2, 'the reconnect');
   const last = await reply(api, key, conversationID, 'after the reconnect');
   await client.until(() => client.received.includes(last), 'the reply after the reconnect');
-  const all = await history(api, key, externalUserID, conversationID);
+  const all = await api.history(key, conversationID, externalUserID);
   for (const id of gapIDs) assert.ok(all.includes(id));
   assert.equal(client.stoppedWith, null);
   assert.deepEqual(client.received, all, 'every message exactly once, in order');
@@ -171,7 +154,7 @@ acrossStores((store) => {
         assert.equal(mine.status, 200, mine.text);
         const theirs = await reply(api, key, id, 'from the concierge');
         await client.until(() => client.received.includes(theirs), 'both messages');
-        assert.deepEqual(client.received, await history(api, key, 'streamed-by-key', id));
+        assert.deepEqual(client.received, await api.history(key, id, 'streamed-by-key'));
       } finally {
         await client.stop();
       }

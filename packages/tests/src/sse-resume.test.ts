@@ -19,22 +19,6 @@ for (const store of STORES) {
     });
     after(() => close());
 
-    async function allMessages(token: string, id: string): Promise<string[]> {
-      const ids: string[] = [];
-      let cursor: string | null = null;
-      do {
-        const page: { messages: Array<{ id: string }>; nextCursor: string | null } = (
-          await api.get(`/v1/conversations/${id}/messages`, {
-            token,
-            query: { limit: '100', ...(cursor !== null && { cursor }) },
-          })
-        ).json;
-        ids.push(...page.messages.map((m) => m.id));
-        cursor = page.nextCursor;
-      } while (cursor !== null);
-      return ids.reverse();
-    }
-
     test('1,000 messages from several senders while clients drop and resume at random: each gets all, once, in order', async () => {
       const key = server.org.apiKey;
       const token = await api.memberToken(key, 'resumer');
@@ -83,7 +67,7 @@ for (const store of STORES) {
       } finally {
         clearInterval(dropper);
       }
-      const history = await allMessages(token, id);
+      const history = await api.history(token, id);
       assert.ok(history.length >= 1000);
       await Promise.all(clients.map((c) => c.waitFor(history.length, 60_000)));
       for (const c of clients) await c.stop();
@@ -112,7 +96,7 @@ for (const store of STORES) {
         const batch = await Promise.all(Array.from({ length: 50 }, (_, j) => api.send(token, id, `b${i + j}`)));
         behind.push(...batch.map((r) => r.json.message.id as string));
       }
-      const history = await allMessages(token, id);
+      const history = await api.history(token, id);
       assert.deepEqual(
         history.slice(1),
         history.filter((x) => behind.includes(x)),
@@ -190,7 +174,7 @@ for (const store of STORES) {
       await server.restart();
       api = new Api(server.url);
       for (let i = 0; i < 100; i++) await api.send(token, id, `after ${i}`);
-      const history = await allMessages(token, id);
+      const history = await api.history(token, id);
       await Promise.all(clients.map((c) => c.waitFor(history.length, 60_000)));
       for (const c of clients) await c.stop();
       for (const c of clients) assert.deepEqual(c.received, history);

@@ -21,23 +21,6 @@ function assertUnavailable(r: CallResult, what: string): void {
   assert.match(r.headers.get('retry-after') ?? '', /^\d+$/, `${what}: Retry-After`);
 }
 
-/** Every message of a conversation, oldest first. */
-async function history(api: Api, token: string, conversationID: string): Promise<string[]> {
-  const out: string[] = [];
-  let cursor: string | null = null;
-  for (let page = 0; page < 1000; page++) {
-    const r: CallResult = await api.get(`/v1/conversations/${conversationID}/messages`, {
-      token,
-      query: { limit: '100', ...(cursor !== null && { cursor }) },
-    });
-    assert.equal(r.status, 200, r.text);
-    out.push(...(r.json.messages as Array<{ id: string }>).map((m) => m.id));
-    cursor = r.json.nextCursor as string | null;
-    if (cursor === null) break;
-  }
-  return out.reverse();
-}
-
 /** Mounts a small tmpfs (we run as root in CI and in the dev container); null where mounting is not allowed. */
 function mountTmpfs(sizeMB: number): string | null {
   const dir = mkdtempSync(join(tmpdir(), 'concierge-full-'));
@@ -107,17 +90,17 @@ if (STORES.some((s) => s.name === 'sqlite')) {
       assertUnavailable(await api.get('/readyz'), '/readyz while writes fail');
       assertUnavailable(await api.send(token, conv, 'still full '.padEnd(3000, 'x')), 'another send');
       // Reads do not need the disk to grow.
-      assert.deepEqual(await history(api, token, conv), acknowledged);
+      assert.deepEqual(await api.history(token, conv), acknowledged);
 
       unlinkSync(filler);
       await until(async () => (await api.get('/readyz')).status === 200, '/readyz to turn 200');
       const after = await api.send(token, conv, 'after');
       assert.equal(after.status, 200, after.text);
       acknowledged.push(after.json.message.id as string);
-      assert.deepEqual(await history(api, token, conv), acknowledged);
+      assert.deepEqual(await api.history(token, conv), acknowledged);
       await server.restart();
       api = new Api(server.url);
-      assert.deepEqual(await history(api, token, conv), acknowledged, 'everything acknowledged survives a restart');
+      assert.deepEqual(await api.history(token, conv), acknowledged, 'everything acknowledged survives a restart');
     });
   });
 }
@@ -285,7 +268,7 @@ for (const store of STORES.filter((s) => s.name === 'postgres')) {
         else assertUnavailable(r, 'a send while the pool reconnects');
         return r.status === 200;
       }, 'a send to succeed');
-      assert.deepEqual(await history(api, token, conv), acknowledged);
+      assert.deepEqual(await api.history(token, conv), acknowledged);
     });
   });
 }

@@ -62,6 +62,30 @@ export class Api {
     return r.json.id as string;
   }
 
+  /**
+   * Every message id of a conversation, oldest first, paged through as a client does. `externalUserID` names the
+   * member when `token` is the Org-API-Key.
+   */
+  async history(token: string, conversationID: string, externalUserID?: string): Promise<string[]> {
+    const out: string[] = [];
+    let cursor: string | null = null;
+    for (let page = 0; page < 10_000; page++) {
+      const r: CallResult = await this.get(`/v1/conversations/${encodeURIComponent(conversationID)}/messages`, {
+        token,
+        query: {
+          limit: '100',
+          ...(externalUserID !== undefined && { externalUserID }),
+          ...(cursor !== null && { cursor }),
+        },
+      });
+      if (r.status !== 200) throw new Error(`history: ${r.status} ${r.text}`);
+      out.push(...(r.json.messages as Array<{ id: string }>).map((m) => m.id));
+      cursor = r.json.nextCursor as string | null;
+      if (cursor === null) break;
+    }
+    return out.reverse();
+  }
+
   async send(token: string, conversationID: string, message: string, headers: Record<string, string> = {}) {
     return this.post(`/v1/conversations/${encodeURIComponent(conversationID)}/messages`, {
       token,
