@@ -59,6 +59,7 @@ export function App(props: {
     if (!wideRef.current) setMemberPref(null);
   }, []);
   const searchRef = useRef<HTMLInputElement>(null);
+  const memberToggleRef = useRef<HTMLButtonElement>(null);
   const replyRef = useRef<HTMLTextAreaElement>(null);
   const selectedRef = useRef<InboxItem | null>(null);
   selectedRef.current = selected;
@@ -358,8 +359,27 @@ export function App(props: {
   // On a phone the member panel is a screen of the main pane (the thread stays mounted, hidden, keeping its state);
   // wider, it is the page's complementary column.
   const memberPanel = showMember && (
-    <MemberPanel item={selected} me={me} team={team} inline={phone} onClose={() => setMemberPref(false)} />
+    <MemberPanel
+      item={selected}
+      me={me}
+      team={team}
+      inline={phone}
+      modal={!wide}
+      onClose={() => {
+        setMemberPref(false);
+        memberToggleRef.current?.focus();
+      }}
+    />
   );
+  // A phone swaps whole screens: the focus follows, to the new screen's title or back to the row that was open.
+  const lastOpened = useRef<string | null>(null);
+  useEffect(() => {
+    if (!phone) return;
+    if (screen === 'list') {
+      if (lastOpened.current !== null) document.getElementById(`row-${lastOpened.current}`)?.focus();
+    } else if (screen !== 'member') document.getElementById('pane-title')?.focus();
+  }, [screen, phone]);
+  lastOpened.current = route.conversationID ?? lastOpened.current;
   const paneTitle =
     panel === 'team'
       ? 'Team'
@@ -435,7 +455,11 @@ export function App(props: {
       >
         {(screen !== 'list' || selected !== null) && (
           <div class="pane-bar">
-            {phone && <h1 class="visually-hidden">{paneTitle}</h1>}
+            {phone && (
+              <h1 id="pane-title" class="visually-hidden" tabIndex={-1}>
+                {paneTitle}
+              </h1>
+            )}
             <button
               type="button"
               class="btn back"
@@ -451,6 +475,7 @@ export function App(props: {
                 class="btn member-toggle"
                 aria-expanded={memberOpen}
                 aria-controls="member-panel"
+                ref={memberToggleRef}
                 onClick={() => setMemberPref(!memberOpen)}
               >
                 Member details

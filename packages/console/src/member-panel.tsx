@@ -1,4 +1,5 @@
 import type { Agent, InboxItem } from '@concierge/sdk/agent';
+import { useEffect, useRef } from 'preact/hooks';
 import { agentName, fullTime, initials, memberName } from './format.js';
 
 /**
@@ -12,14 +13,36 @@ export function MemberPanel(props: {
   team: ReadonlyMap<string, Agent>;
   /** Inside the main pane (a phone's member screen): a section of it, not a landmark of the page's own. */
   inline: boolean;
+  /**
+   * Opened over the conversation or in its place (narrower than 1100 px): the focus moves into it, and Escape
+   * closes it.
+   */
+  modal: boolean;
   onClose: () => void;
 }) {
   const { member, conversation } = props.item;
   const name = memberName(member);
   const Box = props.inline ? 'section' : 'aside';
+  const closeRef = useRef<HTMLButtonElement>(null);
+  useEffect(() => {
+    if (props.modal) closeRef.current?.focus();
+  }, []);
   return (
-    <Box class="member" id="member-panel" aria-label="Member">
-      <button type="button" class="btn back member-close" aria-label="Back to conversation" onClick={props.onClose}>
+    <Box
+      class="member"
+      id="member-panel"
+      aria-label="Member"
+      onKeyDown={(e) => {
+        if (props.modal && e.key === 'Escape') props.onClose();
+      }}
+    >
+      <button
+        type="button"
+        ref={closeRef}
+        class="btn back member-close"
+        aria-label="Back to conversation"
+        onClick={props.onClose}
+      >
         <span aria-hidden="true">‹ </span>Conversation
       </button>
       <div class="member-head">
