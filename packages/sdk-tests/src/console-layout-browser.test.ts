@@ -125,6 +125,7 @@ describe('the console on a phone, a tablet and a desktop (headless Chromium)', {
     await row(page, longConv).tap();
     await page.locator('.thread-name', { hasText: 'Alexandria' }).waitFor();
     assert.equal(await shown(page, '.inbox'), false, 'the list gives way to the thread');
+    assert.equal(await page.evaluate(() => document.activeElement?.id), 'pane-title', 'the focus follows the screen');
     const thread = await box(page, '.thread');
     assert.ok(thread.width >= 380, `thread ${thread.width} px wide`);
     const reply = await box(page, '#reply');
@@ -195,6 +196,14 @@ describe('the console on a phone, a tablet and a desktop (headless Chromium)', {
     const toggle = page.getByRole('button', { name: 'Member details' });
     await toggle.click();
     assert.equal(await toggle.getAttribute('aria-expanded'), 'true');
+    // Over the thread: the focus moves into it, Escape closes it and gives the focus back.
+    const focused = () =>
+      page.evaluate(() => document.activeElement?.getAttribute('aria-label') ?? document.activeElement?.textContent);
+    assert.equal(await focused(), 'Back to conversation');
+    await page.keyboard.press('Escape');
+    await page.locator('.member').waitFor({ state: 'detached' });
+    assert.equal(await focused(), 'Member details');
+    await toggle.click();
     const panel = await box(page, '.member');
     assert.ok(panel.width >= 300 && panel.x + panel.width <= 1100, `member panel at ${panel.x}, ${panel.width} px`);
     await row(page, longConv).click();
