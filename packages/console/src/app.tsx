@@ -2,13 +2,17 @@ import type { Agent, AgentOrg, InboxCounts, InboxItem, InboxPage } from '@concie
 import { ForbiddenError, RefreshError, UnauthorizedError } from '@concierge/sdk/agent';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { agent } from './client.js';
+import { findConversation } from './find-conversation.js';
 import { InboxList } from './inbox-list.js';
 import { LiveEvents } from './live.js';
 import { MemberPanel } from './member-panel.js';
+import { Rail } from './rail.js';
+import { useRoute } from './route.js';
 import { SessionsPanel } from './sessions.js';
 import { TeamPanel } from './team.js';
 import { Thread } from './thread.js';
-import { VIEWS, type ViewID } from './views.js';
+import { useMedia } from './use-media.js';
+import { VIEWS } from './views.js';
 
 interface ListState {
   items: InboxItem[];
@@ -32,16 +36,30 @@ export function App(props: {
   const { me } = props;
   const live = useMemo(() => new LiveEvents(), []);
   const [status, setStatus] = useState<'connecting' | 'open' | 'reconnecting'>('connecting');
-  const [view, setView] = useState<ViewID>('unassigned');
-  const [query, setQuery] = useState('');
+  const [route, go] = useRoute();
+  const { view, q: query } = route;
+  const panel = route.panel;
   const [counts, setCounts] = useState<InboxCounts | null>(null);
   const [list, setList] = useState<ListState>({ items: [], nextCursor: null, loading: true });
   const [selected, setSelected] = useState<InboxItem | null>(null);
   const [team, setTeam] = useState<ReadonlyMap<string, Agent>>(new Map());
   const [unread, setUnread] = useState<ReadonlySet<string>>(new Set());
   const [error, setError] = useState<string | null>(null);
-  const [panel, setPanel] = useState<'thread' | 'team' | 'sessions'>('thread');
+  /** The link's conversation could not be found (another org's, or none): said in the pane instead. */
+  const [missing, setMissing] = useState<string | null>(null);
+  // The member panel: beside the thread on a wide screen unless closed, opened on demand on a narrower one.
+  const wide = useMedia('(min-width: 1101px)');
+  const phone = useMedia('(max-width: 767px)');
+  const [memberPref, setMemberPref] = useState<boolean | null>(null);
+  const memberOpen = memberPref ?? wide;
+  const wideRef = useRef(wide);
+  wideRef.current = wide;
+  /** A conversation opened on a narrow screen shows its thread first, whatever the last one showed. */
+  const threadFirst = useCallback(() => {
+    if (!wideRef.current) setMemberPref(null);
+  }, []);
   const searchRef = useRef<HTMLInputElement>(null);
+  const memberToggleRef = useRef<HTMLButtonElement>(null);
   const replyRef = useRef<HTMLTextAreaElement>(null);
   const selectedRef = useRef<InboxItem | null>(null);
   selectedRef.current = selected;
@@ -172,16 +190,65 @@ export function App(props: {
     document.title = unread.size > 0 ? `(${unread.size}) Concierge` : 'Concierge';
   }, [unread]);
 
-  const open = useCallback((item: InboxItem) => {
-    setPanel('thread');
-    setSelected(item);
+  const markOpened = useCallback((id: string) => {
     setUnread((u) => {
-      if (!u.has(item.conversation.id)) return u;
+      if (!u.has(id)) return u;
       const next = new Set(u);
-      next.delete(item.conversation.id);
+      next.delete(id);
       return next;
     });
   }, []);
+
+  const routeRef = useRef(route);
+  routeRef.current = route;
+  const open = useCallback(
+    (item: InboxItem) => {
+      const id = item.conversation.id;
+      if (selectedRef.current?.conversation.id !== id) threadFirst();
+      setSelected(item);
+      markOpened(id);
+      go({ ...routeRef.current, panel: 'inbox', conversationID: id, member: item.conversation.externalUserID });
+    },
+    [go, markOpened, threadFirst],
+  );
+
+  // The URL names the conversation (a reload, Back, a pasted link): show it, from the list when it is there.
+  const listRef = useRef(list);
+  listRef.current = list;
+  useEffect(() => {
+    const id = route.conversationID;
+    setMissing(null);
+    if (id === null) {
+      setSelected(null);
+      return;
+    }
+    if (selectedRef.current?.conversation.id === id) return;
+    threadFirst();
+    const listed = listRef.current.items.find((i) => i.conversation.id === id);
+    if (listed !== undefined) {
+      setSelected(listed);
+      markOpened(id);
+      return;
+    }
+    setSelected(null);
+    let stale = false;
+    findConversation(id, route.member).then(
+      (item) => {
+        if (stale) return;
+        if (item === null) setMissing(id);
+        else {
+          setSelected(item);
+          markOpened(id);
+        }
+      },
+      (e: unknown) => {
+        if (!stale) fail(e);
+      },
+    );
+    return () => {
+      stale = true;
+    };
+  }, [route.conversationID, route.member]);
 
   const act = useCallback(
     async (what: 'assign' | 'unassign' | 'close' | 'reopen', item: InboxItem | null) => {
@@ -284,85 +351,58 @@ export function App(props: {
 
   const searching = query.trim() !== '';
   const current = VIEWS.find((v) => v.id === view)!;
+  const toList = () => go({ ...route, panel: 'inbox', conversationID: null, member: null });
+  const showMember = panel === 'inbox' && selected !== null && memberOpen;
+  // On a phone one pane shows at a time (styles: `.shell[data-screen]`); wider screens show them side by side.
+  const screen =
+    panel !== 'inbox' ? 'panel' : route.conversationID === null ? 'list' : showMember ? 'member' : 'thread';
+  // On a phone the member panel is a screen of the main pane (the thread stays mounted, hidden, keeping its state);
+  // wider, it is the page's complementary column.
+  const memberPanel = showMember && (
+    <MemberPanel
+      item={selected}
+      me={me}
+      team={team}
+      inline={phone}
+      modal={!wide}
+      onClose={() => {
+        setMemberPref(false);
+        memberToggleRef.current?.focus();
+      }}
+    />
+  );
+  // A phone swaps whole screens: the focus follows, to the new screen's title or back to the row that was open.
+  const lastOpened = useRef<string | null>(null);
+  useEffect(() => {
+    if (!phone) return;
+    if (screen === 'list') {
+      if (lastOpened.current !== null) document.getElementById(`row-${lastOpened.current}`)?.focus();
+    } else if (screen !== 'member') document.getElementById('pane-title')?.focus();
+  }, [screen, phone]);
+  lastOpened.current = route.conversationID ?? lastOpened.current;
+  const paneTitle =
+    panel === 'team'
+      ? 'Team'
+      : panel === 'sessions'
+        ? 'Sessions'
+        : screen === 'member'
+          ? 'Member details'
+          : 'Conversation';
   return (
-    <div class="shell">
-      <nav class="rail" aria-label="Views">
-        <div class="brand" aria-hidden="true">
-          <span class="logo">C</span> Concierge
-        </div>
-        <ul class="views">
-          {VIEWS.map((v) => (
-            <li key={v.id}>
-              <button
-                type="button"
-                class="view"
-                aria-current={!searching && v.id === view ? 'page' : undefined}
-                onClick={() => {
-                  setQuery('');
-                  setView(v.id);
-                }}
-              >
-                <span>{v.label}</span>
-                <span class="count">
-                  {counts === null ? '·' : counts[v.count]}
-                  <span class="visually-hidden"> conversations</span>
-                </span>
-              </button>
-            </li>
-          ))}
-        </ul>
-        <ul class="rail-links">
-          {me.role === 'admin' && (
-            <li>
-              <button
-                type="button"
-                class="view"
-                aria-current={panel === 'team' ? 'page' : undefined}
-                onClick={() => setPanel('team')}
-              >
-                Team
-              </button>
-            </li>
-          )}
-          <li>
-            <button
-              type="button"
-              class="view"
-              aria-current={panel === 'sessions' ? 'page' : undefined}
-              onClick={() => setPanel('sessions')}
-            >
-              Sessions
-            </button>
-          </li>
-        </ul>
-        <div class="me">
-          {props.orgs.length > 1 && (
-            <>
-              <label for="org" class="me-email">
-                Organisation
-              </label>
-              <select
-                id="org"
-                class="org-switch"
-                value={me.orgID}
-                onChange={(e) => void props.onSwitchOrg((e.target as HTMLSelectElement).value).catch(fail)}
-              >
-                {props.orgs.map((o) => (
-                  <option key={o.orgID} value={o.orgID}>
-                    {o.orgName}
-                  </option>
-                ))}
-              </select>
-            </>
-          )}
-          <div class="me-name">{me.name}</div>
-          <div class="me-email">{me.email}</div>
-          <button type="button" class="link" onClick={() => void signOut()}>
-            Sign out
-          </button>
-        </div>
-      </nav>
-      <section class="inbox" aria-label="Inbox">
+    <div class="shell" data-screen={screen}>
+      <Rail
+        me={me}
+        orgs={props.orgs}
+        counts={counts}
+        current={!searching && panel === 'inbox' ? view : null}
+        panel={panel}
+        onView={(id) => go({ ...route, panel: 'inbox', view: id, q: '' })}
+        onPanel={(p) => go({ ...route, panel: p })}
+        onSwitchOrg={(orgID) => void props.onSwitchOrg(orgID).catch(fail)}
+        onSignOut={() => void signOut()}
+      />
+      {/* On a phone's list screen the list is the page's main content: the conversation pane is hidden. */}
+      <section class="inbox" aria-label="Inbox" role={phone && screen === 'list' ? 'main' : undefined}>
         <div class="inbox-head">
           <form role="search" onSubmit={(e) => e.preventDefault()}>
             <label for="search" class="visually-hidden">
@@ -374,7 +414,11 @@ export function App(props: {
               type="search"
               placeholder="Search  /"
               value={query}
-              onInput={(e) => setQuery((e.target as HTMLInputElement).value)}
+              onInput={(e) => {
+                const q = (e.target as HTMLInputElement).value;
+                // One history entry per search, not one per keystroke.
+                go({ ...routeRef.current, q }, routeRef.current.q === '' ? 'push' : 'replace');
+              }}
             />
           </form>
           <h1 class="inbox-title">{searching ? 'Search results' : current.label}</h1>
@@ -407,12 +451,54 @@ export function App(props: {
       </section>
       <main
         class="thread-pane"
-        aria-label={panel === 'thread' ? 'Conversation' : panel === 'team' ? 'Team' : 'Sessions'}
+        aria-label={panel === 'inbox' ? 'Conversation' : panel === 'team' ? 'Team' : 'Sessions'}
       >
+        {(screen !== 'list' || selected !== null) && (
+          <div class="pane-bar">
+            {phone && (
+              <h1 id="pane-title" class="visually-hidden" tabIndex={-1}>
+                {paneTitle}
+              </h1>
+            )}
+            <button
+              type="button"
+              class="btn back"
+              aria-label={`Back to ${searching ? 'Search results' : current.label}`}
+              onClick={toList}
+            >
+              <span aria-hidden="true">‹ </span>
+              {searching ? 'Search results' : current.label}
+            </button>
+            {panel === 'inbox' && selected !== null && (
+              <button
+                type="button"
+                class="btn member-toggle"
+                aria-expanded={memberOpen}
+                aria-controls="member-panel"
+                ref={memberToggleRef}
+                onClick={() => setMemberPref(!memberOpen)}
+              >
+                Member details
+              </button>
+            )}
+          </div>
+        )}
         {panel === 'team' ? (
           <TeamPanel me={me} onError={fail} onChanged={loadTeam} />
         ) : panel === 'sessions' ? (
           <SessionsPanel me={me} onError={fail} onSignedOut={props.onSignedOut} />
+        ) : missing !== null ? (
+          <div class="empty" role="alert">
+            <p>This conversation cannot be opened here.</p>
+            <p class="hint">It is not in this organisation, or it no longer exists.</p>
+            <button type="button" class="btn" onClick={toList}>
+              Back to the inbox
+            </button>
+          </div>
+        ) : selected === null && route.conversationID !== null ? (
+          <p class="list-empty" role="status">
+            Loading…
+          </p>
         ) : selected === null ? (
           <div class="empty">
             <p>Select a conversation</p>
@@ -433,8 +519,9 @@ export function App(props: {
             onError={fail}
           />
         )}
+        {phone && memberPanel}
       </main>
-      {panel === 'thread' && selected !== null && <MemberPanel item={selected} me={me} team={team} />}
+      {!phone && memberPanel}
     </div>
   );
 }

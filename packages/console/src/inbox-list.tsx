@@ -60,7 +60,7 @@ export function InboxList(props: InboxListProps) {
                 </span>
                 <span class="row-main">
                   <span class="row-top">
-                    <span class="row-name">
+                    <span class="row-name" dir="auto">
                       {name}
                       {isUnread && <span class="visually-hidden"> (unread)</span>}
                     </span>
@@ -68,8 +68,12 @@ export function InboxList(props: InboxListProps) {
                       {shortTime(item.lastActivityAt)}
                     </time>
                   </span>
-                  {item.conversation.title !== null && <span class="row-title">{item.conversation.title}</span>}
-                  <span class="row-preview">
+                  {item.conversation.title !== null && (
+                    <span class="row-title" dir="auto">
+                      {item.conversation.title}
+                    </span>
+                  )}
+                  <span class="row-preview" dir="auto">
                     {snippet === undefined && last !== null && !last.fromMember && <span class="you">↩ </span>}
                     {snippet === undefined ? preview : <Snippet text={snippet} />}
                   </span>
@@ -77,7 +81,11 @@ export function InboxList(props: InboxListProps) {
                     {item.status === 'closed' && <span class="tag closed">Closed</span>}
                     {item.status === 'open' && item.awaitingReply && <span class="tag awaiting">Awaiting reply</span>}
                     <span class="tag assignee">{agentName(item.assigneeID, props.me, props.team)}</span>
-                    {item.member.tier !== null && <span class="tag tier">{item.member.tier}</span>}
+                    {item.member.tier !== null && (
+                      <span class="tag tier" dir="auto">
+                        {item.member.tier}
+                      </span>
+                    )}
                   </span>
                 </span>
               </button>

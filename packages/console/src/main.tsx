@@ -5,6 +5,7 @@ import { App } from './app.js';
 import { agent } from './client.js';
 import { Setup, SignIn } from './sign-in.js';
 import './styles.css';
+import './layout.css';
 
 /** The setup link's token travels in the fragment, which never reaches the server's logs; read it, then drop it. */
 function setupToken(): string | null {
@@ -62,20 +63,23 @@ function Root() {
     );
   }, []);
 
-  const signedIn = (s: SignedIn) => {
-    if (location.pathname !== '/console/') history.replaceState(null, '', '/console/');
+  /** `home`: start from the inbox (after the setup page, or in another org, where the open link means nothing). */
+  const signedIn = (s: SignedIn, home = false) => {
+    if (home || token !== null) history.replaceState(null, '', '/console/');
     setMe(remember(s));
   };
 
   const switchOrg = async (orgID: string) => {
-    signedIn(await agent.switchOrg({ orgID }));
+    signedIn(await agent.switchOrg({ orgID }), true);
     tabs?.postMessage('switched');
   };
 
   /** A fresh sign-in lands in the org this browser last worked in, when the password opens it too. */
   const signedInWithPassword = async (s: SignedIn) => {
     const last = lastOrg();
-    if (last !== null && last !== s.agent.orgID && s.orgs.some((o) => o.orgID === last)) {
+    // A link (a conversation, a view) opens where the password signed in: it was meant for that org.
+    const link = location.pathname !== '/console/' || location.search !== '';
+    if (!link && last !== null && last !== s.agent.orgID && s.orgs.some((o) => o.orgID === last)) {
       try {
         return await switchOrg(last);
       } catch {

@@ -1,0 +1,86 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { PASSWORD } from '@concierge/tests/harness';
+import type { Browser, BrowserContextOptions, Page } from 'playwright-core';
+
+/** Debian's Chromium (scripts/ensure-chromium.sh), driven through playwright-core. */
+export const CHROMIUM = '/usr/bin/chromium';
+const ARGS = ['--no-sandbox', '--headless', '--disable-gpu', '--no-first-run', '--disable-background-networking'];
+
+/** True when this machine has no Chromium (the suite skips); CI must have it. */
+export function chromiumMissing(): boolean {
+  const missing = !existsSync(CHROMIUM);
+  if (missing && process.env.CI !== undefined)
+    throw new Error(`${CHROMIUM} is missing: CI must run scripts/ensure-chromium.sh before the tests.`);
+  return missing;
+}
+
+export async function launchChromium(): Promise<Browser> {
+  const { chromium } = await import('playwright-core');
+  return chromium.launch({ executablePath: CHROMIUM, headless: true, args: ARGS });
+}
+
+/** The screen sizes the console is tested at (docs/console.md, "Phones, tablets, desktops"). */
+export const PHONE: BrowserContextOptions = {
+  viewport: { width: 390, height: 844 },
+  isMobile: true,
+  hasTouch: true,
+  deviceScaleFactor: 1,
+};
+export const TABLET: BrowserContextOptions = { viewport: { width: 1100, height: 800 } };
+export const DESKTOP: BrowserContextOptions = { viewport: { width: 1440, height: 900 } };
+
+/** Screenshots the tests take of each screen, linked from docs/console.md. */
+export const SCREENSHOTS = fileURLToPath(new URL('../../../../docs/console-screenshots/', import.meta.url));
+
+export async function screenshot(page: Page, name: string): Promise<void> {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  await page.screenshot({ path: `${SCREENSHOTS}${name}.png` });
+}
+
+const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+/** Every axe-core violation on the page, whatever its impact (evaluated over CDP, so the CSP does not stop it). */
+export async function axeViolations(page: Page): Promise<string[]> {
+  await page.evaluate(AXE);
+  return page.evaluate(async () => {
+    const axe = (window as unknown as { axe: { run(ctx: Document): Promise<{ violations: any[] }> } }).axe;
+    const { violations } = await axe.run(document);
+    return violations.map(
+      (v) => `${v.id} (${v.impact}): ${v.nodes.map((n: { target: string[] }) => n.target.join(' ')).join(', ')}`,
+    );
+  });
+}
+
+/** A new browser context at `url`, signed in with the password form as a person would; errors go to `errors`. */
+export async function signedInPage(
+  browser: Browser,
+  url: string,
+  email: string,
+  options: BrowserContextOptions,
+  errors: string[],
+): Promise<Page> {
+  const page = await (await browser.newContext(options)).newPage();
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(url);
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.locator('.shell').waitFor();
+  return page;
+}
+
+/** The element's box on screen (it must be rendered). */
+export async function box(
+  page: Page,
+  selector: string,
+): Promise<{ x: number; y: number; width: number; height: number }> {
+  const b = await page.locator(selector).first().boundingBox();
+  assert.ok(b !== null, `${selector} is not on screen`);
+  return b;
+}
+
+export const row = (page: Page, conversationID: string) =>
+  page.locator(`.rows [data-conversation="${conversationID}"]`);
