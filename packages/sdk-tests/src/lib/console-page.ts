@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PASSWORD } from '@concierge/tests/harness';
 import type { Browser, BrowserContextOptions, Page } from 'playwright-core';
@@ -32,8 +34,15 @@ export const PHONE: BrowserContextOptions = {
 export const TABLET: BrowserContextOptions = { viewport: { width: 1100, height: 800 } };
 export const DESKTOP: BrowserContextOptions = { viewport: { width: 1440, height: 900 } };
 
-/** Screenshots the tests take of each screen, linked from docs/console.md. */
-export const SCREENSHOTS = fileURLToPath(new URL('../../../../docs/console-screenshots/', import.meta.url));
+/**
+ * Where the tests put their screenshot of each screen. `CONSOLE_SCREENSHOTS=docs` writes them over the ones
+ * docs/console.md links to (how they are refreshed); otherwise into a temp dir, so a test run leaves the tree as it
+ * was (the screens show the time of the run, so every run would change them).
+ */
+export const SCREENSHOTS =
+  process.env.CONSOLE_SCREENSHOTS === 'docs'
+    ? fileURLToPath(new URL('../../../../docs/console-screenshots/', import.meta.url))
+    : join(tmpdir(), 'concierge-console-screenshots/');
 
 export async function screenshot(page: Page, name: string): Promise<void> {
   mkdirSync(SCREENSHOTS, { recursive: true });
