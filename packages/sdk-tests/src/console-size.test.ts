@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { brotliCompressSync, constants } from 'node:zlib';
@@ -8,6 +8,8 @@ import { brotliCompressSync, constants } from 'node:zlib';
 const CONSOLE_WEB = fileURLToPath(new URL('dist/web/', import.meta.resolve('@concierge/console/package.json')));
 
 const LIMIT = 150 * 1024;
+/** Every script of the build, loaded at once or later: the console's whole JavaScript (docs/benchmarks.md). */
+const JS_LIMIT = 100 * 1024;
 
 function brotli(bytes: Buffer): number {
   return brotliCompressSync(bytes, { params: { [constants.BROTLI_PARAM_QUALITY]: 11 } }).length;
@@ -22,4 +24,12 @@ test('the console’s first load (page, scripts, styles it references) stays und
   for (const ref of refs) total += brotli(readFileSync(`${CONSOLE_WEB}${ref}`));
   console.log(`# console first load: ${refs.length + 1} files, ${total} bytes brotli (limit ${LIMIT})`);
   assert.ok(total < LIMIT, `${total} bytes brotli is over the ${LIMIT}-byte budget`);
+});
+
+test('the console’s JavaScript, every script of the build, stays under 100 KiB brotli in total', () => {
+  const scripts = readdirSync(CONSOLE_WEB, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.js'));
+  assert.ok(scripts.length > 0, 'the build has scripts');
+  const total = scripts.reduce((n, f) => n + brotli(readFileSync(`${CONSOLE_WEB}${f}`)), 0);
+  console.log(`# console JavaScript: ${scripts.length} files, ${total} bytes brotli (limit ${JS_LIMIT})`);
+  assert.ok(total < JS_LIMIT, `${total} bytes brotli of JavaScript is over the ${JS_LIMIT}-byte budget`);
 });
