@@ -232,7 +232,7 @@ export function App(props: {
     }
     setSelected(null);
     let stale = false;
-    findConversation(id, route.member).then(
+    findConversation(id).then(
       (item) => {
         if (stale) return;
         if (item === null) setMissing(id);

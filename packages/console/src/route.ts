@@ -9,9 +9,9 @@ export type Panel = 'inbox' | 'team' | 'sessions';
  * pasted to a colleague all reopen the same screen:
  *
  * - `/console/?view=mine&q=words`: a view (Unassigned when absent) and a search in it;
- * - `/console/c/<conversationID>?member=<externalUserID>&view=…&q=…`: a conversation over that list. The member's
- *   id is how the console finds the conversation again: agents reach one through its member (`GET /v1/inbox` with
- *   the id as search words), there is no route from a conversation id alone;
+ * - `/console/c/<conversationID>?member=<externalUserID>&view=…&q=…`: a conversation over that list, read by its
+ *   id (`GET /v1/inbox/{id}`); the member's id makes the link say whose conversation it is, and is not needed to
+ *   open it;
  * - `/console/team`, `/console/sessions`: those panels.
  */
 export interface Route {

@@ -202,6 +202,11 @@ export class ConciergeAgent extends ClientCore {
     return new CursorPages(fetchPage, params.cursor, (page) => page.data);
   }
 
+  /** One conversation as the inbox shows it, by its id alone (what a link to it carries). */
+  inboxItem(params: ConversationParams, options: RequestOptions = {}): Promise<InboxItem> {
+    return this.get(path`/v1/inbox/${params.conversationID}`, {}, options);
+  }
+
   /** How many conversations each view holds; cheap enough to call after every state change. */
   counts(options: RequestOptions = {}): Promise<InboxCounts> {
     return this.get('/v1/inbox/counts', {}, options);

@@ -305,6 +305,7 @@ export interface ReadQueries {
   /** `terms` from search-terms.ts, never empty. */
   searchInbox(filter: InboxFilter, terms: readonly string[], offset: number, limit: number): Promise<InboxRow[]>;
   inboxCounts(orgID: string, agentID: string | null): Promise<InboxCounts>;
+  inboxItem(orgID: string, conversationID: string): Promise<InboxRow | null>;
   listNotes(conversationID: string, beforeSeq: number | null, limit: number): Promise<NoteRecord[]>;
   listWebhookEndpoints(orgID: string): Promise<WebhookEndpointRecord[]>;
   getWebhookEndpoint(orgID: string, endpointID: string): Promise<WebhookEndpointRecord | null>;

@@ -361,6 +361,10 @@ export class SqlStore implements Store {
     return this.db.reads.inboxCounts(orgID, agentID);
   }
 
+  inboxItem(orgID: string, conversationID: string): Promise<InboxRow | null> {
+    return this.db.reads.inboxItem(orgID, conversationID);
+  }
+
   changeState(
     orgID: string,
     conversationID: string,

@@ -44,6 +44,8 @@ export interface TeamStore {
   /** `q` ranked (best first, ties by activity), `offset` into that order. */
   searchInbox(filter: InboxFilter, q: string, offset: number, limit: number): Promise<InboxRow[]>;
   inboxCounts(orgID: string, agentID: string | null): Promise<InboxCounts>;
+  /** One conversation of the org as the inbox lists it (its activity as its position); null when the org has none. */
+  inboxItem(orgID: string, conversationID: string): Promise<InboxRow | null>;
   /** Applies a state change; `changed` false (and no event) when it was the state already. */
   changeState(
     orgID: string,

@@ -101,6 +101,41 @@ for (const store of STORES) {
       assert.ok(!(await walk(admin.token, {})).some((i) => i.conversation.id === waiting));
     });
 
+    test('one conversation by its id alone, as the inbox lists it; another org, a member and no such id get 404', async () => {
+      const org = await server.createOrg('by-id');
+      const a = await newAgent(api, org.apiKey, 'by-id@club.example');
+      const member = await api.memberToken(org.apiKey, 'by-id-member', { displayName: 'Linked Member' });
+      const id = await api.openConversation(member);
+      assert.equal((await api.send(member, id, 'the menu, please')).status, 200);
+      // Far down the inbox: newer conversations of others come after it.
+      for (let i = 0; i < 3; i++) await api.openConversation(await api.memberToken(org.apiKey, `later-${i}`));
+      const listed = (await walk(a.token, {})).find((i) => i.conversation.id === id)!;
+      for (const [token, headers] of [
+        [a.token, {}],
+        [org.apiKey, {}],
+      ] as const) {
+        const r = await api.get(`/v1/inbox/${id}`, { token, headers });
+        assert.equal(r.status, 200, r.text);
+        assert.deepEqual(r.json, listed);
+      }
+      assert.equal((await api.get(`/v1/inbox/${id}`, { token: a.token })).json.lastMessage.preview, 'the menu, please');
+      for (const [token, what] of [
+        [admin.token, 'an agent of another org'],
+        [key, "another org's key"],
+        [member, 'the member'],
+      ] as const) {
+        const r = await api.get(`/v1/inbox/${id}`, { token });
+        assert.equal(r.status, 404, `${what}: ${r.text}`);
+        assert.equal(errorCode(r), 'NOT_FOUND');
+      }
+      for (const missing of ['conv_nope', 'x'.repeat(101), 'counts%2F..']) {
+        const r = await api.get(`/v1/inbox/${missing}`, { token: a.token });
+        assert.equal(r.status, 404, `${missing}: ${r.text}`);
+      }
+      // The counts keep their own route.
+      assert.equal((await api.get('/v1/inbox/counts', { token: a.token })).json.open, 4);
+    });
+
     test('paging while conversations move and appear neither skips nor repeats one', async () => {
       const org = await server.createOrg('paging');
       const members = await Promise.all([0, 1, 2].map((i) => api.memberToken(org.apiKey, `pager-${i}`)));

@@ -40,6 +40,7 @@ export function operationTable(options: ContractOptions = { maxMessageChars: LIM
     revokeAgentSession: agents.revokeAgentSession,
     listInbox: inbox.listInbox,
     inboxCounts: inbox.inboxCounts,
+    getInboxItem: inbox.getInboxItem,
     assignConversation: inbox.assignConversation,
     unassignConversation: inbox.unassignConversation,
     closeConversation: inbox.closeConversation,

@@ -82,6 +82,15 @@ export function inboxRoutes(fastify: FastifyInstance, ctx: AppContext): void {
     return ctx.store.inboxCounts(p.orgID, await me(req));
   });
 
+  /** By id alone: a link to a conversation names no member. Another org's conversation is as absent as none. */
+  route(app, ops.getInboxItem, async (req) => {
+    const p = teamPrincipal(req);
+    const id = req.params.id;
+    const row = id.length > 100 ? null : await ctx.store.inboxItem(p.orgID, id);
+    if (row === null) throw notFound('conversation');
+    return renderInboxItem(row);
+  });
+
   async function change(req: FastifyRequest, id: string, what: StateChange) {
     const p = teamPrincipal(req);
     const actor = await teamActor(ctx, req);

@@ -227,6 +227,17 @@ export function postgresReads(pool: pg.Pool): ReadQueries {
       ))!;
       return toInboxCounts(r);
     },
+    inboxItem: async (orgID, conversationID) =>
+      map(
+        await one(
+          `SELECT ${INBOX_COLUMNS} FROM (SELECT c.*, c.last_seq AS pos FROM conversations c
+             WHERE c.org_id = $1 AND c.id = $2) c
+           JOIN members m ON m.id = c.member_id
+           LEFT JOIN messages lm ON lm.conversation_id = c.id AND lm.seq = c.last_seq`,
+          [orgID, conversationID],
+        ),
+        toInboxRow,
+      ),
     inbox: async (filter, snapshot, before, limit) => {
       const params: unknown[] = [filter.orgID, snapshot, before ?? Number.MAX_SAFE_INTEGER, limit];
       const f = filterSQL(filter, params);

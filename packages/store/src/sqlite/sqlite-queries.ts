@@ -124,6 +124,10 @@ export class SqliteQueries {
         const r = one(s.counts, { org: orgID, agent: agentID })!;
         return toInboxCounts(r);
       },
+      inboxItem: async (orgID, conversationID) => {
+        const row = one(s.inboxItem, orgID, conversationID);
+        return row === null ? null : toInboxRow(row);
+      },
       inbox: async (filter, snapshot, before, limit) => {
         const { sql, params } = filterSQL(filter);
         const stmt = cached(

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { CONVERSATION_COLUMNS, EVENT_COLUMNS, EVENT_JOIN, SESSION_AGENT_COLUMNS } from '../rows.js';
+import { CONVERSATION_COLUMNS, EVENT_COLUMNS, EVENT_JOIN, INBOX_COLUMNS, SESSION_AGENT_COLUMNS } from '../rows.js';
 import { IDEMPOTENCY_TTL_MS, TEAM_ONLY_EVENTS } from '../store.js';
 import { sqliteError } from './sqlite-errors.js';
 import { PAGE_COLUMNS } from './sqlite-rows.js';
@@ -147,6 +147,12 @@ export function sqliteStatements<S>(prepare: (sql: string) => S, prepareRaw: (sq
     ),
     insertNote: prepare(
       'INSERT INTO notes (id, org_id, conversation_id, seq, author_id, body, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    ),
+    inboxItem: prepare(
+      `SELECT ${INBOX_COLUMNS} FROM (SELECT c.*, c.last_seq AS pos FROM conversations c
+         WHERE c.org_id = ? AND c.id = ?) c
+       JOIN members m ON m.id = c.member_id
+       LEFT JOIN messages lm ON lm.conversation_id = c.id AND lm.seq = c.last_seq`,
     ),
     notesLatest: prepare('SELECT * FROM notes WHERE conversation_id = ? ORDER BY seq DESC LIMIT ?'),
     notesBefore: prepare('SELECT * FROM notes WHERE conversation_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?'),

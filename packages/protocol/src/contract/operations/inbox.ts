@@ -4,7 +4,14 @@ import { BODY_ERRORS, errorResponses, IDEMPOTENCY_ERRORS, V1_ERRORS } from '../e
 import { CURSOR_PATTERN, identifier, pageLimit, queryString, text } from '../fields.js';
 import { idempotentHeaders, keyIgnoredHeaders } from '../headers.js';
 import { operation } from '../operation.js';
-import { conversationStateSchema, inboxCountsSchema, inboxPageSchema, notesPageSchema, noteSchema } from '../team.js';
+import {
+  conversationStateSchema,
+  inboxCountsSchema,
+  inboxItemSchema,
+  inboxPageSchema,
+  notesPageSchema,
+  noteSchema,
+} from '../team.js';
 import { conversationParams } from './conversations.js';
 
 const limitField = pageLimit(LIMITS.pageMax, LIMITS.pageDefault);
@@ -67,6 +74,20 @@ export const inboxCounts = operation({
   description: '`unassigned`, `mine` and `awaiting` count open conversations only.',
   headers: z.looseObject(agentHeader),
   response: { 200: inboxCountsSchema, ...errorResponses(...TEAM_ERRORS, 'VALIDATION') },
+});
+
+export const getInboxItem = operation({
+  ...notes,
+  operationId: 'getInboxItem',
+  method: 'GET',
+  path: '/v1/inbox/{id}',
+  summary: 'One conversation as the inbox shows it, by its id',
+  description:
+    'What a link to a conversation needs: its member, team state and last message, without knowing the member. ' +
+    'A conversation of another org, or none, is 404.',
+  params: conversationParams,
+  headers: z.looseObject(agentHeader),
+  response: { 200: inboxItemSchema, ...errorResponses(...TEAM_ERRORS, 'NOT_FOUND') },
 });
 
 const stateChange = {
