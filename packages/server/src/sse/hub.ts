@@ -5,6 +5,7 @@ import type { ServerConfig } from '../config.js';
 import { frame, HEARTBEAT, retryHint } from './frames.js';
 import { OrgInterests } from './org-interests.js';
 import { ResumePoints } from './resume-points.js';
+import { StreamChecks } from './stream-checks.js';
 import { scopeMember, type StreamScope } from './stream-scope.js';
 import { StreamFrames } from './stream-frames.js';
 import { pendingBytes, Subscriber, type Pending } from './subscriber.js';
@@ -43,6 +44,7 @@ export class Hub {
   /** Per org, the highest seq published to subscribers: every event at or below it has been fanned out. */
   private readonly published = new Map<string, number>();
   private readonly interests: OrgInterests;
+  private readonly checks: StreamChecks;
   private readonly heartbeat: NodeJS.Timeout;
   private readonly unsubscribe: () => void;
   private readonly unsubscribeEphemeral: () => void;
@@ -60,6 +62,13 @@ export class Hub {
     cursorSecret: Uint8Array,
   ) {
     this.points = new ResumePoints(store);
+    this.checks = new StreamChecks(
+      store,
+      auth,
+      () => this.all(),
+      (sub) => this.end(sub),
+      () => this.shuttingDown,
+    );
     this.frames = new StreamFrames(cursorSecret);
     // Where the store positioned an org's feed, everything up to there is as good as published: the events that
     // follow are all handed over.
@@ -80,8 +89,8 @@ export class Hub {
     });
     // Revocations and removals signalled while the channel was down are lost: check every stream's member.
     auth.on('resync', () => {
-      void this.recheckMembers();
-      void this.checkAgents();
+      void this.checks.members();
+      void this.checks.agents();
     });
     // A disabled agent, or an ended session: their streams end at once, on every instance.
     auth.on('agent-revoked', (agentID: string, sessionID: string | null) => {
@@ -365,45 +374,6 @@ export class Hub {
       .finally(() => this.rechecking.delete(sub));
   }
 
-  private membersChecking = false;
-  private membersAgain = false;
-
-  /**
-   * Checks the member behind every open stream against the store: whose token holds it (revoked, removed) and
-   * whose data it shows (removed). Runs after a resync, and at every heartbeat while notifications are not live,
-   * so a stream outlives a lost signal by one heartbeat at most. One read per distinct member.
-   */
-  private async recheckMembers(): Promise<void> {
-    if (this.membersChecking) {
-      this.membersAgain = true;
-      return;
-    }
-    this.membersChecking = true;
-    try {
-      do {
-        this.membersAgain = false;
-        const byMember = new Map<string, Subscriber[]>();
-        for (const sub of this.all()) {
-          for (const memberID of new Set([sub.memberID, scopeMember(sub.scope)]))
-            if (memberID !== null) addToList(byMember, memberID, sub);
-        }
-        for (const [memberID, subs] of byMember) {
-          const mark = await this.auth.memberMark(memberID);
-          for (const sub of subs) {
-            if (sub.closed) continue;
-            const ownToken = sub.memberID === memberID && !this.auth.accepts(sub.principal, mark);
-            const dataGone = scopeMember(sub.scope) === memberID && (mark === null || mark.deleted);
-            if (ownToken || dataGone) this.end(sub);
-          }
-        }
-      } while (this.membersAgain && !this.shuttingDown);
-    } catch {
-      // The store is unreachable: the next heartbeat (or resync) checks again.
-    } finally {
-      this.membersChecking = false;
-    }
-  }
-
   private *all(): Generator<Subscriber> {
     for (const map of [this.byConversation, this.byMember, this.byOrg])
       for (const subs of map.values()) for (const sub of [...subs]) yield sub;
@@ -411,63 +381,9 @@ export class Hub {
 
   private beat(): void {
     for (const sub of this.all()) this.write(sub, HEARTBEAT);
-    void this.checkServerKeys();
-    void this.checkAgents();
-    if (!this.store.notificationsLive()) void this.recheckMembers();
-  }
-
-  private checkingAgents = false;
-
-  /**
-   * Agent streams are re-checked against the store once per heartbeat: a disable from the CLI (another process)
-   * or a signal lost with the LISTEN connection ends them within one heartbeat; the API's own disable and sign-out
-   * end them at once through the `agent-revoked` signal.
-   */
-  private async checkAgents(): Promise<void> {
-    if (this.checkingAgents) return;
-    this.checkingAgents = true;
-    try {
-      const bySession = new Map<string, Subscriber[]>();
-      for (const sub of this.all())
-        if (sub.principal.kind === 'agent') addToList(bySession, sub.principal.sessionID, sub);
-      for (const subs of bySession.values()) {
-        if (!(await this.auth.stillValid(subs[0]!.principal))) for (const sub of subs) this.end(sub);
-      }
-    } catch {
-      // The store is unreachable: keep the streams; the next heartbeat checks again.
-    } finally {
-      this.checkingAgents = false;
-    }
-  }
-
-  private checkingKeys = false;
-
-  /**
-   * Member tokens are re-checked on every write; a server credential (Org-API-Key) can be revoked from another
-   * process (the CLI), so streams opened with one are re-checked against the store once per heartbeat.
-   */
-  private async checkServerKeys(): Promise<void> {
-    if (this.checkingKeys) return;
-    this.checkingKeys = true;
-    try {
-      const byOrg = new Map<string, Subscriber[]>();
-      for (const sub of this.all())
-        if (sub.principal.kind === 'server') {
-          const list = byOrg.get(sub.principal.orgID) ?? [];
-          list.push(sub);
-          byOrg.set(sub.principal.orgID, list);
-        }
-      for (const [orgID, subs] of byOrg) {
-        const active = new Set(
-          (await this.store.listApiKeys(orgID)).filter((k) => k.revokedAt === null).map((k) => k.id),
-        );
-        for (const sub of subs) if (sub.principal.kind === 'server' && !active.has(sub.principal.keyID)) this.end(sub);
-      }
-    } catch {
-      // The store is unreachable: keep the streams; the next heartbeat checks again.
-    } finally {
-      this.checkingKeys = false;
-    }
+    void this.checks.serverKeys();
+    void this.checks.agents();
+    if (!this.store.notificationsLive()) void this.checks.members();
   }
 
   private add(sub: Subscriber): void {
@@ -568,12 +484,6 @@ export class Hub {
       clearTimeout(timer);
     }
   }
-}
-
-function addToList<K, V>(map: Map<K, V[]>, key: K, value: V): void {
-  const list = map.get(key);
-  if (list === undefined) map.set(key, [value]);
-  else list.push(value);
 }
 
 function addTo<K>(map: Map<K, Set<Subscriber>>, key: K, sub: Subscriber): void {
