@@ -275,6 +275,10 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   CREATE INDEX IF NOT EXISTS stream_resume_points_key ON stream_resume_points(holder, stream, seq);
   CREATE INDEX IF NOT EXISTS stream_resume_points_expiry ON stream_resume_points(expires_at);
   `,
+  /* 11: a member's conversations found by member alone (see the SQLite migration 12) */ `
+  CREATE INDEX IF NOT EXISTS conversations_member ON conversations(member_id);
+  DROP INDEX IF EXISTS conversations_member_activity;
+  `,
 ];
 
 /**

@@ -300,4 +300,9 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   CREATE INDEX IF NOT EXISTS stream_resume_points_key ON stream_resume_points(holder, stream, seq);
   CREATE INDEX IF NOT EXISTS stream_resume_points_expiry ON stream_resume_points(expires_at);
   `,
+  /* 12: a member's conversations found by member alone. Their list returns all of them (a few), sorted by activity
+     in the query, so an index keyed by activity bought nothing there while every send rewrote its entry. */ `
+  CREATE INDEX IF NOT EXISTS conversations_member ON conversations(member_id);
+  DROP INDEX IF EXISTS conversations_member_activity;
+  `,
 ];
