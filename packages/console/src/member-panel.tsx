@@ -1,8 +1,8 @@
-import type { Agent, InboxItem } from '@concierge/sdk/agent';
+import type { Agent, InboxItem, Teammate } from '@concierge/sdk/agent';
 import { agentName, fullTime, initials, memberName } from './format.js';
 
 /** The member behind the open conversation, and the conversation's state. */
-export function MemberPanel(props: { item: InboxItem; me: Agent; team: ReadonlyMap<string, Agent> }) {
+export function MemberPanel(props: { item: InboxItem; me: Agent; team: ReadonlyMap<string, Teammate> }) {
   const { member, conversation } = props.item;
   const name = memberName(member);
   return (
