@@ -21,6 +21,19 @@ export interface Draft {
 
 export const EMPTY_DRAFT: Draft = Object.freeze({ body: '', note: false, error: null, unsent: [] });
 
+/** Storage is the browser's, written by older or newer consoles too: only well-formed entries are read back. */
+function isUnsent(u: unknown): u is UnsentEntry {
+  if (typeof u !== 'object' || u === null) return false;
+  const e = u as Record<string, unknown>;
+  return (
+    typeof e.localID === 'string' &&
+    typeof e.body === 'string' &&
+    typeof e.key === 'string' &&
+    typeof e.note === 'boolean' &&
+    typeof e.error === 'string'
+  );
+}
+
 function isEmpty(d: Draft): boolean {
   return d.body === '' && d.error === null && d.unsent.length === 0 && !d.note;
 }
@@ -88,7 +101,7 @@ export class Drafts {
           body: typeof d.body === 'string' ? d.body : '',
           note: d.note === true,
           error: typeof d.error === 'string' ? d.error : null,
-          unsent: Array.isArray(d.unsent) ? d.unsent : [],
+          unsent: Array.isArray(d.unsent) ? d.unsent.filter(isUnsent) : [],
         });
       return out;
     } catch {
