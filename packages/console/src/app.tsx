@@ -1,5 +1,5 @@
-import type { Agent, AgentOrg, InboxCounts, InboxItem, InboxPage } from '@concierge/sdk/agent';
-import { ForbiddenError, RefreshError, UnauthorizedError } from '@concierge/sdk/agent';
+import type { Agent, AgentOrg, InboxCounts, InboxItem, InboxPage, Teammate } from '@concierge/sdk/agent';
+import { RefreshError, UnauthorizedError } from '@concierge/sdk/agent';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { agent } from './client.js';
 import { findConversation } from './find-conversation.js';
@@ -42,7 +42,7 @@ export function App(props: {
   const [counts, setCounts] = useState<InboxCounts | null>(null);
   const [list, setList] = useState<ListState>({ items: [], nextCursor: null, loading: true });
   const [selected, setSelected] = useState<InboxItem | null>(null);
-  const [team, setTeam] = useState<ReadonlyMap<string, Agent>>(new Map());
+  const [team, setTeam] = useState<ReadonlyMap<string, Teammate>>(new Map());
   const [unread, setUnread] = useState<ReadonlySet<string>>(new Set());
   const [error, setError] = useState<string | null>(null);
   /** The link's conversation could not be found (another org's, or none): said in the pane instead. */
@@ -174,14 +174,8 @@ export function App(props: {
   }, []);
 
   const loadTeam = useCallback(() => {
-    // Only admins may list the team; everyone else sees "You" and "Another agent".
-    if (me.role !== 'admin') return;
-    agent.listAgents().then(
-      (agents) => setTeam(new Map(agents.map((a) => [a.id, a]))),
-      (e: unknown) => {
-        if (!(e instanceof ForbiddenError)) fail(e);
-      },
-    );
+    // Every agent reads the team's names (not their emails): replies, notes and assignments name their agent.
+    agent.listTeammates().then((list) => setTeam(new Map(list.map((t) => [t.id, t]))), fail);
   }, [me.id, fail]);
   useEffect(loadTeam, [loadTeam]);
 

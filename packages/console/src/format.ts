@@ -1,4 +1,4 @@
-import type { Agent, InboxItem } from '@concierge/sdk/agent';
+import type { Agent, InboxItem, Teammate } from '@concierge/sdk/agent';
 
 export function memberName(member: InboxItem['member']): string {
   return member.displayName ?? member.email ?? member.externalUserID;
@@ -27,8 +27,8 @@ export function fullTime(iso: string): string {
   return new Date(iso).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 }
 
-/** Who an agent id is, as far as this agent can tell (only admins may list the team). */
-export function agentName(id: string | null, me: Agent | null, team: ReadonlyMap<string, Agent>): string {
+/** Who an agent id is: every agent reads the team's names (`GET /v1/teammates`); a newer colleague until reloaded. */
+export function agentName(id: string | null, me: Agent | null, team: ReadonlyMap<string, Teammate>): string {
   if (id === null) return 'Unassigned';
   if (me !== null && id === me.id) return 'You';
   return team.get(id)?.name ?? 'Another agent';

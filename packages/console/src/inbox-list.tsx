@@ -1,4 +1,5 @@
-import type { Agent, InboxItem } from '@concierge/sdk/agent';
+import type { Agent, InboxItem, Teammate } from '@concierge/sdk/agent';
+import { DraftMark } from './draft-mark.js';
 import { agentName, initials, memberName, shortTime } from './format.js';
 
 export interface InboxListProps {
@@ -8,7 +9,7 @@ export interface InboxListProps {
   selectedID: string | null;
   unread: ReadonlySet<string>;
   me: Agent;
-  team: ReadonlyMap<string, Agent>;
+  team: ReadonlyMap<string, Teammate>;
   label: string;
   onOpen: (item: InboxItem) => void;
   onMore: () => void;
@@ -78,6 +79,7 @@ export function InboxList(props: InboxListProps) {
                     {snippet === undefined ? preview : <Snippet text={snippet} />}
                   </span>
                   <span class="row-tags">
+                    <DraftMark me={props.me} conversationID={id} />
                     {item.status === 'closed' && <span class="tag closed">Closed</span>}
                     {item.status === 'open' && item.awaitingReply && <span class="tag awaiting">Awaiting reply</span>}
                     <span class="tag assignee">{agentName(item.assigneeID, props.me, props.team)}</span>

@@ -1,4 +1,4 @@
-import type { Agent, InboxItem } from '@concierge/sdk/agent';
+import type { Agent, InboxItem, Teammate } from '@concierge/sdk/agent';
 import { useEffect, useRef } from 'preact/hooks';
 import { agentName, fullTime, initials, memberName } from './format.js';
 
@@ -10,7 +10,7 @@ import { agentName, fullTime, initials, memberName } from './format.js';
 export function MemberPanel(props: {
   item: InboxItem;
   me: Agent;
-  team: ReadonlyMap<string, Agent>;
+  team: ReadonlyMap<string, Teammate>;
   /** Inside the main pane (a phone's member screen): a section of it, not a landmark of the page's own. */
   inline: boolean;
   /**

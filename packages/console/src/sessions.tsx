@@ -2,6 +2,7 @@ import type { Agent, AgentSession } from '@concierge/sdk/agent';
 import { useEffect, useState } from 'preact/hooks';
 import { agent } from './client.js';
 import { fullTime } from './format.js';
+import { describeUserAgent } from './user-agent.js';
 
 /** The agent's own sessions (browsers signed in as them): end one, or sign out everywhere. */
 export function SessionsPanel(props: { me: Agent; onError: (error: unknown) => void; onSignedOut: () => void }) {
@@ -40,7 +41,9 @@ export function SessionsPanel(props: { me: Agent; onError: (error: unknown) => v
         {(sessions ?? []).map((s) => (
           <li key={s.id}>
             <div>
-              <strong>{s.userAgent ?? 'Unknown browser'}</strong>
+              <strong title={s.userAgent ?? undefined}>
+                {(s.userAgent === null ? null : describeUserAgent(s.userAgent)) ?? 'Unknown browser'}
+              </strong>
               {s.current && <span class="tag awaiting"> This browser</span>}
             </div>
             <div class="muted">

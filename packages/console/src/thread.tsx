@@ -1,26 +1,44 @@
-import type { Agent, AgentStreamEvent, InboxItem, Message, Note } from '@concierge/sdk/agent';
-import { RefreshError } from '@concierge/sdk/agent';
+import type { Agent, AgentStreamEvent, InboxItem, Message, Note, Teammate } from '@concierge/sdk/agent';
+import { APIError, ConflictError, RefreshError, UnauthorizedError } from '@concierge/sdk/agent';
 import type { RefObject } from 'preact';
 import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { agent } from './client.js';
+import { Composer, useDraft } from './composer.js';
+import { draftsOf, type Drafts, type UnsentEntry } from './drafts.js';
 import { agentName, fullTime, memberName, shortTime } from './format.js';
 import type { LiveEvents } from './live.js';
 
-/** A reply or note on its way: kept in the thread until the server has it; a failure stays, marked, with Retry. */
+/**
+ * A reply or note on its way: kept in the thread until the server has it. A failure a retry may fix is kept in the
+ * conversation's drafts (drafts.ts), marked, with Retry; a text the server refused goes back to the composer.
+ */
 interface Pending {
   localID: string;
   body: string;
   /** The Idempotency-Key of this send, reused by Retry so a send that did land is never posted twice. */
   key: string;
   note: boolean;
-  state: 'sending' | 'failed';
-  error?: string;
   /**
    * The stream already brought a message of ours with this text while the send was waiting for its answer: it is
    * shown once, as that message. Should the answer then fail, the entry comes back marked (Retry is harmless: the
    * key makes the server replay the stored send).
    */
   echoed?: boolean;
+}
+
+/** The server refused the text itself (too long, …) or the conversation: sending it again unchanged cannot work. */
+function refused(e: unknown): boolean {
+  return e instanceof APIError && !e.retryable && !(e instanceof UnauthorizedError) && !(e instanceof ConflictError);
+}
+
+/** Puts `body` back in the composer, above whatever the agent typed since. */
+function restore(drafts: Drafts, id: string, body: string, note: boolean, error: string | null): void {
+  drafts.update(id, (d) => ({
+    ...d,
+    body: d.body.trim() === '' ? body : `${body}\n\n${d.body}`,
+    note,
+    error,
+  }));
 }
 
 type Entry = { kind: 'message'; at: string; message: Message } | { kind: 'note'; at: string; note: Note };
@@ -41,7 +59,7 @@ function addUnique<T extends { id: string }>(list: T[], item: T): T[] {
 export interface ThreadProps {
   item: InboxItem;
   me: Agent;
-  team: ReadonlyMap<string, Agent>;
+  team: ReadonlyMap<string, Teammate>;
   live: LiveEvents;
   replyRef: RefObject<HTMLTextAreaElement>;
   onAct: (what: 'assign' | 'unassign' | 'close' | 'reopen') => void;
@@ -60,8 +78,8 @@ export function Thread(props: ThreadProps) {
   const [loadingOlder, setLoadingOlder] = useState(false);
   const [typingUntil, setTypingUntil] = useState(0);
   const [seenID, setSeenID] = useState<string | null>(null);
-  const [mode, setMode] = useState<'reply' | 'note'>('reply');
-  const [draft, setDraft] = useState('');
+  const drafts = draftsOf(me);
+  const unsent = useDraft(drafts, id).unsent;
   const scrollRef = useRef<HTMLDivElement>(null);
   const stick = useRef(true);
   const restoreFrom = useRef<number | null>(null);
@@ -79,7 +97,7 @@ export function Thread(props: ThreadProps) {
         if (message.type === 'member') setTypingUntil(0);
         else if (message.authorID === props.me.id)
           setPending((ps) => {
-            const at = ps.findIndex((p) => !p.note && p.state === 'sending' && !p.echoed && p.body === message.body);
+            const at = ps.findIndex((p) => !p.note && !p.echoed && p.body === message.body);
             return at < 0 ? ps : ps.map((p, i) => (i === at ? { ...p, echoed: true } : p));
           });
         break;
@@ -89,7 +107,7 @@ export function Thread(props: ThreadProps) {
         setNotes((ns) => addUnique(ns, note));
         if (note.authorID === props.me.id)
           setPending((ps) => {
-            const at = ps.findIndex((p) => p.note && p.state === 'sending' && !p.echoed && p.body === note.body);
+            const at = ps.findIndex((p) => p.note && !p.echoed && p.body === note.body);
             return at < 0 ? ps : ps.map((p, i) => (i === at ? { ...p, echoed: true } : p));
           });
         break;
@@ -203,9 +221,11 @@ export function Thread(props: ThreadProps) {
     });
   }, [messages]);
 
+  // The send outlives the thread on screen: its failure is kept in the drafts even after the agent moved on.
   const send = async (p: Pending) => {
     stick.current = true;
-    setPending((ps) => [...ps.filter((x) => x.localID !== p.localID), { ...p, state: 'sending' }]);
+    drafts.update(id, (d) => ({ ...d, unsent: d.unsent.filter((u) => u.localID !== p.localID) }));
+    setPending((ps) => [...ps.filter((x) => x.localID !== p.localID), { ...p, echoed: false }]);
     try {
       if (p.note) {
         const note = await agent.addNote({ conversationID: id, body: p.body }, { idempotencyKey: p.key });
@@ -214,35 +234,22 @@ export function Thread(props: ThreadProps) {
         const sent = await agent.sendMessage({ conversationID: id, message: p.body }, { idempotencyKey: p.key });
         setMessages((ms) => addUnique(ms, sent.message));
       }
-      setPending((ps) => ps.filter((x) => x.localID !== p.localID));
     } catch (e) {
       if (e instanceof RefreshError) props.onError(e);
       const error = e instanceof Error ? e.message : String(e);
-      setPending((ps) =>
-        ps.map((x) => (x.localID === p.localID ? { ...x, state: 'failed', error, echoed: false } : x)),
-      );
+      if (refused(e)) restore(drafts, id, p.body, p.note, error);
+      else {
+        const entry: UnsentEntry = { localID: p.localID, body: p.body, key: p.key, note: p.note, error };
+        drafts.update(id, (d) => ({ ...d, unsent: [...d.unsent, entry] }));
+      }
+    } finally {
+      setPending((ps) => ps.filter((x) => x.localID !== p.localID));
     }
   };
 
-  const submit = () => {
-    const body = draft.trim();
-    if (body === '') return;
-    setDraft('');
-    void send({ localID: newKey(), body, key: newKey(), note: mode === 'note', state: 'sending' });
-  };
-
-  const onKeyDown = (e: KeyboardEvent) => {
-    // Enter sends; Shift+Enter is a newline; an IME composition's Enter confirms the composition.
-    if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
-      e.preventDefault();
-      submit();
-    }
-  };
-
-  const onInput = (value: string) => {
-    setDraft(value);
+  const typing = () => {
     const now = Date.now();
-    if (mode === 'reply' && value !== '' && now - lastTyping.current > 2000) {
+    if (now - lastTyping.current > 2000) {
       lastTyping.current = now;
       agent.typing({ conversationID: id }).catch(() => {
         // Typing is best effort.
@@ -326,7 +333,9 @@ export function Thread(props: ThreadProps) {
                   Internal note · {agentName(e.note.authorID, me, props.team)} ·{' '}
                   <time dateTime={e.at}>{shortTime(e.at)}</time>
                 </div>
-                <div class="body">{e.note.body}</div>
+                <div class="body" dir="auto">
+                  {e.note.body}
+                </div>
               </li>
             ) : (
               <li
@@ -335,7 +344,9 @@ export function Thread(props: ThreadProps) {
                 data-message={e.message.id}
               >
                 <div class="bubble">
-                  <div class="body">{e.message.body ?? ''}</div>
+                  <div class="body" dir="auto">
+                    {e.message.body ?? ''}
+                  </div>
                 </div>
                 <div class="meta">
                   {e.message.type === 'member' ? name : agentName(e.message.authorID, me, props.team)} ·{' '}
@@ -348,25 +359,51 @@ export function Thread(props: ThreadProps) {
             ),
           )}
           {pending
-            .filter((p) => !(p.echoed === true && p.state === 'sending'))
+            .filter((p) => p.echoed !== true)
             .map((p) => (
-              <li key={p.localID} class={`entry ${p.note ? 'note' : 'msg ours'} pending ${p.state}`}>
+              <li key={p.localID} class={`entry ${p.note ? 'note' : 'msg ours'} pending sending`}>
                 {p.note ? <div class="note-head">Internal note · You</div> : null}
-                <div class={p.note ? 'body' : 'bubble'}>{p.note ? p.body : <div class="body">{p.body}</div>}</div>
-                <div class="meta">
-                  {p.state === 'sending' ? (
-                    'Sending…'
-                  ) : (
-                    <span role="alert">
-                      Not sent{p.error !== undefined ? ` (${p.error})` : ''}.{' '}
-                      <button type="button" class="link" onClick={() => void send(p)}>
-                        Retry
-                      </button>
-                    </span>
-                  )}
+                <div class={p.note ? 'body' : 'bubble'} dir="auto">
+                  {p.note ? p.body : <div class="body">{p.body}</div>}
                 </div>
+                <div class="meta">Sending…</div>
               </li>
             ))}
+          {unsent.map((u) => (
+            <li key={u.localID} class={`entry ${u.note ? 'note' : 'msg ours'} pending failed`}>
+              {u.note ? <div class="note-head">Internal note · You</div> : null}
+              <div class={u.note ? 'body' : 'bubble'} dir="auto">
+                {u.note ? u.body : <div class="body">{u.body}</div>}
+              </div>
+              <div class="meta">
+                <span role="alert">Not sent ({u.error}). </span>
+                <button type="button" class="link" onClick={() => void send(u)}>
+                  Retry
+                </button>{' '}
+                ·{' '}
+                <button
+                  type="button"
+                  class="link"
+                  onClick={() => {
+                    drafts.update(id, (d) => ({ ...d, unsent: d.unsent.filter((x) => x.localID !== u.localID) }));
+                    restore(drafts, id, u.body, u.note, null);
+                  }}
+                >
+                  Edit
+                </button>{' '}
+                ·{' '}
+                <button
+                  type="button"
+                  class="link"
+                  onClick={() =>
+                    drafts.update(id, (d) => ({ ...d, unsent: d.unsent.filter((x) => x.localID !== u.localID) }))
+                  }
+                >
+                  Discard
+                </button>
+              </div>
+            </li>
+          ))}
         </ol>
         {typingUntil > 0 && (
           <p class="typing" role="status">
@@ -374,41 +411,14 @@ export function Thread(props: ThreadProps) {
           </p>
         )}
       </div>
-      <form
-        class={`composer ${mode}`}
-        onSubmit={(e) => {
-          e.preventDefault();
-          submit();
-        }}
-      >
-        <div class="modes" role="radiogroup" aria-label="Compose">
-          <label class={mode === 'reply' ? 'on' : ''}>
-            <input type="radio" name="mode" checked={mode === 'reply'} onChange={() => setMode('reply')} /> Reply
-          </label>
-          <label class={mode === 'note' ? 'on' : ''}>
-            <input type="radio" name="mode" checked={mode === 'note'} onChange={() => setMode('note')} /> Internal note
-          </label>
-        </div>
-        <label for="reply" class="visually-hidden">
-          {mode === 'reply' ? `Reply to ${name}` : 'Internal note (only the team sees it)'}
-        </label>
-        <textarea
-          id="reply"
-          ref={props.replyRef}
-          rows={3}
-          value={draft}
-          placeholder={
-            mode === 'reply'
-              ? `Reply to ${name} — Enter sends, Shift+Enter for a new line`
-              : 'Internal note — only the team sees it'
-          }
-          onInput={(e) => onInput((e.target as HTMLTextAreaElement).value)}
-          onKeyDown={onKeyDown}
-        />
-        <button type="submit" class="btn primary send">
-          {mode === 'reply' ? 'Send' : 'Add note'}
-        </button>
-      </form>
+      <Composer
+        conversationID={id}
+        memberName={name}
+        drafts={drafts}
+        replyRef={props.replyRef}
+        onTyping={typing}
+        onSend={(body, note) => void send({ localID: newKey(), body, key: newKey(), note })}
+      />
     </div>
   );
 }

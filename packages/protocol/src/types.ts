@@ -15,12 +15,15 @@ import type {
   inboxPageSchema,
   listAgentSessionsResponse,
   listAgentsResponse,
+  listTeammatesResponse,
   noteEventSchema,
   notesPageSchema,
   noteSchema,
   revokeAgentSessionResponse,
   revokeAgentSessionsResponse,
+  serverLimitsSchema,
   signedInSchema,
+  teammateSchema,
 } from './contract/team.js';
 import type {
   createdWebhookSchema,
@@ -95,6 +98,9 @@ export type AgentRole = z.output<typeof agentRoleSchema>;
 export type Agent = z.output<typeof agentSchema>;
 export type AgentOrg = z.output<typeof agentOrgSchema>;
 export type SignedIn = z.output<typeof signedInSchema>;
+export type ServerLimits = z.output<typeof serverLimitsSchema>;
+export type Teammate = z.output<typeof teammateSchema>;
+export type ListTeammatesResponse = z.output<typeof listTeammatesResponse>;
 export type CreateAgentResponse = z.output<typeof createAgentResponse>;
 export type AgentSession = z.output<typeof agentSessionSchema>;
 export type ListAgentsResponse = z.output<typeof listAgentsResponse>;

@@ -155,12 +155,12 @@ describe('the console in a real browser (headless Chromium)', { skip: missing },
     await ann.locator(`.rows [data-conversation="${conv.id}"][aria-current="true"]`).waitFor();
     await entry(ann, 'A table for two at eight').waitFor();
 
-    // `a` assigns it to me; the second agent sees it leave Unassigned live, and whose it is under All open.
+    // `a` assigns it to me; the second agent sees it leave Unassigned live, and whose it is (by name) under All open.
     await ann.keyboard.press('a');
     await state(ann, 'Open · You').waitFor();
     await row(bea, conv.id).waitFor({ state: 'detached' });
     await bea.getByRole('button', { name: /^All open/ }).click();
-    await row(bea, conv.id).locator('.tag.assignee', { hasText: 'Another agent' }).waitFor();
+    await row(bea, conv.id).locator('.tag.assignee', { hasText: 'Admin' }).waitFor();
 
     // The agent types (the member's stream sees it) and replies with Enter; the member's stream gets the reply.
     await ann.keyboard.press('r');

@@ -28,7 +28,9 @@ import type {
   Member,
   Note,
   NotesPage,
+  ServerLimits,
   SignedIn,
+  Teammate,
 } from '@concierge/protocol';
 import { TokenCredential } from './internal/credentials.js';
 import { path } from './internal/ids.js';
@@ -64,6 +66,7 @@ interface Locks {
 export class ConciergeAgent extends ClientCore {
   private readonly credential: TokenCredential;
   private current: Agent | null = null;
+  private currentLimits: ServerLimits | null = null;
   /** The org switch under way: a refresh waits for it (see `switchOrg`). */
   private switching: Promise<SignedIn> | null = null;
 
@@ -79,6 +82,11 @@ export class ConciergeAgent extends ClientCore {
   /** The signed-in agent, once a sign-in, setup, resume or refresh has answered. */
   get agent(): Agent | null {
     return this.current;
+  }
+
+  /** What the server accepts (the longest message, …), once a sign-in, setup, resume or refresh has answered. */
+  get limits(): ServerLimits | null {
+    return this.currentLimits;
   }
 
   /** Sets the password from a one-time sign-in link's token (`/console/setup#token=…`) and signs in. */
@@ -142,6 +150,11 @@ export class ConciergeAgent extends ClientCore {
   /** The org's agents (admins only: a plain agent gets ForbiddenError). */
   async listAgents(options: RequestOptions = {}): Promise<Agent[]> {
     return (await this.get<{ data: Agent[] }>('/v1/agents', {}, options)).data;
+  }
+
+  /** The names and roles of the org's agents, disabled ones too: for any agent (no emails; see `listAgents`). */
+  async listTeammates(options: RequestOptions = {}): Promise<Teammate[]> {
+    return (await this.get<{ data: Teammate[] }>('/v1/teammates', {}, options)).data;
   }
 
   /** Adds an agent (admins): the answer carries their one-time sign-in link, to hand to them. */
@@ -299,6 +312,7 @@ export class ConciergeAgent extends ClientCore {
   private adopt(signedIn: SignedIn): SignedIn {
     this.credential.set(signedIn.accessToken, signedIn.expiresAt);
     this.current = signedIn.agent;
+    this.currentLimits = signedIn.limits;
     return signedIn;
   }
 

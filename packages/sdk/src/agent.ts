@@ -23,7 +23,9 @@ export type {
   Note,
   NoteEvent,
   NotesPage,
+  ServerLimits,
   SignedIn,
+  Teammate,
 } from '@concierge/protocol';
 export { CursorPages } from './core/pagination.js';
 export * from './index.js';

@@ -201,6 +201,7 @@ export async function main(argv: string[], io: CliIO = PROCESS_IO): Promise<numb
           throw error instanceof AgentExists ? new Error(`an agent ${email} exists in ${orgID} already`) : error;
         });
         const url = signInURL(linkBase(config), link.token);
+        warnIfGuessed(values, io, linkBase(config));
         const expires = new Date(link.stored.expiresAt).toISOString();
         if (values.json === true) out(JSON.stringify({ agent, signInLink: url, signInLinkExpiresAt: expires }));
         else out(`Created ${role} ${agent.id} (${email}).\nOne-time sign-in link (valid 24 hours): ${url}`);
@@ -235,6 +236,7 @@ export async function main(argv: string[], io: CliIO = PROCESS_IO): Promise<numb
         if (!(await store.addSignInLink(agent.orgID, agent.id, link.stored)))
           throw new Error(`${agent.email} is disabled: enable them first`);
         const url = signInURL(linkBase(config), link.token);
+        warnIfGuessed(values, io, linkBase(config));
         if (values.json === true)
           out(JSON.stringify({ signInLink: url, signInLinkExpiresAt: new Date(link.stored.expiresAt).toISOString() }));
         else out(`One-time sign-in link for ${agent.email} (valid 24 hours): ${url}`);
@@ -296,6 +298,23 @@ function linkBase(config: ReturnType<typeof resolveConfig>, listening?: string):
   if (listening !== undefined) return listening;
   const host = config.host === '0.0.0.0' || config.host === '::' ? '127.0.0.1' : config.host;
   return `http://${host.includes(':') ? `[${host}]` : host}:${config.port}`;
+}
+
+/**
+ * A command that prints a sign-in link runs apart from the server: without `--public-url` or `--port` (or their
+ * variables) the link names the default port, which may not be where the server listens. Said on stderr, so the
+ * link (or the JSON) on stdout stays what scripts read.
+ */
+function warnIfGuessed(values: Record<string, unknown>, io: CliIO, base: string): void {
+  const given = (key: string) => {
+    const option = OPTIONS.find((o) => o.key === key)!;
+    return values[option.flag] !== undefined || (io.env[option.env] ?? '') !== '';
+  };
+  if (given('publicUrl') || given('port')) return;
+  io.stderr(
+    `concierge: this link assumes the server answers at ${base}. If it does not, run the command again with ` +
+      '--public-url <the address agents open> (or --port <the server’s port>), as the server was started.\n',
+  );
 }
 
 async function pickAgent(

@@ -69,6 +69,12 @@ export async function registerConsole(fastify: FastifyInstance, dir = CONSOLE_DI
     );
     return;
   }
+  // The tab's icon, where browsers ask for it whatever page they are on; it changes with the brand, not the build.
+  const icon = existsSync(`${dir}favicon.svg`) ? readFileSync(`${dir}favicon.svg`) : null;
+  if (icon !== null)
+    fastify.get('/favicon.ico', { schema: { hide: true } }, async (_req, reply) =>
+      reply.type('image/svg+xml').header('cache-control', 'public, max-age=604800').send(icon),
+    );
   // Read once: the page is small, and a rebuild under a running server brings new hashed asset names with it.
   let page = readFileSync(index);
   let pageMtime = 0;

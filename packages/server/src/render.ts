@@ -6,6 +6,7 @@ import type {
   Member,
   Message,
   Note,
+  Teammate,
   WebhookDelivery,
   WebhookEndpoint,
 } from '@concierge/protocol';
@@ -70,6 +71,11 @@ export function renderAgent(a: AgentRecord): Agent {
     createdAt: a.createdAt,
     disabledAt: a.disabledAt,
   };
+}
+
+/** An agent as a colleague sees them: no email (that stays with admins and the Org-API-Key). */
+export function renderTeammate(a: AgentRecord): Teammate {
+  return { id: a.id, name: a.name, role: a.role, disabledAt: a.disabledAt };
 }
 
 export function renderAgentSession(s: AgentSessionRecord, currentID: string | null): AgentSession {

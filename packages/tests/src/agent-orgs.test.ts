@@ -176,7 +176,7 @@ for (const store of STORES) {
       const held = await setup(api, await addAgent(api, orgB, 'dave@two.example'), 'chosen by the admin of B');
       // The answer is the one any new email's setup gets: one org, nothing about org A.
       assert.deepEqual(orgIDs(held.response), [orgB.orgID]);
-      assert.deepEqual(Object.keys(held.response.json).sort(), ['accessToken', 'agent', 'expiresAt', 'orgs']);
+      assert.deepEqual(Object.keys(held.response.json).sort(), ['accessToken', 'agent', 'expiresAt', 'limits', 'orgs']);
       const toA = await api.post('/v1/agent-auth/switch', { token: held.token, body: { orgID: orgA.orgID } });
       assert.equal(toA.status, 404);
       assert.deepEqual(orgIDs(await signIn(api, 'dave@two.example', 'chosen by the admin of B')), [orgB.orgID]);

@@ -33,6 +33,7 @@ export function operationTable(options: ContractOptions = { maxMessageChars: LIM
     agentSignOut: agents.agentSignOut,
     getCurrentAgent: agents.getCurrentAgent,
     listAgents: agents.listAgents,
+    listTeammates: agents.listTeammates,
     createAgent: agents.createAgent,
     updateAgent: agents.updateAgent,
     listAgentSessions: agents.listAgentSessions,

@@ -32,6 +32,29 @@ export const agentOrgSchema = z
   })
   .meta({ id: 'AgentOrg' });
 
+/** A colleague as every agent of the org sees them: a name for the authors of replies, notes and assignments. */
+export const teammateSchema = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    role: agentRoleSchema,
+    disabledAt: instant.nullable(),
+  })
+  .meta({ id: 'Teammate' });
+
+export const listTeammatesResponse = z.object({ data: z.array(teammateSchema) });
+
+/** What this server accepts, so a client can say so before a send is refused. */
+export const serverLimitsSchema = z
+  .object({
+    maxMessageChars: z
+      .number()
+      .int()
+      .min(1)
+      .meta({ description: "The longest message or note, in characters (the server's `--max-message-chars`)." }),
+  })
+  .meta({ id: 'ServerLimits' });
+
 /** What setup, sign-in and refresh answer; the refresh secret travels only in the `concierge_refresh` cookie. */
 export const signedInSchema = z
   .object({
@@ -43,6 +66,7 @@ export const signedInSchema = z
         'Every org where the same email is an enabled agent with the same password, this one included, oldest ' +
         'first: the orgs `POST /v1/agent-auth/switch` opens.',
     }),
+    limits: serverLimitsSchema,
   })
   .meta({ id: 'SignedIn' });
 

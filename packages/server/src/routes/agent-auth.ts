@@ -71,7 +71,8 @@ export function agentAuthRoutes(fastify: FastifyInstance, ctx: AppContext): void
     });
     const orgs = (await people.orgsOf(ctx.store, agent)).map(renderAgentOrg);
     void reply.header('set-cookie', setCookie(req, session.id, secret));
-    return { accessToken, expiresAt: new Date(expiresAt).toISOString(), agent: renderAgent(agent), orgs };
+    const limits = { maxMessageChars: ctx.config.maxMessageChars };
+    return { accessToken, expiresAt: new Date(expiresAt).toISOString(), agent: renderAgent(agent), orgs, limits };
   }
 
   route(app, ops.agentSetup, async (req, reply) => {

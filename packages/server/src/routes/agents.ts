@@ -5,7 +5,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { newSignInLink, signInURL } from '../auth/sign-in-links.js';
 import type { AppContext } from '../context.js';
 import { ApiError, notFound } from '../errors.js';
-import { renderAgent, renderAgentSession } from '../render.js';
+import { renderAgent, renderAgentSession, renderTeammate } from '../render.js';
 import { operationTable } from '@concierge/protocol/contract';
 import { agentPrincipal, teamPrincipal, type TeamPrincipal } from './subject.js';
 import { route } from './register.js';
@@ -43,6 +43,11 @@ export function agentRoutes(fastify: FastifyInstance, ctx: AppContext): void {
   route(app, ops.listAgents, async (req) => {
     const p = teamPrincipal(req);
     return { data: (await ctx.store.listAgents(p.orgID)).map(renderAgent) };
+  });
+
+  route(app, ops.listTeammates, async (req) => {
+    const p = agentPrincipal(req);
+    return { data: (await ctx.store.listAgents(p.orgID)).map(renderTeammate) };
   });
 
   route(app, ops.createAgent, async (req, reply) => {

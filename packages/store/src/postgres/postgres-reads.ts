@@ -21,6 +21,7 @@ import {
   type Row,
   toInboxCounts,
 } from '../rows.js';
+import { searchSnippet } from '../search-snippet.js';
 import { SEARCH_WINDOW, tsQuery } from '../search-terms.js';
 import { TEAM_ONLY_EVENTS, type InboxFilter, type IdempotencyScope } from '../store.js';
 import { postgresError } from './postgres-errors.js';
@@ -280,7 +281,7 @@ export function postgresReads(pool: pg.Pool): ReadQueries {
           SELECT c.*, c.last_seq AS pos, best.rank, best.text FROM best JOIN conversations c ON c.id = best.cid
           WHERE c.org_id = $1 ${f} ORDER BY best.rank DESC, c.last_seq DESC LIMIT $3 OFFSET $4
         )
-        SELECT ${INBOX_COLUMNS}, c.rank,
+        SELECT ${INBOX_COLUMNS}, c.rank, c.text AS search_text,
           ts_headline('simple', c.text, ${tsq}, 'StartSel=[, StopSel=], MaxWords=16, MinWords=6, MaxFragments=1')
             AS snippet
         FROM page c JOIN members m ON m.id = c.member_id
@@ -288,7 +289,12 @@ export function postgresReads(pool: pg.Pool): ReadQueries {
         ORDER BY c.rank DESC, c.last_seq DESC`;
       // Unnamed, so planned for these words on every call: a prepared statement's generic plan knows no word and
       // would pick one path for all of them (the seq walk is as wrong for a rare word as the GIN sort for a common one).
-      return (await rows(sql, params, false)).map(toInboxRow);
+      return (await rows(sql, params, false)).map((r) =>
+        toInboxRow({
+          ...r,
+          snippet: (typeof r.search_text === 'string' ? searchSnippet(r.search_text, terms) : null) ?? r.snippet,
+        }),
+      );
     },
   };
 }

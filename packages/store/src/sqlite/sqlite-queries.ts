@@ -19,6 +19,7 @@ import {
   type Row,
   toInboxCounts,
 } from '../rows.js';
+import { searchSnippet } from '../search-snippet.js';
 import { fts5Query, SEARCH_WINDOW } from '../search-terms.js';
 
 import {
@@ -36,7 +37,6 @@ import {
   type StoredEvent,
   type StoredResponse,
 } from '../store.js';
-import { snippetQuery } from './snippet-query.js';
 import { pageRow } from './sqlite-rows.js';
 import { guard, sqliteStatements, type Statement } from './sqlite-statements.js';
 import { sqliteWebhooks } from './sqlite-webhooks.js';
@@ -192,10 +192,8 @@ export class SqliteQueries {
         const snippet = (r: Row): unknown => {
           if (r.src !== 'm') return one(s.memberSnippet, q, r.hit)?.snippet;
           const body = one(s.messageSearchText, r.hit)?.body;
-          const exact = typeof body === 'string' ? snippetQuery(body, terms) : null;
           return (
-            (exact === null ? null : one(s.messageSnippet, exact, r.hit))?.snippet ??
-            one(s.messageSnippet, q, r.hit)?.snippet
+            (typeof body === 'string' ? searchSnippet(body, terms) : null) ?? one(s.messageSnippet, q, r.hit)?.snippet
           );
         };
         return rows.map((r) => toInboxRow({ ...r, snippet: snippet(r) ?? '' }));

@@ -9,6 +9,7 @@ import {
   createAgentResponse,
   listAgentSessionsResponse,
   listAgentsResponse,
+  listTeammatesResponse,
   revokeAgentSessionResponse,
   revokeAgentSessionsResponse,
   signedInSchema,
@@ -137,6 +138,21 @@ export const listAgents = operation({
   path: '/v1/agents',
   summary: "The org's agents (admin agent or Org-API-Key)",
   response: { 200: listAgentsResponse, ...errorResponses(...TEAM_ERRORS) },
+});
+
+export const listTeammates = operation({
+  operationId: 'listTeammates',
+  method: 'GET',
+  path: '/v1/teammates',
+  callers: ['agent'],
+  refusal: 'FORBIDDEN',
+  tags: ['Agents'],
+  summary: "The names of the org's agents, for any agent",
+  description:
+    'Every agent of the org, disabled ones included (the authors of old replies and notes stay named), with their ' +
+    'name and role but not their email: what a console shows beside replies, notes and assignments. The full ' +
+    'list, with emails, is `GET /v1/agents` (admins and the Org-API-Key).',
+  response: { 200: listTeammatesResponse, ...errorResponses(...TEAM_ERRORS) },
 });
 
 export const createAgent = operation({
