@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { existsSync, mkdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, test } from 'node:test';
 import { Concierge, type StreamEvent } from '@concierge/sdk';
 import { Changes, STORES } from '@concierge/tests/harness';
 import type { Browser, Page } from 'playwright-core';
+import { linkToken, seriousViolations } from './lib/console-page.js';
 import { startFixture, type Fixture } from './lib/fixture.js';
 
 /**
@@ -23,27 +23,6 @@ if (missing && process.env.CI !== undefined)
   throw new Error(`${CHROMIUM} is missing: CI must run scripts/ensure-chromium.sh before the tests.`);
 if (missing)
   console.log(`# ${CHROMIUM} not found: the console browser test is skipped (run scripts/ensure-chromium.sh).`);
-
-const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-
-/** axe-core in the page (evaluated over CDP, so the console's CSP does not stand in the way): serious or worse. */
-async function seriousViolations(page: Page): Promise<string[]> {
-  await page.evaluate(AXE);
-  return page.evaluate(async () => {
-    const axe = (window as unknown as { axe: { run(ctx: Document): Promise<{ violations: any[] }> } }).axe;
-    const { violations } = await axe.run(document);
-    return violations
-      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-      .map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n: { target: string[] }) => n.target.join(' ')).join(', ')}`);
-  });
-}
-
-/** The one-time link's token, as the banner or `POST /v1/agents` printed it (`…/console/setup#token=…`). */
-function linkToken(text: string): string {
-  const token = /\/console\/setup#token=([^\s"]+)/.exec(text)?.[1];
-  assert.ok(token !== undefined, `no sign-in link in:\n${text}`);
-  return token;
-}
 
 async function setUpPassword(page: Page, base: string, token: string, audit = false): Promise<void> {
   await page.goto(`${base}/console/setup#token=${token}`);

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { Concierge } from '@concierge/sdk';
 import { STORES } from '@concierge/tests/harness';
 import type { Browser, Page } from 'playwright-core';
+import { linkToken, seriousViolations } from './lib/console-page.js';
 import { startFixture, type Fixture } from './lib/fixture.js';
 
 /**
@@ -25,25 +25,6 @@ const MAC_CHROME =
 const missing = !existsSync(CHROMIUM);
 if (missing && process.env.CI !== undefined)
   throw new Error(`${CHROMIUM} is missing: CI must run scripts/ensure-chromium.sh before the tests.`);
-
-const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-
-async function seriousViolations(page: Page): Promise<string[]> {
-  await page.evaluate(AXE);
-  return page.evaluate(async () => {
-    const axe = (window as unknown as { axe: { run(ctx: Document): Promise<{ violations: any[] }> } }).axe;
-    const { violations } = await axe.run(document);
-    return violations
-      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-      .map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n: { target: string[] }) => n.target.join(' ')).join(', ')}`);
-  });
-}
-
-function linkToken(text: string): string {
-  const token = /\/console\/setup#token=([^\s"]+)/.exec(text)?.[1];
-  assert.ok(token !== undefined, `no sign-in link in:\n${text}`);
-  return token;
-}
 
 async function setUpPassword(page: Page, base: string, token: string): Promise<void> {
   await page.goto(`${base}/console/setup#token=${token}`);

@@ -63,6 +63,18 @@ export async function axeViolations(page: Page): Promise<string[]> {
   });
 }
 
+/** The violations axe-core rates serious or critical. */
+export async function seriousViolations(page: Page): Promise<string[]> {
+  return (await axeViolations(page)).filter((v) => / \((serious|critical)\): /.test(v));
+}
+
+/** The one-time link's token, as the banner or `POST /v1/agents` printed it (`…/console/setup#token=…`). */
+export function linkToken(text: string): string {
+  const token = /\/console\/setup#token=([^\s"]+)/.exec(text)?.[1];
+  assert.ok(token !== undefined, `no sign-in link in:\n${text}`);
+  return token;
+}
+
 /** A new browser context at `url`, signed in with the password form as a person would; errors go to `errors`. */
 export async function signedInPage(
   browser: Browser,
