@@ -128,7 +128,7 @@ for (const store of STORES) {
         assert.equal(r.status, 404, `${what}: ${r.text}`);
         assert.equal(errorCode(r), 'NOT_FOUND');
       }
-      for (const missing of ['conv_nope', 'x'.repeat(101), 'counts%2F..']) {
+      for (const missing of ['conv_nope', 'x'.repeat(101), 'counts%2F..', 'conv_%00', '%C3%A9%F0%9F%92%AC']) {
         const r = await api.get(`/v1/inbox/${missing}`, { token: a.token });
         assert.equal(r.status, 404, `${missing}: ${r.text}`);
       }

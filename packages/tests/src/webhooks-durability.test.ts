@@ -25,13 +25,7 @@ acrossStores((store) => {
     test('every acknowledged message is delivered after the restart', async () => {
       const receiver = await Receiver.start();
       // Nothing is answered until the kill: every delivery is still in the outbox (or in flight) when it dies.
-      let open = false;
-      const held: Array<() => void> = [];
-      receiver.behaviour = (_r, res) => {
-        if (open) return { status: 200 };
-        held.push(() => res.destroy());
-        return 'handled';
-      };
+      const hold = receiver.holdUnanswered();
       const { server, close } = await withServer(store, { args: [...PERMISSIVE, ...FAST], process: true });
       try {
         const api = new Api(server.url);
@@ -44,8 +38,7 @@ acrossStores((store) => {
         );
         assert.ok(sent.every((r) => r.status === 200));
         await server.kill();
-        for (const h of held) h();
-        open = true;
+        hold.release();
         await server.restart();
         const want = new Set(sent.map((r) => r.json.message.id as string));
         const got = () => new Set(receiver.events().map((e) => e.data.message.id as string));
@@ -63,13 +56,7 @@ acrossStores((store) => {
       // Two of the ten are held unanswered until the server is killed; the others are answered, so they are
       // recorded while an older one is still in flight: past the endpoint's cursor, which cannot pass k0.
       const inFlight = new Set(['k0', 'k5']);
-      const held: Array<() => void> = [];
-      let open = false;
-      receiver.behaviour = (r, res) => {
-        if (open || !inFlight.has(JSON.parse(r.body).data.message.body as string)) return { status: 200 };
-        held.push(() => res.destroy());
-        return 'handled';
-      };
+      const hold = receiver.holdUnanswered((r) => inFlight.has(JSON.parse(r.body).data.message.body as string));
       const { server, close } = await withServer(store, { args: [...PERMISSIVE, ...FAST], process: true });
       try {
         const api = new Api(server.url);
@@ -89,8 +76,7 @@ acrossStores((store) => {
         await until(async () => (await delivered()).length === 8, 'the eight answered recorded');
         await receiver.until(() => receiver.received.length >= 10, 'the two held in flight');
         await server.kill();
-        for (const h of held) h();
-        open = true;
+        hold.release();
         await server.restart();
         await until(async () => (await delivered()).length === 10, 'all ten recorded');
         const ids = new Map<string, string[]>();

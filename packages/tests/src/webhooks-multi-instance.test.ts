@@ -90,13 +90,7 @@ for (const store of NETWORKED) {
     test("a SIGKILLed instance's leased deliveries are delivered by the others; duplicates share webhook-id", async () => {
       const receiver = await Receiver.start();
       // Hold every request until the kill, so the victim dies holding leases on deliveries it never finished.
-      let open = false;
-      const held: Array<() => void> = [];
-      receiver.behaviour = (_r, res) => {
-        if (open) return { status: 200 };
-        held.push(() => res.destroy());
-        return 'handled';
-      };
+      const hold = receiver.holdUnanswered();
       try {
         const api = new Api(servers[0]!.url);
         await api.post('/v1/webhooks', {
@@ -107,8 +101,7 @@ for (const store of NETWORKED) {
         // Each instance holds up to its four slots for this endpoint; wait until the victim's share has arrived too.
         await receiver.until(() => receiver.received.length >= 8, 'attempts in flight on several instances');
         await servers[1]!.kill();
-        open = true;
-        for (const h of held) h();
+        hold.release();
         const got = () => new Map(receiver.events().map((e, i) => [e.data.message.id as string, i]));
         await receiver.until(() => ids.every((id) => got().has(id)), 'every message delivered at least once');
         const idsByMessage = new Map<string, Set<string>>();

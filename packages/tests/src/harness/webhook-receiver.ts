@@ -46,6 +46,25 @@ export class Receiver {
     this.server = tls === undefined ? createServer(handle) : createTLSServer(tls, handle);
   }
 
+  /**
+   * Leaves the requests `which` picks unanswered (the others get 200) until `release()`: then the held connections
+   * are cut, never answered, and every later request gets 200. For tests that kill a sender mid-attempt.
+   */
+  holdUnanswered(which: (r: Received) => boolean = () => true): { release(): void } {
+    const held: ServerResponse[] = [];
+    this.behaviour = (r, res) => {
+      if (!which(r)) return { status: 200 };
+      held.push(res);
+      return 'handled';
+    };
+    return {
+      release: () => {
+        this.behaviour = () => ({ status: 200 });
+        for (const res of held.splice(0)) res.destroy();
+      },
+    };
+  }
+
   /** Listens on loopback; with `tls` (a key and certificate in PEM) it is an https receiver. */
   static async start(path = '/hook', tls?: { key: string; cert: string }): Promise<Receiver> {
     const r = new Receiver(tls);
